@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// The `vigil` command. Sources are TypeScript run through tsx's loader, so there is no build step
+// between `npm ci` and a working command and no stale output to trip over.
+import { register } from 'tsx/esm/api';
+
+register();
+const { main } = await import('../cli/main.ts');
+process.exitCode = await main(process.argv.slice(2));

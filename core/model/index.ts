@@ -1,0 +1,5 @@
+export * from './metrics.ts';
+export * from './ids.ts';
+export * from './reading.ts';
+export * from './envelope.ts';
+export * from './topics.ts';

@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { isId } from './ids.ts';
+
+export const TOPIC_ROOT = 'vigil/v1';
+export const SHARD_COUNT = 64;
+
+/** FNV-1a, 32 bit, over the UTF-16 code units of `s` (ids are ASCII, so this equals the byte form). */
+export function fnv1a32(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** Shard of a site: lets several servers split a fleet by topic filter on a clustered broker. */
+export function shardOf(site: string): number {
+  return fnv1a32(site) % SHARD_COUNT;
+}
+
+export const TopicKindSchema = z.enum(['envelope', 'state']);
+export type TopicKind = z.infer<typeof TopicKindSchema>;
+
+export const GatewayTopicSchema = z.object({
+  shard: z.number().int().min(0).max(SHARD_COUNT - 1),
+  site: z.string(),
+  gatewayId: z.string(),
+  kind: TopicKindSchema,
+});
+export type GatewayTopic = z.infer<typeof GatewayTopicSchema>;
+
+export function gatewayTopic(site: string, gatewayId: string, kind: TopicKind): string {
+  return `${TOPIC_ROOT}/${shardOf(site)}/${site}/${gatewayId}/${kind}`;
+}
+
+/** Topic filter for the envelopes of one shard, or of all shards. */
+export function envelopeFilter(shard?: number): string {
+  return `${TOPIC_ROOT}/${shard ?? '+'}/+/+/envelope`;
+}
+
+export function stateFilter(): string {
+  return `${TOPIC_ROOT}/+/+/+/state`;
+}
+
+/** Parses a gateway topic; undefined when it is not one, or when its shard does not match its site. */
+export function parseGatewayTopic(topic: string): GatewayTopic | undefined {
+  const parts = topic.split('/');
+  if (parts.length !== 6 || `${parts[0]}/${parts[1]}` !== TOPIC_ROOT) return undefined;
+  const [, , shardText, site, gatewayId, kind] = parts as [string, string, string, string, string, string];
+  if (!isId(site) || !isId(gatewayId)) return undefined;
+  const shard = Number(shardText);
+  if (!Number.isInteger(shard) || shard !== shardOf(site)) return undefined;
+  if (kind !== 'envelope' && kind !== 'state') return undefined;
+  return { shard, site, gatewayId, kind };
+}
+
+export const GatewayStateSchema = z.enum(['online', 'offline']);
+export type GatewayState = z.infer<typeof GatewayStateSchema>;

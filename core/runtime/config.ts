@@ -1,0 +1,89 @@
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError, type ConfigIssue } from './errors.ts';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+// Keys whose values are credentials. They must be `${VAR}` references so that secrets live in the
+// environment (or a secret store that fills it), never in a file that is copied, versioned and shared.
+const SECRET_KEY = /^(password|token|secret|apiToken)$/i;
+const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/**
+ * Reads a YAML config file, fills `${VAR}` and `${VAR:-default}` from `env`, and validates it against
+ * `schema`. Every problem is reported with its path in one ConfigError, so a start-up shows them all
+ * at once instead of one per attempt.
+ */
+export function loadConfigFile<S extends z.ZodType>(schema: S, file: string, env: Env): z.infer<S> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, [{ path: '', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
+  }
+  return parseConfigText(schema, text, env, file);
+}
+
+export function parseConfigText<S extends z.ZodType>(schema: S, text: string, env: Env, source = 'config'): z.infer<S> {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(source, doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0]}` })));
+  }
+  return parseConfig(schema, doc.toJS() ?? {}, env, source);
+}
+
+export function parseConfig<S extends z.ZodType>(schema: S, raw: unknown, env: Env, source = 'config'): z.infer<S> {
+  const issues: ConfigIssue[] = [];
+  const resolved = interpolate(raw, [], env, issues);
+  const result = schema.safeParse(resolved);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      issues.push({ path: issue.path.join('.'), message: issue.message });
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(source, issues);
+  return deepFreeze(result.data) as z.infer<S>;
+}
+
+function interpolate(value: unknown, path: (string | number)[], env: Env, issues: ConfigIssue[]): unknown {
+  if (typeof value === 'string') {
+    const key = path[path.length - 1];
+    if (typeof key === 'string' && SECRET_KEY.test(key) && !/^\$\{[^}]+\}$/.test(value)) {
+      issues.push({ path: path.join('.'), message: 'secrets must come from the environment: write ${SOME_VAR} here' });
+      return value;
+    }
+    return value.replace(REFERENCE, (_m, name: string, fallback: string | undefined) => {
+      const v = env[name];
+      if (v !== undefined && v !== '') return v;
+      if (fallback !== undefined) return fallback;
+      issues.push({ path: path.join('.'), message: `environment variable ${name} is not set` });
+      return '';
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, [...path, i], env, issues));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = interpolate(v, [...path, k], env, issues);
+    return out;
+  }
+  return value;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/** Parses durations such as `500ms`, `30s`, `5m`, `2h`, `7d` (or a plain number of milliseconds). */
+export function parseDuration(text: string | number): number | undefined {
+  if (typeof text === 'number') return Number.isFinite(text) && text >= 0 ? text : undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$/.exec(text);
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const unit = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 604800e3 }[(m[2] ?? 'ms') as 'ms'];
+  return n * unit;
+}

@@ -1,0 +1,93 @@
+import { timingSafeEqual, createHash } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { Logger } from './logger.ts';
+import { service, type Service } from './service.ts';
+
+export type { FastifyInstance };
+
+export interface ReadinessCheck {
+  name: string;
+  /** Ready when true; otherwise a short reason. */
+  check(): true | string;
+}
+
+export interface HttpDeps {
+  log: Logger;
+  registry: Registry;
+  readiness?: readonly ReadinessCheck[];
+  /** When set, every `/api/` route requires `Authorization: Bearer <token>`. */
+  apiToken?: string;
+}
+
+/**
+ * The fastify app with the routes every Vigil process serves: `/healthz` (the process runs),
+ * `/readyz` (its dependencies are usable), `/metrics` (Prometheus). Building is separate from
+ * listening so tests can `inject()` requests without a socket.
+ */
+export function buildHttp(deps: HttpDeps): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.log.child({ component: 'http' }) as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: 1024 * 1024,
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_req, reply) => {
+    const failing: Record<string, string> = {};
+    for (const c of deps.readiness ?? []) {
+      const r = c.check();
+      if (r !== true) failing[c.name] = r;
+    }
+    const ready = Object.keys(failing).length === 0;
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', failing });
+  });
+
+  app.get('/metrics', async (_req, reply) => {
+    reply.header('content-type', deps.registry.contentType);
+    return deps.registry.metrics();
+  });
+
+  if (deps.apiToken) {
+    const want = createHash('sha256').update(deps.apiToken).digest();
+    app.addHook('onRequest', async (req, reply) => {
+      if (!req.url.startsWith('/api/')) return;
+      const header = req.headers.authorization ?? '';
+      const given = header.startsWith('Bearer ') ? header.slice(7) : '';
+      const ok = timingSafeEqual(createHash('sha256').update(given).digest(), want);
+      if (!ok) return reply.code(401).send({ error: 'unauthorized', message: 'send Authorization: Bearer <token>' });
+    });
+  }
+
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url}` }));
+  app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, _req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    if (status >= 500) deps.log.error({ err }, 'request failed');
+    return reply.code(status).send({ error: err.code ?? 'error', message: status >= 500 ? 'internal error' : err.message });
+  });
+  return app;
+}
+
+/** A Service that listens on start and closes on stop; `address()` gives the bound port (port 0 in tests). */
+export function httpService(app: FastifyInstance, host: string, port: number): Service & { address(): { host: string; port: number } } {
+  let bound = { host, port };
+  return {
+    ...service(
+      'http',
+      async () => {
+        await app.listen({ host, port });
+        const a = app.server.address();
+        if (a && typeof a === 'object') bound = { host, port: a.port };
+      },
+      async () => {
+        await app.close();
+      },
+    ),
+    address: () => bound,
+  };
+}
+
+export function isLoopback(host: string): boolean {
+  return host === '127.0.0.1' || host === '::1' || host === 'localhost' || host.startsWith('127.');
+}

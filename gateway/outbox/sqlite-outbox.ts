@@ -1,0 +1,181 @@
+import type { Reading } from '../../core/index.ts';
+import { GroupCommit, openDatabase, type Db } from '../../core/index.ts';
+import {
+  type EnvelopeHeader,
+  type Outbox,
+  type OutboxStats,
+  type OverflowPolicy,
+  type SealedEnvelope,
+  envelopeJson,
+  minTs,
+  readingsBody,
+} from './types.ts';
+
+interface PendingRow {
+  body: string;
+  count: number;
+  minTs: number;
+  at: number;
+}
+
+/**
+ * The gateway's durable queue: one SQLite file in WAL mode. Appends from all drivers that arrive in
+ * the same event-loop turn share one transaction; a reading is on disk before its sensor is
+ * acknowledged, and an Envelope leaves the file only when the uplink broker acknowledged it.
+ */
+export class SqliteOutbox implements Outbox {
+  private readonly db: Db;
+  private readonly writer: GroupCommit<PendingRow>;
+  private pendingCount = 0;
+  private sealedCount = 0;
+  private sealedEnvelopes = 0;
+  private dropped = 0;
+  private readonly seqs = new Map<string, number>();
+  private readonly stmt;
+
+  constructor(
+    file: string,
+    private readonly opts: { maxReadings: number; overflow: OverflowPolicy; synchronous?: 'normal' | 'full' },
+  ) {
+    this.db = openDatabase(file, { synchronous: opts.synchronous ?? 'normal' });
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS pending (
+        id INTEGER PRIMARY KEY, body TEXT NOT NULL, count INTEGER NOT NULL, min_ts INTEGER NOT NULL, at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS envelopes (
+        id INTEGER PRIMARY KEY, boot_id TEXT NOT NULL, seq INTEGER NOT NULL, count INTEGER NOT NULL,
+        min_ts INTEGER NOT NULL, payload TEXT NOT NULL);
+    `);
+    const db = this.db;
+    this.stmt = {
+      insertPending: db.prepare('INSERT INTO pending (body, count, min_ts, at) VALUES (?, ?, ?, ?)'),
+      takePending: db.prepare('SELECT id, body, count, min_ts AS minTs FROM pending ORDER BY id LIMIT ?'),
+      deletePendingUpTo: db.prepare('DELETE FROM pending WHERE id <= ?'),
+      insertEnvelope: db.prepare('INSERT INTO envelopes (boot_id, seq, count, min_ts, payload) VALUES (?, ?, ?, ?, ?)'),
+      sealed: db.prepare('SELECT id, boot_id AS bootId, seq, count AS readingCount, payload FROM envelopes WHERE id > ? ORDER BY id LIMIT ?'),
+      ack: db.prepare('DELETE FROM envelopes WHERE id = ? RETURNING count'),
+      oldestEnvelope: db.prepare('SELECT min_ts AS minTs FROM envelopes ORDER BY id LIMIT 1'),
+      oldestPending: db.prepare('SELECT min_ts AS minTs, at FROM pending ORDER BY id LIMIT 1'),
+      oldestEnvelopes: db.prepare('SELECT id, count FROM envelopes ORDER BY id LIMIT 256'),
+      deleteEnvelope: db.prepare('DELETE FROM envelopes WHERE id = ?'),
+      oldestPendings: db.prepare('SELECT id, count FROM pending ORDER BY id LIMIT 256'),
+      deletePending: db.prepare('DELETE FROM pending WHERE id = ?'),
+      maxSeq: db.prepare('SELECT max(seq) AS s FROM envelopes WHERE boot_id = ?'),
+    };
+    const p = db.prepare('SELECT coalesce(sum(count), 0) AS n FROM pending').get() as { n: number };
+    const e = db.prepare('SELECT coalesce(sum(count), 0) AS n, count(*) AS e FROM envelopes').get() as { n: number; e: number };
+    this.pendingCount = p.n;
+    this.sealedCount = e.n;
+    this.sealedEnvelopes = e.e;
+    const commit = db.transaction((rows: PendingRow[]) => {
+      for (const r of rows) {
+        if (!this.makeRoom(r.count)) {
+          this.dropped += r.count;
+          continue;
+        }
+        this.stmt.insertPending.run(r.body, r.count, r.minTs, r.at);
+        this.pendingCount += r.count;
+      }
+    });
+    this.writer = new GroupCommit((rows) => commit(rows));
+  }
+
+  append(readings: readonly Reading[], now: number): Promise<void> {
+    if (readings.length === 0) return Promise.resolve();
+    return this.writer.add({ body: readingsBody(readings), count: readings.length, minTs: minTs(readings), at: now });
+  }
+
+  /** Applies the overflow policy so `incoming` more readings fit; false when they must be refused. */
+  private makeRoom(incoming: number): boolean {
+    const limit = this.opts.maxReadings;
+    if (this.pendingCount + this.sealedCount + incoming <= limit) return true;
+    if (this.opts.overflow === 'reject_new') return false;
+    while (this.pendingCount + this.sealedCount + incoming > limit) {
+      const envs = this.stmt.oldestEnvelopes.all() as { id: number; count: number }[];
+      const pend = envs.length === 0 ? (this.stmt.oldestPendings.all() as { id: number; count: number }[]) : [];
+      if (envs.length === 0 && pend.length === 0) break;
+      for (const e of envs) {
+        this.stmt.deleteEnvelope.run(e.id);
+        this.sealedCount -= e.count;
+        this.sealedEnvelopes--;
+        this.dropped += e.count;
+        if (this.pendingCount + this.sealedCount + incoming <= limit) return true;
+      }
+      for (const p of pend) {
+        this.stmt.deletePending.run(p.id);
+        this.pendingCount -= p.count;
+        this.dropped += p.count;
+        if (this.pendingCount + this.sealedCount + incoming <= limit) return true;
+      }
+    }
+    return this.pendingCount + this.sealedCount + incoming <= limit;
+  }
+
+  seal(header: EnvelopeHeader, maxReadings: number, now: number): SealedEnvelope | undefined {
+    // Readings appended in this turn are still in the group commit; they go into the next envelope.
+    const rows = this.stmt.takePending.all(maxReadings) as { id: number; body: string; count: number; minTs: number }[];
+    if (rows.length === 0) return undefined;
+    let count = 0;
+    let last = 0;
+    let oldest = Infinity;
+    const bodies: string[] = [];
+    for (const r of rows) {
+      if (bodies.length > 0 && count + r.count > maxReadings) break;
+      bodies.push(r.body);
+      count += r.count;
+      last = r.id;
+      if (r.minTs < oldest) oldest = r.minTs;
+    }
+    const seq = this.nextSeq(header.bootId);
+    const payload = envelopeJson(header, seq, now, bodies.join(','));
+    const id = this.db.transaction(() => {
+      this.stmt.deletePendingUpTo.run(last);
+      return Number(this.stmt.insertEnvelope.run(header.bootId, seq, count, oldest, payload).lastInsertRowid);
+    })();
+    this.seqs.set(header.bootId, seq + 1);
+    this.pendingCount -= count;
+    this.sealedCount += count;
+    this.sealedEnvelopes++;
+    return { id, bootId: header.bootId, seq, readingCount: count, payload };
+  }
+
+  sealed(afterId: number, limit: number): SealedEnvelope[] {
+    return this.stmt.sealed.all(afterId, limit) as SealedEnvelope[];
+  }
+
+  ack(id: number): void {
+    const row = this.stmt.ack.get(id) as { count: number } | undefined;
+    if (row) {
+      this.sealedCount -= row.count;
+      this.sealedEnvelopes--;
+    }
+  }
+
+  nextSeq(bootId: string): number {
+    let s = this.seqs.get(bootId);
+    if (s === undefined) {
+      const row = this.stmt.maxSeq.get(bootId) as { s: number | null };
+      s = row.s === null ? 0 : row.s + 1;
+      this.seqs.set(bootId, s);
+    }
+    return s;
+  }
+
+  stats(): OutboxStats {
+    const e = this.stmt.oldestEnvelope.get() as { minTs: number } | undefined;
+    const p = this.stmt.oldestPending.get() as { minTs: number; at: number } | undefined;
+    const oldest = Math.min(e?.minTs ?? Infinity, p?.minTs ?? Infinity);
+    return {
+      pendingReadings: this.pendingCount,
+      sealedEnvelopes: this.sealedEnvelopes,
+      sealedReadings: this.sealedCount,
+      oldestTs: Number.isFinite(oldest) ? oldest : undefined,
+      oldestPendingAt: p?.at,
+      droppedReadings: this.dropped,
+    };
+  }
+
+  close(): void {
+    this.writer.flush();
+    this.db.close();
+  }
+}
