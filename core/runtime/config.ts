@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ConfigError, type ConfigIssue } from './errors.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -87,3 +87,16 @@ export function parseDuration(text: string | number): number | undefined {
   const unit = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 604800e3 }[(m[2] ?? 'ms') as 'ms'];
   return n * unit;
 }
+
+/** A duration in config: a number of milliseconds or a string such as `30s`, `5m`, `7d`; parsed to ms. */
+export const DurationSchema = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const ms = parseDuration(v);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `not a duration: ${JSON.stringify(v)} (use e.g. 500ms, 30s, 5m, 2h, 7d)` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+/** A TCP port; 0 asks the OS for a free one (tests). */
+export const PortSchema = z.number().int().min(0).max(65535);

@@ -9,3 +9,5 @@ export * from './sqlite.ts';
 export * from './http.ts';
 export * from './group-commit.ts';
 export * from './transitions.ts';
+export * from './secrets.ts';
+export * from './mqtt-broker.ts';

@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import {
+  type Clock,
+  Counter,
+  Gauge,
+  type Logger,
+  type Registry,
+  type Rejection,
+  type Service,
+  ServiceGroup,
+  buildHttp,
+  httpService,
+  service,
+  timeWindow,
+} from '../core/index.ts';
+import type { GatewayConfig } from './config.ts';
+import { createDriver } from './drivers/registry.ts';
+import type { Driver, DriverContext } from './drivers/types.ts';
+import { type Outbox, SqliteOutbox } from './outbox/index.ts';
+import { Uplink } from './uplink/index.ts';
+
+export interface GatewayDeps {
+  log: Logger;
+  clock: Clock;
+  registry: Registry;
+  /** Replaces the SQLite outbox (unit tests). */
+  outbox?: Outbox;
+}
+
+export interface RecentRejection extends Rejection {
+  at: number;
+  driver: string;
+  topic?: string;
+  deviceId?: string;
+}
+
+export interface Gateway extends Service {
+  readonly bootId: string;
+  readonly outbox: Outbox;
+  readonly uplink: Uplink;
+  readonly drivers: readonly Driver[];
+  status(): Record<string, unknown>;
+  httpAddress(): { host: string; port: number } | undefined;
+}
+
+/** Wires drivers → outbox → uplink (and the gateway's HTTP status endpoints) from a validated config. */
+export function buildGateway(config: GatewayConfig, deps: GatewayDeps): Gateway {
+  const { clock, registry } = deps;
+  const log = deps.log.child({ site: config.site, gatewayId: config.gatewayId });
+  const bootId = randomUUID();
+  const outbox = deps.outbox ?? new SqliteOutbox(join(config.dataDir, 'outbox.db'), config.outbox);
+  const header = { site: config.site, gatewayId: config.gatewayId, bootId };
+  const uplink = new Uplink(config.uplink, { outbox, header, log, clock, registry });
+  const registers = [registry];
+
+  const readingsCounter = new Counter({ name: 'vigil_gateway_readings_total', help: 'Readings accepted into the outbox', labelNames: ['driver'], registers });
+  const rejectedCounter = new Counter({
+    name: 'vigil_gateway_rejected_total',
+    help: 'Payloads or readings refused, by reason code',
+    labelNames: ['driver', 'code'],
+    registers,
+  });
+  new Gauge({
+    name: 'vigil_gateway_outbox_readings',
+    help: 'Readings held in the outbox, by state',
+    labelNames: ['state'],
+    registers,
+    collect() {
+      const s = outbox.stats();
+      this.set({ state: 'pending' }, s.pendingReadings);
+      this.set({ state: 'sealed' }, s.sealedReadings);
+    },
+  });
+  new Gauge({
+    name: 'vigil_gateway_outbox_oldest_age_seconds',
+    help: 'Age of the oldest reading held in the outbox (sample time)',
+    registers,
+    collect() {
+      const s = outbox.stats();
+      this.set(s.oldestTs === undefined ? 0 : Math.max(0, (clock.now() - s.oldestTs) / 1000));
+    },
+  });
+  new Gauge({
+    name: 'vigil_gateway_outbox_dropped_readings',
+    help: 'Readings discarded by the outbox overflow policy since start',
+    registers,
+    collect() {
+      this.set(outbox.stats().droppedReadings);
+    },
+  });
+
+  const known = new Set(config.devices.map((d) => d.id));
+  const recent: RecentRejection[] = [];
+  const warned = new Set<string>();
+  const ctx: DriverContext = {
+    log,
+    clock,
+    sink: {
+      async accept(readings) {
+        await outbox.append(readings, clock.now());
+        uplink.notify();
+      },
+    },
+    isKnownDevice: (id) => config.acceptUnknownDevices || known.has(id),
+    window: () => timeWindow(clock.now(), config.intake.maxAge, config.intake.maxFuture),
+    rejected(driver, r, detail) {
+      rejectedCounter.inc({ driver, code: r.code });
+      recent.push({ ...r, at: clock.now(), driver, ...detail });
+      if (recent.length > 50) recent.shift();
+      // One warning per device and reason; repetitions are on the counter and in /api/v1/status.
+      const key = `${detail.deviceId ?? detail.topic ?? ''}\u0000${r.code}`;
+      if (!warned.has(key) && warned.size < 10_000) {
+        warned.add(key);
+        log.warn({ driver, ...detail, code: r.code, reason: r.message }, 'reading refused');
+      }
+    },
+    accepted: (driver, n) => readingsCounter.inc({ driver }, n),
+  };
+  const drivers = config.drivers.map((d) => createDriver(d, { ...ctx, log: log.child({ driver: d.id }) }));
+
+  const status = () => ({
+    site: config.site,
+    gatewayId: config.gatewayId,
+    bootId,
+    uplink: { state: uplink.state, url: config.uplink.url },
+    outbox: outbox.stats(),
+    drivers: drivers.map((d) => d.status()),
+    recentRejections: recent.slice(-20),
+  });
+
+  let http: ReturnType<typeof httpService> | undefined;
+  const services: Service[] = [service('outbox', async () => undefined, async () => outbox.close()), uplink];
+  if (config.http) {
+    const app = buildHttp({
+      log,
+      registry,
+      readiness: [{ name: 'uplink', check: () => (uplink.state === 'online' ? true : `uplink ${uplink.state}; readings are held in the outbox`) }],
+    });
+    app.get('/api/v1/status', async () => status());
+    http = httpService(app, config.http.host, config.http.port);
+    services.push(http);
+  }
+  services.push(...drivers);
+  const group = new ServiceGroup(services, { log });
+
+  return {
+    name: 'gateway',
+    bootId,
+    outbox,
+    uplink,
+    drivers,
+    status,
+    httpAddress: () => http?.address(),
+    async start() {
+      await group.start();
+      log.info({ bootId, drivers: drivers.map((d) => d.id), uplink: config.uplink.url }, 'gateway started');
+    },
+    async stop() {
+      await group.stop();
+    },
+  };
+}

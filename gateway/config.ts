@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { DeviceIdSchema, DurationSchema, GatewayIdSchema, PortSchema, SiteIdSchema } from '../core/index.ts';
+import { DriverConfigSchema } from './drivers/registry.ts';
+import { OutboxConfigSchema } from './outbox/index.ts';
+import { UplinkConfigSchema } from './uplink/index.ts';
+
+export const GATEWAY_CONFIG_VERSION = 1;
+
+export const DeviceSchema = z.strictObject({
+  id: DeviceIdSchema,
+  name: z.string().max(200).optional(),
+  /** Equipment type, e.g. `pump`, `fan`, `motor`: picks rule defaults later on. */
+  assetClass: z.string().max(64).optional(),
+});
+
+export const IntakeWindowSchema = z
+  .strictObject({
+    /** Readings sampled longer ago than this are refused (a gateway back from a long outage may send old data). */
+    maxAge: DurationSchema.prefault('400d'),
+    /** Tolerated clock skew of sensors ahead of the gateway. */
+    maxFuture: DurationSchema.prefault('5m'),
+  })
+  .prefault({});
+
+export const GatewayConfigSchema = z
+  .strictObject({
+    version: z.literal(GATEWAY_CONFIG_VERSION),
+    site: SiteIdSchema,
+    gatewayId: GatewayIdSchema,
+    /** Where the outbox lives. */
+    dataDir: z.string().default('./data/gateway'),
+    http: z.strictObject({ host: z.string().default('127.0.0.1'), port: PortSchema.default(9101) }).optional(),
+    devices: z.array(DeviceSchema).default([]),
+    /** Accept readings of devices not listed under `devices` (handy while commissioning). */
+    acceptUnknownDevices: z.boolean().default(false),
+    intake: IntakeWindowSchema,
+    drivers: z.array(DriverConfigSchema).min(1),
+    uplink: UplinkConfigSchema,
+    outbox: OutboxConfigSchema.default({ maxReadings: 10_000_000, overflow: 'drop_oldest', synchronous: 'normal' }),
+  })
+  .superRefine((c, ctx) => {
+    const seen = new Set<string>();
+    c.devices.forEach((d, i) => {
+      if (seen.has(d.id)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'id'], message: `device ${d.id} is listed twice` });
+      seen.add(d.id);
+    });
+    const ids = new Set<string>();
+    c.drivers.forEach((d, i) => {
+      if (ids.has(d.id)) ctx.addIssue({ code: 'custom', path: ['drivers', i, 'id'], message: `driver id ${d.id} is used twice` });
+      ids.add(d.id);
+    });
+  });
+export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;

@@ -1,0 +1,40 @@
+import type { z } from 'zod';
+import type { Clock, Logger, Reading, Rejection, Service, TimeWindow } from '../../core/index.ts';
+
+/** Where drivers hand their readings. Resolves once they are durable in the outbox. */
+export interface ReadingSink {
+  accept(readings: Reading[]): Promise<void>;
+}
+
+/** What a driver learns about the site it runs on. */
+export interface DriverContext {
+  log: Logger;
+  clock: Clock;
+  sink: ReadingSink;
+  /** True when readings of this device are accepted (listed in the config, or unknown devices allowed). */
+  isKnownDevice(deviceId: string): boolean;
+  /** The accepted sample-time window now. */
+  window(): TimeWindow;
+  /** Counts a refused payload or reading, by driver and reason code. */
+  rejected(driverId: string, rejection: Rejection, detail: { topic?: string; deviceId?: string }): void;
+  /** Counts accepted readings. */
+  accepted(driverId: string, count: number): void;
+}
+
+/**
+ * Lifecycle: created from validated config → start() connects or listens (it does not fail because a
+ * device is unreachable; that is retried and reported) → stop() releases everything.
+ */
+export interface Driver extends Service {
+  readonly id: string;
+  readonly kind: string;
+  status(): Record<string, unknown>;
+}
+
+/** A driver plugin: its kind, its config schema (the single source of truth) and its factory. */
+export interface DriverDefinition<C extends { kind: string; id: string }> {
+  kind: C['kind'];
+  description: string;
+  configSchema: z.ZodType<C>;
+  create(config: C, ctx: DriverContext): Driver;
+}

@@ -1,0 +1,21 @@
+import { z } from 'zod';
+import { DurationSchema, MAX_READINGS_PER_ENVELOPE } from '../../core/index.ts';
+
+export const UplinkConfigSchema = z.strictObject({
+  /** The central broker: the Vigil server's embedded one, or Mosquitto/EMQX in front of it. */
+  url: z.string().regex(/^mqtts?:\/\/.+/, 'an mqtt:// or mqtts:// URL'),
+  /** Defaults to the gateway id, which is what the server's ACL expects. */
+  username: z.string().optional(),
+  password: z.string().optional(),
+  clientId: z.string().optional(),
+  /** Readings per Envelope; 50 or more is worth 3-4x end to end over small messages. */
+  maxReadingsPerEnvelope: z.number().int().min(1).max(MAX_READINGS_PER_ENVELOPE).default(250),
+  /** How long a reading may wait for its Envelope to fill before it is sent anyway. */
+  maxDelay: DurationSchema.default(1000),
+  /** Envelopes published and not yet acknowledged at most. */
+  maxInflight: z.number().int().min(1).max(1000).default(16),
+  reconnect: z
+    .strictObject({ initial: DurationSchema.default(1000), max: DurationSchema.default(60_000) })
+    .default({ initial: 1000, max: 60_000 }),
+});
+export type UplinkConfig = z.infer<typeof UplinkConfigSchema>;

@@ -1,0 +1,182 @@
+import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import {
+  Backoff,
+  type Clock,
+  Counter,
+  Gauge,
+  type Logger,
+  type Registry,
+  type Service,
+  type TimerHandle,
+  TransitionLog,
+  gatewayTopic,
+} from '../../core/index.ts';
+import type { EnvelopeHeader, Outbox } from '../outbox/index.ts';
+import type { UplinkConfig } from './config.ts';
+
+export type UplinkState = 'connecting' | 'online' | 'offline';
+
+export interface UplinkDeps {
+  outbox: Outbox;
+  header: EnvelopeHeader;
+  log: Logger;
+  clock: Clock;
+  registry: Registry;
+}
+
+/**
+ * Publishes sealed Envelopes from the outbox to the central broker at QoS 1, oldest first, with a
+ * bounded window in flight; an Envelope leaves the outbox only on its PUBACK. The retained state
+ * topic says `online` after each connect and the broker's last will says `offline` when the link dies.
+ * Lifecycle: start() begins connecting and returns at once (the outbox holds everything meanwhile);
+ * stop() publishes `offline` when it can and disconnects.
+ */
+export class Uplink implements Service {
+  readonly name = 'uplink';
+  private client: MqttClient | undefined;
+  private readonly inflight = new Set<number>();
+  private cursor = 0;
+  private sealTimer: TimerHandle | undefined;
+  private pumpQueued = false;
+  private stopping = false;
+  private currentState: UplinkState = 'connecting';
+  private readonly link: TransitionLog;
+  private readonly backoff: Backoff;
+  private readonly metrics;
+  private readonly envelopeTopic: string;
+  private readonly stateTopic: string;
+
+  constructor(
+    private readonly cfg: UplinkConfig,
+    private readonly deps: UplinkDeps,
+  ) {
+    this.link = new TransitionLog(deps.log.child({ component: 'uplink' }), deps.clock, 'uplink');
+    this.backoff = new Backoff({ initialMs: cfg.reconnect.initial, maxMs: cfg.reconnect.max });
+    this.envelopeTopic = gatewayTopic(deps.header.site, deps.header.gatewayId, 'envelope');
+    this.stateTopic = gatewayTopic(deps.header.site, deps.header.gatewayId, 'state');
+    const registers = [deps.registry];
+    this.metrics = {
+      envelopes: new Counter({ name: 'vigil_gateway_uplink_envelopes_total', help: 'Envelopes acknowledged by the uplink broker', registers }),
+      readings: new Counter({ name: 'vigil_gateway_uplink_readings_total', help: 'Readings acknowledged by the uplink broker', registers }),
+      failures: new Counter({ name: 'vigil_gateway_uplink_connect_failures_total', help: 'Failed or lost uplink connections', registers }),
+      connected: new Gauge({ name: 'vigil_gateway_uplink_connected', help: '1 while the uplink is connected', registers }),
+    };
+  }
+
+  get state(): UplinkState {
+    return this.currentState;
+  }
+
+  async start(): Promise<void> {
+    const { header } = this.deps;
+    const opts: IClientOptions = {
+      clientId: this.cfg.clientId ?? `vigil-gw-${header.gatewayId}`,
+      username: this.cfg.username ?? header.gatewayId,
+      password: this.cfg.password,
+      clean: true,
+      reconnectPeriod: this.cfg.reconnect.initial,
+      connectTimeout: 10_000,
+      will: { topic: this.stateTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
+    };
+    const client = connect(this.cfg.url, opts);
+    this.client = client;
+    client.on('connect', () => {
+      this.currentState = 'online';
+      this.metrics.connected.set(1);
+      this.backoff.reset();
+      client.options.reconnectPeriod = this.cfg.reconnect.initial;
+      this.link.up({ url: this.cfg.url });
+      client.publish(this.stateTopic, 'online', { qos: 1, retain: true });
+      this.schedulePump();
+    });
+    // mqtt.js reads reconnectPeriod when it arms the next attempt, so this sets the delay after this one.
+    client.on('reconnect', () => {
+      client.options.reconnectPeriod = this.backoff.next();
+    });
+    client.on('close', () => {
+      if (this.stopping) return;
+      if (this.currentState === 'online') this.metrics.failures.inc();
+      this.currentState = 'offline';
+      this.metrics.connected.set(0);
+      this.link.down('connection closed', { url: this.cfg.url });
+    });
+    client.on('error', (err) => {
+      this.metrics.failures.inc();
+      this.link.down(err.message, { url: this.cfg.url });
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.sealTimer) this.deps.clock.clearTimeout(this.sealTimer);
+    const client = this.client;
+    this.client = undefined;
+    if (!client) return;
+    if (client.connected) {
+      await Promise.race([
+        client.publishAsync(this.stateTopic, 'offline', { qos: 1, retain: true }).catch(() => undefined),
+        new Promise((r) => setTimeout(r, 1000)),
+      ]);
+    }
+    await client.endAsync(true);
+    this.metrics.connected.set(0);
+  }
+
+  /** Tells the uplink that readings were appended. */
+  notify(): void {
+    this.schedulePump();
+  }
+
+  private schedulePump(): void {
+    if (this.pumpQueued) return;
+    this.pumpQueued = true;
+    setImmediate(() => {
+      this.pumpQueued = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    const client = this.client;
+    if (!client?.connected || this.stopping) return;
+    const { outbox, header, clock } = this.deps;
+    while (this.inflight.size < this.cfg.maxInflight) {
+      const next = outbox.sealed(this.cursor, this.cfg.maxInflight + this.inflight.size + 1).find((e) => !this.inflight.has(e.id));
+      let env = next;
+      if (!env) {
+        const s = outbox.stats();
+        if (s.pendingReadings === 0) return;
+        const waited = clock.now() - (s.oldestPendingAt ?? clock.now());
+        if (s.pendingReadings < this.cfg.maxReadingsPerEnvelope && waited < this.cfg.maxDelay) {
+          this.armSealTimer(this.cfg.maxDelay - waited);
+          return;
+        }
+        env = outbox.seal(header, this.cfg.maxReadingsPerEnvelope, clock.now());
+        if (!env) return;
+      }
+      const sent = env;
+      this.inflight.add(sent.id);
+      this.cursor = Math.max(this.cursor, sent.id);
+      client.publish(this.envelopeTopic, sent.payload, { qos: 1 }, (err) => {
+        this.inflight.delete(sent.id);
+        if (err) {
+          // Not acknowledged and no longer in MQTT.js's store (the client was ended): send it again later.
+          this.cursor = Math.min(this.cursor, sent.id - 1);
+        } else {
+          outbox.ack(sent.id);
+          this.metrics.envelopes.inc();
+          this.metrics.readings.inc(sent.readingCount);
+        }
+        this.schedulePump();
+      });
+    }
+  }
+
+  private armSealTimer(ms: number): void {
+    if (this.sealTimer) return;
+    this.sealTimer = this.deps.clock.setTimeout(() => {
+      this.sealTimer = undefined;
+      this.schedulePump();
+    }, Math.max(1, ms));
+  }
+}
