@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { type FastifyInstance, RejectCodeSchema } from '../core/index.ts';
+import type { DeviceDirectory, GatewayDirectory } from './devices.ts';
+import type { Quarantine } from './quarantine.ts';
+
+const QuarantineQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  offset: z.coerce.number().int().min(0).default(0),
+  code: RejectCodeSchema.optional(),
+});
+
+export interface IngestApiDeps {
+  devices: DeviceDirectory;
+  gateways: GatewayDirectory;
+  quarantine: Quarantine;
+  status(): Record<string, unknown>;
+}
+
+/** Read-only intake routes under /api/v1. */
+export function registerIngestApi(app: FastifyInstance, deps: IngestApiDeps): void {
+  app.get('/api/v1/devices', async () => ({ devices: deps.devices.list() }));
+  app.get('/api/v1/gateways', async () => ({ gateways: deps.gateways.list() }));
+  app.get('/api/v1/pipeline', async () => deps.status());
+  app.get('/api/v1/quarantine', async (req, reply) => {
+    const q = QuarantineQuerySchema.safeParse(req.query);
+    if (!q.success) {
+      return reply.code(400).send({
+        error: 'bad_request',
+        message: q.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; '),
+      });
+    }
+    return deps.quarantine.list(q.data);
+  });
+}

@@ -1,0 +1,67 @@
+import { createHash } from 'node:crypto';
+import { EmbeddedBroker, type Logger, TOPIC_ROOT, gatewayTopic, verifySecret } from '../../core/index.ts';
+import type { GatewayCredential } from '../config.ts';
+import type { Intake } from '../subscriber/intake.ts';
+
+export type BrokerPrincipal = { kind: 'gateway'; site: string; gatewayId: string } | { kind: 'subscriber'; username: string };
+
+export interface CentralBrokerOptions {
+  host: string;
+  port: number;
+  gateways: readonly GatewayCredential[];
+  subscribers: readonly { username: string; passwordHash: string }[];
+  intake: Intake;
+  log: Logger;
+  onAclViolation(principal: BrokerPrincipal, topic: string): void;
+}
+
+/**
+ * The server's embedded broker. Gateways log in with their id and password and may publish only their
+ * own `envelope` and `state` topics; Envelopes go straight into the intake from the publish hook, so
+ * the gateway's PUBACK follows the durable write (aedes sends it after authorizePublish completes).
+ */
+export function centralBroker(opts: CentralBrokerOptions): EmbeddedBroker<BrokerPrincipal> {
+  const gateways = new Map(opts.gateways.map((g) => [g.gatewayId, g]));
+  const subscribers = new Map(opts.subscribers.map((s) => [s.username, s]));
+  // scrypt takes ~50 ms; remember passwords that verified so a reconnecting fleet does not queue on it.
+  const verified = new Map<string, string>();
+  const check = (username: string, password: string, hash: string): boolean => {
+    const digest = createHash('sha256').update(`${username}\u0000${password}`).digest('base64');
+    if (verified.get(hash) === digest) return true;
+    if (!verifySecret(password, hash)) return false;
+    verified.set(hash, digest);
+    return true;
+  };
+  return new EmbeddedBroker<BrokerPrincipal>({
+    host: opts.host,
+    port: opts.port,
+    log: opts.log,
+    hooks: {
+      authenticate(username, password) {
+        if (username === undefined || password === undefined) return undefined;
+        const g = gateways.get(username);
+        if (g && check(username, password, g.passwordHash)) return { kind: 'gateway', site: g.site, gatewayId: g.gatewayId };
+        const s = subscribers.get(username);
+        if (s && check(username, password, s.passwordHash)) return { kind: 'subscriber', username };
+        return undefined;
+      },
+      async onPublish(p, packet) {
+        if (p.kind !== 'gateway') {
+          opts.onAclViolation(p, packet.topic);
+          return 'deny';
+        }
+        const envelope = gatewayTopic(p.site, p.gatewayId, 'envelope');
+        const state = gatewayTopic(p.site, p.gatewayId, 'state');
+        if (packet.topic !== envelope && packet.topic !== state) {
+          opts.onAclViolation(p, packet.topic);
+          return 'deny';
+        }
+        await opts.intake.accept(packet.topic, packet.payload as Buffer, p);
+        return 'accept';
+      },
+      authorizeSubscribe(p, topic) {
+        return p.kind === 'subscriber' && (topic === `${TOPIC_ROOT}/#` || topic.startsWith(`${TOPIC_ROOT}/`));
+      },
+    },
+  });
+}

@@ -1,0 +1,152 @@
+import { join } from 'node:path';
+import {
+  type Clock,
+  type FastifyInstance,
+  Counter,
+  type Logger,
+  type Registry,
+  type Service,
+  ServiceGroup,
+  buildHttp,
+  httpService,
+  openDatabase,
+  service,
+  timeWindow,
+} from '../core/index.ts';
+import { registerIngestApi } from './api.ts';
+import { centralBroker } from './broker/embedded.ts';
+import type { ServerConfig } from './config.ts';
+import { DeviceDirectory, GatewayDirectory } from './devices.ts';
+import { Quarantine } from './quarantine.ts';
+import { InfluxSink, InfluxWriter } from './sinks/influx/index.ts';
+import type { TelemetrySink } from './sinks/types.ts';
+import { ExternalSubscriber } from './subscriber/external.ts';
+import { Intake } from './subscriber/intake.ts';
+
+export interface ServerDeps {
+  log: Logger;
+  clock: Clock;
+  registry: Registry;
+}
+
+export interface Server extends Service {
+  readonly intake: Intake;
+  readonly devices: DeviceDirectory;
+  readonly quarantine: Quarantine;
+  readonly influx: InfluxSink | undefined;
+  readonly http: FastifyInstance;
+  /** Where the embedded broker listens (after start), if it is the embedded one. */
+  brokerPort(): number | undefined;
+  httpAddress(): { host: string; port: number };
+}
+
+/** Wires broker → intake → sinks and the HTTP API from a validated server config. */
+export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
+  const { clock, registry } = deps;
+  const log = deps.log;
+  const db = openDatabase(join(config.dataDir, 'server.db'));
+  const quarantine = new Quarantine(db);
+  const devices = new DeviceDirectory();
+  const gateways = new GatewayDirectory();
+
+  const sinks: TelemetrySink[] = [];
+  let influx: InfluxSink | undefined;
+  if (config.influx) {
+    const c = config.influx;
+    influx = new InfluxSink(
+      { measurement: c.measurement, maxBatchReadings: c.maxBatchReadings, maxSpoolReadings: c.maxSpoolReadings },
+      {
+        db,
+        writer: new InfluxWriter({ url: c.url, token: c.token, org: c.org, bucket: c.bucket, timeoutMs: c.timeout }),
+        quarantine,
+        log,
+        clock,
+        registry,
+      },
+    );
+    sinks.push(influx);
+  }
+
+  const intake = new Intake(
+    { maxEnvelopeBytes: config.intake.maxEnvelopeBytes, window: () => timeWindow(clock.now(), config.intake.maxAge, config.intake.maxFuture) },
+    { sinks, quarantine, devices, gateways, log: log.child({ component: 'intake' }), clock, registry },
+  );
+
+  const aclViolations = new Counter({ name: 'vigil_broker_acl_violations_total', help: 'Publishes refused by the broker ACL', registers: [registry] });
+  const b = config.broker;
+  const broker =
+    b.mode === 'embedded'
+      ? centralBroker({
+          host: b.host,
+          port: b.port,
+          gateways: b.gateways,
+          subscribers: b.subscribers,
+          intake,
+          log: log.child({ component: 'broker' }),
+          onAclViolation(p, topic) {
+            aclViolations.inc();
+            log.warn({ principal: p, topic: topic.slice(0, 200) }, 'publish refused by ACL; client disconnected');
+          },
+        })
+      : undefined;
+  const subscriber =
+    b.mode === 'external'
+      ? new ExternalSubscriber(
+          { url: b.url, username: b.username, password: b.password, clientId: b.clientId, shards: b.shards },
+          intake,
+          log.child({ component: 'subscriber' }),
+          clock,
+        )
+      : undefined;
+
+  const pipeline = () => ({
+    broker: b.mode === 'embedded' ? { mode: 'embedded', port: broker?.port, clients: broker?.connectedClients } : { mode: 'external', url: b.url, connected: subscriber?.connected },
+    tsdb: influx ? { configured: true, ...influx.status() } : { configured: false },
+    gateways: gateways.list(),
+  });
+
+  const app = buildHttp({
+    log,
+    registry,
+    apiToken: config.http.apiToken,
+    readiness: [
+      {
+        name: 'broker',
+        check: () => (broker ? (broker.port > 0 ? true : 'broker not listening') : subscriber?.connected ? true : 'not connected to the broker'),
+      },
+    ],
+  });
+  registerIngestApi(app, { devices, gateways, quarantine, status: pipeline });
+  const http = httpService(app, config.http.host, config.http.port);
+
+  // Stop order (reverse): intake sources first, then sinks flush, then the database closes.
+  const services: Service[] = [
+    service('database', async () => undefined, async () => {
+      db.close();
+    }),
+    ...sinks,
+    ...(broker ? [broker] : []),
+    ...(subscriber ? [subscriber] : []),
+    http,
+  ];
+  const group = new ServiceGroup(services, { log });
+
+  return {
+    name: 'server',
+    intake,
+    devices,
+    quarantine,
+    influx,
+    http: app,
+    brokerPort: () => broker?.port,
+    httpAddress: () => http.address(),
+    async start() {
+      await group.start();
+      if (!config.influx) log.info('no time-series database configured (set INFLUX_URL): readings are validated and tracked, not stored');
+      log.info({ http: http.address(), broker: broker ? { port: broker.port } : { url: b.mode === 'external' ? b.url : undefined } }, 'server started');
+    },
+    async stop() {
+      await group.stop();
+    },
+  };
+}

@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { DurationSchema, GatewayIdSchema, PortSchema, SHARD_COUNT, SiteIdSchema, isLoopback, isSecretHash } from '../core/index.ts';
+
+export const SERVER_CONFIG_VERSION = 1;
+
+const PasswordHashSchema = z.string().refine(isSecretHash, 'must be a hash from `vigil credential`, not a password');
+
+export const GatewayCredentialSchema = z.strictObject({
+  gatewayId: GatewayIdSchema,
+  site: SiteIdSchema,
+  passwordHash: PasswordHashSchema,
+});
+export type GatewayCredential = z.infer<typeof GatewayCredentialSchema>;
+
+const EmbeddedBrokerSchema = z.strictObject({
+  mode: z.literal('embedded'),
+  host: z.string().default('127.0.0.1'),
+  port: PortSchema.default(1883),
+  /** One entry per gateway: it may publish only under its own site and gateway id. */
+  gateways: z.array(GatewayCredentialSchema).default([]),
+  /** Read-only accounts that may subscribe to `vigil/v1/#` (monitoring, a second server). */
+  subscribers: z.array(z.strictObject({ username: z.string().min(1), passwordHash: PasswordHashSchema })).default([]),
+});
+
+const ExternalBrokerSchema = z.strictObject({
+  mode: z.literal('external'),
+  url: z.string().regex(/^mqtts?:\/\/.+/, 'an mqtt:// or mqtts:// URL'),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  /** Stable, so the broker keeps this server's session and queues messages while it is down. */
+  clientId: z.string().min(1).default('vigil-server'),
+  /** Shards this instance takes (topic level 3); all by default. Split a large fleet across servers. */
+  shards: z.union([z.literal('all'), z.array(z.number().int().min(0).max(SHARD_COUNT - 1)).min(1)]).default('all'),
+});
+
+export const InfluxConfigSchema = z.strictObject({
+  url: z.string().url(),
+  token: z.string().optional(),
+  org: z.string().default('vigil'),
+  bucket: z.string().default('telemetry'),
+  measurement: z.string().default('telemetry'),
+  timeout: DurationSchema.prefault('10s'),
+  maxBatchReadings: z.number().int().positive().default(20_000),
+  /** Readings the spool may hold while the TSDB is down (about 90 bytes each on disk). */
+  maxSpoolReadings: z.number().int().positive().default(50_000_000),
+});
+export type InfluxConfig = z.infer<typeof InfluxConfigSchema>;
+
+export const ServerConfigSchema = z
+  .strictObject({
+    version: z.literal(SERVER_CONFIG_VERSION),
+    dataDir: z.string().default('./data/server'),
+    http: z
+      .strictObject({
+        host: z.string().default('127.0.0.1'),
+        port: PortSchema.default(8080),
+        /** Required when the API listens beyond loopback. */
+        apiToken: z.string().min(16).optional(),
+      })
+      .prefault({}),
+    broker: z.discriminatedUnion('mode', [EmbeddedBrokerSchema, ExternalBrokerSchema]),
+    intake: z
+      .strictObject({
+        maxAge: DurationSchema.prefault('400d'),
+        maxFuture: DurationSchema.prefault('5m'),
+        maxEnvelopeBytes: z.number().int().positive().default(8 * 1024 * 1024),
+      })
+      .prefault({}),
+    /** Optional: without it readings are validated and tracked but not stored in a TSDB. */
+    influx: InfluxConfigSchema.optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (!isLoopback(c.http.host) && !c.http.apiToken) {
+      ctx.addIssue({ code: 'custom', path: ['http', 'apiToken'], message: 'the API listens beyond loopback: set apiToken: ${VIGIL_API_TOKEN}' });
+    }
+    if (c.broker.mode === 'embedded') {
+      const seen = new Set<string>();
+      c.broker.gateways.forEach((g, i) => {
+        if (seen.has(g.gatewayId)) ctx.addIssue({ code: 'custom', path: ['broker', 'gateways', i, 'gatewayId'], message: `gateway ${g.gatewayId} is listed twice` });
+        seen.add(g.gatewayId);
+      });
+    }
+  });
+export type ServerConfig = z.infer<typeof ServerConfigSchema>;

@@ -1,0 +1,103 @@
+import type { MetricId, Reading } from '../core/index.ts';
+
+export interface LastValue {
+  value: number;
+  ts: number;
+}
+
+export interface DeviceState {
+  site: string;
+  deviceId: string;
+  gatewayId: string;
+  /** When the server last received a reading of this device. */
+  lastSeen: number;
+  /** Newest sample time among its readings. */
+  lastTs: number;
+  values: Partial<Record<MetricId, LastValue>>;
+}
+
+/** Last-seen time and last value per metric of every device, kept in memory for the API and console. */
+export class DeviceDirectory {
+  // site → device: nested maps keep the per-reading update free of string building.
+  private readonly sites = new Map<string, Map<string, DeviceState>>();
+
+  update(site: string, gatewayId: string, readings: readonly Reading[], now: number): void {
+    let devices = this.sites.get(site);
+    if (!devices) this.sites.set(site, (devices = new Map()));
+    for (let i = 0; i < readings.length; i++) {
+      const r = readings[i]!;
+      let d = devices.get(r.deviceId);
+      if (!d) {
+        d = { site, deviceId: r.deviceId, gatewayId, lastSeen: now, lastTs: r.ts, values: {} };
+        devices.set(r.deviceId, d);
+      }
+      d.lastSeen = now;
+      d.gatewayId = gatewayId;
+      if (r.ts > d.lastTs) d.lastTs = r.ts;
+      const last = d.values[r.metric];
+      if (last === undefined) d.values[r.metric] = { value: r.value, ts: r.ts };
+      else if (r.ts >= last.ts) {
+        last.value = r.value;
+        last.ts = r.ts;
+      }
+    }
+  }
+
+  list(): DeviceState[] {
+    const out: DeviceState[] = [];
+    for (const devices of this.sites.values()) for (const d of devices.values()) out.push(d);
+    return out.sort((a, b) => a.site.localeCompare(b.site) || a.deviceId.localeCompare(b.deviceId));
+  }
+
+  get(site: string, deviceId: string): DeviceState | undefined {
+    return this.sites.get(site)?.get(deviceId);
+  }
+}
+
+export interface GatewayView {
+  site: string;
+  gatewayId: string;
+  state: 'online' | 'offline' | 'unknown';
+  stateSince: number | undefined;
+  lastEnvelopeAt: number | undefined;
+  bootId: string | undefined;
+  lastSeq: number | undefined;
+  envelopes: number;
+  duplicates: number;
+}
+
+/** What the server knows of each gateway: its retained state topic and its last Envelope. */
+export class GatewayDirectory {
+  private readonly gateways = new Map<string, GatewayView>();
+
+  private entry(site: string, gatewayId: string): GatewayView {
+    let g = this.gateways.get(gatewayId);
+    if (!g) {
+      g = { site, gatewayId, state: 'unknown', stateSince: undefined, lastEnvelopeAt: undefined, bootId: undefined, lastSeq: undefined, envelopes: 0, duplicates: 0 };
+      this.gateways.set(gatewayId, g);
+    }
+    return g;
+  }
+
+  state(site: string, gatewayId: string, state: 'online' | 'offline', now: number): void {
+    const g = this.entry(site, gatewayId);
+    if (g.state !== state) g.stateSince = now;
+    g.state = state;
+  }
+
+  envelope(site: string, gatewayId: string, bootId: string, seq: number, now: number, duplicate: boolean): void {
+    const g = this.entry(site, gatewayId);
+    g.lastEnvelopeAt = now;
+    if (duplicate) {
+      g.duplicates++;
+      return;
+    }
+    g.envelopes++;
+    g.bootId = bootId;
+    g.lastSeq = seq;
+  }
+
+  list(): GatewayView[] {
+    return [...this.gateways.values()].sort((a, b) => a.gatewayId.localeCompare(b.gatewayId));
+  }
+}

@@ -1,0 +1,260 @@
+import {
+  Backoff,
+  type Clock,
+  Counter,
+  type Db,
+  Gauge,
+  GroupCommit,
+  type Logger,
+  type Registry,
+  TransitionLog,
+  sleep,
+} from '../../../core/index.ts';
+import type { Quarantine } from '../../quarantine.ts';
+import type { AcceptedBatch, TelemetrySink } from '../types.ts';
+import { LineEncoder } from './line-protocol.ts';
+import type { WriteOutcome } from './write-outcome.ts';
+
+export interface LineWriter {
+  write(body: string): Promise<WriteOutcome>;
+}
+
+export interface InfluxSinkOptions {
+  measurement: string;
+  /** Readings per write request at most (halved while the server answers 413). */
+  maxBatchReadings: number;
+  /** Readings the spool holds at most; beyond that the oldest are dropped and counted. */
+  maxSpoolReadings: number;
+}
+
+export interface InfluxSinkDeps {
+  db: Db;
+  writer: LineWriter;
+  quarantine: Quarantine;
+  log: Logger;
+  clock: Clock;
+  registry: Registry;
+}
+
+interface SpoolRow {
+  id: number;
+  lines: string;
+  count: number;
+}
+
+/**
+ * Writes readings to InfluxDB (or any server of the v2 write API) through a durable spool: a batch is
+ * committed to SQLite before the gateway is acknowledged, and a flusher sends the spool oldest first,
+ * deleting rows only after the server accepted them. While the server is down the spool grows and
+ * the gateways see no difference; when it returns the spool drains.
+ */
+export class InfluxSink implements TelemetrySink {
+  readonly name = 'influx-sink';
+  private readonly encoder: LineEncoder;
+  private readonly committer: GroupCommit<{ lines: string; count: number; at: number }>;
+  private readonly stmt;
+  private readonly link: TransitionLog;
+  private readonly backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
+  private readonly metrics;
+  private spooled = 0;
+  private batchLimit: number;
+  private loop: Promise<void> | undefined;
+  private readonly abort = new AbortController();
+  private wake: (() => void) | undefined;
+  private lastOutcome = 'none';
+
+  constructor(
+    private readonly opts: InfluxSinkOptions,
+    private readonly deps: InfluxSinkDeps,
+  ) {
+    const { db, registry } = deps;
+    this.encoder = new LineEncoder(opts.measurement);
+    this.batchLimit = opts.maxBatchReadings;
+    this.link = new TransitionLog(deps.log.child({ component: 'influx' }), deps.clock, 'time-series database');
+    db.exec('CREATE TABLE IF NOT EXISTS spool (id INTEGER PRIMARY KEY, lines TEXT NOT NULL, count INTEGER NOT NULL, at INTEGER NOT NULL)');
+    this.stmt = {
+      insert: db.prepare('INSERT INTO spool (lines, count, at) VALUES (?, ?, ?)'),
+      take: db.prepare('SELECT id, lines, count FROM spool ORDER BY id LIMIT ?'),
+      deleteUpTo: db.prepare('DELETE FROM spool WHERE id <= ?'),
+      deleteOne: db.prepare('DELETE FROM spool WHERE id = ?'),
+      oldest: db.prepare('SELECT at FROM spool ORDER BY id LIMIT 1'),
+      oldestRows: db.prepare('SELECT id, count FROM spool ORDER BY id LIMIT 256'),
+    };
+    this.spooled = (db.prepare('SELECT coalesce(sum(count), 0) AS n FROM spool').get() as { n: number }).n;
+    const insertAll = db.transaction((rows: { lines: string; count: number; at: number }[]) => {
+      for (const r of rows) {
+        this.stmt.insert.run(r.lines, r.count, r.at);
+        this.spooled += r.count;
+      }
+      if (this.spooled > this.opts.maxSpoolReadings) this.trimSpool();
+    });
+    this.committer = new GroupCommit((rows) => insertAll(rows));
+
+    const registers = [registry];
+    const self = this;
+    this.metrics = {
+      written: new Counter({ name: 'vigil_tsdb_written_readings_total', help: 'Readings accepted by the time-series database', registers }),
+      failures: new Counter({ name: 'vigil_tsdb_write_failures_total', help: 'Failed TSDB writes by failure class', labelNames: ['class'], registers }),
+      dropped: new Counter({ name: 'vigil_tsdb_spool_dropped_readings_total', help: 'Readings dropped because the spool was full', registers }),
+      spool: new Gauge({
+        name: 'vigil_tsdb_spool_readings',
+        help: 'Readings waiting in the spool for the time-series database',
+        registers,
+        collect() {
+          this.set(self.spooled);
+        },
+      }),
+      spoolAge: new Gauge({
+        name: 'vigil_tsdb_spool_oldest_age_seconds',
+        help: 'How long the oldest spooled batch has waited',
+        registers,
+        collect() {
+          const row = self.stmt.oldest.get() as { at: number } | undefined;
+          this.set(row ? Math.max(0, (self.deps.clock.now() - row.at) / 1000) : 0);
+        },
+      }),
+    };
+  }
+
+  write(batch: AcceptedBatch): Promise<void> {
+    if (batch.readings.length === 0) return Promise.resolve();
+    const lines = this.encoder.encode(batch.site, batch.gatewayId, batch.readings);
+    return this.committer.add({ lines, count: batch.readings.length, at: this.deps.clock.now() }).then(() => this.wake?.());
+  }
+
+  get spoolReadings(): number {
+    return this.spooled;
+  }
+
+  status(): Record<string, unknown> {
+    return { state: this.link.isDown ? 'down' : 'up', spoolReadings: this.spooled, lastOutcome: this.lastOutcome, batchLimit: this.batchLimit };
+  }
+
+  async start(): Promise<void> {
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    this.wake?.();
+    this.committer.flush();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.abort.signal;
+    while (!signal.aborted) {
+      const rows = this.take();
+      if (rows.length === 0) {
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          const t = setTimeout(resolve, 1000);
+          t.unref();
+        });
+        this.wake = undefined;
+        continue;
+      }
+      const outcome = await this.deps.writer.write(rows.map((r) => r.lines).join('\n'));
+      this.lastOutcome = outcome.kind;
+      if (signal.aborted && outcome.kind !== 'ok') return;
+      await this.settle(rows, outcome, signal);
+    }
+  }
+
+  private take(): SpoolRow[] {
+    const rows = this.stmt.take.all(Math.max(1, Math.min(this.batchLimit, 10_000))) as SpoolRow[];
+    let n = 0;
+    let i = 0;
+    for (; i < rows.length; i++) {
+      if (i > 0 && n + rows[i]!.count > this.batchLimit) break;
+      n += rows[i]!.count;
+    }
+    return rows.slice(0, i);
+  }
+
+  private async settle(rows: SpoolRow[], outcome: WriteOutcome, signal: AbortSignal): Promise<void> {
+    switch (outcome.kind) {
+      case 'ok':
+        this.remove(rows);
+        this.metrics.written.inc(rows.reduce((n, r) => n + r.count, 0));
+        this.backoff.reset();
+        this.link.up({ spoolReadings: this.spooled });
+        if (this.batchLimit < this.opts.maxBatchReadings) this.batchLimit = Math.min(this.opts.maxBatchReadings, this.batchLimit * 2);
+        return;
+      case 'split':
+        this.metrics.failures.inc({ class: 'split' });
+        if (rows.length > 1 || rows[0]!.count > 1) {
+          this.batchLimit = Math.max(1, Math.floor(rows.reduce((n, r) => n + r.count, 0) / 2));
+          if (rows.length === 1) this.splitRow(rows[0]!);
+          return;
+        }
+        // A single line the server finds too large can never be written.
+        this.quarantineRows(rows, outcome.reason);
+        return;
+      case 'drop':
+        this.metrics.failures.inc({ class: 'drop' });
+        this.deps.log.error({ reason: outcome.reason, readings: rows.reduce((n, r) => n + r.count, 0) }, 'TSDB refused data; quarantined');
+        this.quarantineRows(rows, outcome.reason);
+        return;
+      case 'retry':
+        this.metrics.failures.inc({ class: 'retry' });
+        this.link.down(outcome.reason, { spoolReadings: this.spooled });
+        await sleep(this.deps.clock, Math.max(outcome.retryAfterMs ?? 0, this.backoff.next()), signal);
+        return;
+      case 'auth':
+        this.metrics.failures.inc({ class: 'auth' });
+        this.link.down(`${outcome.reason} (check the token, org and bucket; data is kept)`, { spoolReadings: this.spooled });
+        await sleep(this.deps.clock, 30_000, signal);
+        return;
+    }
+  }
+
+  /** Replaces one spooled row by two halves, so a 413 for a single large batch still gets through. */
+  private splitRow(row: SpoolRow): void {
+    const lines = row.lines.split('\n');
+    const half = Math.ceil(lines.length / 2);
+    this.deps.db.transaction(() => {
+      this.stmt.deleteOne.run(row.id);
+      // Re-inserted rows go to the end of the spool; sample order within a series does not matter to a TSDB.
+      this.stmt.insert.run(lines.slice(0, half).join('\n'), half, this.deps.clock.now());
+      this.stmt.insert.run(lines.slice(half).join('\n'), lines.length - half, this.deps.clock.now());
+    })();
+  }
+
+  private quarantineRows(rows: SpoolRow[], reason: string): void {
+    this.deps.db.transaction(() => {
+      for (const r of rows) {
+        this.deps.quarantine.add({
+          at: this.deps.clock.now(),
+          code: 'tsdb_rejected',
+          reason,
+          site: null,
+          gatewayId: null,
+          topic: null,
+          details: [],
+          payload: r.lines,
+        });
+      }
+      this.remove(rows);
+    })();
+  }
+
+  private remove(rows: SpoolRow[]): void {
+    // Rows are always taken oldest first, so they are every row up to the last id (newer rows have larger ids).
+    if (rows.length > 0) this.stmt.deleteUpTo.run(rows[rows.length - 1]!.id);
+    this.spooled -= rows.reduce((n, r) => n + r.count, 0);
+  }
+
+  private trimSpool(): void {
+    while (this.spooled > this.opts.maxSpoolReadings) {
+      const rows = this.stmt.oldestRows.all() as { id: number; count: number }[];
+      if (rows.length === 0) return;
+      for (const r of rows) {
+        this.stmt.deleteOne.run(r.id);
+        this.spooled -= r.count;
+        this.metrics.dropped.inc(r.count);
+        if (this.spooled <= this.opts.maxSpoolReadings) return;
+      }
+    }
+  }
+}

@@ -1,0 +1,69 @@
+import { connect, type MqttClient } from 'mqtt';
+import { type Clock, type Logger, type Service, TransitionLog, envelopeFilter, stateFilter } from '../../core/index.ts';
+import type { Intake } from './intake.ts';
+
+export interface ExternalSubscriberOptions {
+  url: string;
+  username?: string | undefined;
+  password?: string | undefined;
+  clientId: string;
+  shards: 'all' | readonly number[];
+}
+
+/**
+ * Takes Envelopes from an existing broker (Mosquitto, EMQX) with a persistent session (clean=false),
+ * so the broker queues QoS 1 messages while the server is away. MQTT.js sends each PUBACK only when
+ * handleMessage calls back, which happens after the intake's durable write.
+ */
+export class ExternalSubscriber implements Service {
+  readonly name = 'mqtt-subscriber';
+  private client: MqttClient | undefined;
+  private readonly link: TransitionLog;
+
+  constructor(
+    private readonly opts: ExternalSubscriberOptions,
+    private readonly intake: Intake,
+    private readonly log: Logger,
+    clock: Clock,
+  ) {
+    this.link = new TransitionLog(log, clock, 'broker subscription');
+  }
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  async start(): Promise<void> {
+    const filters = this.opts.shards === 'all' ? [envelopeFilter()] : this.opts.shards.map((s) => envelopeFilter(s));
+    const client = connect(this.opts.url, {
+      clientId: this.opts.clientId,
+      username: this.opts.username,
+      password: this.opts.password,
+      clean: false,
+      reconnectPeriod: 2000,
+    });
+    client.handleMessage = (packet, done) => {
+      this.intake.accept(packet.topic, packet.payload as Buffer).then(
+        () => done(),
+        (err: unknown) => {
+          // Never acknowledged: dropping the connection makes the broker deliver it again (persistent session).
+          this.log.error({ err }, 'durable write failed; reconnecting for redelivery');
+          client.stream.destroy();
+        },
+      );
+    };
+    client.on('connect', (connack) => {
+      this.link.up({ sessionPresent: connack.sessionPresent });
+      client.subscribe([...filters, stateFilter()], { qos: 1 }, (err) => {
+        if (err) this.log.error({ err: err.message }, 'subscribe failed');
+      });
+    });
+    client.on('close', () => this.link.down('disconnected', { url: this.opts.url }));
+    client.on('error', (err) => this.link.down(err.message, { url: this.opts.url }));
+    this.client = client;
+  }
+
+  async stop(): Promise<void> {
+    await this.client?.endAsync();
+  }
+}

@@ -1,0 +1,172 @@
+import {
+  type Clock,
+  Counter,
+  EnvelopeSchema,
+  type Logger,
+  type Reading,
+  type Registry,
+  type RejectCode,
+  type TimeWindow,
+  checkReading,
+  parseGatewayTopic,
+} from '../../core/index.ts';
+import type { DeviceDirectory, GatewayDirectory } from '../devices.ts';
+import type { Quarantine } from '../quarantine.ts';
+import type { AcceptedBatch, TelemetrySink } from '../sinks/types.ts';
+import { EnvelopeDedupe } from './dedupe.ts';
+
+export interface IntakeOptions {
+  maxEnvelopeBytes: number;
+  window: () => TimeWindow;
+}
+
+export interface IntakeDeps {
+  sinks: readonly TelemetrySink[];
+  quarantine: Quarantine;
+  devices: DeviceDirectory;
+  gateways: GatewayDirectory;
+  log: Logger;
+  clock: Clock;
+  registry: Registry;
+}
+
+/** Who sent a message, when the broker knows (embedded broker); undefined behind an external broker. */
+export interface Sender {
+  site: string;
+  gatewayId: string;
+}
+
+export type BatchListener = (batch: AcceptedBatch) => void;
+
+/**
+ * Decodes, validates and deduplicates gateway messages, and resolves only once the valid readings are
+ * durable in every sink, so whoever acknowledges the message (broker hook or subscriber) does so after
+ * the write. Nothing here throws for bad input: an Envelope that cannot be used is quarantined with its
+ * reason and acknowledged (resending it would not make it better); invalid readings are quarantined
+ * and the rest of the Envelope is stored. Only a failed durable write rejects, so the message is resent.
+ */
+export class Intake {
+  private readonly dedupe = new EnvelopeDedupe();
+  private readonly listeners: BatchListener[] = [];
+  private readonly warned = new Set<string>();
+  private readonly metrics;
+
+  constructor(
+    private readonly opts: IntakeOptions,
+    private readonly deps: IntakeDeps,
+  ) {
+    const registers = [deps.registry];
+    this.metrics = {
+      ingested: new Counter({ name: 'vigil_readings_ingested_total', help: 'Readings accepted and durably written', registers }),
+      rejected: new Counter({ name: 'vigil_readings_rejected_total', help: 'Readings refused, by reason code', labelNames: ['code'], registers }),
+      envelopes: new Counter({
+        name: 'vigil_envelopes_total',
+        help: 'Gateway Envelopes received, by outcome (accepted, duplicate, quarantined)',
+        labelNames: ['outcome'],
+        registers,
+      }),
+    };
+    this.metrics.ingested.inc(0);
+  }
+
+  /** Readings accepted from now on are also handed to `listener` (the rule engine, history). */
+  onBatch(listener: BatchListener): void {
+    this.listeners.push(listener);
+  }
+
+  async accept(topic: string, payload: Buffer, sender?: Sender): Promise<void> {
+    const now = this.deps.clock.now();
+    const t = parseGatewayTopic(topic);
+    if (!t) return this.quarantineEnvelope('bad_topic', `not a Vigil gateway topic: ${topic.slice(0, 200)}`, topic, payload, sender);
+    if (sender && (sender.site !== t.site || sender.gatewayId !== t.gatewayId)) {
+      return this.quarantineEnvelope('acl', `gateway ${sender.gatewayId} published on the topic of ${t.gatewayId}`, topic, payload, sender);
+    }
+    if (t.kind === 'state') {
+      const s = payload.toString('utf8');
+      if (s === 'online' || s === 'offline') this.deps.gateways.state(t.site, t.gatewayId, s, now);
+      return;
+    }
+    if (payload.length > this.opts.maxEnvelopeBytes) {
+      return this.quarantineEnvelope('too_large', `Envelope of ${payload.length} bytes exceeds ${this.opts.maxEnvelopeBytes}`, topic, payload, t);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(payload.toString('utf8'));
+    } catch (err) {
+      return this.quarantineEnvelope('bad_payload', `not JSON: ${(err as Error).message}`, topic, payload, t);
+    }
+    const parsed = EnvelopeSchema.safeParse(json);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+      return this.quarantineEnvelope('bad_envelope', `invalid Envelope: ${issues.join('; ')}`, topic, payload, t);
+    }
+    const env = parsed.data;
+    if (env.site !== t.site || env.gatewayId !== t.gatewayId) {
+      return this.quarantineEnvelope('acl', `Envelope of ${env.site}/${env.gatewayId} on the topic of ${t.site}/${t.gatewayId}`, topic, payload, t);
+    }
+    if (this.dedupe.isDuplicate(env.gatewayId, env.bootId, env.seq)) {
+      this.metrics.envelopes.inc({ outcome: 'duplicate' });
+      this.deps.gateways.envelope(env.site, env.gatewayId, env.bootId, env.seq, now, true);
+      return;
+    }
+
+    const window = this.opts.window();
+    const valid: Reading[] = [];
+    const refused: { code: RejectCode; reason: string; item: unknown }[] = [];
+    for (const r of env.readings) {
+      const problem = checkReading(r, window);
+      if (problem === undefined) valid.push(r as Reading);
+      else refused.push({ code: problem.code, reason: problem.message, item: r });
+    }
+
+    const batch: AcceptedBatch = { site: env.site, gatewayId: env.gatewayId, readings: valid };
+    if (valid.length > 0) await Promise.all(this.deps.sinks.map((s) => s.write(batch)));
+    if (refused.length > 0) {
+      for (const r of refused) this.metrics.rejected.inc({ code: r.code });
+      this.deps.quarantine.add({
+        at: now,
+        code: refused[0]!.code,
+        reason: `${refused.length} of ${env.readings.length} readings refused in seq ${env.seq}; first: ${refused[0]!.reason}`,
+        site: env.site,
+        gatewayId: env.gatewayId,
+        topic,
+        details: refused,
+        payload: null,
+      });
+    }
+    this.dedupe.mark(env.gatewayId, env.bootId, env.seq);
+    this.deps.gateways.envelope(env.site, env.gatewayId, env.bootId, env.seq, now, false);
+    this.metrics.envelopes.inc({ outcome: 'accepted' });
+    if (valid.length === 0) return;
+    this.metrics.ingested.inc(valid.length);
+    this.deps.devices.update(env.site, env.gatewayId, valid, now);
+    for (const l of this.listeners) {
+      try {
+        l(batch);
+      } catch (err) {
+        this.deps.log.error({ err }, 'batch listener failed');
+      }
+    }
+  }
+
+  private quarantineEnvelope(code: RejectCode, reason: string, topic: string, payload: Buffer, from: Sender | undefined): void {
+    this.metrics.envelopes.inc({ outcome: 'quarantined' });
+    this.metrics.rejected.inc({ code });
+    // Once per gateway and reason in the log; every occurrence on the counter and in the quarantine.
+    const key = `${from?.gatewayId ?? ''}\u0000${code}`;
+    if (!this.warned.has(key) && this.warned.size < 10_000) {
+      this.warned.add(key);
+      this.deps.log.warn({ code, reason, topic: topic.slice(0, 200), gatewayId: from?.gatewayId }, 'Envelope quarantined');
+    }
+    this.deps.quarantine.add({
+      at: this.deps.clock.now(),
+      code,
+      reason,
+      site: from?.site ?? null,
+      gatewayId: from?.gatewayId ?? null,
+      topic: topic.slice(0, 500),
+      details: [],
+      payload: payload.subarray(0, 2048).toString('utf8'),
+    });
+  }
+}
