@@ -1,0 +1,101 @@
+import { join } from 'node:path';
+import { connect, type MqttClient } from 'mqtt';
+import { type Logger, createLogger, createRegistry, hashSecret, metricValue, parseConfig, silentLogger, systemClock, type Registry } from '../../core/index.ts';
+import { type Gateway, GatewayConfigSchema, buildGateway } from '../../gateway/index.ts';
+import { type Server, ServerConfigSchema, buildServer } from '../../ingest/index.ts';
+
+export const SITE = 'plant-a';
+export const GATEWAY_ID = 'gw-1';
+export const GATEWAY_PASSWORD = 'gateway-secret-for-tests';
+
+export function testLogger(): Logger {
+  return process.env.VIGIL_TEST_LOG ? createLogger({ level: process.env.VIGIL_TEST_LOG as 'debug' }) : silentLogger();
+}
+
+export interface ServerHandle {
+  server: Server;
+  registry: Registry;
+  brokerUrl: string;
+  httpUrl: string;
+  ingested(): Promise<number>;
+}
+
+/** A server with its embedded broker on `brokerPort` (0: any free port) and, optionally, a TSDB. */
+export async function startServer(opts: { dataDir: string; influxUrl?: string; brokerPort?: number; passwordHash?: string }): Promise<ServerHandle> {
+  const config = parseConfig(
+    ServerConfigSchema,
+    {
+      version: 1,
+      dataDir: opts.dataDir,
+      http: { host: '127.0.0.1', port: 0 },
+      broker: {
+        mode: 'embedded',
+        host: '127.0.0.1',
+        port: opts.brokerPort ?? 0,
+        gateways: [{ gatewayId: GATEWAY_ID, site: SITE, passwordHash: opts.passwordHash ?? passwordHash() }],
+      },
+      ...(opts.influxUrl ? { influx: { url: opts.influxUrl, org: 'vigil', bucket: 'telemetry' } } : {}),
+    },
+    {},
+  );
+  const registry = createRegistry();
+  const server = buildServer(config, { log: testLogger(), clock: systemClock, registry });
+  await server.start();
+  const http = server.httpAddress();
+  return {
+    server,
+    registry,
+    brokerUrl: `mqtt://127.0.0.1:${server.brokerPort()}`,
+    httpUrl: `http://127.0.0.1:${http.port}`,
+    ingested: () => metricValue(registry, 'vigil_readings_ingested_total'),
+  };
+}
+
+let cachedHash: string | undefined;
+export function passwordHash(): string {
+  return (cachedHash ??= hashSecret(GATEWAY_PASSWORD));
+}
+
+export const DEVICES = ['pump-1', 'pump-2', 'fan-1'];
+
+/** The gateway config used by the tests, as a plain object (the same shape as the YAML). */
+export function gatewayConfigObject(opts: { dataDir: string; uplinkUrl: string; localPort?: number; maxDelay?: number }) {
+  return {
+    version: 1,
+    site: SITE,
+    gatewayId: GATEWAY_ID,
+    dataDir: opts.dataDir,
+    devices: DEVICES.map((id) => ({ id })),
+    drivers: [
+      {
+        kind: 'mqtt-device',
+        id: 'local',
+        broker: { mode: 'embedded', host: '127.0.0.1', port: opts.localPort ?? 0, allowAnonymous: true },
+        topics: [{ pattern: 'sensors/{device}/{metric}' }, { pattern: 'sensors/{device}' }],
+      },
+    ],
+    uplink: { url: opts.uplinkUrl, password: '${GW_PASSWORD}', maxDelay: opts.maxDelay ?? 100, reconnect: { initial: 200, max: 1000 } },
+  };
+}
+
+export async function startGateway(opts: { dataDir: string; uplinkUrl: string; localPort?: number }): Promise<{ gateway: Gateway; registry: Registry; localUrl: string }> {
+  const config = parseConfig(GatewayConfigSchema, gatewayConfigObject(opts), { GW_PASSWORD: GATEWAY_PASSWORD });
+  const registry = createRegistry();
+  const gateway = buildGateway(config, { log: testLogger(), clock: systemClock, registry });
+  await gateway.start();
+  const port = (gateway.drivers[0]!.status() as { port: number }).port;
+  return { gateway, registry, localUrl: `mqtt://127.0.0.1:${port}` };
+}
+
+export async function sensor(url: string): Promise<MqttClient> {
+  const c = connect(url, { clientId: `sensor-${Math.random().toString(16).slice(2)}`, reconnectPeriod: 200, clean: false });
+  await new Promise<void>((resolve, reject) => {
+    c.once('connect', () => resolve());
+    c.once('error', reject);
+  });
+  return c;
+}
+
+export function dataDir(root: string, name: string): string {
+  return join(root, name);
+}
