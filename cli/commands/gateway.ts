@@ -1,0 +1,23 @@
+import { parseArgs } from 'node:util';
+import { createRegistry, loadConfigFile, systemClock } from '../../core/index.ts';
+import { GatewayConfigSchema, buildGateway } from '../../gateway/index.ts';
+import { type CliContext, cliLogger, untilSignal } from '../context.ts';
+
+export const gatewayHelp = `vigil gateway -c FILE
+  Runs the on-site gateway: drivers → outbox on disk → uplink. See gateway.example.yaml.`;
+
+export async function gatewayCommand(argv: string[], ctx: CliContext): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' } }, strict: true });
+  if (!values.config) {
+    ctx.err(gatewayHelp);
+    return 2;
+  }
+  const config = loadConfigFile(GatewayConfigSchema, values.config, ctx.env);
+  const log = cliLogger(ctx.env, 'vigil-gateway');
+  const gateway = buildGateway(config, { log, clock: systemClock, registry: createRegistry({ defaultMetrics: true }) });
+  await gateway.start();
+  const sig = await untilSignal();
+  log.info({ signal: sig }, 'stopping');
+  await gateway.stop();
+  return 0;
+}

@@ -1,0 +1,34 @@
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { ConfigError, createRegistry, parseConfig, systemClock } from '../../core/index.ts';
+import { ServerConfigSchema, buildServer } from '../../ingest/index.ts';
+import { type CliContext, cliLogger, influxFromEnv, untilSignal } from '../context.ts';
+
+export const serverHelp = `vigil server -c FILE
+  Runs the central server: broker (embedded or external) → intake → InfluxDB, and the HTTP API.
+  INFLUX_URL, INFLUX_TOKEN, INFLUX_ORG, INFLUX_BUCKET configure the TSDB when the file has no influx section.`;
+
+export async function serverCommand(argv: string[], ctx: CliContext): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' } }, strict: true });
+  if (!values.config) {
+    ctx.err(serverHelp);
+    return 2;
+  }
+  let raw: Record<string, unknown>;
+  try {
+    raw = (parseDocument(readFileSync(values.config, 'utf8')).toJS() ?? {}) as Record<string, unknown>;
+  } catch (err) {
+    throw new ConfigError(values.config, [{ path: '', message: `cannot read: ${String(err)}` }]);
+  }
+  const influx = influxFromEnv(ctx.env);
+  if (raw.influx === undefined && influx) raw.influx = influx;
+  const config = parseConfig(ServerConfigSchema, raw, ctx.env, values.config);
+  const log = cliLogger(ctx.env, 'vigil-server');
+  const server = buildServer(config, { log, clock: systemClock, registry: createRegistry({ defaultMetrics: true }) });
+  await server.start();
+  const sig = await untilSignal();
+  log.info({ signal: sig }, 'stopping');
+  await server.stop();
+  return 0;
+}
