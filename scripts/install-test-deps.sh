@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the integration, e2e and benchmark tiers run against. Idempotent:
+# packages already present are left alone, and apt's lists are fetched only when something is missing.
+set -euo pipefail
+
+# package:binary pairs
+NEEDED=(
+  "victoria-metrics:/usr/bin/victoria-metrics"
+  "mosquitto:/usr/sbin/mosquitto"
+  "socat:/usr/bin/socat"
+)
+
+missing=()
+for pair in "${NEEDED[@]}"; do
+  pkg=${pair%%:*}
+  bin=${pair#*:}
+  [[ -x "$bin" ]] || missing+=("$pkg")
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "test dependencies present"
+  exit 0
+fi
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+    echo "missing Debian packages: ${missing[*]}; run as root: apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Packaged services must not hold the ports or data the tests use; the tests start their own.
+for svc in mosquitto victoria-metrics; do
+  $SUDO service "$svc" stop >/dev/null 2>&1 || true
+done
+echo "installed: ${missing[*]}"
