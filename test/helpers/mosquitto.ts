@@ -60,9 +60,12 @@ export class Mosquitto {
       () =>
         new Promise<boolean>((resolve) => {
           const c = connect(this.url, { username: probe.username, password: probe.password, reconnectPeriod: 0, connectTimeout: 1000 });
-          c.once('connect', () => c.end(true, () => resolve(true)));
-          c.once('error', () => c.end(true, () => resolve(false)));
-          c.once('close', () => resolve(false));
+          let ok = false;
+          c.once('connect', () => {
+            ok = true;
+            c.end(true);
+          });
+          c.once('close', () => resolve(ok));
         }),
       { timeoutMs: 15_000, message: `mosquitto did not start: ${stderr}` },
     );
@@ -73,7 +76,7 @@ export class Mosquitto {
   async stop(): Promise<void> {
     const p = this.proc;
     this.proc = undefined;
-    if (!p || p.exitCode !== null) return;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
     await new Promise<void>((resolve) => {
       p.once('exit', () => resolve());
       p.kill('SIGTERM');

@@ -21,22 +21,33 @@ export interface ServerHandle {
 }
 
 /** A server with its embedded broker on `brokerPort` (0: any free port) and, optionally, a TSDB. */
-export async function startServer(opts: { dataDir: string; influxUrl?: string; brokerPort?: number; passwordHash?: string }): Promise<ServerHandle> {
+export async function startServer(opts: {
+  dataDir: string;
+  influxUrl?: string;
+  brokerPort?: number;
+  /** Take Envelopes from this broker instead of hosting one. */
+  external?: { url: string; username: string; password: string };
+  intake?: Record<string, unknown>;
+}): Promise<ServerHandle> {
+  const broker = opts.external
+    ? { mode: 'external', url: opts.external.url, username: opts.external.username, password: '${SERVER_BROKER_PASSWORD}', clientId: 'vigil-server-test' }
+    : {
+        mode: 'embedded',
+        host: '127.0.0.1',
+        port: opts.brokerPort ?? 0,
+        gateways: [{ gatewayId: GATEWAY_ID, site: SITE, passwordHash: passwordHash() }],
+      };
   const config = parseConfig(
     ServerConfigSchema,
     {
       version: 1,
       dataDir: opts.dataDir,
       http: { host: '127.0.0.1', port: 0 },
-      broker: {
-        mode: 'embedded',
-        host: '127.0.0.1',
-        port: opts.brokerPort ?? 0,
-        gateways: [{ gatewayId: GATEWAY_ID, site: SITE, passwordHash: opts.passwordHash ?? passwordHash() }],
-      },
+      broker,
+      ...(opts.intake ? { intake: opts.intake } : {}),
       ...(opts.influxUrl ? { influx: { url: opts.influxUrl, org: 'vigil', bucket: 'telemetry' } } : {}),
     },
-    {},
+    { SERVER_BROKER_PASSWORD: opts.external?.password },
   );
   const registry = createRegistry();
   const server = buildServer(config, { log: testLogger(), clock: systemClock, registry });
@@ -45,7 +56,7 @@ export async function startServer(opts: { dataDir: string; influxUrl?: string; b
   return {
     server,
     registry,
-    brokerUrl: `mqtt://127.0.0.1:${server.brokerPort()}`,
+    brokerUrl: opts.external ? opts.external.url : `mqtt://127.0.0.1:${server.brokerPort()}`,
     httpUrl: `http://127.0.0.1:${http.port}`,
     ingested: () => metricValue(registry, 'vigil_readings_ingested_total'),
   };
@@ -98,4 +109,27 @@ export async function sensor(url: string): Promise<MqttClient> {
 
 export function dataDir(root: string, name: string): string {
   return join(root, name);
+}
+
+/** Publishes `count` JSON samples (3 readings each, unique sample times from `t0`) and waits for every PUBACK. */
+export async function publishSamples(client: MqttClient, count: number, opts: { t0: number; device?: string; everyMs?: number }): Promise<number> {
+  const device = opts.device ?? 'pump-1';
+  const pending: Promise<unknown>[] = [];
+  for (let i = 0; i < count; i++) {
+    const ts = opts.t0 + i;
+    pending.push(client.publishAsync(`sensors/${device}`, JSON.stringify({ ts, vibration_rms: 1 + (i % 100) / 100, vibration_kurtosis: 3, bearing_temp: 40 + (i % 10) }), { qos: 1 }));
+    if (opts.everyMs) await new Promise((r) => setTimeout(r, opts.everyMs));
+  }
+  await Promise.all(pending);
+  return count * 3;
+}
+
+/** Distinct (series, timestamp) points: what InfluxDB keeps, since it overwrites identical points. */
+export function distinctPoints(series: { metric: Record<string, string>; timestamps: number[] }[]): number {
+  const seen = new Set<string>();
+  for (const s of series) {
+    const key = JSON.stringify(s.metric);
+    for (const t of s.timestamps) seen.add(`${key}@${t}`);
+  }
+  return seen.size;
 }
