@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { ConfigError } from './errors.ts';
+import { DurationSchema, parseConfigText, parseDuration } from './config.ts';
+
+const Schema = z.strictObject({
+  name: z.string(),
+  port: z.number().int(),
+  uplink: z.strictObject({ url: z.string().url(), password: z.string().optional() }),
+  every: DurationSchema.prefault('1s'),
+});
+
+function problems(text: string, env: Record<string, string> = {}): string[] {
+  try {
+    parseConfigText(Schema, text, env, 'test.yaml');
+  } catch (err) {
+    if (err instanceof ConfigError) return err.issues.map((i) => `${i.path}: ${i.message}`);
+    throw err;
+  }
+  return [];
+}
+
+describe('config loader', () => {
+  it('reports every problem at once, each with its path', () => {
+    const p = problems('name: 3\nport: "x"\nuplink: { url: nope, extra: 1 }\nevery: soon\n');
+    expect(p).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^name: /), expect.stringMatching(/^port: /), expect.stringMatching(/^uplink.url: /), expect.stringMatching(/^uplink: .*extra/), expect.stringMatching(/^every: not a duration/)]),
+    );
+  });
+
+  it('fills ${VAR} and ${VAR:-default} from the environment and reports unset ones', () => {
+    const c = parseConfigText(Schema, 'name: ${NAME}\nport: 1\nuplink: { url: "mqtt://${HOST:-localhost}:1883" }\n', { NAME: 'gw' });
+    expect(c).toMatchObject({ name: 'gw', uplink: { url: 'mqtt://localhost:1883' }, every: 1000 });
+    expect(problems('name: ${MISSING}\nport: 1\nuplink: { url: "mqtt://x" }\n')).toEqual(['name: environment variable MISSING is not set']);
+  });
+
+  it('refuses secrets written into the file', () => {
+    expect(problems('name: a\nport: 1\nuplink: { url: "mqtt://x", password: hunter2 }\n')).toEqual([
+      'uplink.password: secrets must come from the environment: write ${SOME_VAR} here',
+    ]);
+    const ok = parseConfigText(Schema, 'name: a\nport: 1\nuplink: { url: "mqtt://x", password: "${PW}" }\n', { PW: 's3cret' });
+    expect(ok.uplink.password).toBe('s3cret');
+  });
+
+  it('reports YAML syntax errors and freezes the result', () => {
+    expect(problems('name: [unclosed\n')[0]).toMatch(/YAML/);
+    const c = parseConfigText(Schema, 'name: a\nport: 1\nuplink: { url: "mqtt://x" }\n', {});
+    expect(Object.isFrozen(c.uplink)).toBe(true);
+  });
+
+  it.each([
+    ['500ms', 500],
+    ['30s', 30_000],
+    ['5m', 300_000],
+    ['2h', 7_200_000],
+    ['7d', 604_800_000],
+    [250, 250],
+    ['1.5s', 1500],
+    ['fast', undefined],
+    [-1, undefined],
+  ])('parses the duration %j', (text, ms) => {
+    expect(parseDuration(text)).toBe(ms);
+  });
+});

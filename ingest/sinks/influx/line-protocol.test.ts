@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { LineEncoder, escapeTag } from './line-protocol.ts';
+import { classifyStatus, parseRetryAfter } from './write-outcome.ts';
+
+describe('LineEncoder', () => {
+  it('writes one line per reading with sorted tags, the metric as field and the sample time in ms', () => {
+    const enc = new LineEncoder();
+    const text = enc.encode('plant-a', 'gw-1', [
+      { deviceId: 'pump-1', metric: 'vibration_rms', value: 2.5, ts: 1767225600000 },
+      { deviceId: 'pump-2', metric: 'bearing_temp', value: 40, ts: 1767225600001 },
+    ]);
+    expect(text).toBe(
+      'telemetry,device=pump-1,gateway=gw-1,site=plant-a vibration_rms=2.5 1767225600000\n' +
+        'telemetry,device=pump-2,gateway=gw-1,site=plant-a bearing_temp=40 1767225600001',
+    );
+  });
+
+  it('escapes tag values and measurements per the line protocol', () => {
+    expect(escapeTag('a b,c=d')).toBe('a\\ b\\,c\\=d');
+    expect(new LineEncoder('my measurement').encode('s', 'g', [{ deviceId: 'd', metric: 'speed_rpm', value: 1, ts: 1 }])).toBe(
+      'my\\ measurement,device=d,gateway=g,site=s speed_rpm=1 1',
+    );
+  });
+});
+
+describe('write failure classes', () => {
+  it.each([
+    [204, 'ok'],
+    [400, 'drop'],
+    [422, 'drop'],
+    [413, 'split'],
+    [401, 'auth'],
+    [403, 'auth'],
+    [404, 'auth'],
+    [429, 'retry'],
+    [500, 'retry'],
+    [503, 'retry'],
+  ])('HTTP %i → %s', (status, kind) => {
+    expect(classifyStatus(status, 'x', undefined).kind).toBe(kind);
+  });
+
+  it('honours Retry-After in seconds or as an HTTP date', () => {
+    expect(classifyStatus(429, '', '7')).toMatchObject({ kind: 'retry', retryAfterMs: 7000 });
+    expect(parseRetryAfter('Wed, 01 Jan 2025 00:00:10 GMT', Date.UTC(2025, 0, 1))).toBe(10_000);
+    expect(parseRetryAfter('soon')).toBeUndefined();
+  });
+});
