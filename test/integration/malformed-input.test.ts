@@ -109,7 +109,7 @@ describe('failure (d): a barrage of malformed payloads at the gateway and the se
     expect((await fetch(`${srv.httpUrl}/api/v1/quarantine?limit=abc`)).status).toBe(400);
 
     // Publishing as another gateway breaks the ACL: the client is disconnected and nothing is stored.
-    const closed = new Promise((r) => gwClient.once('close', r));
+    const closed = new Promise<void>((r) => gwClient.once('close', () => r()));
     gwClient.publish(gatewayTopic(SITE, 'gw-other', 'envelope'), envelope(2, [{ deviceId: 'pump-1', metric: 'bearing_temp', value: 99, ts: now - 1000 }]), { qos: 1 });
     await closed;
     expect(await metricValue(srv.registry, 'vigil_broker_acl_violations_total')).toBe(1);

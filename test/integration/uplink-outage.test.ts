@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
-import { metricValue } from '../../core/index.ts';
+import { type Registry, metricValue } from '../../core/index.ts';
 import type { Gateway } from '../../gateway/index.ts';
 import { Mosquitto } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/net.ts';
@@ -28,7 +28,7 @@ describe('failure (a): the uplink broker (Mosquitto) is down for 30 s while sens
     ACL,
   );
   let srv: ServerHandle;
-  let gw: { gateway: Gateway; registry: import('prom-client').Registry };
+  let gw: { gateway: Gateway; registry: Registry };
   let s: MqttClient;
 
   beforeAll(async () => {
