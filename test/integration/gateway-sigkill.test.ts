@@ -55,7 +55,7 @@ describe('failure (b): the gateway is killed with SIGKILL and restarted', () => 
     await waitFor(async () => (await srv!.ingested()) > 0, { message: 'backlog starts flowing' });
     await new Promise((r) => setTimeout(r, 500));
     await gw.kill('SIGKILL');
-    gw = await startGatewayProcess();
+    await startGatewayProcess(); // killed in afterAll
     // The sensor's MQTT client resends whatever the dead gateway had not acknowledged.
     expected += await sending;
 
