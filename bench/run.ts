@@ -1,0 +1,158 @@
+// npm run bench [-- --json] [-- --readings N]
+// Prints the intake and gateway throughput figures of issue #2 (see README, "Performance").
+import { spawn } from 'node:child_process';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { EmbeddedBroker, createRegistry, hashSecret, metricValue, parseConfig, silentLogger, systemClock } from '../core/index.ts';
+import { GatewayConfigSchema, buildGateway } from '../gateway/index.ts';
+import { ServerConfigSchema, buildServer } from '../ingest/index.ts';
+import { tempDir } from '../test/helpers/tmp.ts';
+import { Victoria } from '../test/helpers/victoria.ts';
+import { MinimalPipeline } from './minimal.ts';
+
+const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, readings: { type: 'string', default: '400000' } } });
+const READINGS = Number(values.readings);
+const SIZES = [100, 250, 500];
+const PASSWORD = 'bench-password';
+const PUBLISHER = fileURLToPath(new URL('./publisher.ts', import.meta.url));
+const TSX = fileURLToPath(new URL('../node_modules/tsx/dist/esm/index.mjs', import.meta.url));
+
+function publish(args: Record<string, string | number>): Promise<{ start: number }> {
+  const argv = Object.entries(args).flatMap(([k, v]) => [`--${k}`, String(v)]);
+  const p = spawn(process.execPath, ['--import', TSX, PUBLISHER, ...argv], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let start = 0;
+    p.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /"event":"start","at":(\d+)/.exec(out);
+      if (m) start = Number(m[1]);
+    });
+    p.on('exit', (code) => (code === 0 ? resolve({ start }) : reject(new Error(`publisher exited ${code}: ${out}`))));
+  });
+}
+
+async function until(check: () => Promise<boolean> | boolean, timeoutMs = 300_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('benchmark step timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return Date.now();
+}
+
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+async function benchIntake(vm: Victoria, size: number, dir: string) {
+  const config = parseConfig(
+    ServerConfigSchema,
+    {
+      version: 1,
+      dataDir: join(dir, `intake-${size}`),
+      http: { port: 0 },
+      broker: { mode: 'embedded', port: 0, gateways: [{ gatewayId: 'bench-gw', site: 'bench', passwordHash: hashSecret(PASSWORD) }] },
+      influx: { url: vm.url, bucket: 'intake' },
+    },
+    {},
+  );
+  const registry = createRegistry();
+  const server = buildServer(config, { log: silentLogger(), clock: systemClock, registry });
+  await server.start();
+  const cpu0 = cpuMs();
+  const pub = publish({ url: `mqtt://127.0.0.1:${server.brokerPort()}`, username: 'bench-gw', password: PASSWORD, size, readings: READINGS });
+  const end = await until(async () => (await metricValue(registry, 'vigil_tsdb_written_readings_total')) >= READINGS);
+  const { start } = await pub;
+  const cpu = cpuMs() - cpu0;
+  await server.stop();
+  const seconds = (end - start) / 1000;
+  return { readingsPerS: Math.round(READINGS / seconds), seconds, serverCpuPct: Math.round((cpu / (end - start)) * 100) };
+}
+
+async function benchMinimal(vm: Victoria, size: number) {
+  const m = new MinimalPipeline(vm.url);
+  await m.broker.start();
+  const pub = publish({ url: `mqtt://127.0.0.1:${m.broker.port}`, size, readings: READINGS });
+  const end = await until(() => m.written >= READINGS);
+  const { start } = await pub;
+  await m.broker.stop();
+  return { readingsPerS: Math.round(READINGS / ((end - start) / 1000)) };
+}
+
+async function benchGateway(dir: string) {
+  // The uplink goes to a minimal broker that acknowledges at once, so the figure is the gateway's own.
+  const upBroker = new EmbeddedBroker<true>({
+    host: '127.0.0.1',
+    port: 0,
+    log: silentLogger(),
+    hooks: { authenticate: () => true, onPublish: () => 'accept', authorizeSubscribe: () => false },
+  });
+  const readings = Math.round(READINGS / 2);
+  await upBroker.start();
+  const config = parseConfig(
+    GatewayConfigSchema,
+    {
+      version: 1,
+      site: 'bench',
+      gatewayId: 'bench-gw',
+      dataDir: join(dir, 'gateway'),
+      acceptUnknownDevices: true,
+      drivers: [{ kind: 'mqtt-device', id: 'local', broker: { mode: 'embedded', port: 0, allowAnonymous: true }, topics: [{ pattern: 'sensors/{device}' }] }],
+      uplink: { url: `mqtt://127.0.0.1:${upBroker.port}`, password: '${PW}', maxReadingsPerEnvelope: 500, maxDelay: 200 },
+    },
+    { PW: PASSWORD },
+  );
+  const registry = createRegistry();
+  const gateway = buildGateway(config, { log: silentLogger(), clock: systemClock, registry });
+  await gateway.start();
+  await until(() => gateway.uplink.state === 'online', 10_000);
+  const port = (gateway.drivers[0]!.status() as { port: number }).port;
+  const cpu0 = cpuMs();
+  const pub = publish({ url: `mqtt://127.0.0.1:${port}`, mode: 'sensor', readings, window: 256, clients: 8 });
+  const end = await until(async () => (await metricValue(registry, 'vigil_gateway_uplink_readings_total')) >= readings);
+  const { start } = await pub;
+  const cpu = cpuMs() - cpu0;
+  await gateway.stop();
+  await upBroker.stop();
+  return { readingsPerS: Math.round(readings / ((end - start) / 1000)), messagesPerS: Math.round(readings / 10 / ((end - start) / 1000)), gatewayCpuPct: Math.round((cpu / (end - start)) * 100) };
+}
+
+const tmp = tempDir('vigil-bench-');
+const vm = await new Victoria().start();
+try {
+  console.log(`Vigil benchmark: ${READINGS} readings per run, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'}), node ${process.version}`);
+  console.log('TSDB: VictoriaMetrics via the InfluxDB v2 write API; publisher in a separate process, QoS 1, 64 messages in flight\n');
+  const rows: { size: number; intake: number; minimal: number; ratio: number; cpu: number }[] = [];
+  for (const size of SIZES) {
+    const intake = await benchIntake(vm, size, tmp.dir);
+    const minimal = await benchMinimal(vm, size);
+    const ratio = intake.readingsPerS / minimal.readingsPerS;
+    rows.push({ size, intake: intake.readingsPerS, minimal: minimal.readingsPerS, ratio, cpu: intake.serverCpuPct });
+    console.log(
+      `intake   ${String(size).padStart(3)} readings/Envelope: ${intake.readingsPerS.toLocaleString('en').padStart(9)} readings/s (server CPU ${intake.serverCpuPct}% of one core) | minimal pipeline ${minimal.readingsPerS.toLocaleString('en').padStart(9)} readings/s | ratio ${(ratio * 100).toFixed(0)}%`,
+    );
+  }
+  const gw = await benchGateway(tmp.dir);
+  console.log(`gateway  local MQTT sensors (10 metrics per message, 8 clients): ${gw.readingsPerS.toLocaleString('en')} readings/s (${gw.messagesPerS.toLocaleString('en')} messages/s, gateway CPU ${gw.gatewayCpuPct}% of one core)`);
+  const best = rows.reduce((a, b) => (b.intake > a.intake ? b : a));
+  console.log(`\ntargets: intake >= 150,000 readings/s and >= 60% of minimal; gateway >= 20,000 readings/s`);
+  console.log(`best intake ${best.intake.toLocaleString('en')} readings/s at ${best.size}/Envelope (${(best.ratio * 100).toFixed(0)}% of minimal)`);
+  if (values.json) {
+    console.log(
+      JSON.stringify({
+        intake_readings_per_s: best.intake,
+        minimal_pipeline_readings_per_s: best.minimal,
+        intake_to_minimal_ratio: Number(best.ratio.toFixed(3)),
+        gateway_readings_per_s: gw.readingsPerS,
+        intake_by_envelope_size: Object.fromEntries(rows.map((r) => [r.size, { intake: r.intake, minimal: r.minimal, ratio: Number(r.ratio.toFixed(3)) }])),
+      }),
+    );
+  }
+} finally {
+  await vm.destroy();
+  tmp.cleanup();
+}
