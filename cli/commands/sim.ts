@@ -3,7 +3,7 @@ import { loadConfigFile, systemClock } from '../../core/index.ts';
 import { ScenarioRunner, ScenarioSchema } from '../../firmware-sim/index.ts';
 import { type CliContext, cliLogger, untilSignal } from '../context.ts';
 
-export const simHelp = `vigil sim SCENARIO [--url mqtt://127.0.0.1:1883] [--username NAME]
+export const simHelp = `vigil sim SCENARIO [--url mqtt://127.0.0.1:1883] [--username NAME] [--speed N]
   Plays a scenario file (see firmware-sim/scenarios/) as MQTT sensors. The password, if the broker
   needs one, comes from VIGIL_SIM_PASSWORD. Prints the scenario's ground truth first.`;
 
@@ -11,7 +11,7 @@ export async function simCommand(argv: string[], ctx: CliContext): Promise<numbe
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { url: { type: 'string', default: 'mqtt://127.0.0.1:1883' }, username: { type: 'string' } },
+    options: { url: { type: 'string', default: 'mqtt://127.0.0.1:1883' }, username: { type: 'string' }, speed: { type: 'string' } },
     strict: true,
   });
   const file = positionals[0];
@@ -19,7 +19,13 @@ export async function simCommand(argv: string[], ctx: CliContext): Promise<numbe
     ctx.err(simHelp);
     return 2;
   }
-  const scenario = loadConfigFile(ScenarioSchema, file, ctx.env);
+  const loaded = loadConfigFile(ScenarioSchema, file, ctx.env);
+  const speed = values.speed === undefined ? loaded.speed : Number(values.speed);
+  if (!(speed > 0)) {
+    ctx.err(`--speed must be a positive number, got ${values.speed}`);
+    return 2;
+  }
+  const scenario = { ...loaded, speed };
   const log = cliLogger(ctx.env, 'vigil-sim');
   const runner = new ScenarioRunner(scenario, { url: values.url, username: values.username, password: ctx.env.VIGIL_SIM_PASSWORD, log, clock: systemClock });
   ctx.out(`scenario ${scenario.name}: ${scenario.devices.length} devices on site ${scenario.site}`);

@@ -67,7 +67,7 @@ export function passwordHash(): string {
   return (cachedHash ??= hashSecret(GATEWAY_PASSWORD));
 }
 
-export const DEVICES = ['pump-1', 'pump-2', 'fan-1'];
+export const DEVICES = ['pump-1', 'pump-2', 'fan-1', 'compressor-1'];
 
 /** The gateway config used by the tests, as a plain object (the same shape as the YAML). */
 export function gatewayConfigObject(opts: { dataDir: string; uplinkUrl: string; localPort?: number; maxDelay?: number }) {
