@@ -5,11 +5,12 @@ import { defineConfig } from 'vitest/config';
 // at a time on this 2-core class of machine to keep timings honest.
 export default defineConfig({
   test: {
+    reporters: ['default', './test/reporters/summary.ts'],
     projects: [
       {
         test: {
           name: 'unit',
-          include: ['{core,gateway,ingest,rules,tickets,dashboards,firmware-sim,cli}/**/*.test.ts'],
+          include: ['{core,gateway,ingest,rules,tickets,dashboards,firmware-sim,cli}/**/*.test.ts', 'test/docs/**/*.test.ts'],
           testTimeout: 10_000,
         },
       },

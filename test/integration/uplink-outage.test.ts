@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { type Registry, metricValue } from '../../core/index.ts';
@@ -8,14 +9,9 @@ import { GATEWAY_ID, GATEWAY_PASSWORD, type ServerHandle, publishSamples, sensor
 import { tempDir } from '../helpers/tmp.ts';
 import { Victoria } from '../helpers/victoria.ts';
 
-// The ACL the README gives for running Vigil behind Mosquitto: a gateway (username = gateway id) may
-// only write its own topics; the server reads them all.
-const ACL = `user vigil-server
-topic read vigil/v1/#
-
-pattern write vigil/v1/+/+/%u/envelope
-pattern write vigil/v1/+/+/%u/state
-`;
+// The ACL the README gives for running Vigil behind Mosquitto (examples/mosquitto/acl): a gateway
+// (username = gateway id) may only write its own topics; the server reads them all.
+const ACL = readFileSync(new URL('../../examples/mosquitto/acl', import.meta.url), 'utf8');
 
 describe('failure (a): the uplink broker (Mosquitto) is down for 30 s while sensors keep publishing', () => {
   const tmp = tempDir();
