@@ -10,18 +10,21 @@ export interface LoggerOptions {
   name?: string;
   /** Human-readable lines instead of JSON (for the demo in a terminal). */
   pretty?: boolean;
+  /** Where lines go (stdout by default). */
+  destination?: NodeJS.WritableStream;
 }
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const paths = REDACTED_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`, `*.*.*.${k}`]);
-  return pino({
+  const options = {
     name: opts.name ?? 'vigil',
     level: opts.level ?? 'info',
     redact: { paths, censor: '[redacted]' },
     ...(opts.pretty
       ? { transport: { target: 'pino-pretty', options: { colorize: true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' } } }
       : {}),
-  });
+  };
+  return opts.destination ? pino(options, opts.destination as pino.DestinationStream) : pino(options);
 }
 
 export function silentLogger(): Logger {
