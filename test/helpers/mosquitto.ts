@@ -1,7 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { requireBinary } from './binaries.ts';
+import { requireBinary, stopProcess } from './binaries.ts';
 import { freePort, waitFor } from './net.ts';
 import { tempDir } from './tmp.ts';
 import { connect } from 'mqtt';
@@ -76,11 +76,7 @@ export class Mosquitto {
   async stop(): Promise<void> {
     const p = this.proc;
     this.proc = undefined;
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      p.once('exit', () => resolve());
-      p.kill('SIGTERM');
-    });
+    await stopProcess(p);
   }
 
   async destroy(): Promise<void> {

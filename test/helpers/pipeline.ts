@@ -3,6 +3,8 @@ import { connect, type MqttClient } from 'mqtt';
 import { type Logger, createLogger, createRegistry, hashSecret, metricValue, parseConfig, silentLogger, systemClock, type Registry } from '../../core/index.ts';
 import { type Gateway, GatewayConfigSchema, buildGateway } from '../../gateway/index.ts';
 import { type Server, ServerConfigSchema, buildServer } from '../../ingest/index.ts';
+import { tempDir } from './tmp.ts';
+import { Victoria } from './victoria.ts';
 
 export const SITE = 'plant-a';
 export const GATEWAY_ID = 'gw-1';
@@ -132,4 +134,37 @@ export function distinctPoints(series: { metric: Record<string, string>; timesta
     for (const t of s.timestamps) seen.add(`${key}@${t}`);
   }
   return seen.size;
+}
+
+export interface Pipeline {
+  vm: Victoria;
+  srv: ServerHandle;
+  gw: Gateway;
+  gwRegistry: Registry;
+  /** A sensor connected to the gateway's site broker. */
+  sensor: MqttClient;
+  stop(): Promise<void>;
+}
+
+/** VictoriaMetrics, a server on its embedded broker, a gateway hosting the site broker, and one sensor. */
+export async function startPipeline(opts: { intake?: Record<string, unknown> } = {}): Promise<Pipeline> {
+  const tmp = tempDir();
+  const vm = await new Victoria().start();
+  const srv = await startServer({ dataDir: join(tmp.dir, 'server'), influxUrl: vm.url, ...(opts.intake ? { intake: opts.intake } : {}) });
+  const g = await startGateway({ dataDir: join(tmp.dir, 'gw'), uplinkUrl: srv.brokerUrl });
+  const s = await sensor(g.localUrl);
+  return {
+    vm,
+    srv,
+    gw: g.gateway,
+    gwRegistry: g.registry,
+    sensor: s,
+    async stop() {
+      await s.endAsync();
+      await g.gateway.stop();
+      await srv.server.stop();
+      await vm.destroy();
+      tmp.cleanup();
+    },
+  };
 }

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { requireBinary } from './binaries.ts';
+import { requireBinary, stopProcess } from './binaries.ts';
 import { freePort, waitFor } from './net.ts';
 import { tempDir } from './tmp.ts';
 
@@ -47,11 +47,7 @@ export class Victoria {
   async stop(): Promise<void> {
     const p = this.proc;
     this.proc = undefined;
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      p.once('exit', () => resolve());
-      p.kill('SIGTERM');
-    });
+    await stopProcess(p);
   }
 
   async destroy(): Promise<void> {

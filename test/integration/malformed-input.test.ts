@@ -1,38 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, type MqttClient } from 'mqtt';
-import { gatewayTopic, metricValue, type Registry } from '../../core/index.ts';
-import type { Gateway } from '../../gateway/index.ts';
+import { connect } from 'mqtt';
+import { gatewayTopic, metricValue } from '../../core/index.ts';
 import { waitFor } from '../helpers/net.ts';
-import { GATEWAY_ID, GATEWAY_PASSWORD, SITE, type ServerHandle, sensor, startGateway, startServer } from '../helpers/pipeline.ts';
-import { tempDir } from '../helpers/tmp.ts';
-import { Victoria } from '../helpers/victoria.ts';
+import { GATEWAY_ID, GATEWAY_PASSWORD, SITE, type Pipeline, startPipeline } from '../helpers/pipeline.ts';
 
 describe('failure (d): a barrage of malformed payloads at the gateway and the server', () => {
-  const tmp = tempDir();
-  const vm = new Victoria();
-  let srv: ServerHandle;
-  let gw: Gateway;
-  let gwRegistry: Registry;
-  let s: MqttClient;
-
+  let p: Pipeline;
   beforeAll(async () => {
-    await vm.start();
-    srv = await startServer({ dataDir: `${tmp.dir}/server`, influxUrl: vm.url, intake: { maxEnvelopeBytes: 1024 * 1024 } });
-    const g = await startGateway({ dataDir: `${tmp.dir}/gw`, uplinkUrl: srv.brokerUrl });
-    gw = g.gateway;
-    gwRegistry = g.registry;
-    s = await sensor(g.localUrl);
+    p = await startPipeline({ intake: { maxEnvelopeBytes: 1024 * 1024 } });
   });
-
-  afterAll(async () => {
-    await s?.endAsync();
-    await gw?.stop();
-    await srv?.server.stop();
-    await vm.destroy();
-    tmp.cleanup();
-  });
+  afterAll(async () => p?.stop());
 
   it('rejects every bad sensor payload with a reason and loses no good reading', async () => {
+    const { vm, gw, gwRegistry, sensor: s } = p;
     const now = Date.now();
     const bad: [string, string | Buffer, string][] = [
       ['sensors/pump-1', '{"vibration_rms": 1.2', 'bad_payload'],
@@ -72,6 +52,7 @@ describe('failure (d): a barrage of malformed payloads at the gateway and the se
   });
 
   it('quarantines bad Envelopes and bad readings with reasons, stores the good ones, and keeps serving', async () => {
+    const { vm, srv } = p;
     const gwClient = connect(srv.brokerUrl, { username: GATEWAY_ID, password: GATEWAY_PASSWORD, clientId: 'rogue-gw', reconnectPeriod: 0 });
     await new Promise((r) => gwClient.once('connect', r));
     const topic = gatewayTopic(SITE, GATEWAY_ID, 'envelope');
@@ -118,6 +99,7 @@ describe('failure (d): a barrage of malformed payloads at the gateway and the se
   });
 
   it('refuses a gateway with a wrong password', async () => {
+    const { srv } = p;
     const c = connect(srv.brokerUrl, { username: GATEWAY_ID, password: 'wrong', reconnectPeriod: 0 });
     const err = await new Promise<Error>((resolve) => c.once('error', resolve));
     expect(err.message).toMatch(/Not authorized/i);

@@ -1,35 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MqttClient } from 'mqtt';
-import { Victoria } from '../helpers/victoria.ts';
-import { tempDir } from '../helpers/tmp.ts';
 import { waitFor } from '../helpers/net.ts';
-import { SITE, GATEWAY_ID, type ServerHandle, sensor, startGateway, startServer } from '../helpers/pipeline.ts';
-import type { Gateway } from '../../gateway/index.ts';
+import { GATEWAY_ID, SITE, type Pipeline, startPipeline } from '../helpers/pipeline.ts';
 
 describe('telemetry path: sensor → gateway → embedded broker → server → VictoriaMetrics', () => {
-  const tmp = tempDir();
-  const vm = new Victoria();
-  let srv: ServerHandle;
-  let gw: Gateway;
-  let s: MqttClient;
-
+  let p: Pipeline;
   beforeAll(async () => {
-    await vm.start();
-    srv = await startServer({ dataDir: `${tmp.dir}/server`, influxUrl: vm.url });
-    const g = await startGateway({ dataDir: `${tmp.dir}/gw`, uplinkUrl: srv.brokerUrl });
-    gw = g.gateway;
-    s = await sensor(g.localUrl);
+    p = await startPipeline();
   });
-
-  afterAll(async () => {
-    await s?.endAsync();
-    await gw?.stop();
-    await srv?.server.stop();
-    await vm.destroy();
-    tmp.cleanup();
-  });
+  afterAll(async () => p?.stop());
 
   it('stores every reading once, at its sample time, with site, gateway and device tags', async () => {
+    const { vm, srv, sensor: s } = p;
     const t0 = Date.now() - 60_000;
     for (let i = 0; i < 100; i++) {
       await s.publishAsync('sensors/pump-1/vibration_rms', String(1 + i / 100), { qos: 1 }).catch(() => undefined);
@@ -49,6 +30,7 @@ describe('telemetry path: sensor → gateway → embedded broker → server → 
   });
 
   it('lists devices with last-seen time and last values, and exposes metrics and health', async () => {
+    const { srv } = p;
     const res = await fetch(`${srv.httpUrl}/api/v1/devices`);
     const body = (await res.json()) as { devices: { deviceId: string; values: Record<string, { value: number }> }[] };
     const pump2 = body.devices.find((d) => d.deviceId === 'pump-2')!;

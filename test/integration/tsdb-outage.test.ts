@@ -1,36 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MqttClient } from 'mqtt';
 import { metricValue } from '../../core/index.ts';
-import type { Gateway } from '../../gateway/index.ts';
 import { waitFor } from '../helpers/net.ts';
-import { type ServerHandle, publishSamples, sensor, startGateway, startServer } from '../helpers/pipeline.ts';
-import { tempDir } from '../helpers/tmp.ts';
-import { Victoria } from '../helpers/victoria.ts';
+import { type Pipeline, publishSamples, startPipeline } from '../helpers/pipeline.ts';
 
 describe('failure (c): the time-series database is down for a while', () => {
-  const tmp = tempDir();
-  const vm = new Victoria();
-  let srv: ServerHandle;
-  let gw: Gateway;
-  let s: MqttClient;
-
+  let p: Pipeline;
   beforeAll(async () => {
-    await vm.start();
-    srv = await startServer({ dataDir: `${tmp.dir}/server`, influxUrl: vm.url });
-    const g = await startGateway({ dataDir: `${tmp.dir}/gw`, uplinkUrl: srv.brokerUrl });
-    gw = g.gateway;
-    s = await sensor(g.localUrl);
+    p = await startPipeline();
   });
-
-  afterAll(async () => {
-    await s?.endAsync();
-    await gw?.stop();
-    await srv?.server.stop();
-    await vm.destroy();
-    tmp.cleanup();
-  });
+  afterAll(async () => p?.stop());
 
   it('keeps acknowledging gateways, holds readings in the spool, and drains it when the TSDB returns', async () => {
+    const { vm, srv, sensor: s } = p;
     const t0 = Date.now() - 3_600_000;
     let expected = await publishSamples(s, 100, { t0 });
     await waitFor(async () => (await vm.count()) >= expected, { message: 'first batch stored' });
