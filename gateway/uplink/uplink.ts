@@ -1,5 +1,6 @@
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import {
+  AuthError,
   Backoff,
   type Clock,
   Counter,
@@ -39,6 +40,7 @@ export class Uplink implements Service {
   private sealTimer: TimerHandle | undefined;
   private pumpQueued = false;
   private stopping = false;
+  private authFailed = false;
   private currentState: UplinkState = 'connecting';
   private readonly link: TransitionLog;
   private readonly backoff: Backoff;
@@ -76,6 +78,9 @@ export class Uplink implements Service {
       clean: true,
       reconnectPeriod: this.cfg.reconnect.initial,
       connectTimeout: 10_000,
+      // MQTT.js stops for good after a refused CONNACK unless told otherwise; credentials fixed on the
+      // broker side must not need a restart here.
+      reconnectOnConnackError: true,
       will: { topic: this.stateTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
     };
     const client = connect(this.cfg.url, opts);
@@ -84,6 +89,7 @@ export class Uplink implements Service {
       this.currentState = 'online';
       this.metrics.connected.set(1);
       this.backoff.reset();
+      this.authFailed = false;
       client.options.reconnectPeriod = this.cfg.reconnect.initial;
       this.link.up({ url: this.cfg.url });
       client.publish(this.stateTopic, 'online', { qos: 1, retain: true });
@@ -102,6 +108,13 @@ export class Uplink implements Service {
     });
     client.on('error', (err) => {
       this.metrics.failures.inc();
+      // CONNACK return codes 4 and 5 (MQTT 3.1.1 §3.2.2.3): retrying will not help until someone fixes the credentials.
+      const rc = (err as { code?: unknown }).code;
+      if ((rc === 4 || rc === 5) && !this.authFailed) {
+        this.authFailed = true;
+        const e = new AuthError(`uplink broker refused gateway ${this.deps.header.gatewayId}: check the uplink password and the server's gateways list`);
+        this.deps.log.error({ url: this.cfg.url, code: e.code }, e.message);
+      }
       this.link.down(err.message, { url: this.cfg.url });
     });
   }

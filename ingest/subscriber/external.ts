@@ -40,6 +40,9 @@ export class ExternalSubscriber implements Service {
       username: this.opts.username,
       password: this.opts.password,
       clean: false,
+      // MQTT.js stops for good after a refused CONNACK unless told otherwise; credentials fixed on the
+      // broker side must not need a restart here.
+      reconnectOnConnackError: true,
       reconnectPeriod: 2000,
     });
     client.handleMessage = (packet, done) => {

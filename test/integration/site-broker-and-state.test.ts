@@ -80,3 +80,25 @@ describe('the gateway subscribing to an existing site broker (Mosquitto), and it
     await waitFor(async () => (await gatewayState(srv)) === 'offline', { message: 'last will published' });
   });
 });
+
+describe('a gateway with the wrong uplink password', () => {
+  it('keeps its readings, says once that its credentials were refused, and counts the attempts', async () => {
+    const tmp = tempDir();
+    const srv = await startServer({ dataDir: join(tmp.dir, 'server') });
+    const lines: string[] = [];
+    const { Writable } = await import('node:stream');
+    const { createLogger, metricValue } = await import('../../core/index.ts');
+    const log = createLogger({ destination: new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }) });
+    const config = parseConfig(GatewayConfigSchema, gatewayConfigObject({ dataDir: join(tmp.dir, 'gw'), uplinkUrl: srv.brokerUrl }), { GW_PASSWORD: 'not-the-password' });
+    const registry = createRegistry();
+    const gw = buildGateway(config, { log, clock: systemClock, registry });
+    await gw.start();
+    await waitFor(async () => (await metricValue(registry, 'vigil_gateway_uplink_connect_failures_total')) >= 3, { message: 'several refused attempts' });
+    await gw.stop();
+    await srv.server.stop();
+    tmp.cleanup();
+    const refusals = lines.filter((l) => l.includes('uplink broker refused gateway'));
+    expect(refusals).toHaveLength(1);
+    expect(lines.join('')).not.toContain('not-the-password');
+  });
+});

@@ -69,6 +69,9 @@ export class MqttDeviceDriver implements Driver {
       password: b.password,
       clean: b.clientId === undefined,
       reconnectPeriod: 2000,
+      // MQTT.js stops for good after a refused CONNACK unless told otherwise; credentials fixed on the
+      // broker side must not need a restart here.
+      reconnectOnConnackError: true,
     });
     // MQTT.js sends the PUBACK only when this callback is called: after the durable append.
     client.handleMessage = (packet, done) => {
