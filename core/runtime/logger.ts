@@ -21,7 +21,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     level: opts.level ?? 'info',
     redact: { paths, censor: '[redacted]' },
     ...(opts.pretty
-      ? { transport: { target: 'pino-pretty', options: { colorize: true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' } } }
+      ? { transport: { target: 'pino-pretty', options: { colorize: true, singleLine: true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss.l' } } }
       : {}),
   };
   return opts.destination ? pino(options, opts.destination as pino.DestinationStream) : pino(options);
