@@ -96,6 +96,7 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps): Gateway 
   const ctx: DriverContext = {
     log,
     clock,
+    registry,
     sink: {
       async accept(readings) {
         await outbox.append(readings, clock.now());
@@ -138,6 +139,7 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps): Gateway 
       readiness: [{ name: 'uplink', check: () => (uplink.state === 'online' ? true : `uplink ${uplink.state}; readings are held in the outbox`) }],
     });
     app.get('/api/v1/status', async () => status());
+    app.get('/api/v1/devices', async () => ({ devices: drivers.flatMap((d) => (d.devices ? d.devices().map((x) => ({ driver: d.id, ...x })) : [])) }));
     http = httpService(app, config.http.host, config.http.port);
     services.push(http);
   }

@@ -88,3 +88,24 @@ export function sample(m: DeviceModel, t: number): Sample {
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
+
+/**
+ * Every catalog metric a Modbus transmitter would report, derived from the model at time t: the
+ * acceleration figures follow the velocity, crest factor follows kurtosis (impacts raise both).
+ */
+export function transmitterValues(m: DeviceModel, t: number): Partial<Record<MetricId, number>> {
+  const s = sample(m, t);
+  if (s.vibration_rms === undefined && s.bearing_temp === undefined) return {};
+  const out: Partial<Record<MetricId, number>> = { ...s };
+  if (s.vibration_rms !== undefined) {
+    const crest = 3 + ((s.vibration_kurtosis ?? 3) - 3) * 0.4;
+    out.vibration_accel_rms = round(s.vibration_rms * 0.05);
+    out.vibration_crest = round(crest);
+    out.vibration_peak = round(s.vibration_rms * 0.05 * crest);
+  }
+  if (s.bearing_temp !== undefined) {
+    out.motor_temp = round(s.bearing_temp + 5);
+    out.ambient_temp = round(m.ambient);
+  }
+  return out;
+}

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { Clock, Logger, Reading, Rejection, Service, TimeWindow } from '../../core/index.ts';
+import type { Clock, Logger, Reading, Registry, Rejection, Service, TimeWindow } from '../../core/index.ts';
 
 /** Where drivers hand their readings. Resolves once they are durable in the outbox. */
 export interface ReadingSink {
@@ -10,6 +10,7 @@ export interface ReadingSink {
 export interface DriverContext {
   log: Logger;
   clock: Clock;
+  registry: Registry;
   sink: ReadingSink;
   /** True when readings of this device are accepted (listed in the config, or unknown devices allowed). */
   isKnownDevice(deviceId: string): boolean;
@@ -29,6 +30,8 @@ export interface Driver extends Service {
   readonly id: string;
   readonly kind: string;
   status(): Record<string, unknown>;
+  /** Per-device state, for drivers that poll devices (Modbus). */
+  devices?(): readonly { id: string; state: string }[];
 }
 
 /** A driver plugin: its kind, its config schema (the single source of truth) and its factory. */

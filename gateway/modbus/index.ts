@@ -1,0 +1,12 @@
+export * from './codec.ts';
+export * from './profile.ts';
+export * from './planner.ts';
+export * from './decode.ts';
+export * from './frames.ts';
+export * from './transport.ts';
+export { TcpTransport } from './tcp-transport.ts';
+export { RtuTransport, type SerialOptions } from './rtu-transport.ts';
+export { Bus } from './bus.ts';
+export { DevicePoller, type DeviceState, type DeviceStatus, type ModbusDeviceSpec, type PollSettings } from './poller.ts';
+export { ModbusDriver } from './driver.ts';
+export * from './config.ts';
