@@ -157,7 +157,9 @@ export class DevicePoller {
     const limits = { maxRegisters: profile.maxRegistersPerRead, maxGap: profile.maxGap };
     const queue: ReadBlock[] = planReads(this.registers, limits, this.learned);
     const values: DecodedValue[] = [];
-    const healthy = this.state === 'online' || this.state === 'connecting';
+    // Retries are for devices known to answer; a device not yet seen is probed once, like a failing one.
+    const healthy = this.state === 'online';
+    const lane = this.state === 'online' || this.state === 'connecting' ? 'healthy' : 'failing';
     let ts: number | undefined;
     while (queue.length > 0) {
       const block = queue.shift()!;
@@ -172,7 +174,7 @@ export class DevicePoller {
               if (!(err instanceof ModbusLinkError) || attempt >= (healthy ? settings.retries : 0) || err.failure === 'offline') throw err;
             }
           }
-        }, healthy ? 'healthy' : 'failing');
+        }, lane);
       } catch (err) {
         const reason = err instanceof ModbusLinkError ? err.failure : 'error';
         return { error: err instanceof Error ? err.message : String(err), reason };
