@@ -51,8 +51,9 @@ export class RtuTransport implements ModbusTransport {
     return this.isOpen;
   }
 
+  /** Resolves once the port has opened or failed to (the first poll should not fail for nothing). */
   async start(): Promise<void> {
-    this.open();
+    await new Promise<void>((resolve) => this.open(resolve));
   }
 
   async stop(): Promise<void> {
@@ -63,8 +64,8 @@ export class RtuTransport implements ModbusTransport {
     if (p?.isOpen) await new Promise<void>((resolve) => p.close(() => resolve()));
   }
 
-  private open(): void {
-    if (this.stopped) return;
+  private open(opened?: () => void): void {
+    if (this.stopped) return opened?.();
     const port = new SerialPort({ ...this.opts, autoOpen: false });
     this.port = port;
     port.on('data', (d: Buffer) => this.onData(d));
@@ -79,11 +80,12 @@ export class RtuTransport implements ModbusTransport {
       if (err) {
         this.link.down(err.message);
         if (!this.stopped) this.reopenTimer = setTimeout(() => this.open(), this.backoff.next());
-        return;
+        return opened?.();
       }
       this.isOpen = true;
       this.backoff.reset();
       this.link.up();
+      opened?.();
     });
   }
 
@@ -150,8 +152,10 @@ export class RtuTransport implements ModbusTransport {
       port.write(rtuFrame(unitId, readRequestPdu(table, start, count)));
     });
     if (!frame) {
-      // The reply may still come: keep the line quiet long enough for it to pass, then flush it.
-      this.guardUntil = Date.now() + Math.max(20, this.interFrameMs * 4);
+      // RTU answers carry no transaction id, so a reply that comes after its timeout looks exactly like
+      // the answer to an identical next request. Keep the line quiet for another full timeout and drop
+      // whatever arrives meanwhile: replies up to twice the timeout late can never be misattributed.
+      this.guardUntil = Date.now() + Math.max(20, timeoutMs);
       throw new ModbusLinkError('timeout', `no answer from unit ${unitId} within ${timeoutMs} ms`);
     }
     this.guardUntil = Date.now() + this.interFrameMs;

@@ -44,8 +44,21 @@ export class TcpTransport implements ModbusTransport {
     return this.isConnected;
   }
 
-  async start(): Promise<void> {
+  /** Resolves once the first connection attempt has settled (either way, at most `waitMs`), so the first poll does not fail for nothing. */
+  async start(waitMs = 3000): Promise<void> {
     this.connect();
+    const socket = this.socket!;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        socket.off('connect', done);
+        socket.off('close', done);
+        resolve();
+      };
+      const t = setTimeout(done, waitMs);
+      socket.once('connect', done);
+      socket.once('close', done);
+    });
   }
 
   async stop(): Promise<void> {
