@@ -5,6 +5,7 @@ import { demoCommand, demoHelp } from './commands/demo.ts';
 import { gatewayCommand, gatewayHelp } from './commands/gateway.ts';
 import { serverCommand, serverHelp } from './commands/server.ts';
 import { simCommand, simHelp } from './commands/sim.ts';
+import { modbusCommand, modbusHelp } from './commands/modbus.ts';
 
 const COMMANDS: Record<string, (argv: string[], ctx: CliContext) => Promise<number>> = {
   gateway: gatewayCommand,
@@ -12,9 +13,10 @@ const COMMANDS: Record<string, (argv: string[], ctx: CliContext) => Promise<numb
   sim: simCommand,
   demo: demoCommand,
   credential: credentialCommand,
+  modbus: modbusCommand,
 };
 
-const HELP = ['Usage: vigil <command> [options]', '', gatewayHelp, serverHelp, simHelp, demoHelp, credentialHelp].join('\n\n');
+const HELP = ['Usage: vigil <command> [options]', '', gatewayHelp, serverHelp, simHelp, demoHelp, credentialHelp, modbusHelp].join('\n\n');
 
 /** The `vigil` command; returns the exit code. The only place that reads argv and the environment. */
 export async function main(argv: string[], ctx: CliContext = { env: process.env, out: (l) => console.log(l), err: (l) => console.error(l) }): Promise<number> {

@@ -34,6 +34,8 @@ export class RtuTransport implements ModbusTransport {
   /** 3.5 character times, at least 1.75 ms (the spec's fixed value above 19200 baud). */
   readonly interFrameMs: number;
   crcErrors = 0;
+  /** The last error opening the port, for diagnostics. */
+  lastError: string | undefined;
   discardedBytes = 0;
 
   constructor(
@@ -78,6 +80,7 @@ export class RtuTransport implements ModbusTransport {
     port.on('error', (err) => this.link.down(err.message));
     port.open((err) => {
       if (err) {
+        this.lastError = err.message;
         this.link.down(err.message);
         if (!this.stopped) this.reopenTimer = setTimeout(() => this.open(), this.backoff.next());
         return opened?.();

@@ -29,6 +29,8 @@ export class TcpTransport implements ModbusTransport {
   private readonly backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
   private readonly link: TransitionLog;
   desyncs = 0;
+  /** The last connection error, for diagnostics. */
+  lastError: string | undefined;
 
   constructor(
     private readonly host: string,
@@ -78,7 +80,10 @@ export class TcpTransport implements ModbusTransport {
       this.backoff.reset();
       this.link.up();
     });
-    socket.on('error', (err) => this.link.down(err.message));
+    socket.on('error', (err) => {
+      this.lastError = err.message;
+      this.link.down(err.message);
+    });
     socket.on('close', () => {
       if (this.socket !== socket) return;
       this.isConnected = false;

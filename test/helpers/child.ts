@@ -24,6 +24,13 @@ export class VigilProcess {
     return this;
   }
 
+  /** Resolves with the exit code when the process ends by itself. */
+  exited(): Promise<number | null> {
+    const p = this.proc!;
+    if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve(p.exitCode);
+    return new Promise((resolve) => p.once('exit', (code) => resolve(code)));
+  }
+
   get pid(): number | undefined {
     return this.proc?.pid;
   }
