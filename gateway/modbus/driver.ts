@@ -33,7 +33,7 @@ function metrics(registry: Registry) {
       name: 'vigil_modbus_poll_duration_seconds',
       help: 'Time from a poll being due to its last answer',
       labelNames: ['driver'],
-      buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      buckets: [0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     }),
     state: new Gauge({ name: 'vigil_modbus_device_state', help: '1 for the state each Modbus device is in', labelNames: ['driver', 'device', 'state'], registers }),
