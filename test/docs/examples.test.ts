@@ -5,8 +5,9 @@ import { parseConfigText } from '../../core/index.ts';
 import { ScenarioSchema } from '../../firmware-sim/index.ts';
 import { GatewayConfigSchema } from '../../gateway/index.ts';
 import { ServerConfigSchema } from '../../ingest/index.ts';
+import { ProfileSchema } from '../../gateway/modbus/index.ts';
 
-const SCHEMAS: Record<string, z.ZodType> = { gateway: GatewayConfigSchema, server: ServerConfigSchema, scenario: ScenarioSchema };
+const SCHEMAS: Record<string, z.ZodType> = { gateway: GatewayConfigSchema, server: ServerConfigSchema, scenario: ScenarioSchema, profile: ProfileSchema };
 
 /** Every ${VAR} in a text, set to a plausible value, as an operator's environment would. */
 function envFor(text: string): Record<string, string> {
@@ -21,7 +22,7 @@ const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!)
 describe('README config examples', () => {
   it('has examples, each naming the schema it follows', () => {
     expect(blocks.length).toBeGreaterThanOrEqual(4);
-    for (const b of blocks) expect(b).toMatch(/^# file: (gateway|server|scenario)\n/);
+    for (const b of blocks) expect(b).toMatch(/^# file: (gateway|server|scenario|profile)\n/);
   });
 
   it.each(blocks.map((b, i) => [i, b.split('\n')[0], b]))('example %i (%s) parses', (_i, _label, block) => {
