@@ -130,6 +130,19 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps): Gateway 
     recentRejections: recent.slice(-20),
   });
 
+  // Device states go upstream as one retained message, at most once a second, whenever one changes.
+  let lastStatus = '';
+  const statusTimer = setInterval(() => {
+    const devices = drivers.flatMap((d) => (d.devices ? d.devices() : []));
+    if (devices.length === 0) return;
+    const list = devices.map((x) => ({ id: x.id, state: x.state, since: x.since, ...(x.lastError ? { lastError: x.lastError.slice(0, 500) } : {}) }));
+    const key = JSON.stringify(list.map((x) => [x.id, x.state]));
+    if (key === lastStatus) return;
+    lastStatus = key;
+    uplink.publishStatus(JSON.stringify({ v: 1, at: clock.now(), devices: list }));
+  }, 1000);
+  statusTimer.unref();
+
   let http: ReturnType<typeof httpService> | undefined;
   const services: Service[] = [service('outbox', async () => undefined, async () => outbox.close()), uplink];
   if (config.http) {
@@ -159,6 +172,7 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps): Gateway 
       log.info({ bootId, drivers: drivers.map((d) => d.id), uplink: config.uplink.url }, 'gateway started');
     },
     async stop() {
+      clearInterval(statusTimer);
       await group.stop();
     },
   };

@@ -1,4 +1,4 @@
-import type { MetricId, Reading } from '../core/index.ts';
+import type { DeviceState as PollState, GatewayStatus, MetricId, Reading } from '../core/index.ts';
 
 export interface LastValue {
   value: number;
@@ -14,6 +14,10 @@ export interface DeviceState {
   /** Newest sample time among its readings. */
   lastTs: number;
   values: Partial<Record<MetricId, LastValue>>;
+  /** As reported by a gateway that polls the device (Modbus); absent for devices that publish. */
+  state?: PollState;
+  stateSince?: number;
+  lastError?: string;
 }
 
 /** Last-seen time and last value per metric of every device, kept in memory for the API and console. */
@@ -40,6 +44,23 @@ export class DeviceDirectory {
         last.value = r.value;
         last.ts = r.ts;
       }
+    }
+  }
+
+  /** Applies a gateway's device-status message (a device it polls may not have sent a reading yet). */
+  states(site: string, gatewayId: string, devices: GatewayStatus['devices'], now: number): void {
+    let map = this.sites.get(site);
+    if (!map) this.sites.set(site, (map = new Map()));
+    for (const s of devices) {
+      let d = map.get(s.id);
+      if (!d) {
+        d = { site, deviceId: s.id, gatewayId, lastSeen: now, lastTs: 0, values: {} };
+        map.set(s.id, d);
+      }
+      d.state = s.state;
+      d.stateSince = s.since;
+      if (s.lastError === undefined) delete d.lastError;
+      else d.lastError = s.lastError;
     }
   }
 

@@ -19,7 +19,8 @@ export function shardOf(site: string): number {
   return fnv1a32(site) % SHARD_COUNT;
 }
 
-export const TopicKindSchema = z.enum(['envelope', 'state']);
+/** `envelope`: readings; `state`: retained online/offline (last will); `status`: retained device states. */
+export const TopicKindSchema = z.enum(['envelope', 'state', 'status']);
 export type TopicKind = z.infer<typeof TopicKindSchema>;
 
 export const GatewayTopicSchema = z.object({
@@ -51,9 +52,29 @@ export function parseGatewayTopic(topic: string): GatewayTopic | undefined {
   if (!isId(site) || !isId(gatewayId)) return undefined;
   const shard = Number(shardText);
   if (!Number.isInteger(shard) || shard !== shardOf(site)) return undefined;
-  if (kind !== 'envelope' && kind !== 'state') return undefined;
+  if (kind !== 'envelope' && kind !== 'state' && kind !== 'status') return undefined;
   return { shard, site, gatewayId, kind };
 }
 
 export const GatewayStateSchema = z.enum(['online', 'offline']);
+
+export const DeviceStateSchema = z.enum(['connecting', 'online', 'degraded', 'offline']);
+export type DeviceState = z.infer<typeof DeviceStateSchema>;
+
+/** The retained `status` message of a gateway: the state of each device it polls. */
+export const GatewayStatusSchema = z.strictObject({
+  v: z.literal(1),
+  at: z.number().int().nonnegative(),
+  devices: z
+    .array(
+      z.strictObject({
+        id: z.string().max(64),
+        state: DeviceStateSchema,
+        since: z.number().int().nonnegative(),
+        lastError: z.string().max(500).optional(),
+      }),
+    )
+    .max(10_000),
+});
+export type GatewayStatus = z.infer<typeof GatewayStatusSchema>;
 export type GatewayState = z.infer<typeof GatewayStateSchema>;

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { Clock, Logger, Reading, Registry, Rejection, Service, TimeWindow } from '../../core/index.ts';
+import type { Clock, DeviceState, Logger, Reading, Registry, Rejection, Service, TimeWindow } from '../../core/index.ts';
 
 /** Where drivers hand their readings. Resolves once they are durable in the outbox. */
 export interface ReadingSink {
@@ -31,7 +31,7 @@ export interface Driver extends Service {
   readonly kind: string;
   status(): Record<string, unknown>;
   /** Per-device state, for drivers that poll devices (Modbus). */
-  devices?(): readonly { id: string; state: string }[];
+  devices?(): readonly { id: string; state: DeviceState; since: number; lastError?: string | undefined }[];
 }
 
 /** A driver plugin: its kind, its config schema (the single source of truth) and its factory. */

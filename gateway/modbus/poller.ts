@@ -1,4 +1,4 @@
-import { type Clock, type Logger, type Reading, type Rejection, checkReading, type TimeWindow } from '../../core/index.ts';
+import { type Clock, type DeviceState, type Logger, type Reading, type Rejection, checkReading, type TimeWindow } from '../../core/index.ts';
 import type { Bus } from './bus.ts';
 import { decodeBlock, type DecodedValue } from './decode.ts';
 import { EXCEPTION_NAMES } from './frames.ts';
@@ -6,7 +6,7 @@ import { type LearnedMap, type ReadBlock, emptyLearnedMap, planReads, splitPoint
 import { type MappedRegister, type Profile, mapRegisters } from './profile.ts';
 import { ModbusLinkError } from './transport.ts';
 
-export type DeviceState = 'connecting' | 'online' | 'degraded' | 'offline';
+export type { DeviceState };
 
 export interface PollSettings {
   pollInterval: number;

@@ -47,6 +47,8 @@ export class Uplink implements Service {
   private readonly metrics;
   private readonly envelopeTopic: string;
   private readonly stateTopic: string;
+  private readonly statusTopic: string;
+  private statusPayload: string | undefined;
 
   constructor(
     private readonly cfg: UplinkConfig,
@@ -56,6 +58,7 @@ export class Uplink implements Service {
     this.backoff = new Backoff({ initialMs: cfg.reconnect.initial, maxMs: cfg.reconnect.max });
     this.envelopeTopic = gatewayTopic(deps.header.site, deps.header.gatewayId, 'envelope');
     this.stateTopic = gatewayTopic(deps.header.site, deps.header.gatewayId, 'state');
+    this.statusTopic = gatewayTopic(deps.header.site, deps.header.gatewayId, 'status');
     const registers = [deps.registry];
     this.metrics = {
       envelopes: new Counter({ name: 'vigil_gateway_uplink_envelopes_total', help: 'Envelopes acknowledged by the uplink broker', registers }),
@@ -93,6 +96,7 @@ export class Uplink implements Service {
       client.options.reconnectPeriod = this.cfg.reconnect.initial;
       this.link.up({ url: this.cfg.url });
       client.publish(this.stateTopic, 'online', { qos: 1, retain: true });
+      if (this.statusPayload) client.publish(this.statusTopic, this.statusPayload, { qos: 1, retain: true });
       this.schedulePump();
     });
     // mqtt.js reads reconnectPeriod when it arms the next attempt, so this sets the delay after this one.
@@ -133,6 +137,12 @@ export class Uplink implements Service {
     }
     await client.endAsync(true);
     this.metrics.connected.set(0);
+  }
+
+  /** Publishes the retained device-status message (the latest wins; sent on each connect too). */
+  publishStatus(payload: string): void {
+    this.statusPayload = payload;
+    if (this.client?.connected) this.client.publish(this.statusTopic, payload, { qos: 1, retain: true });
   }
 
   /** Tells the uplink that readings were appended. */

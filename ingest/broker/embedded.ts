@@ -52,7 +52,8 @@ export function centralBroker(opts: CentralBrokerOptions): EmbeddedBroker<Broker
         }
         const envelope = gatewayTopic(p.site, p.gatewayId, 'envelope');
         const state = gatewayTopic(p.site, p.gatewayId, 'state');
-        if (packet.topic !== envelope && packet.topic !== state) {
+        const status = gatewayTopic(p.site, p.gatewayId, 'status');
+        if (packet.topic !== envelope && packet.topic !== state && packet.topic !== status) {
           opts.onAclViolation(p, packet.topic);
           return 'deny';
         }

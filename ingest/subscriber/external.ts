@@ -1,5 +1,5 @@
 import { connect, type MqttClient } from 'mqtt';
-import { type Clock, type Logger, type Service, TransitionLog, envelopeFilter, stateFilter } from '../../core/index.ts';
+import { type Clock, type Logger, type Service, TOPIC_ROOT, TransitionLog, envelopeFilter, stateFilter } from '../../core/index.ts';
 import type { Intake } from './intake.ts';
 
 export interface ExternalSubscriberOptions {
@@ -57,7 +57,7 @@ export class ExternalSubscriber implements Service {
     };
     client.on('connect', (connack) => {
       this.link.up({ sessionPresent: connack.sessionPresent });
-      client.subscribe([...filters, stateFilter()], { qos: 1 }, (err) => {
+      client.subscribe([...filters, stateFilter(), `${TOPIC_ROOT}/+/+/+/status`], { qos: 1 }, (err) => {
         if (err) this.log.error({ err: err.message }, 'subscribe failed');
       });
     });

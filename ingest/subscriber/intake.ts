@@ -2,6 +2,7 @@ import {
   type Clock,
   Counter,
   EnvelopeSchema,
+  GatewayStatusSchema,
   type Logger,
   type Reading,
   type Registry,
@@ -84,6 +85,18 @@ export class Intake {
     if (t.kind === 'state') {
       const s = payload.toString('utf8');
       if (s === 'online' || s === 'offline') this.deps.gateways.state(t.site, t.gatewayId, s, now);
+      return;
+    }
+    if (t.kind === 'status') {
+      let status: unknown;
+      try {
+        status = JSON.parse(payload.toString('utf8'));
+      } catch {
+        return this.quarantineEnvelope('bad_payload', 'device status is not JSON', topic, payload, t);
+      }
+      const parsed = GatewayStatusSchema.safeParse(status);
+      if (!parsed.success) return this.quarantineEnvelope('bad_envelope', `invalid device status: ${parsed.error.issues[0]?.message}`, topic, payload, t);
+      this.deps.devices.states(t.site, t.gatewayId, parsed.data.devices, now);
       return;
     }
     if (payload.length > this.opts.maxEnvelopeBytes) {
