@@ -1,13 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ServiceGroup, createRegistry, generateSecret, hashSecret, loadConfigFile, parseConfig, systemClock } from '../../core/index.ts';
+import { ServiceGroup, createRegistry, service, generateSecret, hashSecret, loadConfigFile, parseConfig, systemClock } from '../../core/index.ts';
 import { ScenarioRunner, ScenarioSchema } from '../../firmware-sim/index.ts';
 import { GatewayConfigSchema, buildGateway } from '../../gateway/index.ts';
 import { ServerConfigSchema, buildServer } from '../../ingest/index.ts';
 import { type CliContext, cliLogger, influxFromEnv, untilSignal } from '../context.ts';
 
-export const demoHelp = `vigil demo [--http-port 8080] [--mqtt-port 1883] [--sensor-port 1884] [--data-dir ./data/demo] [--scenario FILE]
+export const demoHelp = `vigil demo [--http-port 8080] [--mqtt-port 1883] [--sensor-port 1884] [--modbus-port 1502] [--data-dir ./data/demo] [--scenario FILE]
   Everything in one process on loopback: the server (embedded broker, HTTP API), a gateway hosting
   the site broker for sensors, and a simulated fleet with a wearing bearing. Set INFLUX_URL to store
   readings in InfluxDB (or VictoriaMetrics).`;
@@ -21,6 +21,7 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
       'http-port': { type: 'string', default: '8080' },
       'mqtt-port': { type: 'string', default: '1883' },
       'sensor-port': { type: 'string', default: '1884' },
+      'modbus-port': { type: 'string', default: '1502' },
       'data-dir': { type: 'string', default: './data/demo' },
       scenario: { type: 'string', default: DEMO_SCENARIO },
     },
@@ -29,10 +30,12 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
   const httpPort = Number(values['http-port']);
   const mqttPort = Number(values['mqtt-port']);
   const sensorPort = Number(values['sensor-port']);
+  const modbusPort = Number(values['modbus-port']);
   const dataDir = resolve(values['data-dir']);
   const log = cliLogger(ctx.env, 'vigil-demo');
   const scenario = loadConfigFile(ScenarioSchema, values.scenario, ctx.env);
 
+  const modbusDevices = scenario.devices.filter((d) => d.modbus);
   // A fresh gateway password each run: the broker still requires credentials, even in the demo.
   const password = generateSecret();
   const influx = influxFromEnv(ctx.env);
@@ -69,6 +72,16 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
             broker: { mode: 'embedded', host: '127.0.0.1', port: sensorPort, allowAnonymous: true },
             topics: [{ pattern: 'sensors/{device}/{metric}' }, { pattern: 'sensors/{device}' }],
           },
+          ...(modbusDevices.length > 0
+            ? [
+                {
+                  kind: 'modbus-tcp',
+                  id: 'site-modbus',
+                  defaults: { pollInterval: '2s', timeout: '500ms' },
+                  devices: modbusDevices.map((d) => ({ id: d.id, host: '127.0.0.1', port: modbusPort, unitId: d.modbus!.unitId, profile: d.modbus!.profile })),
+                },
+              ]
+            : []),
         ],
         uplink: { url: `mqtt://127.0.0.1:${mqttPort}`, password: '${DEMO_GATEWAY_PASSWORD}' },
       },
@@ -77,9 +90,12 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
     ),
     { log: log.child({ part: 'gateway' }), clock: systemClock, registry: createRegistry() },
   );
-  const sim = new ScenarioRunner(scenario, { url: `mqtt://127.0.0.1:${sensorPort}`, log: log.child({ part: 'sim' }), clock: systemClock });
+  const sim = new ScenarioRunner(scenario, { url: `mqtt://127.0.0.1:${sensorPort}`, modbusPort, log: log.child({ part: 'sim' }), clock: systemClock });
 
-  const all = new ServiceGroup([server, gateway, sim], { log });
+  // Modbus devices are up before the gateway polls them (as real ones would be); MQTT sensors start
+  // after it, since they connect to the site broker the gateway hosts.
+  const modbusDevicesService = service('modbus-devices', () => sim.startModbus(), async () => undefined);
+  const all = new ServiceGroup([server, modbusDevicesService, gateway, sim], { log });
   const started = Date.now();
   await all.start();
   const api = `http://127.0.0.1:${httpPort}`;
@@ -92,7 +108,8 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
   ctx.out(`  site broker     mqtt://127.0.0.1:${sensorPort}  (sensors publish to sensors/{device} or sensors/{device}/{metric})`);
   ctx.out(`  TSDB            ${influx ? influx.url : 'none (set INFLUX_URL to store readings)'}`);
   ctx.out(`  data            ${dataDir}`);
-  ctx.out(`  simulated fleet ${scenario.devices.map((d) => d.id).join(', ')}; a week of history replays first`);
+  ctx.out(`  simulated fleet ${scenario.devices.filter((d) => !d.modbus).map((d) => d.id).join(', ')} over MQTT; a week of history replays first`);
+  if (modbusDevices.length > 0) ctx.out(`  Modbus devices  ${modbusDevices.map((d) => `${d.id} (unit ${d.modbus!.unitId})`).join(', ')} at 127.0.0.1:${modbusPort}, polled every 2 s`);
   for (const t of sim.truth) ctx.out(`  ground truth    ${t.deviceId}: ${t.fault}, fails at ${new Date(t.failsAt).toISOString()}`);
   ctx.out('');
   const sig = await untilSignal();

@@ -33,6 +33,7 @@ export async function simCommand(argv: string[], ctx: CliContext): Promise<numbe
     ctx.out(`  ground truth: ${t.deviceId} ${t.fault} from ${new Date(t.onset).toISOString()}, fails at ${new Date(t.failsAt).toISOString()}`);
   }
   await runner.start();
+  if (runner.modbus) ctx.out(`  Modbus devices listen on 127.0.0.1:${runner.modbus.port}`);
   const outcome = await Promise.race([runner.finished.then(() => 'finished' as const), untilSignal()]);
   const stats = runner.stats();
   await runner.stop();

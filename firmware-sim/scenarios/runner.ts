@@ -1,10 +1,15 @@
 import type { Clock, Logger, Service } from '../../core/index.ts';
 import { MqttSensor } from '../devices/mqtt-sensor.ts';
-import { sample, type DeviceModel } from '../signals/models.ts';
+import { ModbusTcpSimServer } from '../devices/modbus-servers.ts';
+import { SimSlave } from '../devices/modbus-slave.ts';
+import { loadProfiles } from '../../gateway/modbus/profile.ts';
+import { sample, transmitterValues, type DeviceModel } from '../signals/models.ts';
 import { type GroundTruth, type Scenario, resolveScenario } from './schema.ts';
 
 export interface RunnerOptions {
   url: string;
+  /** Overrides the scenario's Modbus port (0: any free port). */
+  modbusPort?: number;
   username?: string | undefined;
   password?: string | undefined;
   log: Logger;
@@ -32,7 +37,9 @@ export class ScenarioRunner implements Service {
   readonly name = 'scenario';
   readonly truth: GroundTruth[];
   readonly finished: Promise<void>;
-  private readonly models: DeviceModel[];
+  private models: DeviceModel[];
+  /** The Modbus TCP server of the scenario's Modbus devices, if it has any. */
+  readonly modbus: ModbusTcpSimServer | undefined;
   private readonly sensors: MqttSensor[];
   private readonly next: number[];
   private readonly origin: number;
@@ -42,6 +49,7 @@ export class ScenarioRunner implements Service {
   private simNow: number;
   private caughtUp = false;
   private done = false;
+  private modbusStarted = false;
   private resolveFinished!: () => void;
 
   constructor(
@@ -55,6 +63,17 @@ export class ScenarioRunner implements Service {
     this.simStart = r.start;
     this.simEnd = r.end;
     this.simNow = r.start;
+    // Modbus devices are polled live: they serve their model's values at wall-clock time.
+    const modbusIds = new Set(scenario.devices.filter((d) => d.modbus).map((d) => d.id));
+    const slaves = scenario.devices.flatMap((d, i) => {
+      if (!d.modbus) return [];
+      const profile = loadProfiles([]).get(d.modbus.profile);
+      if (!profile) throw new Error(`scenario device ${d.id}: no Modbus profile ${d.modbus.profile}`);
+      const model = r.models[i]!;
+      return [new SimSlave(d.modbus.unitId, profile, (t) => transmitterValues(model, t), () => opts.clock.now())];
+    });
+    this.modbus = slaves.length > 0 ? new ModbusTcpSimServer(slaves, scenario.modbus?.host) : undefined;
+    this.models = this.models.filter((m) => !modbusIds.has(m.id));
     this.next = this.models.map(() => r.start);
     this.sensors = this.models.map(
       (m) =>
@@ -71,7 +90,16 @@ export class ScenarioRunner implements Service {
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
   }
 
+  /** Starts the Modbus devices alone (idempotent), so a gateway can find them before the sensors start. */
+  async startModbus(): Promise<void> {
+    if (this.modbus && !this.modbusStarted) {
+      this.modbusStarted = true;
+      await this.modbus.start(this.opts.modbusPort ?? this.scenario.modbus?.port ?? 0);
+    }
+  }
+
   async start(): Promise<void> {
+    await this.startModbus();
     await Promise.all(this.sensors.map((s) => s.connect()));
     this.opts.log.info(
       {
@@ -90,6 +118,7 @@ export class ScenarioRunner implements Service {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await Promise.all(this.sensors.map((s) => s.close()));
+    await this.modbus?.stop();
     this.finish();
   }
 

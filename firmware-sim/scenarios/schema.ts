@@ -27,6 +27,8 @@ export const ScenarioDeviceSchema = z.strictObject({
   temperature: z.number().default(48),
   ambient: z.number().default(22),
   fault: z.strictObject({ kind: FaultKindSchema, onset: TimeRefSchema, failsAt: TimeRefSchema }).optional(),
+  /** Serve this device as a Modbus TCP slave (polled live by the gateway) instead of publishing over MQTT. */
+  modbus: z.strictObject({ profile: z.string().min(1), unitId: z.number().int().min(1).max(247).default(1) }).optional(),
   sensorFaults: z
     .array(
       z.strictObject({
@@ -63,7 +65,17 @@ export const ScenarioSchema = z.strictObject({
       qos: z.union([z.literal(0), z.literal(1)]).default(1),
     })
     .prefault({}),
+  /** Where the scenario's Modbus devices listen (one TCP server, one unit id per device). */
+  modbus: z.strictObject({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(1502) }).optional(),
   devices: z.array(ScenarioDeviceSchema).min(1),
+}).superRefine((s, ctx) => {
+  const units = new Set<number>();
+  s.devices.forEach((d, i) => {
+    if (!d.modbus) return;
+    if (!s.modbus) ctx.addIssue({ code: 'custom', path: ['devices', i, 'modbus'], message: 'a Modbus device needs the scenario-level modbus: { port }' });
+    if (units.has(d.modbus.unitId)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'modbus', 'unitId'], message: `unit id ${d.modbus.unitId} is used twice` });
+    units.add(d.modbus.unitId);
+  });
 });
 export type Scenario = z.infer<typeof ScenarioSchema>;
 

@@ -16,11 +16,11 @@ describe('vigil demo (what `npm start` runs), as a user starts it', () => {
 
   beforeAll(async () => {
     await vm.start();
-    const [http, mqtt, sensors] = [await freePort(), await freePort(), await freePort()];
+    const [http, mqtt, sensors, modbus] = [await freePort(), await freePort(), await freePort(), await freePort()];
     // The gateway's status API takes http + 1; make sure it is free too.
     api = `http://127.0.0.1:${http}`;
     startedAt = Date.now();
-    demo = new VigilProcess(['demo', '--http-port', String(http), '--mqtt-port', String(mqtt), '--sensor-port', String(sensors), '--data-dir', join(tmp.dir, 'demo')], {
+    demo = new VigilProcess(['demo', '--http-port', String(http), '--mqtt-port', String(mqtt), '--sensor-port', String(sensors), '--modbus-port', String(modbus), '--data-dir', join(tmp.dir, 'demo')], {
       INFLUX_URL: vm.url,
     }).start();
     await demo.waitForOutput(/Vigil demo is running/, 30_000);
@@ -52,11 +52,12 @@ describe('vigil demo (what `npm start` runs), as a user starts it', () => {
           devices: { deviceId: string; lastTs: number; values: Record<string, { value: number }> }[];
         };
         const fan = body.devices.find((d) => d.deviceId === 'fan-2');
-        return body.devices.length === 5 && fan && fan.lastTs > startedAt - 3 * 86_400_000 ? body.devices : undefined;
+        return body.devices.length === 6 && fan && fan.lastTs > startedAt - 3 * 86_400_000 ? body.devices : undefined;
       },
-      { timeoutMs: 40_000, message: 'five devices, replayed to three days ago' },
+      { timeoutMs: 40_000, message: 'six devices, replayed to three days ago' },
     );
-    expect(devices.map((d) => d.deviceId).sort()).toEqual(['compressor-4', 'fan-2', 'motor-5', 'pump-1', 'pump-3']);
+    expect(devices.map((d) => d.deviceId).sort()).toEqual(['compressor-4', 'fan-2', 'motor-5', 'press-6', 'pump-1', 'pump-3']);
+    expect((devices.find((d) => d.deviceId === 'press-6') as { state?: string }).state).toBe('online');
     const fan = devices.find((d) => d.deviceId === 'fan-2')!;
     const pump = devices.find((d) => d.deviceId === 'pump-1')!;
     expect(fan.values.vibration_kurtosis!.value).toBeGreaterThan(pump.values.vibration_kurtosis!.value + 2);
