@@ -2,7 +2,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { join } from 'node:path';
-import { type Reading, type Rejection, createRegistry, silentLogger, systemClock, timeWindow } from '../../core/index.ts';
+import { type Reading, type Rejection, createRegistry, parseConfig, silentLogger, systemClock, timeWindow } from '../../core/index.ts';
+import { DRIVERS, DriverConfigSchema } from '../../gateway/drivers/registry.ts';
+import type { Driver } from '../../gateway/drivers/types.ts';
+import type { ModbusDriver } from '../../gateway/modbus/index.ts';
 import type { DriverContext } from '../../gateway/drivers/types.ts';
 import { requireBinary, stopProcess } from './binaries.ts';
 import { waitFor } from './net.ts';
@@ -56,3 +59,16 @@ export function profileFolder(profiles: Record<string, unknown>[]): { dir: strin
   for (const p of profiles) writeFileSync(join(tmp.dir, `${String(p.name)}.yaml`), stringify(p));
   return { dir: tmp.dir, stop: async () => tmp.cleanup() };
 }
+
+/** Builds a driver from config exactly as the gateway does, with a collecting sink; `running` stops it later. */
+export function modbusDriver(config: Record<string, unknown>, running: { stop(): Promise<void> }[]) {
+  const c = collectingContext();
+  const parsed = parseConfig(DriverConfigSchema, config, {});
+  const def = DRIVERS.find((d) => d.kind === parsed.kind)!;
+  const d = (def.create as (c: unknown, ctx: unknown) => Driver)(parsed, c.ctx) as ModbusDriver;
+  running.push(d);
+  return { driver: d, ...c };
+}
+
+/** How many polls of a device produced readings (readings of one poll share their timestamp). */
+export const pollsOf = (readings: readonly { deviceId: string; ts: number }[], id: string): number => new Set(readings.filter((r) => r.deviceId === id).map((r) => r.ts)).size;

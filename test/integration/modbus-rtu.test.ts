@@ -1,10 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type MetricId, parseConfig } from '../../core/index.ts';
+import type { MetricId } from '../../core/index.ts';
 import { type DeviceModel, ModbusRtuSimBus, SimSlave, transmitterValues } from '../../firmware-sim/index.ts';
-import { DRIVERS, DriverConfigSchema } from '../../gateway/index.ts';
-import type { Driver } from '../../gateway/drivers/types.ts';
-import { type ModbusDriver, loadProfiles } from '../../gateway/modbus/index.ts';
-import { SerialPair, collectingContext } from '../helpers/modbus.ts';
+import { loadProfiles } from '../../gateway/modbus/index.ts';
+import { SerialPair, modbusDriver, pollsOf } from '../helpers/modbus.ts';
 import { waitFor } from '../helpers/net.ts';
 
 const T = Date.UTC(2026, 3, 1, 12);
@@ -23,14 +21,7 @@ afterEach(async () => {
   await line.stop();
 });
 
-function driver(config: Record<string, unknown>) {
-  const c = collectingContext();
-  const parsed = parseConfig(DriverConfigSchema, config, {});
-  const def = DRIVERS.find((d) => d.kind === parsed.kind)!;
-  const d = (def.create as (c: unknown, ctx: unknown) => Driver)(parsed, c.ctx) as ModbusDriver;
-  running.push(d);
-  return { driver: d, ...c };
-}
+const driver = (config: Record<string, unknown>) => modbusDriver(config, running);
 
 async function bus(slaves: SimSlave[]): Promise<ModbusRtuSimBus> {
   const b = await new ModbusRtuSimBus(line.b, 19200, slaves).start();
@@ -38,7 +29,6 @@ async function bus(slaves: SimSlave[]): Promise<ModbusRtuSimBus> {
   return b;
 }
 
-const pollsOf = (readings: { deviceId: string; ts: number }[], id: string) => new Set(readings.filter((r) => r.deviceId === id).map((r) => r.ts)).size;
 
 describe('modbus-rtu over a virtual serial line (socat)', () => {
   it('polls several slaves on one line and decodes their values', async () => {

@@ -1,10 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type MetricId, parseConfig } from '../../core/index.ts';
+import type { MetricId } from '../../core/index.ts';
 import { type DeviceModel, ModbusTcpSimServer, SimSlave, transmitterValues } from '../../firmware-sim/index.ts';
-import { DRIVERS, DriverConfigSchema } from '../../gateway/index.ts';
-import type { Driver } from '../../gateway/drivers/types.ts';
-import { type ModbusDriver, type Profile, ProfileSchema, loadProfiles } from '../../gateway/modbus/index.ts';
-import { collectingContext, profileFolder } from '../helpers/modbus.ts';
+import { type Profile, ProfileSchema, loadProfiles } from '../../gateway/modbus/index.ts';
+import { modbusDriver, pollsOf, profileFolder } from '../helpers/modbus.ts';
 import { waitFor } from '../helpers/net.ts';
 
 const T = Date.UTC(2026, 3, 1, 12);
@@ -23,17 +21,8 @@ async function server(slaves: SimSlave[]): Promise<ModbusTcpSimServer> {
   return s;
 }
 
-/** Builds a driver from config exactly as the gateway does, with a collecting sink. */
-function driver(config: Record<string, unknown>) {
-  const c = collectingContext();
-  const parsed = parseConfig(DriverConfigSchema, config, {});
-  const def = DRIVERS.find((d) => d.kind === parsed.kind)!;
-  const d = (def.create as (c: unknown, ctx: unknown) => Driver)(parsed, c.ctx) as ModbusDriver;
-  running.push(d);
-  return { driver: d, ...c };
-}
+const driver = (config: Record<string, unknown>) => modbusDriver(config, running);
 
-const pollsOf = (readings: { deviceId: string; ts: number }[], id: string) => new Set(readings.filter((r) => r.deviceId === id).map((r) => r.ts)).size;
 
 describe('modbus-tcp against simulated devices', () => {
   it('decodes every metric of the vibration transmitter to the value the device encoded', async () => {
