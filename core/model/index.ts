@@ -3,3 +3,4 @@ export * from './ids.ts';
 export * from './reading.ts';
 export * from './envelope.ts';
 export * from './topics.ts';
+export * from './finding.ts';

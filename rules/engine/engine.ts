@@ -1,0 +1,363 @@
+import { type Finding, type MetricId, type Reading, dedupeKeyOf } from '../../core/index.ts';
+import { type CompiledRule, type DevicePlan, planDevice } from '../rulesets/compile.ts';
+import type { Ruleset } from '../rulesets/schema.ts';
+import { type AlertState, type AlertStep, NORMAL, Phase, alertStep, isFlapping, phaseName } from './alert.ts';
+import { decodeState, encodeState } from './state-codec.ts';
+
+export interface EngineOptions {
+  /**
+   * A reading older than the newest one already seen for its device and metric by more than this is
+   * late: it is still stored by ingest, but it does not drive alerts (it would rewind them), and it is
+   * counted. Within the tolerance it is evaluated at the newest time seen, so time never runs backwards.
+   */
+  lateTolerance: number;
+  /** Receives every finding (fire, escalate, resolve), synchronously, in order. */
+  emit: (f: Finding) => void;
+}
+
+interface Instance {
+  rule: CompiledRule;
+  s: unknown;
+  a: AlertState;
+}
+
+interface MetricSlot {
+  /** Newest sample time and value seen. */
+  t: number;
+  v: number;
+  list: Instance[];
+}
+
+interface DeviceSlot {
+  id: string;
+  site: string | undefined;
+  plan: DevicePlan;
+  byMetric: Map<string, CompiledRule[]>;
+  metrics: Map<string, MetricSlot>;
+  /** Device-wide instances (silence, compound) and the metrics each listens to (undefined: all). */
+  wide: Instance[];
+  wideMetrics: (ReadonlySet<string> | undefined)[];
+  t: number;
+}
+
+/** Event time per site: the newest sample time seen and when (on the clock) it arrived. */
+interface SiteTime {
+  wm: number;
+  at: number;
+}
+
+export interface ActiveAlert {
+  ruleId: string;
+  deviceId: string;
+  site: string | undefined;
+  metric: string;
+  fault: string;
+  phase: 'pending' | 'firing' | 'recovering';
+  severity: 'warning' | 'critical';
+  since: number;
+  firedAt: number | null;
+  flapping: boolean;
+  evidence: Record<string, unknown>;
+}
+
+export interface EngineStats {
+  readings: number;
+  evaluations: number;
+  late: number;
+  findings: { fire: number; escalate: number; resolve: number };
+}
+
+type Snapshot = { site: string | null; t: number; r: Record<string, [string, unknown, AlertState]> };
+
+const SEVERITY = ['warning', 'warning', 'critical'] as const;
+const keyOf = (deviceId: string, metric: string) => `${deviceId}\u0001${metric}`;
+
+/**
+ * Routes readings to rule instances and keeps their state, one instance per (rule, device, metric).
+ * Rules are compiled for a device the first time it is seen. The engine is synchronous and does no
+ * I/O: the caller feeds readings and clock ticks and persists {@link snapshot}s, so the same engine
+ * runs live in the server and over a CSV in `vigil replay`.
+ */
+export class RuleEngine {
+  private readonly devices = new Map<string, DeviceSlot>();
+  private readonly sites = new Map<string, SiteTime>();
+  private restored = new Map<string, Snapshot>();
+  readonly stats: EngineStats = { readings: 0, evaluations: 0, late: 0, findings: { fire: 0, escalate: 0, resolve: 0 } };
+
+  constructor(
+    private ruleset: Ruleset,
+    private readonly opts: EngineOptions,
+  ) {}
+
+  get activeRuleset(): Ruleset {
+    return this.ruleset;
+  }
+
+  /** Evaluates readings of one site that arrived (on the clock) at `arrivedAt`. */
+  ingest(site: string | undefined, readings: readonly Reading[], arrivedAt: number): void {
+    let wm = -Infinity;
+    const tol = this.opts.lateTolerance;
+    let dev: DeviceSlot | undefined;
+    for (let i = 0; i < readings.length; i++) {
+      const r = readings[i]!;
+      if (dev === undefined || dev.id !== r.deviceId) dev = this.devices.get(r.deviceId) ?? this.addDevice(r.deviceId, site);
+      const slot = dev.metrics.get(r.metric) ?? this.addMetric(dev, r.metric);
+      if (r.ts < slot.t - tol) {
+        this.stats.late++;
+        continue;
+      }
+      this.stats.readings++;
+      const now = r.ts > slot.t ? r.ts : slot.t;
+      slot.t = now;
+      slot.v = r.value;
+      if (now > wm) wm = now;
+      const list = slot.list;
+      for (let j = 0; j < list.length; j++) this.evaluate(list[j]!, dev, r, now, slot.v);
+      if (dev.wide.length > 0) {
+        const dnow = now > dev.t ? now : dev.t;
+        dev.t = dnow;
+        for (let j = 0; j < dev.wide.length; j++) {
+          const only = dev.wideMetrics[j];
+          if (only === undefined || only.has(r.metric)) this.evaluate(dev.wide[j]!, dev, r, dnow, r.value);
+        }
+      } else if (now > dev.t) dev.t = now;
+    }
+    if (wm > -Infinity) {
+      const key = site ?? '';
+      const st = this.sites.get(key);
+      if (!st) this.sites.set(key, { wm, at: arrivedAt });
+      else {
+        if (wm > st.wm) st.wm = wm;
+        st.at = arrivedAt;
+      }
+    }
+  }
+
+  /**
+   * Drives the clock-watching kinds (silence). Each site's "now" is its newest sample time plus the
+   * clock time since that arrived: live, that is the wall clock; while history is being replayed or
+   * backfilled, it is the history's own time, so a backfill does not look like a week of silence.
+   */
+  tick(clockNow: number): void {
+    for (const dev of this.devices.values()) {
+      if (dev.wide.length === 0) continue;
+      const st = this.sites.get(dev.site ?? '');
+      if (!st) continue;
+      const now = st.wm + Math.max(0, clockNow - st.at);
+      for (const inst of dev.wide) {
+        const tick = inst.rule.kind.tick;
+        if (!tick) continue;
+        const step = tick(inst.rule.prepared, inst.s, now, inst.a.ph !== Phase.Normal);
+        inst.s = step.state;
+        this.alert(inst, dev, alertStep(inst.a, step.level, step.hold, now, inst.rule.alert), now, undefined);
+      }
+    }
+  }
+
+  private evaluate(inst: Instance, dev: DeviceSlot, r: Reading, now: number, value: number): void {
+    this.stats.evaluations++;
+    const rule = inst.rule;
+    const step = rule.kind.step(rule.prepared, inst.s, r, now, inst.a.ph !== Phase.Normal);
+    inst.s = step.state;
+    const a = alertStep(inst.a, step.level, step.hold, now, rule.alert);
+    if (a.event === undefined) inst.a = a.state;
+    else this.alert(inst, dev, a, now, value);
+  }
+
+  private alert(inst: Instance, dev: DeviceSlot, a: AlertStep, now: number, value: number | undefined): void {
+    const before = inst.a;
+    inst.a = a.state;
+    if (a.event === undefined) return;
+    const rule = inst.rule;
+    this.stats.findings[a.event]++;
+    const sev = a.event === 'resolve' ? before.sev : a.state.sev;
+    this.opts.emit({
+      ruleId: rule.ruleId,
+      deviceId: dev.id,
+      metric: rule.metric,
+      severity: SEVERITY[sev],
+      event: a.event,
+      fault: rule.fault,
+      at: Math.round(now),
+      evidence: {
+        ...rule.kind.evidence(rule.prepared, inst.s, value),
+        kind: rule.kind.kind,
+        ...(a.event === 'fire' ? { refire: a.refire } : { firedAt: a.state.firedAt }),
+        ...(isFlapping(a.state, rule.alert) ? { flapping: true } : {}),
+        ...(dev.plan.assetClass ? { assetClass: dev.plan.assetClass } : {}),
+      },
+      dedupeKey: dedupeKeyOf(dev.id, rule.fault),
+      ...(dev.site !== undefined ? { site: dev.site } : {}),
+    });
+  }
+
+  private addDevice(id: string, site: string | undefined): DeviceSlot {
+    const plan = planDevice(this.ruleset, id, site);
+    const dev: DeviceSlot = { id, site, plan, byMetric: new Map(), metrics: new Map(), wide: [], wideMetrics: [], t: -Infinity };
+    this.arrange(dev, plan, new Map());
+    this.devices.set(id, dev);
+    return dev;
+  }
+
+  /** Lays out a device's instances from a plan, carrying over state from `old` where it still fits. */
+  private arrange(dev: DeviceSlot, plan: DevicePlan, old: Map<string, Instance>): void {
+    dev.plan = plan;
+    dev.byMetric = new Map();
+    for (const r of plan.rules) {
+      if (r.metric === '*') continue;
+      const list = dev.byMetric.get(r.metric) ?? [];
+      list.push(r);
+      dev.byMetric.set(r.metric, list);
+    }
+    const wideSaved = this.takeRestored(dev, '*');
+    dev.wide = plan.rules.filter((r) => r.metric === '*').map((r) => this.instance(r, old.get(keyOf(r.ruleId, '*')), wideSaved));
+    dev.wideMetrics = dev.wide.map((i) => {
+      const m = i.rule.kind.metrics?.(i.rule.prepared.params);
+      return m ? new Set(m) : undefined;
+    });
+    for (const [metric, slot] of dev.metrics) {
+      slot.list = (dev.byMetric.get(metric) ?? []).map((r) => this.instance(r, old.get(keyOf(r.ruleId, metric)), undefined));
+    }
+  }
+
+  private addMetric(dev: DeviceSlot, metric: MetricId): MetricSlot {
+    const saved = this.takeRestored(dev, metric);
+    const slot: MetricSlot = { t: saved?.t ?? -Infinity, v: NaN, list: (dev.byMetric.get(metric) ?? []).map((r) => this.instance(r, undefined, saved)) };
+    dev.metrics.set(metric, slot);
+    return slot;
+  }
+
+  private takeRestored(dev: DeviceSlot, metric: string): Snapshot | undefined {
+    if (this.restored.size === 0) return undefined;
+    const key = keyOf(dev.id, metric);
+    const saved = this.restored.get(key);
+    if (saved) {
+      this.restored.delete(key);
+      if (metric === '*' && saved.t > dev.t) dev.t = saved.t;
+    }
+    return saved;
+  }
+
+  private instance(rule: CompiledRule, previous: Instance | undefined, saved: Snapshot | undefined): Instance {
+    if (previous && previous.rule.kind === rule.kind && (rule.kind.compatible?.(previous.rule.prepared.params, rule.prepared.params) ?? true)) {
+      return { rule, s: previous.s, a: previous.a };
+    }
+    const s = saved?.r[rule.ruleId];
+    if (s && s[0] === rule.kind.kind) return { rule, s: s[1], a: s[2] };
+    return { rule, s: rule.kind.init(rule.prepared), a: previous?.a ?? NORMAL };
+  }
+
+  /**
+   * Switches to another ruleset without losing learned state: every (rule, device, metric) that still
+   * exists with a compatible kind and window keeps its state and alert. Alerts of rules that are gone
+   * are resolved, so their tickets hear of it.
+   */
+  use(ruleset: Ruleset): void {
+    this.ruleset = ruleset;
+    for (const dev of this.devices.values()) {
+      const old = new Map<string, Instance>();
+      for (const i of dev.wide) old.set(keyOf(i.rule.ruleId, '*'), i);
+      for (const [metric, slot] of dev.metrics) for (const i of slot.list) old.set(keyOf(i.rule.ruleId, metric), i);
+      this.arrange(dev, planDevice(ruleset, dev.id, dev.site), old);
+      const kept = new Set<Instance>();
+      for (const i of dev.wide) kept.add(i);
+      for (const slot of dev.metrics.values()) for (const i of slot.list) kept.add(i);
+      const keptRules = new Set([...kept].map((i) => keyOf(i.rule.ruleId, i.rule.metric)));
+      for (const [k, inst] of old) {
+        if (keptRules.has(k) || inst.a.ph === Phase.Normal || inst.a.ph === Phase.Pending) continue;
+        const at = dev.t;
+        this.stats.findings.resolve++;
+        this.opts.emit({
+          ruleId: inst.rule.ruleId,
+          deviceId: dev.id,
+          metric: inst.rule.metric,
+          severity: SEVERITY[inst.a.sev],
+          event: 'resolve',
+          fault: inst.rule.fault,
+          at: Number.isFinite(at) ? Math.round(at) : 0,
+          evidence: { reason: 'the rule is no longer in the active ruleset for this device', kind: inst.rule.kind.kind, firedAt: inst.a.firedAt },
+          dedupeKey: dedupeKeyOf(dev.id, inst.rule.fault),
+          ...(dev.site !== undefined ? { site: dev.site } : {}),
+        });
+      }
+    }
+  }
+
+  /** Every (device, metric) state as JSON, keyed by `device\u0001metric`: what a restart needs. */
+  *snapshot(): Generator<[string, string]> {
+    for (const dev of this.devices.values()) {
+      const wide: Snapshot = { site: dev.site ?? null, t: dev.t, r: {} };
+      for (const i of dev.wide) wide.r[i.rule.ruleId] = [i.rule.kind.kind, i.s, i.a];
+      if (dev.wide.length > 0) yield [keyOf(dev.id, '*'), encodeState(wide)];
+      for (const [metric, slot] of dev.metrics) {
+        if (slot.list.length === 0) continue;
+        const snap: Snapshot = { site: dev.site ?? null, t: slot.t, r: {} };
+        for (const i of slot.list) snap.r[i.rule.ruleId] = [i.rule.kind.kind, i.s, i.a];
+        yield [keyOf(dev.id, metric), encodeState(snap)];
+      }
+    }
+    // State restored but not yet claimed by a reading is kept, not dropped.
+    for (const [k, s] of this.restored) yield [k, encodeState(s)];
+  }
+
+  /** Takes back a snapshot; each device picks its state up when it is next seen. */
+  restore(rows: Iterable<[string, string]>): number {
+    let n = 0;
+    for (const [key, json] of rows) {
+      this.restored.set(key, decodeState(json) as Snapshot);
+      n++;
+    }
+    return n;
+  }
+
+  /** Alerts that are not normal, with their evidence as it stands now. */
+  alerts(filter?: { deviceId?: string }): ActiveAlert[] {
+    const out: ActiveAlert[] = [];
+    for (const dev of this.devices.values()) {
+      if (filter?.deviceId !== undefined && dev.id !== filter.deviceId) continue;
+      const each = (i: Instance, value: number | undefined) => {
+        if (i.a.ph === Phase.Normal) return;
+        out.push({
+          ruleId: i.rule.ruleId,
+          deviceId: dev.id,
+          site: dev.site,
+          metric: i.rule.metric,
+          fault: i.rule.fault,
+          phase: phaseName(i.a) as ActiveAlert['phase'],
+          severity: SEVERITY[i.a.sev],
+          since: i.a.since,
+          firedAt: Number.isNaN(i.a.firedAt) || i.a.ph === Phase.Pending ? null : i.a.firedAt,
+          flapping: isFlapping(i.a, i.rule.alert),
+          evidence: i.rule.kind.evidence(i.rule.prepared, i.s, value),
+        });
+      };
+      for (const i of dev.wide) each(i, undefined);
+      for (const slot of dev.metrics.values()) for (const i of slot.list) each(i, slot.v);
+    }
+    return out;
+  }
+
+  /** The plan (rules that apply, and those skipped with a reason) of every device seen. */
+  plans(): DevicePlan[] {
+    return [...this.devices.values()].map((d) => d.plan);
+  }
+
+  /** Device ids and sites seen, for dry runs of another ruleset. */
+  seen(): { deviceId: string; site: string | undefined }[] {
+    return [...this.devices.values()].map((d) => ({ deviceId: d.id, site: d.site }));
+  }
+
+  /** Number of (device, metric) slots with at least one rule, and of rule instances. */
+  size(): { deviceMetrics: number; instances: number } {
+    let deviceMetrics = 0;
+    let instances = 0;
+    for (const d of this.devices.values()) {
+      instances += d.wide.length;
+      for (const s of d.metrics.values()) {
+        if (s.list.length > 0) deviceMetrics++;
+        instances += s.list.length;
+      }
+    }
+    return { deviceMetrics, instances };
+  }
+}

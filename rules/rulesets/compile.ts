@@ -1,0 +1,132 @@
+import { readFileSync } from 'node:fs';
+import type { Fault, MetricId } from '../../core/index.ts';
+import { parseConfigText } from '../../core/index.ts';
+import type { AlertOptions } from '../engine/alert.ts';
+import { kindOf } from '../kinds/registry.ts';
+import { type AnyKind, type DeviceContext, type Prepared, limits } from '../kinds/types.ts';
+import { type AlertInput, type Match, type Override, type Rule, type Ruleset, RulesetSchema } from './schema.ts';
+import { zonesOf } from './zones.ts';
+
+/** Parses and validates a ruleset from YAML; every problem is reported at once with its path (ConfigError). */
+export function parseRuleset(text: string, source = 'ruleset'): Ruleset {
+  return parseConfigText(RulesetSchema, text, {}, source);
+}
+
+export const DEFAULT_RULESET_FILE = new URL('./default.yaml', import.meta.url);
+
+export function defaultRulesetText(): string {
+  return readFileSync(DEFAULT_RULESET_FILE, 'utf8');
+}
+
+export function defaultRuleset(): Ruleset {
+  return parseRuleset(defaultRulesetText(), 'default ruleset');
+}
+
+/** One rule made concrete for one device and metric: its kind, resolved params and limits, alert options. */
+export interface CompiledRule {
+  ruleId: string;
+  kind: AnyKind;
+  /** `*` for device-wide kinds. */
+  metric: MetricId | '*';
+  fault: Fault;
+  prepared: Prepared<unknown>;
+  alert: AlertOptions;
+}
+
+export interface DevicePlan {
+  deviceId: string;
+  site: string | undefined;
+  assetClass: string | undefined;
+  tags: string[];
+  rules: CompiledRule[];
+  /** Rules that match the device but cannot apply to it, and why (e.g. no zones for its class). */
+  skipped: { ruleId: string; metric: string; reason: string }[];
+}
+
+/** Works out which rules apply to a device, with its asset class's and its own overrides merged in. */
+export function planDevice(rs: Ruleset, deviceId: string, site: string | undefined): DevicePlan {
+  let assetClass: string | undefined;
+  const tags = new Set<string>();
+  const deviceOverrides: Record<string, Override>[] = [];
+  for (const d of rs.devices) {
+    if (!globMatch(d.id, deviceId) || (d.site !== undefined && d.site !== site)) continue;
+    if (d.class !== undefined) assetClass = d.class;
+    for (const t of d.tags) tags.add(t);
+    deviceOverrides.push(d.overrides);
+  }
+  const cls = assetClass ? rs.assetClasses[assetClass] : undefined;
+  const layers = [...(cls ? [cls.overrides] : []), ...deviceOverrides];
+  const plan: DevicePlan = { deviceId, site, assetClass, tags: [...tags], rules: [], skipped: [] };
+
+  for (const rule of rs.rules) {
+    if (!matches(rule.match, deviceId, site, assetClass, tags)) continue;
+    let params: Record<string, unknown> = rule.params;
+    let alertIn: AlertInput = rule.alert ?? {};
+    let enabled = rule.enabled;
+    for (const layer of layers) {
+      const o = layer[rule.id];
+      if (!o) continue;
+      if (o.params) params = { ...params, ...o.params };
+      if (o.alert) alertIn = { ...alertIn, ...o.alert };
+      if (o.enabled !== undefined) enabled = o.enabled;
+    }
+    if (!enabled) continue;
+    const kind = kindOf(rule.kind)!;
+    const alert: AlertOptions = {
+      for: alertIn.for ?? rs.defaults.for,
+      clearFor: alertIn.clearFor ?? rs.defaults.clearFor,
+      minSamples: alertIn.minSamples ?? rs.defaults.minSamples,
+      flap: alertIn.flap ?? rs.defaults.flap,
+    };
+    const ctx: DeviceContext = {
+      deviceId,
+      site,
+      assetClass,
+      zones: cls?.vibrationZones ? zonesOf(cls.vibrationZones) : undefined,
+      hysteresis: alertIn.hysteresis ?? rs.defaults.hysteresis,
+    };
+    const metrics: (MetricId | '*')[] = rule.metric === undefined ? ['*'] : Array.isArray(rule.metric) ? rule.metric : [rule.metric];
+    // The schema checked the merged params already; parse fills defaults and durations.
+    let parsed = kind.params.parse(params);
+    parsed = kind.resolve?.(parsed, ctx) ?? parsed;
+    const raw = kind.prepare(parsed, ctx);
+    for (const metric of metrics) {
+      if (typeof raw === 'string') {
+        plan.skipped.push({ ruleId: rule.id, metric, reason: raw });
+        continue;
+      }
+      plan.rules.push({
+        ruleId: rule.id,
+        kind,
+        metric,
+        fault: rule.fault,
+        alert,
+        prepared: { params: parsed, ctx, limits: limits(raw.dir, raw.warning, raw.critical, ctx.hysteresis) },
+      });
+    }
+  }
+  return plan;
+}
+
+function matches(m: Match | undefined, deviceId: string, site: string | undefined, assetClass: string | undefined, tags: ReadonlySet<string>): boolean {
+  if (!m) return true;
+  if (m.sites && (site === undefined || !m.sites.includes(site))) return false;
+  if (m.devices && !m.devices.some((p) => globMatch(p, deviceId))) return false;
+  if (m.classes && (assetClass === undefined || !m.classes.includes(assetClass))) return false;
+  if (m.tags && !m.tags.some((t) => tags.has(t))) return false;
+  return true;
+}
+
+const globCache = new Map<string, RegExp>();
+
+export function globMatch(pattern: string, id: string): boolean {
+  if (!pattern.includes('*')) return pattern === id;
+  let re = globCache.get(pattern);
+  if (!re) {
+    re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+    globCache.set(pattern, re);
+  }
+  return re.test(id);
+}
+
+export type { Rule };
