@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import type { Finding, Reading } from '../../core/index.ts';
+import { defaultRuleset, defaultRulesetText, parseRuleset } from '../rulesets/compile.ts';
+import { RuleEngine } from './engine.ts';
+
+const MIN = 60_000;
+const T0 = Date.UTC(2026, 0, 1);
+
+const ruleset = parseRuleset(`
+version: 1
+name: t
+defaults: { for: 0, minSamples: 1, clearFor: 0 }
+rules:
+  - { id: hot, kind: threshold, metric: bearing_temp, fault: overheating, params: { warning: 80, critical: 95 } }
+  - { id: ratio, kind: baseline, metric: vibration_rms, fault: vibration, params: { measure: ratio, warning: 2, learn: 1h, minSamples: 30 } }
+  - { id: silent, kind: silence, fault: device_offline, params: { after: 30m } }
+`);
+
+function engineWith(rs = ruleset) {
+  const findings: Finding[] = [];
+  const engine = new RuleEngine(rs, { lateTolerance: 5 * MIN, emit: (f) => findings.push(f) });
+  return { engine, findings };
+}
+const r = (deviceId: string, metric: Reading['metric'], value: number, ts: number): Reading => ({ deviceId, metric, value, ts });
+
+describe('RuleEngine', () => {
+  it('emits findings with the dedupe key, fault, site and evidence', () => {
+    const { engine, findings } = engineWith();
+    engine.ingest('plant-a', [r('pump-1', 'bearing_temp', 85, T0)], T0);
+    expect(findings).toHaveLength(1);
+    expect(findings[0]).toMatchObject({ ruleId: 'hot', deviceId: 'pump-1', metric: 'bearing_temp', severity: 'warning', event: 'fire', fault: 'overheating', at: T0, site: 'plant-a', dedupeKey: 'pump-1:overheating' });
+    expect(findings[0]!.evidence).toMatchObject({ value: 85, warning: 80, critical: 95, kind: 'threshold' });
+    expect(engine.alerts()).toMatchObject([{ ruleId: 'hot', phase: 'firing', severity: 'warning' }]);
+  });
+
+  it('evaluates a reading late within the tolerance at the newest time, and counts later ones without acting on them', () => {
+    const { engine, findings } = engineWith();
+    engine.ingest('plant-a', [r('pump-1', 'bearing_temp', 50, T0 + 10 * MIN)], T0);
+    engine.ingest('plant-a', [r('pump-1', 'bearing_temp', 90, T0 + 8 * MIN)], T0); // 2 min late: evaluated
+    expect(findings.map((f) => [f.event, f.at])).toEqual([['fire', T0 + 10 * MIN]]);
+    engine.ingest('plant-a', [r('pump-1', 'bearing_temp', 99, T0 - 60 * MIN)], T0); // an hour late: counted only
+    expect(findings).toHaveLength(1);
+    expect(engine.stats.late).toBe(1);
+  });
+
+  it('restores learned state and alerts from a snapshot, so a restart forgets nothing', () => {
+    const a = engineWith();
+    const feed = (e: RuleEngine, from: number, to: number, value: (i: number) => number) => {
+      for (let i = from; i < to; i++) e.ingest('plant-a', [r('fan-1', 'vibration_rms', value(i), T0 + i * MIN)], T0 + i * MIN);
+    };
+    feed(a.engine, 0, 120, (i) => 1 + (i % 3) * 0.1);
+    feed(a.engine, 120, 125, () => 3);
+    expect(a.findings.map((f) => f.event)).toEqual(['fire']);
+    const rows = [...a.engine.snapshot()];
+
+    const b = engineWith();
+    expect(b.engine.restore(rows)).toBe(rows.length);
+    // The restored engine is already firing and its baseline is learned: back to normal resolves at once.
+    feed(b.engine, 125, 126, () => 1);
+    expect(b.findings.map((f) => [f.event, f.ruleId])).toEqual([['resolve', 'ratio']]);
+    // A fresh engine would still be learning and say nothing.
+    const c = engineWith();
+    feed(c.engine, 125, 130, () => 3);
+    expect(c.findings).toEqual([]);
+  });
+
+  it('keeps unclaimed restored state in the next snapshot', () => {
+    const a = engineWith();
+    a.engine.ingest('plant-a', [r('pump-1', 'bearing_temp', 85, T0)], T0);
+    const rows = [...a.engine.snapshot()];
+    const b = engineWith();
+    b.engine.restore(rows);
+    expect([...b.engine.snapshot()].map(([k]) => k).sort()).toEqual(rows.map(([k]) => k).sort());
+  });
+
+  it('switches rulesets live: learned state carries over, alerts of removed rules resolve', () => {
+    const { engine, findings } = engineWith();
+    for (let i = 0; i < 120; i++) engine.ingest('plant-a', [r('fan-1', 'vibration_rms', 1 + (i % 2) * 0.01, T0 + i * MIN)], T0 + i * MIN);
+    engine.ingest('plant-a', [r('pump-1', 'bearing_temp', 85, T0 + 120 * MIN)], T0 + 120 * MIN);
+    expect(findings.map((f) => f.ruleId)).toEqual(['hot']);
+
+    const next = parseRuleset(`
+version: 1
+name: t2
+defaults: { for: 0, minSamples: 1, clearFor: 0 }
+rules:
+  - { id: ratio, kind: baseline, metric: vibration_rms, fault: vibration, params: { measure: ratio, warning: 1.5, learn: 1h, minSamples: 30 } }
+`);
+    engine.use(next);
+    expect(findings.map((f) => [f.ruleId, f.event])).toEqual([['hot', 'fire'], ['hot', 'resolve']]);
+    // The baseline learned under the old ruleset applies the new limit at once (1.6x > 1.5x).
+    engine.ingest('plant-a', [r('fan-1', 'vibration_rms', 1.6, T0 + 121 * MIN)], T0 + 121 * MIN);
+    expect(findings.at(-1)).toMatchObject({ ruleId: 'ratio', event: 'fire' });
+  });
+
+  it('does not take a replayed backfill for silence, but notices a device that stops while others go on', () => {
+    const { engine, findings } = engineWith();
+    const wall = T0 + 30 * 24 * 60 * MIN; // history from a month ago arrives now, all within a minute
+    for (let i = 0; i < 180; i++) {
+      const batch = [r('pump-1', 'bearing_temp', 50, T0 + i * MIN)];
+      if (i < 60) batch.push(r('pump-2', 'bearing_temp', 50, T0 + i * MIN));
+      engine.ingest('plant-a', batch, wall + i * 100);
+      if (i % 10 === 0) engine.tick(wall + i * 100);
+    }
+    expect(findings.map((f) => [f.deviceId, f.ruleId, f.event])).toEqual([['pump-2', 'silent', 'fire']]);
+    expect(findings[0]!.at).toBe(T0 + 90 * MIN); // 30 min of history after pump-2's last reading (59 min)
+  });
+
+  it('compiles the default ruleset and applies zones only where an asset class chose them', () => {
+    const rs = defaultRuleset();
+    expect(rs.devices).toEqual([]);
+    const withClass = parseRuleset(defaultRulesetText().replace('devices: []', 'devices:\n  - { id: "pump-*", class: pump-medium-rigid }'));
+    const { engine } = engineWith(withClass);
+    engine.ingest('plant-a', [r('pump-1', 'vibration_rms', 1, T0), r('fan-1', 'vibration_rms', 1, T0)], T0);
+    const [pump, fan] = engine.plans();
+    expect(pump!.rules.map((x) => x.ruleId)).toContain('vibration-zone');
+    expect(fan!.rules.map((x) => x.ruleId)).not.toContain('vibration-zone');
+    expect(fan!.skipped).toContainEqual(expect.objectContaining({ ruleId: 'vibration-zone', reason: expect.stringContaining('no vibration zones') }));
+  });
+});
