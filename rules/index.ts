@@ -6,3 +6,5 @@ export * from './engine/state-codec.ts';
 export * from './rulesets/schema.ts';
 export * from './rulesets/compile.ts';
 export * from './rulesets/zones.ts';
+export * from './backtest/csv.ts';
+export * from './backtest/backtest.ts';

@@ -51,6 +51,14 @@ export const RuleSchema = z.strictObject({
   match: MatchSchema.optional(),
   params: ParamsSchema.default({}),
   alert: AlertInputSchema.optional(),
+}).superRefine((r, ctx) => {
+  // Checked per rule, so a ruleset with a broken rule still reports the params of every other one.
+  const kind = kindOf(r.kind)!;
+  if (kind.scope === 'metric' && r.metric === undefined) ctx.addIssue({ code: 'custom', path: ['metric'], message: `a ${r.kind} rule needs a metric` });
+  if (kind.scope === 'device' && r.metric !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['metric'], message: `a ${r.kind} rule watches the whole device: put the metric in its params` });
+  }
+  issuesOf(kind.params, r.params, ['params'], ctx);
 });
 export type Rule = z.infer<typeof RuleSchema>;
 
@@ -93,12 +101,6 @@ export const RulesetSchema = z
     rs.rules.forEach((r, i) => {
       if (rules.has(r.id)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'id'], message: `rule id ${r.id} is used twice` });
       rules.set(r.id, r);
-      const kind = kindOf(r.kind)!;
-      if (kind.scope === 'metric' && r.metric === undefined) ctx.addIssue({ code: 'custom', path: ['rules', i, 'metric'], message: `a ${r.kind} rule needs a metric` });
-      if (kind.scope === 'device' && r.metric !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['rules', i, 'metric'], message: `a ${r.kind} rule watches the whole device: put the metric in its params` });
-      }
-      issuesOf(kind.params, r.params, ['rules', i, 'params'], ctx);
       for (const c of r.match?.classes ?? []) {
         if (!(c in rs.assetClasses)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'match', 'classes'], message: `unknown asset class ${c}` });
       }

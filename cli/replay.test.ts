@@ -1,0 +1,105 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseReadingsCsv } from '../rules/index.ts';
+import { tempDir } from '../test/helpers/tmp.ts';
+import { main } from './main.ts';
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+function run(argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  return main(argv, { env: {}, out: (l) => out.push(l), err: (l) => err.push(l) }).then((code) => ({ code, out, err: err.join('\n') }));
+}
+
+const T0 = Date.UTC(2026, 0, 1);
+const MIN = 60_000;
+
+/** Two hours of a healthy bearing temperature, then an hour at 90 °C, as long-format CSV rows. */
+function longCsv(): string {
+  const rows = ['ts,device,metric,value'];
+  for (let i = 0; i < 180; i++) {
+    const v = i < 120 ? 50 + (i % 5) * 0.3 : 90;
+    rows.push(`${i % 2 ? T0 + i * MIN : new Date(T0 + i * MIN).toISOString()},pump-1,bearing_temp,${v}`);
+  }
+  return rows.join('\n') + '\n';
+}
+
+describe('reading CSV', () => {
+  it('reads long format with ISO and epoch-ms times, and reports bad rows by line without dropping the rest', () => {
+    const r = parseReadingsCsv(`ts,device,metric,value\n2026-01-01T00:00:00Z,pump-1,bearing_temp,50\n${T0 + MIN},pump-1,bearing_temp,51\nyesterday,pump-1,bearing_temp,1\n${T0},pump-1,colour,1\n${T0},pump-1,bearing_temp,hot\n`);
+    expect(r.format).toBe('long');
+    expect(r.readings).toEqual([
+      { deviceId: 'pump-1', metric: 'bearing_temp', value: 50, ts: T0 },
+      { deviceId: 'pump-1', metric: 'bearing_temp', value: 51, ts: T0 + MIN },
+    ]);
+    expect(r.problems.map((p) => p.line)).toEqual([4, 5, 6]);
+    expect(r.problems[1]!.message).toMatch(/unknown metric "colour"/);
+  });
+
+  it('reads wide format with a column mapping and a device given from outside', () => {
+    const r = parseReadingsCsv(`time,vib,bearing_temp,notes\n${T0},1.5,50,ok\n${T0 + MIN},,51,"a, b"\n`, { device: 'fan-2', map: { vib: 'vibration_rms' } });
+    expect(r.format).toBe('wide');
+    expect(r.readings).toEqual([
+      { deviceId: 'fan-2', metric: 'vibration_rms', value: 1.5, ts: T0 },
+      { deviceId: 'fan-2', metric: 'bearing_temp', value: 50, ts: T0 },
+      { deviceId: 'fan-2', metric: 'bearing_temp', value: 51, ts: T0 + MIN },
+    ]);
+  });
+
+  it('refuses a file it cannot interpret with a reason', () => {
+    expect(() => parseReadingsCsv('when,what\n1,2\n')).toThrow(/no ts column/);
+    expect(() => parseReadingsCsv(`ts,vib\n${T0},1\n`)).toThrow(/give --device/);
+    expect(() => parseReadingsCsv(`ts,vib\n${T0},1\n`, { device: 'd', map: { vib: 'wobble' } })).toThrow(/not a catalog metric/);
+  });
+});
+
+describe('vigil replay', () => {
+  const csv = join(tmp.dir, 'pump.csv');
+  writeFileSync(csv, longCsv());
+
+  it('prints findings and a per-device summary', async () => {
+    const r = await run(['replay', '--rules', 'default', '--csv', csv]);
+    expect(r.code).toBe(0);
+    expect(r.out.join('\n')).toMatch(/fire\s+warning\s+pump-1\s+bearing-temp-limit/);
+    expect(r.out.join('\n')).toMatch(/pump-1\s+2026-01-01T02:\d\d:00.000Z/);
+  });
+
+  it('--json prints one finding per line and a last summary line', async () => {
+    const r = await run(['replay', '--rules', 'default', '--csv', csv, '--json']);
+    expect(r.code).toBe(0);
+    const lines = r.out.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const last = lines.pop()!;
+    expect(lines.length).toBeGreaterThan(0);
+    for (const f of lines) expect(Object.keys(f)).toEqual(expect.arrayContaining(['ruleId', 'deviceId', 'metric', 'severity', 'event', 'at', 'evidence']));
+    const fire = lines.find((f) => f.ruleId === 'bearing-temp-limit');
+    // `for: 10m` of the default ruleset: the 90 °C starting at minute 120 fires at minute 130.
+    expect(fire).toMatchObject({ event: 'fire', severity: 'warning', at: T0 + 130 * MIN, deviceId: 'pump-1' });
+    expect(last.summary).toMatchObject({ readings: 180, devices: [expect.objectContaining({ deviceId: 'pump-1', firstWarning: expect.any(Number), alerts: expect.any(Number) })] });
+  });
+
+  it('uses a ruleset file, and refuses an invalid one with every problem and its path', async () => {
+    const good = join(tmp.dir, 'rules.yaml');
+    writeFileSync(good, 'version: 1\nname: strict\nrules:\n  - { id: hot, kind: threshold, metric: bearing_temp, fault: overheating, params: { warning: 60 }, alert: { for: 0, minSamples: 1 } }\n');
+    const r = await run(['replay', '--rules', good, '--csv', csv, '--json']);
+    expect(JSON.parse(r.out[0]!)).toMatchObject({ ruleId: 'hot', at: T0 + 120 * MIN });
+
+    const bad = join(tmp.dir, 'bad.yaml');
+    writeFileSync(bad, 'version: 1\nname: bad\nrules:\n  - { id: hot, kind: threshold, metric: bearing_temp, fault: overheating, params: { warning: "x" } }\n  - { id: hot, kind: wobble, fault: overheating }\n');
+    const b = await run(['replay', '--rules', bad, '--csv', csv]);
+    expect(b.code).toBe(78);
+    expect(b.err).toMatch(/rules\.0\.params\.warning/);
+    expect(b.err).toMatch(/rules\.1\.kind/);
+  });
+
+  it('exits 65 with a reason for a CSV it cannot read, and 2 without arguments', async () => {
+    const wide = join(tmp.dir, 'wide.csv');
+    writeFileSync(wide, `ts,vibration_rms\n${T0},1\n`);
+    const r = await run(['replay', '--rules', 'default', '--csv', wide]);
+    expect(r.code).toBe(65);
+    expect(r.err).toMatch(/give --device/);
+    expect((await run(['replay'])).code).toBe(2);
+  });
+});
