@@ -13,10 +13,12 @@ import {
   service,
   timeWindow,
 } from '../core/index.ts';
+import { RuleService, registerRulesApi } from '../rules/index.ts';
 import { registerIngestApi } from './api.ts';
 import { centralBroker } from './broker/embedded.ts';
 import type { ServerConfig } from './config.ts';
 import { DeviceDirectory, GatewayDirectory } from './devices.ts';
+import { HistoryRollups, historyService } from './history/rollups.ts';
 import { Quarantine } from './quarantine.ts';
 import { InfluxSink, InfluxWriter } from './sinks/influx/index.ts';
 import type { TelemetrySink } from './sinks/types.ts';
@@ -35,6 +37,8 @@ export interface Server extends Service {
   readonly quarantine: Quarantine;
   readonly influx: InfluxSink | undefined;
   readonly http: FastifyInstance;
+  readonly rules: RuleService;
+  readonly history: HistoryRollups;
   /** Where the embedded broker listens (after start), if it is the embedded one. */
   brokerPort(): number | undefined;
   httpAddress(): { host: string; port: number };
@@ -71,6 +75,13 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
     { maxEnvelopeBytes: config.intake.maxEnvelopeBytes, window: () => timeWindow(clock.now(), config.intake.maxAge, config.intake.maxFuture) },
     { sinks, quarantine, devices, gateways, log: log.child({ component: 'intake' }), clock, registry },
   );
+
+  const history = new HistoryRollups(db);
+  const rules = new RuleService(config.rules, { db, log: log.child({ component: 'rules' }), clock, registry, history });
+  intake.onBatch((b) => {
+    history.add(b.site, b.readings);
+    rules.ingest(b.site, b.readings);
+  });
 
   const aclViolations = new Counter({ name: 'vigil_broker_acl_violations_total', help: 'Publishes refused by the broker ACL', registers: [registry] });
   const b = config.broker;
@@ -117,6 +128,7 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
     ],
   });
   registerIngestApi(app, { devices, gateways, quarantine, status: pipeline });
+  registerRulesApi(app, rules, () => clock.now());
   const http = httpService(app, config.http.host, config.http.port);
 
   // Stop order (reverse): intake sources first, then sinks flush, then the database closes.
@@ -125,6 +137,8 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
       db.close();
     }),
     ...sinks,
+    historyService(history, config.history, clock, log.child({ component: 'history' })),
+    rules,
     ...(broker ? [broker] : []),
     ...(subscriber ? [subscriber] : []),
     http,
@@ -138,6 +152,8 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
     quarantine,
     influx,
     http: app,
+    rules,
+    history,
     brokerPort: () => broker?.port,
     httpAddress: () => http.address(),
     async start() {

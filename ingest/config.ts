@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RulesConfigSchema } from '../rules/index.ts';
 import { DurationSchema, GatewayIdSchema, PortSchema, SHARD_COUNT, SiteIdSchema, isLoopback, isSecretHash } from '../core/index.ts';
 
 export const SERVER_CONFIG_VERSION = 1;
@@ -68,6 +69,12 @@ export const ServerConfigSchema = z
       .prefault({}),
     /** Optional: without it readings are validated and tracked but not stored in a TSDB. */
     influx: InfluxConfigSchema.optional(),
+    /** The rule engine: the starting ruleset, late-reading tolerance, snapshot and tick intervals. */
+    rules: RulesConfigSchema,
+    /** Per-minute rollups in SQLite, for the console's charts and for backtests. */
+    history: z
+      .strictObject({ retention: DurationSchema.prefault('90d'), flushEvery: DurationSchema.prefault('2s') })
+      .prefault({}),
   })
   .superRefine((c, ctx) => {
     if (!isLoopback(c.http.host) && !c.http.apiToken) {

@@ -8,3 +8,7 @@ export * from './rulesets/compile.ts';
 export * from './rulesets/zones.ts';
 export * from './backtest/csv.ts';
 export * from './backtest/backtest.ts';
+export * from './rulesets/diff.ts';
+export * from './service/store.ts';
+export * from './service/service.ts';
+export { registerRulesApi } from './service/api.ts';

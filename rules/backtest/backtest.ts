@@ -24,6 +24,7 @@ export interface BacktestSummary {
 }
 
 export interface BacktestOptions {
+  /** The site of readings that do not carry one. */
   site?: string;
   /** How often (in the data's own time) clock-driven rules (silence) are evaluated. */
   tickEvery?: number;
@@ -37,7 +38,7 @@ export interface BacktestOptions {
  * for the clock, and reports what would have fired. The same code serves `vigil replay` and the
  * server's backtest over stored history.
  */
-export function backtest(ruleset: Ruleset, readings: Iterable<Reading>, opts: BacktestOptions = {}): { findings: Finding[]; summary: BacktestSummary } {
+export function backtest(ruleset: Ruleset, readings: Iterable<Reading & { site?: string }>, opts: BacktestOptions = {}): { findings: Finding[]; summary: BacktestSummary } {
   const findings: Finding[] = [];
   const engine = new RuleEngine(ruleset, {
     lateTolerance: opts.lateTolerance ?? 60_000,
@@ -52,9 +53,10 @@ export function backtest(ruleset: Ruleset, readings: Iterable<Reading>, opts: Ba
   let to: number | null = null;
   let batch: Reading[] = [];
   let batchTs = NaN;
+  let batchSite: string | undefined;
   const flush = () => {
     if (batch.length === 0) return;
-    engine.ingest(opts.site, batch, batchTs);
+    engine.ingest(batchSite, batch, batchTs);
     if (batchTs >= nextTick) {
       engine.tick(batchTs);
       nextTick = batchTs + tickEvery;
@@ -62,9 +64,11 @@ export function backtest(ruleset: Ruleset, readings: Iterable<Reading>, opts: Ba
     batch = [];
   };
   for (const r of readings) {
-    if (r.ts !== batchTs) {
+    const site = r.site ?? opts.site;
+    if (r.ts !== batchTs || site !== batchSite) {
       flush();
       batchTs = r.ts;
+      batchSite = site;
     }
     batch.push(r);
     if (from === null || r.ts < from) from = r.ts;

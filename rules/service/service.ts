@@ -1,0 +1,282 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import {
+  type Clock,
+  ConfigError,
+  Counter,
+  type Db,
+  DurationSchema,
+  type Finding,
+  Gauge,
+  type Logger,
+  type Reading,
+  type Registry,
+  type Service,
+  type TimerHandle,
+} from '../../core/index.ts';
+import { type BacktestSummary, backtest } from '../backtest/backtest.ts';
+import { RuleEngine } from '../engine/engine.ts';
+import { defaultRulesetText, parseRuleset, planDevice } from '../rulesets/compile.ts';
+import { lineDiff } from '../rulesets/diff.ts';
+import type { Ruleset } from '../rulesets/schema.ts';
+import { FindingStore, RulesetStore, StateStore } from './store.ts';
+
+export const RulesConfigSchema = z
+  .strictObject({
+    /** The ruleset to start with until one is published through the API: `default` or a YAML file. */
+    ruleset: z.string().min(1).default('default'),
+    /** Readings up to this much older than the newest of their (device, metric) still drive alerts. */
+    lateTolerance: DurationSchema.prefault('5m'),
+    /** How often the engine state is written to SQLite (and always on a clean stop). */
+    snapshotEvery: DurationSchema.prefault('30s'),
+    /** How often clock-driven rules (silence) are evaluated. */
+    tickEvery: DurationSchema.prefault('10s'),
+  })
+  .prefault({});
+export type RulesConfig = z.infer<typeof RulesConfigSchema>;
+
+/** Where backtests read history from: readings in time order. */
+export interface HistorySource {
+  readings(q: { from: number; to: number; devices?: readonly string[] }): Iterable<Reading & { site?: string }>;
+}
+
+export interface RulesDeps {
+  db: Db;
+  log: Logger;
+  clock: Clock;
+  registry: Registry;
+  history?: HistorySource;
+}
+
+export type Validation = { valid: true; ruleset: Ruleset } | { valid: false; issues: { path: string; message: string }[] };
+
+export interface BacktestRequest {
+  yaml?: string | undefined;
+  version?: number | undefined;
+  from: number;
+  to: number;
+  devices?: string[] | undefined;
+  compare: boolean;
+  limit: number;
+}
+
+export interface BacktestRun {
+  version: number | null;
+  summary: BacktestSummary;
+  findings: Finding[];
+  truncated: boolean;
+}
+
+/**
+ * The live rule engine inside the server. Lifecycle: start() loads the active ruleset version (or
+ * publishes the configured one as version 1) and restores the engine state, then readings and clock
+ * ticks drive it; stop() writes a last snapshot. Findings are stored, counted and handed to listeners.
+ */
+export class RuleService implements Service {
+  readonly name = 'rules';
+  readonly versions: RulesetStore;
+  readonly findings: FindingStore;
+  private readonly state: StateStore;
+  private engine: RuleEngine | undefined;
+  private activeVersion = 0;
+  private readonly listeners: ((f: Finding, id: number) => void)[] = [];
+  private timers: TimerHandle[] = [];
+  private stopped = false;
+  private readonly findingsTotal: Counter<'event' | 'severity' | 'rule'>;
+  lastSnapshot: { rows: number; bytes: number; ms: number } | undefined;
+
+  constructor(
+    private readonly config: RulesConfig,
+    private readonly deps: RulesDeps,
+  ) {
+    this.versions = new RulesetStore(deps.db);
+    this.findings = new FindingStore(deps.db);
+    this.state = new StateStore(deps.db);
+    const registers = [deps.registry];
+    this.findingsTotal = new Counter({ name: 'vigil_findings_total', help: 'Findings emitted by the rule engine', labelNames: ['event', 'severity', 'rule'], registers });
+    const engine = () => this.engine;
+    const counterFrom = (name: string, help: string, read: (e: RuleEngine) => number) => {
+      let seen = 0;
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          const e = engine();
+          if (!e) return;
+          const now = read(e);
+          if (now > seen) this.inc(now - seen);
+          seen = now;
+        },
+      });
+    };
+    counterFrom('vigil_rule_readings_total', 'Readings evaluated by the rule engine', (e) => e.stats.readings);
+    counterFrom('vigil_rule_evaluations_total', 'Rule evaluations (one reading against one rule instance)', (e) => e.stats.evaluations);
+    counterFrom('vigil_rule_late_readings_total', 'Readings too late to drive alerts (stored, not evaluated)', (e) => e.stats.late);
+    new Gauge({
+      name: 'vigil_alerts_active',
+      help: 'Alerts firing or recovering, by severity',
+      labelNames: ['severity'],
+      registers,
+      collect() {
+        const active = engine()?.alerts().filter((a) => a.phase !== 'pending') ?? [];
+        this.set({ severity: 'warning' }, active.filter((a) => a.severity === 'warning').length);
+        this.set({ severity: 'critical' }, active.filter((a) => a.severity === 'critical').length);
+      },
+    });
+  }
+
+  get live(): RuleEngine {
+    if (!this.engine) throw new Error('the rule service has not started');
+    return this.engine;
+  }
+
+  get version(): number {
+    return this.activeVersion;
+  }
+
+  /** Findings from now on are also handed to `listener` (tickets, the live stream), with their stored id. */
+  onFinding(listener: (f: Finding, id: number) => void): void {
+    this.listeners.push(listener);
+  }
+
+  async start(): Promise<void> {
+    const { log, clock } = this.deps;
+    let active = this.versions.active();
+    if (!active) {
+      const source = this.config.ruleset;
+      const yaml = source === 'default' ? defaultRulesetText() : readRulesetFile(source);
+      const parsed = parseRuleset(yaml, source);
+      this.versions.publish({ name: parsed.name, yaml, author: 'system', comment: `initial ruleset (${source})`, at: clock.now() });
+      active = this.versions.active()!;
+    }
+    const ruleset = parseRuleset(active.yaml, `ruleset version ${active.version}`);
+    this.activeVersion = active.version;
+    this.engine = new RuleEngine(ruleset, { lateTolerance: this.config.lateTolerance, emit: (f) => this.emit(f) });
+    const restored = this.engine.restore(this.state.load());
+    log.info({ version: active.version, name: ruleset.name, rules: ruleset.rules.length, restoredStates: restored }, 'rule engine started');
+    this.stopped = false;
+    this.every(this.config.snapshotEvery, () => this.snapshot());
+    this.every(this.config.tickEvery, () => this.engine?.tick(clock.now()));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) this.deps.clock.clearTimeout(t);
+    this.timers = [];
+    if (this.engine) this.snapshot();
+  }
+
+  /** Evaluates the accepted readings of one Envelope. */
+  ingest(site: string, readings: readonly Reading[]): void {
+    this.engine?.ingest(site, readings, this.deps.clock.now());
+  }
+
+  snapshot(): void {
+    const t0 = performance.now();
+    const r = this.state.save(this.live.snapshot());
+    this.lastSnapshot = { ...r, ms: Math.round(performance.now() - t0) };
+  }
+
+  validate(yaml: string): Validation {
+    try {
+      return { valid: true, ruleset: parseRuleset(yaml, 'ruleset') };
+    } catch (err) {
+      if (err instanceof ConfigError) return { valid: false, issues: err.issues.map((i) => ({ path: i.path, message: i.message })) };
+      throw err;
+    }
+  }
+
+  /**
+   * What publishing `yaml` would change, without changing anything: the text diff against the active
+   * version, and per device seen so far the rules that would start or stop applying.
+   */
+  dryRun(yaml: string, ruleset: Ruleset): { diff: string; devices: { deviceId: string; rules: string[]; added: string[]; removed: string[]; skipped: { ruleId: string; metric: string; reason: string }[] }[] } {
+    const active = this.versions.active();
+    const devices = this.live.seen().map(({ deviceId, site }) => {
+      const now = new Set(planDevice(this.live.activeRuleset, deviceId, site).rules.map((r) => `${r.ruleId}:${r.metric}`));
+      const plan = planDevice(ruleset, deviceId, site);
+      const next = new Set(plan.rules.map((r) => `${r.ruleId}:${r.metric}`));
+      return {
+        deviceId,
+        rules: [...next],
+        added: [...next].filter((k) => !now.has(k)),
+        removed: [...now].filter((k) => !next.has(k)),
+        skipped: plan.skipped,
+      };
+    });
+    return { diff: lineDiff(active?.yaml ?? '', yaml), devices };
+  }
+
+  /** Stores a new version, makes it active and switches the engine over live, keeping learned state. */
+  publish(yaml: string, ruleset: Ruleset, author: string, comment: string): { version: number; diff: string } {
+    const v = this.versions.publish({ name: ruleset.name, yaml, author, comment, at: this.deps.clock.now() });
+    this.live.use(ruleset);
+    this.activeVersion = v.version;
+    this.deps.log.info({ version: v.version, author, comment }, 'ruleset published');
+    return { version: v.version, diff: v.diff };
+  }
+
+  /** Rolls back (or forward) to a stored version. */
+  activate(version: number, author: string, comment: string): boolean {
+    const v = this.versions.get(version);
+    if (!v) return false;
+    this.versions.activate(version, author, comment, this.deps.clock.now());
+    this.live.use(parseRuleset(v.yaml, `ruleset version ${version}`));
+    this.activeVersion = version;
+    this.deps.log.info({ version, author, comment }, 'ruleset activated');
+    return true;
+  }
+
+  /** Runs a ruleset (and the active one beside it) over the stored per-minute history. */
+  backtest(req: BacktestRequest, candidate: Ruleset | undefined): { candidate: BacktestRun; active?: BacktestRun } {
+    const history = this.deps.history;
+    if (!history) throw new Error('no history is kept on this server');
+    const run = (rs: Ruleset, version: number | null): BacktestRun => {
+      const { findings, summary } = backtest(rs, history.readings({ from: req.from, to: req.to, ...(req.devices ? { devices: req.devices } : {}) }), {
+        lateTolerance: this.config.lateTolerance,
+      });
+      return { version, summary, findings: findings.slice(0, req.limit), truncated: findings.length > req.limit };
+    };
+    const active = this.live.activeRuleset;
+    const cand = candidate ?? active;
+    const result: { candidate: BacktestRun; active?: BacktestRun } = { candidate: run(cand, candidate ? (req.version ?? null) : this.activeVersion) };
+    if (req.compare && candidate) result.active = run(active, this.activeVersion);
+    return result;
+  }
+
+  private emit(f: Finding): void {
+    this.findingsTotal.inc({ event: f.event, severity: f.severity, rule: f.ruleId });
+    const id = this.findings.add(f);
+    if (f.event !== 'resolve' || f.severity === 'critical') this.deps.log.info({ ruleId: f.ruleId, deviceId: f.deviceId, metric: f.metric, severity: f.severity, event: f.event }, 'finding');
+    for (const l of this.listeners) {
+      try {
+        l(f, id);
+      } catch (err) {
+        this.deps.log.error({ err }, 'finding listener failed');
+      }
+    }
+  }
+
+  private every(ms: number, fn: () => void): void {
+    const slot = this.timers.length;
+    const loop = () => {
+      if (this.stopped) return;
+      try {
+        fn();
+      } catch (err) {
+        this.deps.log.error({ err }, 'rule engine periodic task failed');
+      }
+      if (!this.stopped) this.timers[slot] = this.deps.clock.setTimeout(loop, ms);
+    };
+    this.timers[slot] = this.deps.clock.setTimeout(loop, ms);
+  }
+}
+
+function readRulesetFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, [{ path: '', message: `cannot read the ruleset: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
+  }
+}

@@ -1,0 +1,180 @@
+import type { Db, Finding } from '../../core/index.ts';
+import { lineDiff } from '../rulesets/diff.ts';
+
+export interface RulesetVersion {
+  version: number;
+  name: string;
+  author: string;
+  comment: string;
+  createdAt: number;
+  /** Line diff against the version that was active when this one was published. */
+  diff: string;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: number;
+  actor: string;
+  action: string;
+  detail: Record<string, unknown>;
+}
+
+/** Ruleset versions, the active pointer and the audit log, in the server's SQLite file. */
+export class RulesetStore {
+  constructor(private readonly db: Db) {
+    db.exec(`CREATE TABLE IF NOT EXISTS ruleset_version (
+        version INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, yaml TEXT NOT NULL, author TEXT NOT NULL,
+        comment TEXT NOT NULL, created_at INTEGER NOT NULL, diff TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS ruleset_active (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS audit_log (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,
+        action TEXT NOT NULL, detail TEXT NOT NULL);`);
+  }
+
+  active(): (RulesetVersion & { yaml: string }) | undefined {
+    const row = this.db.prepare('SELECT v.* FROM ruleset_version v JOIN ruleset_active a ON a.version = v.version').get() as VersionRow | undefined;
+    return row && { ...toVersion(row), yaml: row.yaml };
+  }
+
+  get(version: number): (RulesetVersion & { yaml: string }) | undefined {
+    const row = this.db.prepare('SELECT * FROM ruleset_version WHERE version = ?').get(version) as VersionRow | undefined;
+    return row && { ...toVersion(row), yaml: row.yaml };
+  }
+
+  list(): RulesetVersion[] {
+    return (this.db.prepare('SELECT * FROM ruleset_version ORDER BY version DESC').all() as VersionRow[]).map(toVersion);
+  }
+
+  /** Stores a new version and makes it active, with its audit entry, in one transaction. */
+  publish(v: { name: string; yaml: string; author: string; comment: string; at: number }): RulesetVersion {
+    return this.db.transaction(() => {
+      const before = this.active();
+      const diff = lineDiff(before?.yaml ?? '', v.yaml);
+      const info = this.db
+        .prepare('INSERT INTO ruleset_version (name, yaml, author, comment, created_at, diff) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(v.name, v.yaml, v.author, v.comment, v.at, diff);
+      const version = Number(info.lastInsertRowid);
+      this.setActive(version);
+      this.audit(v.at, v.author, 'ruleset.publish', { version, previous: before?.version ?? null, name: v.name, comment: v.comment });
+      return { version, name: v.name, author: v.author, comment: v.comment, createdAt: v.at, diff };
+    })();
+  }
+
+  /** Makes an earlier version active again (a rollback), audited. */
+  activate(version: number, actor: string, comment: string, at: number): void {
+    this.db.transaction(() => {
+      const before = this.active();
+      this.setActive(version);
+      this.audit(at, actor, 'ruleset.activate', { version, previous: before?.version ?? null, comment });
+    })();
+  }
+
+  audit(at: number, actor: string, action: string, detail: Record<string, unknown>): void {
+    this.db.prepare('INSERT INTO audit_log (at, actor, action, detail) VALUES (?, ?, ?, ?)').run(at, actor, action, JSON.stringify(detail));
+  }
+
+  auditLog(limit = 100): AuditEntry[] {
+    return (this.db.prepare('SELECT * FROM audit_log ORDER BY id DESC LIMIT ?').all(limit) as { id: number; at: number; actor: string; action: string; detail: string }[]).map((r) => ({
+      ...r,
+      detail: JSON.parse(r.detail) as Record<string, unknown>,
+    }));
+  }
+
+  private setActive(version: number): void {
+    this.db.prepare('INSERT INTO ruleset_active (id, version) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET version = excluded.version').run(version);
+  }
+}
+
+interface VersionRow {
+  version: number;
+  name: string;
+  yaml: string;
+  author: string;
+  comment: string;
+  created_at: number;
+  diff: string;
+}
+const toVersion = (r: VersionRow): RulesetVersion => ({ version: r.version, name: r.name, author: r.author, comment: r.comment, createdAt: r.created_at, diff: r.diff });
+
+/** Findings as they were emitted, for `/api/v1/findings` and for tickets to catch up after a restart. */
+export class FindingStore {
+  private readonly insert;
+
+  constructor(private readonly db: Db) {
+    db.exec(`CREATE TABLE IF NOT EXISTS finding (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, rule_id TEXT NOT NULL,
+        device_id TEXT NOT NULL, metric TEXT NOT NULL, severity TEXT NOT NULL, event TEXT NOT NULL, fault TEXT NOT NULL,
+        dedupe_key TEXT NOT NULL, site TEXT, evidence TEXT NOT NULL);
+      CREATE INDEX IF NOT EXISTS finding_device ON finding (device_id, id);`);
+    this.insert = db.prepare(
+      'INSERT INTO finding (at, rule_id, device_id, metric, severity, event, fault, dedupe_key, site, evidence) VALUES (@at, @ruleId, @deviceId, @metric, @severity, @event, @fault, @dedupeKey, @site, @evidence)',
+    );
+  }
+
+  add(f: Finding): number {
+    return Number(this.insert.run({ ...f, site: f.site ?? null, evidence: JSON.stringify(f.evidence) }).lastInsertRowid);
+  }
+
+  list(q: { deviceId?: string; ruleId?: string; since?: number; after?: number; limit: number }): (Finding & { id: number })[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    const add = (clause: string, arg: string | number) => {
+      where.push(clause);
+      args.push(arg);
+    };
+    if (q.deviceId) add('device_id = ?', q.deviceId);
+    if (q.ruleId) add('rule_id = ?', q.ruleId);
+    if (q.since !== undefined) add('at >= ?', q.since);
+    if (q.after !== undefined) add('id > ?', q.after);
+    const sql = `SELECT * FROM finding ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...args, q.limit) as {
+      id: number;
+      at: number;
+      rule_id: string;
+      device_id: string;
+      metric: string;
+      severity: string;
+      event: string;
+      fault: string;
+      dedupe_key: string;
+      site: string | null;
+      evidence: string;
+    }[];
+    return rows.map((r) => ({
+      id: r.id,
+      ruleId: r.rule_id,
+      deviceId: r.device_id,
+      metric: r.metric as Finding['metric'],
+      severity: r.severity as Finding['severity'],
+      event: r.event as Finding['event'],
+      fault: r.fault as Finding['fault'],
+      at: r.at,
+      evidence: JSON.parse(r.evidence) as Record<string, unknown>,
+      dedupeKey: r.dedupe_key,
+      ...(r.site !== null ? { site: r.site } : {}),
+    }));
+  }
+}
+
+/** Engine state snapshots: one row per (device, metric), replaced wholesale each snapshot. */
+export class StateStore {
+  constructor(private readonly db: Db) {
+    db.exec('CREATE TABLE IF NOT EXISTS rule_state (key TEXT PRIMARY KEY, state TEXT NOT NULL) WITHOUT ROWID');
+  }
+
+  save(rows: Iterable<[string, string]>): { rows: number; bytes: number } {
+    let n = 0;
+    let bytes = 0;
+    const put = this.db.prepare('INSERT INTO rule_state (key, state) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET state = excluded.state');
+    this.db.transaction(() => {
+      for (const [k, s] of rows) {
+        put.run(k, s);
+        n++;
+        bytes += s.length;
+      }
+    })();
+    return { rows: n, bytes };
+  }
+
+  load(): [string, string][] {
+    return (this.db.prepare('SELECT key, state FROM rule_state').all() as { key: string; state: string }[]).map((r) => [r.key, r.state]);
+  }
+}
