@@ -300,12 +300,22 @@ export class RuleEngine {
     for (const [k, s] of this.restored) yield [k, encodeState(s)];
   }
 
-  /** Takes back a snapshot; each device picks its state up when it is next seen. */
+  /**
+   * Takes back a snapshot: every device in it is laid out again under the current ruleset with its
+   * learned state and alerts, so active alerts are visible at once, not only after the next reading.
+   */
   restore(rows: Iterable<[string, string]>): number {
     let n = 0;
     for (const [key, json] of rows) {
       this.restored.set(key, decodeState(json) as Snapshot);
       n++;
+    }
+    for (const key of [...this.restored.keys()]) {
+      const saved = this.restored.get(key);
+      if (!saved) continue; // claimed by a device laid out earlier in this loop
+      const [deviceId, metric] = key.split('\u0001') as [string, string];
+      const dev = this.devices.get(deviceId) ?? this.addDevice(deviceId, saved.site ?? undefined);
+      if (metric !== '*' && !dev.metrics.has(metric)) this.addMetric(dev, metric as MetricId);
     }
     return n;
   }
