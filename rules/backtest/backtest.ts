@@ -42,13 +42,12 @@ export function backtest(ruleset: Ruleset, readings: Iterable<Reading & { site?:
   const findings: Finding[] = [];
   const engine = new RuleEngine(ruleset, {
     lateTolerance: opts.lateTolerance ?? 60_000,
+    tickEvery: opts.tickEvery ?? 60_000,
     emit(f) {
       findings.push(f);
       opts.onFinding?.(f);
     },
   });
-  const tickEvery = opts.tickEvery ?? 60_000;
-  let nextTick = -Infinity;
   let from: number | null = null;
   let to: number | null = null;
   let batch: Reading[] = [];
@@ -57,10 +56,6 @@ export function backtest(ruleset: Ruleset, readings: Iterable<Reading & { site?:
   const flush = () => {
     if (batch.length === 0) return;
     engine.ingest(batchSite, batch, batchTs);
-    if (batchTs >= nextTick) {
-      engine.tick(batchTs);
-      nextTick = batchTs + tickEvery;
-    }
     batch = [];
   };
   for (const r of readings) {

@@ -13,6 +13,11 @@ export interface EngineOptions {
   lateTolerance: number;
   /** Receives every finding (fire, escalate, resolve), synchronously, in order. */
   emit: (f: Finding) => void;
+  /**
+   * Clock-driven kinds are also evaluated each time a site's sample time has advanced this much, so a
+   * replay or backfill running faster than the clock still sees every silence (default 1 min).
+   */
+  tickEvery?: number;
 }
 
 interface Instance {
@@ -40,10 +45,12 @@ interface DeviceSlot {
   t: number;
 }
 
-/** Event time per site: the newest sample time seen and when (on the clock) it arrived. */
+/** Event time per site: the newest sample time seen, when (on the clock) it arrived, the last tick; its devices. */
 interface SiteTime {
   wm: number;
   at: number;
+  tk: number;
+  devs: DeviceSlot[];
 }
 
 export interface ActiveAlert {
@@ -123,14 +130,18 @@ export class RuleEngine {
       } else if (now > dev.t) dev.t = now;
     }
     if (wm > -Infinity) {
-      const key = site ?? '';
-      const st = this.sites.get(key);
-      if (!st) this.sites.set(key, { wm, at: arrivedAt });
-      else {
-        if (wm > st.wm) st.wm = wm;
-        st.at = arrivedAt;
-      }
+      const st = this.siteOf(site);
+      if (wm > st.wm) st.wm = wm;
+      st.at = arrivedAt;
+      if (st.wm - st.tk >= (this.opts.tickEvery ?? 60_000)) this.tickSite(st, st.wm);
     }
+  }
+
+  private siteOf(site: string | undefined): SiteTime {
+    const key = site ?? '';
+    let st = this.sites.get(key);
+    if (!st) this.sites.set(key, (st = { wm: -Infinity, at: 0, tk: -Infinity, devs: [] }));
+    return st;
   }
 
   /**
@@ -139,11 +150,12 @@ export class RuleEngine {
    * backfilled, it is the history's own time, so a backfill does not look like a week of silence.
    */
   tick(clockNow: number): void {
-    for (const dev of this.devices.values()) {
-      if (dev.wide.length === 0) continue;
-      const st = this.sites.get(dev.site ?? '');
-      if (!st) continue;
-      const now = st.wm + Math.max(0, clockNow - st.at);
+    for (const st of this.sites.values()) if (st.wm > -Infinity) this.tickSite(st, st.wm + Math.max(0, clockNow - st.at));
+  }
+
+  private tickSite(st: SiteTime, now: number): void {
+    st.tk = now;
+    for (const dev of st.devs) {
       for (const inst of dev.wide) {
         const tick = inst.rule.kind.tick;
         if (!tick) continue;
@@ -170,6 +182,9 @@ export class RuleEngine {
     if (a.event === undefined) return;
     const rule = inst.rule;
     this.stats.findings[a.event]++;
+    // A device-wide alert can be fired by a site tick and resolved by a reading of that device which
+    // is slightly behind the site's time; a finding never predates the phase it ends.
+    if (!Number.isNaN(before.since) && before.since > now) now = before.since;
     const sev = a.event === 'resolve' ? before.sev : a.state.sev;
     this.opts.emit({
       ruleId: rule.ruleId,
@@ -196,6 +211,7 @@ export class RuleEngine {
     const dev: DeviceSlot = { id, site, plan, byMetric: new Map(), metrics: new Map(), wide: [], wideMetrics: [], t: -Infinity };
     this.arrange(dev, plan, new Map());
     this.devices.set(id, dev);
+    this.siteOf(site).devs.push(dev);
     return dev;
   }
 

@@ -30,6 +30,7 @@ export async function startServer(opts: {
   /** Take Envelopes from this broker instead of hosting one. */
   external?: { url: string; username: string; password: string };
   intake?: Record<string, unknown>;
+  rules?: Record<string, unknown>;
 }): Promise<ServerHandle> {
   const broker = opts.external
     ? { mode: 'external', url: opts.external.url, username: opts.external.username, password: '${SERVER_BROKER_PASSWORD}', clientId: 'vigil-server-test' }
@@ -47,6 +48,7 @@ export async function startServer(opts: {
       http: { host: '127.0.0.1', port: 0 },
       broker,
       ...(opts.intake ? { intake: opts.intake } : {}),
+      ...(opts.rules ? { rules: opts.rules } : {}),
       ...(opts.influxUrl ? { influx: { url: opts.influxUrl, org: 'vigil', bucket: 'telemetry' } } : {}),
     },
     { SERVER_BROKER_PASSWORD: opts.external?.password },
