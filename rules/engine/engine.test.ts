@@ -93,17 +93,41 @@ rules:
     expect(findings.at(-1)).toMatchObject({ ruleId: 'ratio', event: 'fire' });
   });
 
-  it('does not take a replayed backfill for silence, but notices a device that stops while others go on', () => {
+  it('does not take a replayed backfill for silence: live, silence is clock time since the last arrival', () => {
     const { engine, findings } = engineWith();
-    const wall = T0 + 30 * 24 * 60 * MIN; // history from a month ago arrives now, all within a minute
+    const wall = T0 + 30 * 24 * 60 * MIN; // history from a month ago arrives now, a minute of it every 100 ms
     for (let i = 0; i < 180; i++) {
       const batch = [r('pump-1', 'bearing_temp', 50, T0 + i * MIN)];
       if (i < 60) batch.push(r('pump-2', 'bearing_temp', 50, T0 + i * MIN));
       engine.ingest('plant-a', batch, wall + i * 100);
-      if (i % 10 === 0) engine.tick(wall + i * 100);
+      engine.tick(wall + i * 100);
     }
+    expect(findings).toEqual([]);
+    // Half an hour of clock time later with nothing from pump-2 (pump-1 still reporting), it is silent.
+    engine.ingest('plant-a', [r('pump-1', 'bearing_temp', 50, T0 + 180 * MIN)], wall + 31 * MIN);
+    engine.tick(wall + 31 * MIN);
     expect(findings.map((f) => [f.deviceId, f.ruleId, f.event])).toEqual([['pump-2', 'silent', 'fire']]);
-    expect(findings[0]!.at).toBe(T0 + 89 * MIN); // 30 min of history after pump-2's last reading (59 min)
+  });
+
+  it('in data time (a backtest), notices a device that stops while others go on', () => {
+    const { engine, findings } = engineWith();
+    for (let i = 0; i < 180; i++) {
+      const batch = [r('pump-1', 'bearing_temp', 50, T0 + i * MIN)];
+      if (i < 60) batch.push(r('pump-2', 'bearing_temp', 50, T0 + i * MIN));
+      engine.ingest('plant-a', batch, T0 + i * MIN); // the data's own time is the clock; ticks each minute
+    }
+    expect(findings.map((f) => [f.deviceId, f.ruleId, f.event, f.at])).toEqual([['pump-2', 'silent', 'fire', T0 + 89 * MIN]]);
+  });
+
+  it('after a restart, silence counts from the restart', () => {
+    const a = engineWith();
+    a.engine.ingest('plant-a', [r('pump-1', 'bearing_temp', 50, T0)], T0);
+    const b = engineWith();
+    b.engine.restore([...a.engine.snapshot()], T0 + 120 * MIN);
+    b.engine.tick(T0 + 130 * MIN);
+    expect(b.findings).toEqual([]);
+    b.engine.tick(T0 + 151 * MIN);
+    expect(b.findings.map((f) => f.event)).toEqual(['fire']);
   });
 
   it('compiles the default ruleset and applies zones only where an asset class chose them', () => {

@@ -14,8 +14,9 @@ export interface EngineOptions {
   /** Receives every finding (fire, escalate, resolve), synchronously, in order. */
   emit: (f: Finding) => void;
   /**
-   * Clock-driven kinds are also evaluated each time a site's sample time has advanced this much, so a
-   * replay or backfill running faster than the clock still sees every silence (default 1 min).
+   * Clock-driven kinds are also evaluated whenever the arrival clock has moved this much since the last
+   * tick (default 1 min). In a backtest the arrival clock is the data's own time, so a replay running far
+   * faster than the wall clock still sees every silence.
    */
   tickEvery?: number;
 }
@@ -42,16 +43,12 @@ interface DeviceSlot {
   /** Device-wide instances (silence, compound) and the metrics each listens to (undefined: all). */
   wide: Instance[];
   wideMetrics: (ReadonlySet<string> | undefined)[];
+  /** Newest sample time seen, and when (on the arrival clock) the device's last reading came. */
   t: number;
+  at: number;
 }
 
-/** Event time per site: the newest sample time seen, when (on the clock) it arrived, the last tick; its devices. */
-interface SiteTime {
-  wm: number;
-  at: number;
-  tk: number;
-  devs: DeviceSlot[];
-}
+
 
 export interface ActiveAlert {
   ruleId: string;
@@ -87,7 +84,8 @@ const keyOf = (deviceId: string, metric: string) => `${deviceId}\u0001${metric}`
  */
 export class RuleEngine {
   private readonly devices = new Map<string, DeviceSlot>();
-  private readonly sites = new Map<string, SiteTime>();
+  /** When (on the arrival clock) clock-driven kinds were last evaluated. */
+  private tickedAt = -Infinity;
   private restored = new Map<string, Snapshot>();
   readonly stats: EngineStats = { readings: 0, evaluations: 0, late: 0, findings: { fire: 0, escalate: 0, resolve: 0 } };
 
@@ -102,12 +100,14 @@ export class RuleEngine {
 
   /** Evaluates readings of one site that arrived (on the clock) at `arrivedAt`. */
   ingest(site: string | undefined, readings: readonly Reading[], arrivedAt: number): void {
-    let wm = -Infinity;
     const tol = this.opts.lateTolerance;
     let dev: DeviceSlot | undefined;
     for (let i = 0; i < readings.length; i++) {
       const r = readings[i]!;
-      if (dev === undefined || dev.id !== r.deviceId) dev = this.devices.get(r.deviceId) ?? this.addDevice(r.deviceId, site);
+      if (dev === undefined || dev.id !== r.deviceId) {
+        dev = this.devices.get(r.deviceId) ?? this.addDevice(r.deviceId, site);
+        dev.at = arrivedAt;
+      }
       const slot = dev.metrics.get(r.metric) ?? this.addMetric(dev, r.metric);
       if (r.ts < slot.t - tol) {
         this.stats.late++;
@@ -117,7 +117,6 @@ export class RuleEngine {
       const now = r.ts > slot.t ? r.ts : slot.t;
       slot.t = now;
       slot.v = r.value;
-      if (now > wm) wm = now;
       const list = slot.list;
       for (let j = 0; j < list.length; j++) this.evaluate(list[j]!, dev, r, now, slot.v);
       if (dev.wide.length > 0) {
@@ -129,33 +128,20 @@ export class RuleEngine {
         }
       } else if (now > dev.t) dev.t = now;
     }
-    if (wm > -Infinity) {
-      const st = this.siteOf(site);
-      if (wm > st.wm) st.wm = wm;
-      st.at = arrivedAt;
-      if (st.wm - st.tk >= (this.opts.tickEvery ?? 60_000)) this.tickSite(st, st.wm);
-    }
-  }
-
-  private siteOf(site: string | undefined): SiteTime {
-    const key = site ?? '';
-    let st = this.sites.get(key);
-    if (!st) this.sites.set(key, (st = { wm: -Infinity, at: 0, tk: -Infinity, devs: [] }));
-    return st;
+    if (arrivedAt - this.tickedAt >= (this.opts.tickEvery ?? 60_000)) this.tick(arrivedAt);
   }
 
   /**
-   * Drives the clock-watching kinds (silence). Each site's "now" is its newest sample time plus the
-   * clock time since that arrived: live, that is the wall clock; while history is being replayed or
-   * backfilled, it is the history's own time, so a backfill does not look like a week of silence.
+   * Drives the clock-watching kinds (silence). A device's "now" is its newest sample time plus the
+   * clock time since its last reading arrived: how long nothing has come from it. Live, the clock is
+   * the wall clock, so a device whose history is being replayed or backfilled is not silent while the
+   * data flows, whatever its sample times; in a backtest the clock is the data's own time.
    */
   tick(clockNow: number): void {
-    for (const st of this.sites.values()) if (st.wm > -Infinity) this.tickSite(st, st.wm + Math.max(0, clockNow - st.at));
-  }
-
-  private tickSite(st: SiteTime, now: number): void {
-    st.tk = now;
-    for (const dev of st.devs) {
+    this.tickedAt = clockNow;
+    for (const dev of this.devices.values()) {
+      if (dev.wide.length === 0 || dev.t === -Infinity) continue;
+      const now = dev.t + Math.max(0, clockNow - dev.at);
       for (const inst of dev.wide) {
         const tick = inst.rule.kind.tick;
         if (!tick) continue;
@@ -208,10 +194,9 @@ export class RuleEngine {
 
   private addDevice(id: string, site: string | undefined): DeviceSlot {
     const plan = planDevice(this.ruleset, id, site);
-    const dev: DeviceSlot = { id, site, plan, byMetric: new Map(), metrics: new Map(), wide: [], wideMetrics: [], t: -Infinity };
+    const dev: DeviceSlot = { id, site, plan, byMetric: new Map(), metrics: new Map(), wide: [], wideMetrics: [], t: -Infinity, at: -Infinity };
     this.arrange(dev, plan, new Map());
     this.devices.set(id, dev);
-    this.siteOf(site).devs.push(dev);
     return dev;
   }
 
@@ -320,7 +305,7 @@ export class RuleEngine {
    * Takes back a snapshot: every device in it is laid out again under the current ruleset with its
    * learned state and alerts, so active alerts are visible at once, not only after the next reading.
    */
-  restore(rows: Iterable<[string, string]>): number {
+  restore(rows: Iterable<[string, string]>, clockNow?: number): number {
     let n = 0;
     for (const [key, json] of rows) {
       this.restored.set(key, decodeState(json) as Snapshot);
@@ -330,7 +315,13 @@ export class RuleEngine {
       const saved = this.restored.get(key);
       if (!saved) continue; // claimed by a device laid out earlier in this loop
       const [deviceId, metric] = key.split('\u0001') as [string, string];
-      const dev = this.devices.get(deviceId) ?? this.addDevice(deviceId, saved.site ?? undefined);
+      let dev = this.devices.get(deviceId);
+      if (!dev) {
+        dev = this.addDevice(deviceId, saved.site ?? undefined);
+        // Silence counts from the restart, not from the last reading before it: the gateways have
+        // kept the readings of the downtime and are about to deliver them.
+        dev.at = clockNow ?? (Number.isFinite(dev.t) ? dev.t : -Infinity);
+      }
       if (metric !== '*' && !dev.metrics.has(metric)) this.addMetric(dev, metric as MetricId);
     }
     return n;

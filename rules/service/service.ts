@@ -153,7 +153,7 @@ export class RuleService implements Service {
     const ruleset = parseRuleset(active.yaml, `ruleset version ${active.version}`);
     this.activeVersion = active.version;
     this.engine = new RuleEngine(ruleset, { lateTolerance: this.config.lateTolerance, emit: (f) => this.emit(f) });
-    const restored = this.engine.restore(this.state.load());
+    const restored = this.engine.restore(this.state.load(), clock.now());
     log.info({ version: active.version, name: ruleset.name, rules: ruleset.rules.length, restoredStates: restored }, 'rule engine started');
     this.stopped = false;
     this.every(this.config.snapshotEvery, () => this.snapshot());

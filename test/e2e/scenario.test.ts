@@ -8,8 +8,7 @@ import { waitFor } from '../helpers/net.ts';
 import { type ServerHandle, startGateway, startServer } from '../helpers/pipeline.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { Victoria } from '../helpers/victoria.ts';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { defaultRulesetText } from '../../rules/index.ts';
+import { readFileSync } from 'node:fs';
 
 const SCENARIO = fileURLToPath(new URL('../../firmware-sim/scenarios/wear-month.yaml', import.meta.url));
 const DAY = 86_400_000;
@@ -24,11 +23,7 @@ describe('a month of simulated wear: vigil sim → gateway → server → Victor
 
   beforeAll(async () => {
     await vm.start();
-    // At 43,200× a few milliseconds of scheduling skew between the simulated sensors are half an hour
-    // of sample time, so silence waits six hours here instead of the default's thirty minutes.
-    const rules = `${tmp.dir}/rules.yaml`;
-    writeFileSync(rules, defaultRulesetText().replace('params: { after: 30m, critical: 6h }', 'params: { after: 6h, critical: 12h }'));
-    srv = await startServer({ dataDir: `${tmp.dir}/server`, influxUrl: vm.url, rules: { ruleset: rules } });
+    srv = await startServer({ dataDir: `${tmp.dir}/server`, influxUrl: vm.url });
     const g = await startGateway({ dataDir: `${tmp.dir}/gw`, uplinkUrl: srv.brokerUrl });
     gw = g.gateway;
     origin = Date.now();
@@ -75,7 +70,8 @@ describe('a month of simulated wear: vigil sim → gateway → server → Victor
     for (const metric of SIM_METRICS) expect(values('pump-2', metric).length).toBeGreaterThan(4000);
 
     // The server's rule engine saw the same month: a warning on each wearing machine with at least a
-    // quarter of its degradation left, nothing on the healthy ones, and only silence for the dropout.
+    // quarter of its degradation left and nothing on the healthy ones. Silence is measured on the wall
+    // clock live, so the month's one-day dropout (two seconds here) is not one; rules-fleet covers it.
     const res = await fetch(`${srv.httpUrl}/api/v1/findings?limit=1000`);
     const findings = ((await res.json()) as { findings: { deviceId: string; fault: string; event: string; at: number; ruleId: string }[] }).findings.reverse();
     for (const t of resolveScenario(scenario, simOrigin).truth) {
@@ -84,7 +80,6 @@ describe('a month of simulated wear: vigil sim → gateway → server → Victor
       expect((t.failsAt - first!.at) / (t.failsAt - t.onset)).toBeGreaterThanOrEqual(0.25);
     }
     expect(findings.filter((f) => f.deviceId === 'pump-1' || f.deviceId === 'pump-2')).toEqual([]);
-    const dropout = findings.filter((f) => f.deviceId === 'compressor-1' && f.at < simOrigin - 10 * DAY);
-    expect(dropout.map((f) => `${f.ruleId}:${f.event}`)).toEqual(['device-silent:fire', 'device-silent:escalate', 'device-silent:resolve']);
+    expect(findings.filter((f) => f.ruleId === 'device-silent')).toEqual([]);
   });
 });
