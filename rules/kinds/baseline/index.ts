@@ -64,7 +64,7 @@ export const baseline = defineKind<BaselineParams, BaselineState>({
     const x = r.value;
     const learning = s.n < p.minSamples || now - s.since < p.learn;
     const score = learning ? NaN : scoreOf(p, s, x);
-    if (frozen || x === s.last) return graded(s.score === score && s.last === x ? s : { ...s, last: x, score }, score, limits);
+    if (frozen || x === s.last) return graded(s.last === x && (s.score === score || (Number.isNaN(score) && Number.isNaN(s.score))) ? s : { n: s.n, mean: s.mean, dev: s.dev, since: s.since, ts: s.ts, last: x, score }, score, limits);
     const n = s.n + 1;
     if (s.n === 0) return graded({ n, mean: x, dev: 0, since: now, ts: now, last: x, score }, score, limits);
     const tau = p.halfLife / Math.LN2;

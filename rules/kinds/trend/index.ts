@@ -67,7 +67,9 @@ export const trend = defineKind<TrendParams, TrendState>({
     const b = addToBuckets(s.b, now, width, p.buckets, x);
     let next: TrendState;
     if (!closed(s.b, b)) {
-      next = { ...s, b, since };
+      // An explicit literal, not a spread: this runs for every reading, and V8 builds a literal of a
+      // known shape several times faster.
+      next = { b, since, ref: s.ref, refN: s.refN, cross: s.cross, slope: s.slope, r2: s.r2, lim: s.lim };
     } else {
       const learning = now - since <= p.learn;
       const ref = learning ? s.ref + b.mv[b.mv.length - 1]! : s.ref;
