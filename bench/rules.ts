@@ -62,4 +62,4 @@ export function benchRules(deviceMetrics = 10_000): { readingsPerS: number; eval
 }
 
 // Run alone: node --import tsx bench/rules.ts
-if (process.argv[1]?.endsWith("rules.ts")) console.log(benchRules());
+if (process.argv[1]?.endsWith('rules.ts')) console.log(benchRules());

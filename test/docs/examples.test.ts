@@ -6,8 +6,9 @@ import { ScenarioSchema } from '../../firmware-sim/index.ts';
 import { GatewayConfigSchema } from '../../gateway/index.ts';
 import { ServerConfigSchema } from '../../ingest/index.ts';
 import { ProfileSchema } from '../../gateway/modbus/index.ts';
+import { RulesetSchema } from '../../rules/index.ts';
 
-const SCHEMAS: Record<string, z.ZodType> = { gateway: GatewayConfigSchema, server: ServerConfigSchema, scenario: ScenarioSchema, profile: ProfileSchema };
+const SCHEMAS: Record<string, z.ZodType> = { gateway: GatewayConfigSchema, server: ServerConfigSchema, scenario: ScenarioSchema, profile: ProfileSchema, ruleset: RulesetSchema };
 
 /** Every ${VAR} in a text, set to a plausible value, as an operator's environment would. */
 function envFor(text: string): Record<string, string> {
@@ -22,7 +23,7 @@ const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!)
 describe('README config examples', () => {
   it('has examples, each naming the schema it follows', () => {
     expect(blocks.length).toBeGreaterThanOrEqual(4);
-    for (const b of blocks) expect(b).toMatch(/^# file: (gateway|server|scenario|profile)\n/);
+    for (const b of blocks) expect(b).toMatch(/^# file: (gateway|server|scenario|profile|ruleset)\n/);
   });
 
   it.each(blocks.map((b, i) => [i, b.split('\n')[0], b]))('example %i (%s) parses', (_i, _label, block) => {
