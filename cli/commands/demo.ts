@@ -102,6 +102,7 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
   ctx.out('');
   ctx.out(`Vigil demo is running (started in ${((Date.now() - started) / 1000).toFixed(1)} s). Ctrl-C stops it.`);
   ctx.out(`  server API      ${api}/api/v1/devices   ${api}/api/v1/quarantine`);
+  ctx.out(`  rule engine     ${api}/api/v1/findings   ${api}/api/v1/alerts   ${api}/api/v1/rulesets`);
   ctx.out(`  health/metrics  ${api}/healthz   ${api}/readyz   ${api}/metrics`);
   ctx.out(`  server broker   mqtt://127.0.0.1:${mqttPort}  (gateway demo-gw, password generated for this run)`);
   ctx.out(`  gateway         http://127.0.0.1:${httpPort + 1}/api/v1/status`);

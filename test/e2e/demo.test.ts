@@ -63,6 +63,25 @@ describe('vigil demo (what `npm start` runs), as a user starts it', () => {
     expect(fan.values.vibration_kurtosis!.value).toBeGreaterThan(pump.values.vibration_kurtosis!.value + 2);
   });
 
+  it('raises findings on the wearing bearing (and the stuck sensor), none on the healthy machines', async () => {
+    type F = { deviceId: string; ruleId: string; event: string; severity: string; fault: string; at: number };
+    const findings = await waitFor(
+      async () => {
+        const body = (await (await fetch(`${api}/api/v1/findings?limit=1000`)).json()) as { findings: F[] };
+        return body.findings.some((f) => f.deviceId === 'pump-3' && f.event === 'resolve') ? body.findings : undefined;
+      },
+      { timeoutMs: 40_000, message: "findings replayed past pump-3's stuck day" },
+    );
+    const fan = findings.filter((f) => f.deviceId === 'fan-2' && f.event === 'fire');
+    expect(fan.map((f) => f.ruleId)).toContain('kurtosis-baseline');
+    // Warned days before the failure the demo announces (one day after start).
+    expect(Math.min(...fan.map((f) => f.at))).toBeLessThan(startedAt - 3 * 86_400_000);
+    expect(findings.filter((f) => f.deviceId === 'pump-3' && f.event === 'fire').map((f) => f.ruleId)).toEqual(['stuck-sensor']);
+    expect(findings.filter((f) => ['pump-1', 'compressor-4', 'motor-5'].includes(f.deviceId))).toEqual([]);
+    const alerts = (await (await fetch(`${api}/api/v1/alerts?device=fan-2`)).json()) as { alerts: { phase: string }[] };
+    expect(alerts.alerts.some((a) => a.phase === 'firing')).toBe(true);
+  });
+
   it('stores the readings in the TSDB it was given with INFLUX_URL', async () => {
     await waitFor(async () => (await vm.count('{__name__="telemetry_vibration_rms",device="fan-2"}')) > 100, { message: 'fan-2 readings in VictoriaMetrics' });
   });
