@@ -65,6 +65,8 @@ describe('modbus-rtu over a virtual serial line (socat)', () => {
     });
     await d.start();
     await waitFor(() => d.devices()[1]!.state === 'offline', { message: 'dead slave offline' });
+    // The backoff grows 400, 800, 1600, 3200 ms from here: after 3 s, probes are at least 3.2 s apart.
+    await new Promise((r) => setTimeout(r, 3000));
     const from = Date.now();
     await new Promise((r) => setTimeout(r, 4000));
     const window = readings.filter((r) => r.ts >= from);
