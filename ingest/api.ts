@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type FastifyInstance, RejectCodeSchema } from '../core/index.ts';
+import { type FastifyInstance, RejectCodeSchema, parseRequest } from '../core/index.ts';
 import type { DeviceDirectory, GatewayDirectory } from './devices.ts';
 import type { Quarantine } from './quarantine.ts';
 
@@ -22,13 +22,7 @@ export function registerIngestApi(app: FastifyInstance, deps: IngestApiDeps): vo
   app.get('/api/v1/gateways', async () => ({ gateways: deps.gateways.list() }));
   app.get('/api/v1/pipeline', async () => deps.status());
   app.get('/api/v1/quarantine', async (req, reply) => {
-    const q = QuarantineQuerySchema.safeParse(req.query);
-    if (!q.success) {
-      return reply.code(400).send({
-        error: 'bad_request',
-        message: q.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; '),
-      });
-    }
-    return deps.quarantine.list(q.data);
+    const q = parseRequest(QuarantineQuerySchema, req.query, reply, 'query');
+    return q ? deps.quarantine.list(q) : reply;
   });
 }

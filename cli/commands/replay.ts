@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../../core/index.ts';
+import { readConfigText } from '../../core/index.ts';
 import { CsvError, backtest, defaultRuleset, parseReadingsCsv, parseRuleset } from '../../rules/index.ts';
 import type { CliContext } from '../context.ts';
 
@@ -37,10 +36,10 @@ export async function replayCommand(argv: string[], ctx: CliContext): Promise<nu
     }
     map[from.trim()] = to.trim();
   }
-  const ruleset = values.rules === 'default' ? defaultRuleset() : parseRuleset(read(values.rules), values.rules);
+  const ruleset = values.rules === 'default' ? defaultRuleset() : parseRuleset(readConfigText(values.rules), values.rules);
   let parsed;
   try {
-    parsed = parseReadingsCsv(read(values.csv), { ...(values.device ? { device: values.device } : {}), map });
+    parsed = parseReadingsCsv(readConfigText(values.csv), { ...(values.device ? { device: values.device } : {}), map });
   } catch (err) {
     if (err instanceof CsvError) {
       ctx.err(`vigil replay: ${values.csv}: ${err.message}`);
@@ -76,14 +75,6 @@ export async function replayCommand(argv: string[], ctx: CliContext): Promise<nu
     }
   }
   return 0;
-}
-
-function read(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(file, [{ path: '', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
-  }
 }
 
 function brief(e: Record<string, unknown>): string {

@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
-import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
-import { ConfigError, createRegistry, parseConfig, systemClock } from '../../core/index.ts';
+import { ConfigError, createRegistry, parseConfig, readConfigText, systemClock } from '../../core/index.ts';
 import { ServerConfigSchema, buildServer } from '../../ingest/index.ts';
 import { type CliContext, cliLogger, influxFromEnv, untilSignal } from '../context.ts';
 
@@ -16,10 +15,11 @@ export async function serverCommand(argv: string[], ctx: CliContext): Promise<nu
     return 2;
   }
   let raw: Record<string, unknown>;
+  const text = readConfigText(values.config);
   try {
-    raw = (parseDocument(readFileSync(values.config, 'utf8')).toJS() ?? {}) as Record<string, unknown>;
+    raw = (parseDocument(text).toJS() ?? {}) as Record<string, unknown>;
   } catch (err) {
-    throw new ConfigError(values.config, [{ path: '', message: `cannot read: ${String(err)}` }]);
+    throw new ConfigError(values.config, [{ path: '', message: `YAML: ${String(err)}` }]);
   }
   const influx = influxFromEnv(ctx.env);
   if (raw.influx === undefined && influx) raw.influx = influx;

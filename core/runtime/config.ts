@@ -16,13 +16,16 @@ const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
  * at once instead of one per attempt.
  */
 export function loadConfigFile<S extends z.ZodType>(schema: S, file: string, env: Env): z.infer<S> {
-  let text: string;
+  return parseConfigText(schema, readConfigText(file), env, file);
+}
+
+/** A config-like file's text (config, ruleset, scenario); a file that cannot be read is a ConfigError naming it. */
+export function readConfigText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (err) {
     throw new ConfigError(file, [{ path: '', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
   }
-  return parseConfigText(schema, text, env, file);
 }
 
 export function parseConfigText<S extends z.ZodType>(schema: S, text: string, env: Env, source = 'config'): z.infer<S> {

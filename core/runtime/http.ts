@@ -1,6 +1,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Registry } from 'prom-client';
+import type { z } from 'zod';
 import type { Logger } from './logger.ts';
 import { service, type Service } from './service.ts';
 
@@ -90,4 +91,15 @@ export function httpService(app: FastifyInstance, host: string, port: number): S
 
 export function isLoopback(host: string): boolean {
   return host === '127.0.0.1' || host === '::1' || host === 'localhost' || host.startsWith('127.');
+}
+
+/**
+ * Validates a request part (body, query, params) against a zod schema. On failure it answers 400 with
+ * every problem and its path and returns undefined, so a handler reads `if (!q) return reply;`.
+ */
+export function parseRequest<T>(schema: z.ZodType<T>, value: unknown, reply: { code(n: number): { send(body: unknown): unknown } }, part = 'body'): T | undefined {
+  const r = schema.safeParse(value ?? {});
+  if (r.success) return r.data;
+  reply.code(400).send({ error: 'bad_request', message: r.error.issues.map((i) => `${i.path.join('.') || part}: ${i.message}`).join('; ') });
+  return undefined;
 }

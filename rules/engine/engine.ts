@@ -260,10 +260,7 @@ export class RuleEngine {
       for (const i of dev.wide) old.set(keyOf(i.rule.ruleId, '*'), i);
       for (const [metric, slot] of dev.metrics) for (const i of slot.list) old.set(keyOf(i.rule.ruleId, metric), i);
       this.arrange(dev, planDevice(ruleset, dev.id, dev.site), old);
-      const kept = new Set<Instance>();
-      for (const i of dev.wide) kept.add(i);
-      for (const slot of dev.metrics.values()) for (const i of slot.list) kept.add(i);
-      const keptRules = new Set([...kept].map((i) => keyOf(i.rule.ruleId, i.rule.metric)));
+      const keptRules = new Set(dev.plan.rules.map((r) => keyOf(r.ruleId, r.metric)));
       for (const [k, inst] of old) {
         if (keptRules.has(k) || inst.a.ph === Phase.Normal || inst.a.ph === Phase.Pending) continue;
         const at = dev.t;
@@ -362,19 +359,5 @@ export class RuleEngine {
   /** Device ids and sites seen, for dry runs of another ruleset. */
   seen(): { deviceId: string; site: string | undefined }[] {
     return [...this.devices.values()].map((d) => ({ deviceId: d.id, site: d.site }));
-  }
-
-  /** Number of (device, metric) slots with at least one rule, and of rule instances. */
-  size(): { deviceMetrics: number; instances: number } {
-    let deviceMetrics = 0;
-    let instances = 0;
-    for (const d of this.devices.values()) {
-      instances += d.wide.length;
-      for (const s of d.metrics.values()) {
-        if (s.list.length > 0) deviceMetrics++;
-        instances += s.list.length;
-      }
-    }
-    return { deviceMetrics, instances };
   }
 }

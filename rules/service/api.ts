@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DeviceIdSchema, type FastifyInstance } from '../../core/index.ts';
+import { DeviceIdSchema, type FastifyInstance, parseRequest as parse } from '../../core/index.ts';
 import { rulesetJsonSchema } from '../rulesets/schema.ts';
 import type { RuleService } from './service.ts';
 
@@ -34,15 +34,6 @@ const FindingsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 const VersionParam = z.strictObject({ version: z.coerce.number().int().positive() });
-
-type Reply = { code(n: number): { send(body: unknown): unknown } };
-
-function parse<T>(schema: z.ZodType<T>, value: unknown, reply: Reply): T | undefined {
-  const r = schema.safeParse(value ?? {});
-  if (r.success) return r.data;
-  reply.code(400).send({ error: 'bad_request', message: r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') });
-  return undefined;
-}
 
 /** Findings, alert states and ruleset management under /api/v1. */
 export function registerRulesApi(app: FastifyInstance, rules: RuleService, now: () => number): void {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import {
   type Clock,
@@ -11,6 +10,7 @@ import {
   type Logger,
   type Reading,
   type Registry,
+  readConfigText,
   type Service,
   type TimerHandle,
 } from '../../core/index.ts';
@@ -145,7 +145,7 @@ export class RuleService implements Service {
     let active = this.versions.active();
     if (!active) {
       const source = this.config.ruleset;
-      const yaml = source === 'default' ? defaultRulesetText() : readRulesetFile(source);
+      const yaml = source === 'default' ? defaultRulesetText() : readConfigText(source);
       const parsed = parseRuleset(yaml, source);
       this.versions.publish({ name: parsed.name, yaml, author: 'system', comment: `initial ruleset (${source})`, at: clock.now() });
       active = this.versions.active()!;
@@ -270,13 +270,5 @@ export class RuleService implements Service {
       if (!this.stopped) this.timers[slot] = this.deps.clock.setTimeout(loop, ms);
     };
     this.timers[slot] = this.deps.clock.setTimeout(loop, ms);
-  }
-}
-
-function readRulesetFile(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(file, [{ path: '', message: `cannot read the ruleset: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
   }
 }
