@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type FastifyInstance, RejectCodeSchema, parseRequest } from '../core/index.ts';
+import { type FastifyInstance, RejectCodeSchema, endpoint } from '../core/index.ts';
 import type { DeviceDirectory, GatewayDirectory } from './devices.ts';
 import type { Quarantine } from './quarantine.ts';
 
@@ -18,11 +18,8 @@ export interface IngestApiDeps {
 
 /** Read-only intake routes under /api/v1. */
 export function registerIngestApi(app: FastifyInstance, deps: IngestApiDeps): void {
-  app.get('/api/v1/devices', async () => ({ devices: deps.devices.list() }));
-  app.get('/api/v1/gateways', async () => ({ gateways: deps.gateways.list() }));
-  app.get('/api/v1/pipeline', async () => deps.status());
-  app.get('/api/v1/quarantine', async (req, reply) => {
-    const q = parseRequest(QuarantineQuerySchema, req.query, reply, 'query');
-    return q ? deps.quarantine.list(q) : reply;
-  });
+  endpoint(app, 'GET', '/api/v1/devices', { tag: 'pipeline', summary: 'Devices seen, with their last values' }, () => ({ devices: deps.devices.list() }));
+  endpoint(app, 'GET', '/api/v1/gateways', { tag: 'pipeline', summary: 'Gateways and their state' }, () => ({ gateways: deps.gateways.list() }));
+  endpoint(app, 'GET', '/api/v1/pipeline', { tag: 'pipeline', summary: 'Broker, TSDB spool, gateways and webhook outbox' }, () => deps.status());
+  endpoint(app, 'GET', '/api/v1/quarantine', { tag: 'pipeline', summary: 'Quarantined payloads with reasons', query: QuarantineQuerySchema }, ({ query }) => deps.quarantine.list(query));
 }

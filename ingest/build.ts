@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import {
+  AuditLog,
   type Clock,
   type FastifyInstance,
   Counter,
@@ -9,11 +10,16 @@ import {
   ServiceGroup,
   buildHttp,
   httpService,
+  TokenStore,
+  installAccess,
   openDatabase,
+  registerAccessApi,
+  registerDocs,
   service,
   timeWindow,
 } from '../core/index.ts';
 import { RuleService, registerRulesApi } from '../rules/index.ts';
+import { TicketManager, registerTicketsApi } from '../tickets/index.ts';
 import { registerIngestApi } from './api.ts';
 import { centralBroker } from './broker/embedded.ts';
 import type { ServerConfig } from './config.ts';
@@ -39,6 +45,9 @@ export interface Server extends Service {
   readonly http: FastifyInstance;
   readonly rules: RuleService;
   readonly history: HistoryRollups;
+  readonly tickets: TicketManager;
+  readonly tokens: TokenStore;
+  readonly audit: AuditLog;
   /** Where the embedded broker listens (after start), if it is the embedded one. */
   brokerPort(): number | undefined;
   httpAddress(): { host: string; port: number };
@@ -78,6 +87,8 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
 
   const history = new HistoryRollups(db);
   const rules = new RuleService(config.rules, { db, log: log.child({ component: 'rules' }), clock, registry, history });
+  const tickets = new TicketManager(config.tickets, { db, clock, log: log.child({ component: 'tickets' }), registry, history, findings: rules.findings });
+  rules.onFinding((f, id) => tickets.handleFinding(f, id));
   intake.onBatch((b) => {
     history.add(b.site, b.readings);
     rules.ingest(b.site, b.readings);
@@ -113,13 +124,16 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
   const pipeline = () => ({
     broker: b.mode === 'embedded' ? { mode: 'embedded', port: broker?.port, clients: broker?.connectedClients } : { mode: 'external', url: b.url, connected: subscriber?.connected },
     tsdb: influx ? { configured: true, ...influx.status() } : { configured: false },
+    webhooks: tickets.outbox.counts(),
     gateways: gateways.list(),
   });
 
+  const tokens = new TokenStore(db);
+  const audit = new AuditLog(db);
+  const now = () => clock.now();
   const app = buildHttp({
     log,
     registry,
-    apiToken: config.http.apiToken,
     readiness: [
       {
         name: 'broker',
@@ -127,8 +141,19 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
       },
     ],
   });
+  installAccess(app, {
+    tokens,
+    audit,
+    now,
+    required: config.http.requireAuth,
+    rateLimitPerMinute: config.http.rateLimit.perMinute,
+    staticTokens: config.http.apiToken ? [{ token: config.http.apiToken, name: 'config-admin', role: 'admin' }] : [],
+  });
+  registerDocs(app, { title: 'Vigil server', version: '1' });
+  registerAccessApi(app, { tokens, audit, now });
   registerIngestApi(app, { devices, gateways, quarantine, status: pipeline });
-  registerRulesApi(app, rules, () => clock.now());
+  registerRulesApi(app, rules, now);
+  registerTicketsApi(app, tickets, now);
   const http = httpService(app, config.http.host, config.http.port);
 
   // Stop order (reverse): intake sources first, then sinks flush, then the database closes.
@@ -139,6 +164,7 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
     ...sinks,
     historyService(history, config.history, clock, log.child({ component: 'history' })),
     rules,
+    tickets,
     ...(broker ? [broker] : []),
     ...(subscriber ? [subscriber] : []),
     http,
@@ -154,6 +180,9 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
     http: app,
     rules,
     history,
+    tickets,
+    tokens,
+    audit,
     brokerPort: () => broker?.port,
     httpAddress: () => http.address(),
     async start() {

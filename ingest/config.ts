@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RulesConfigSchema } from '../rules/index.ts';
+import { TicketsConfigSchema } from '../tickets/index.ts';
 import { DurationSchema, GatewayIdSchema, PortSchema, SHARD_COUNT, SiteIdSchema, isLoopback, isSecretHash } from '../core/index.ts';
 
 export const SERVER_CONFIG_VERSION = 1;
@@ -55,8 +56,12 @@ export const ServerConfigSchema = z
       .strictObject({
         host: z.string().default('127.0.0.1'),
         port: PortSchema.default(8080),
-        /** Required when the API listens beyond loopback. */
+        /** A bootstrap admin token from the environment (`${VIGIL_API_TOKEN}`); make the rest with `vigil token create`. */
         apiToken: z.string().min(16).optional(),
+        /** false lets callers without a token act as admin: for a loopback-only development server, refused otherwise. */
+        requireAuth: z.boolean().default(true),
+        /** Requests per minute per token (or per address without one), with bursts up to the same number. */
+        rateLimit: z.strictObject({ perMinute: z.number().int().min(1).max(1_000_000).default(1200) }).prefault({}),
       })
       .prefault({}),
     broker: z.discriminatedUnion('mode', [EmbeddedBrokerSchema, ExternalBrokerSchema]),
@@ -75,10 +80,12 @@ export const ServerConfigSchema = z
     history: z
       .strictObject({ retention: DurationSchema.prefault('90d'), flushEvery: DurationSchema.prefault('2s') })
       .prefault({}),
+    /** Tickets: priority, SLA and dispatch policy, the knowledge base, webhook delivery. */
+    tickets: TicketsConfigSchema,
   })
   .superRefine((c, ctx) => {
-    if (!isLoopback(c.http.host) && !c.http.apiToken) {
-      ctx.addIssue({ code: 'custom', path: ['http', 'apiToken'], message: 'the API listens beyond loopback: set apiToken: ${VIGIL_API_TOKEN}' });
+    if (!isLoopback(c.http.host) && !c.http.requireAuth) {
+      ctx.addIssue({ code: 'custom', path: ['http', 'requireAuth'], message: 'the API listens beyond loopback: it must require tokens' });
     }
     if (c.broker.mode === 'embedded') {
       const seen = new Set<string>();

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ServiceGroup, createRegistry, service, generateSecret, hashSecret, loadConfigFile, parseConfig, systemClock } from '../../core/index.ts';
+import { ServiceGroup, createRegistry, service, generateSecret, generateToken, hashSecret, loadConfigFile, parseConfig, systemClock } from '../../core/index.ts';
 import { ScenarioRunner, ScenarioSchema } from '../../firmware-sim/index.ts';
 import { GatewayConfigSchema, buildGateway } from '../../gateway/index.ts';
 import { ServerConfigSchema, buildServer } from '../../ingest/index.ts';
@@ -10,7 +10,8 @@ import { type CliContext, cliLogger, influxFromEnv, untilSignal } from '../conte
 export const demoHelp = `vigil demo [--http-port 8080] [--mqtt-port 1883] [--sensor-port 1884] [--modbus-port 1502] [--data-dir ./data/demo] [--scenario FILE]
   Everything in one process on loopback: the server (embedded broker, HTTP API), a gateway hosting
   the site broker for sensors, and a simulated fleet with a wearing bearing. Set INFLUX_URL to store
-  readings in InfluxDB (or VictoriaMetrics).`;
+  readings in InfluxDB (or VictoriaMetrics). The API takes the admin token it prints, or the one
+  given in VIGIL_DEMO_TOKEN.`;
 
 const DEMO_SCENARIO = fileURLToPath(new URL('../../firmware-sim/scenarios/demo.yaml', import.meta.url));
 
@@ -90,6 +91,9 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
     ),
     { log: log.child({ part: 'gateway' }), clock: systemClock, registry: createRegistry() },
   );
+  // The API requires a token even in the demo; this one is printed (or chosen in VIGIL_DEMO_TOKEN).
+  const token = ctx.env.VIGIL_DEMO_TOKEN || generateToken();
+  server.tokens.register(token, { name: 'demo-admin', role: 'admin', by: 'demo', at: Date.now() });
   const sim = new ScenarioRunner(scenario, { url: `mqtt://127.0.0.1:${sensorPort}`, modbusPort, log: log.child({ part: 'sim' }), clock: systemClock });
 
   // Modbus devices are up before the gateway polls them (as real ones would be); MQTT sensors start
@@ -101,8 +105,11 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
   const api = `http://127.0.0.1:${httpPort}`;
   ctx.out('');
   ctx.out(`Vigil demo is running (started in ${((Date.now() - started) / 1000).toFixed(1)} s). Ctrl-C stops it.`);
+  ctx.out(`  admin token     ${ctx.env.VIGIL_DEMO_TOKEN ? '(from VIGIL_DEMO_TOKEN)' : token}   send it as: Authorization: Bearer <token>`);
+  ctx.out(`  API docs        ${api}/docs`);
   ctx.out(`  server API      ${api}/api/v1/devices   ${api}/api/v1/quarantine`);
   ctx.out(`  rule engine     ${api}/api/v1/findings   ${api}/api/v1/alerts   ${api}/api/v1/rulesets`);
+  ctx.out(`  tickets         ${api}/api/v1/tickets   ${api}/api/v1/tickets/stream   ${api}/api/v1/rules/stats`);
   ctx.out(`  health/metrics  ${api}/healthz   ${api}/readyz   ${api}/metrics`);
   ctx.out(`  server broker   mqtt://127.0.0.1:${mqttPort}  (gateway demo-gw, password generated for this run)`);
   ctx.out(`  gateway         http://127.0.0.1:${httpPort + 1}/api/v1/status`);

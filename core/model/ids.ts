@@ -14,3 +14,16 @@ const idSchema = (what: string) =>
 export const SiteIdSchema = idSchema('site id');
 export const GatewayIdSchema = idSchema('gateway id');
 export const DeviceIdSchema = idSchema('device id');
+
+const globCache = new Map<string, RegExp>();
+
+/** `*` matches any run of characters (`fan-*`); anything else must match exactly. */
+export function globMatch(pattern: string, id: string): boolean {
+  if (!pattern.includes('*')) return pattern === id;
+  let re = globCache.get(pattern);
+  if (!re) {
+    re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+    globCache.set(pattern, re);
+  }
+  return re.test(id);
+}

@@ -4,3 +4,4 @@ export * from './reading.ts';
 export * from './envelope.ts';
 export * from './topics.ts';
 export * from './finding.ts';
+export * from './ticket.ts';

@@ -16,10 +16,7 @@ export class Backoff {
   constructor(private readonly opts: BackoffOptions) {}
 
   next(): number {
-    const { initialMs, maxMs, factor = 2, jitter = 0.5, random = Math.random } = this.opts;
-    const ceiling = Math.min(maxMs, initialMs * factor ** this.attempt);
-    this.attempt++;
-    return Math.round(ceiling * (1 - jitter) + ceiling * jitter * random());
+    return backoffDelay(this.attempt++, this.opts);
   }
 
   reset(): void {
@@ -29,4 +26,11 @@ export class Backoff {
   get attempts(): number {
     return this.attempt;
   }
+}
+
+/** The delay before retry number `attempt` (0 for the first retry), for callers that keep the count themselves. */
+export function backoffDelay(attempt: number, opts: BackoffOptions): number {
+  const { initialMs, maxMs, factor = 2, jitter = 0.5, random = Math.random } = opts;
+  const ceiling = Math.min(maxMs, initialMs * factor ** attempt);
+  return Math.round(ceiling * (1 - jitter) + ceiling * jitter * random());
 }

@@ -1,4 +1,3 @@
-import { timingSafeEqual, createHash } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { z } from 'zod';
@@ -17,8 +16,6 @@ export interface HttpDeps {
   log: Logger;
   registry: Registry;
   readiness?: readonly ReadinessCheck[];
-  /** When set, every `/api/` route requires `Authorization: Bearer <token>`. */
-  apiToken?: string;
 }
 
 /**
@@ -49,17 +46,6 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     reply.header('content-type', deps.registry.contentType);
     return deps.registry.metrics();
   });
-
-  if (deps.apiToken) {
-    const want = createHash('sha256').update(deps.apiToken).digest();
-    app.addHook('onRequest', async (req, reply) => {
-      if (!req.url.startsWith('/api/')) return;
-      const header = req.headers.authorization ?? '';
-      const given = header.startsWith('Bearer ') ? header.slice(7) : '';
-      const ok = timingSafeEqual(createHash('sha256').update(given).digest(), want);
-      if (!ok) return reply.code(401).send({ error: 'unauthorized', message: 'send Authorization: Bearer <token>' });
-    });
-  }
 
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url}` }));
   app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, _req, reply) => {

@@ -11,3 +11,7 @@ export * from './group-commit.ts';
 export * from './transitions.ts';
 export * from './secrets.ts';
 export * from './mqtt-broker.ts';
+export * from './audit.ts';
+export * from './access.ts';
+export * from './api.ts';
+export * from './access-api.ts';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Fault, MetricId } from '../../core/index.ts';
-import { parseConfigText } from '../../core/index.ts';
+import { globMatch, parseConfigText } from '../../core/index.ts';
 import type { AlertOptions } from '../engine/alert.ts';
 import { kindOf } from '../kinds/registry.ts';
 import { type AnyKind, type DeviceContext, type Prepared, limits } from '../kinds/types.ts';
@@ -117,16 +117,6 @@ function matches(m: Match | undefined, deviceId: string, site: string | undefine
   return true;
 }
 
-const globCache = new Map<string, RegExp>();
 
-export function globMatch(pattern: string, id: string): boolean {
-  if (!pattern.includes('*')) return pattern === id;
-  let re = globCache.get(pattern);
-  if (!re) {
-    re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
-    globCache.set(pattern, re);
-  }
-  return re.test(id);
-}
 
 export type { Rule };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DeviceIdSchema, type FastifyInstance, parseRequest as parse } from '../../core/index.ts';
+import { DeviceIdSchema, type FastifyInstance, type Role, endpoint } from '../../core/index.ts';
 import { rulesetJsonSchema } from '../rulesets/schema.ts';
 import type { RuleService } from './service.ts';
 
@@ -7,10 +7,10 @@ const DAY = 86_400_000;
 const MAX_YAML = 512 * 1024;
 
 const TimeSchema = z.union([z.number().int().nonnegative(), z.string().datetime({ offset: true })]).transform((v) => (typeof v === 'number' ? v : Date.parse(v)));
-const Author = z.string().min(1).max(100).default('api');
 const YamlBody = z.strictObject({ yaml: z.string().min(1).max(MAX_YAML) });
-const PublishBody = z.strictObject({ yaml: z.string().min(1).max(MAX_YAML), comment: z.string().min(1).max(1000), author: Author });
-const ActivateBody = z.strictObject({ comment: z.string().min(1).max(1000), author: Author });
+const PublishBody = z.strictObject({ yaml: z.string().min(1).max(MAX_YAML), comment: z.string().min(1).max(1000) });
+const ActivateBody = z.strictObject({ comment: z.string().min(1).max(1000) });
+const OPERATOR: readonly Role[] = ['operator'];
 const BacktestBody = z
   .strictObject({
     /** The ruleset to try; omit it (and `version`) to backtest the active one. */
@@ -35,66 +35,48 @@ const FindingsQuery = z.strictObject({
 });
 const VersionParam = z.strictObject({ version: z.coerce.number().int().positive() });
 
-/** Findings, alert states and ruleset management under /api/v1. */
+/** Findings, alert states and ruleset management under /api/v1; publishing is recorded under the caller's token name. */
 export function registerRulesApi(app: FastifyInstance, rules: RuleService, now: () => number): void {
-  app.get('/api/v1/findings', async (req, reply) => {
-    const q = parse(FindingsQuery, req.query, reply);
-    if (!q) return reply;
-    return { findings: rules.findings.list({ ...(q.device ? { deviceId: q.device } : {}), ...(q.rule ? { ruleId: q.rule } : {}), since: q.since, after: q.after, limit: q.limit }) };
-  });
+  endpoint(app, 'GET', '/api/v1/findings', { tag: 'rules', summary: 'Findings, newest first (filters: device, rule, since, after)', query: FindingsQuery }, ({ query: q }) => ({
+    findings: rules.findings.list({ ...(q.device ? { deviceId: q.device } : {}), ...(q.rule ? { ruleId: q.rule } : {}), since: q.since, after: q.after, limit: q.limit }),
+  }));
 
-  app.get('/api/v1/alerts', async (req, reply) => {
-    const q = parse(z.strictObject({ device: DeviceIdSchema.optional() }), req.query, reply);
-    if (!q) return reply;
-    return { alerts: rules.live.alerts(q.device ? { deviceId: q.device } : undefined) };
-  });
+  endpoint(app, 'GET', '/api/v1/alerts', { tag: 'rules', summary: 'Alerts that are not normal, with their evidence', query: z.strictObject({ device: DeviceIdSchema.optional() }) }, ({ query: q }) => ({
+    alerts: rules.live.alerts(q.device ? { deviceId: q.device } : undefined),
+  }));
 
-  app.get('/api/v1/rulesets', async () => ({ active: rules.version, versions: rules.versions.list() }));
-  app.get('/api/v1/rulesets/schema', async () => rulesetJsonSchema());
-  app.get('/api/v1/rulesets/active', async () => {
+  endpoint(app, 'GET', '/api/v1/rulesets', { tag: 'rules', summary: 'Ruleset versions and the active one' }, () => ({ active: rules.version, versions: rules.versions.list() }));
+  endpoint(app, 'GET', '/api/v1/rulesets/schema', { tag: 'rules', summary: 'JSON Schema of a ruleset' }, () => rulesetJsonSchema());
+  endpoint(app, 'GET', '/api/v1/rulesets/active', { tag: 'rules', summary: 'The active ruleset and the rules each device runs' }, () => {
     const v = rules.versions.get(rules.version)!;
     return { ...v, plans: rules.live.plans().map((p) => ({ deviceId: p.deviceId, site: p.site, assetClass: p.assetClass, rules: p.rules.map((r) => ({ ruleId: r.ruleId, kind: r.kind.kind, metric: r.metric, limits: r.prepared.limits })), skipped: p.skipped })) };
   });
-  app.get('/api/v1/rulesets/:version', async (req, reply) => {
-    const p = parse(VersionParam, req.params, reply);
-    if (!p) return reply;
-    const v = rules.versions.get(p.version);
-    return v ?? reply.code(404).send({ error: 'not_found', message: `no ruleset version ${p.version}` });
+  endpoint(app, 'GET', '/api/v1/rulesets/:version', { tag: 'rules', summary: 'One ruleset version with its YAML and diff', params: VersionParam }, ({ params: p, reply }) => {
+    return rules.versions.get(p.version) ?? reply.code(404).send({ error: 'not_found', message: `no ruleset version ${p.version}` });
   });
 
-  app.post('/api/v1/rulesets/validate', async (req, reply) => {
-    const b = parse(YamlBody, req.body, reply);
-    if (!b) return reply;
+  endpoint(app, 'POST', '/api/v1/rulesets/validate', { tag: 'rules', summary: 'Check a ruleset; 422 with every problem and its path', roles: OPERATOR, body: YamlBody }, ({ body: b, reply }) => {
     const v = rules.validate(b.yaml);
     return v.valid ? { valid: true, name: v.ruleset.name, rules: v.ruleset.rules.length } : reply.code(422).send(v);
   });
 
-  app.post('/api/v1/rulesets/dry-run', async (req, reply) => {
-    const b = parse(YamlBody, req.body, reply);
-    if (!b) return reply;
+  endpoint(app, 'POST', '/api/v1/rulesets/dry-run', { tag: 'rules', summary: 'What publishing a ruleset would change, changing nothing', roles: OPERATOR, body: YamlBody }, ({ body: b, reply }) => {
     const v = rules.validate(b.yaml);
     if (!v.valid) return reply.code(422).send(v);
     return { valid: true, ...rules.dryRun(b.yaml, v.ruleset) };
   });
 
-  app.post('/api/v1/rulesets', async (req, reply) => {
-    const b = parse(PublishBody, req.body, reply);
-    if (!b) return reply;
+  endpoint(app, 'POST', '/api/v1/rulesets', { tag: 'rules', summary: 'Publish a ruleset version and make it active', roles: OPERATOR, body: PublishBody }, ({ body: b, principal, reply }) => {
     const v = rules.validate(b.yaml);
     if (!v.valid) return reply.code(422).send(v);
-    return reply.code(201).send(rules.publish(b.yaml, v.ruleset, b.author, b.comment));
+    return reply.code(201).send(rules.publish(b.yaml, v.ruleset, principal.name, b.comment));
   });
 
-  app.post('/api/v1/rulesets/:version/activate', async (req, reply) => {
-    const p = parse(VersionParam, req.params, reply);
-    const b = p && parse(ActivateBody, req.body, reply);
-    if (!p || !b) return reply;
-    return rules.activate(p.version, b.author, b.comment) ? { active: p.version } : reply.code(404).send({ error: 'not_found', message: `no ruleset version ${p.version}` });
+  endpoint(app, 'POST', '/api/v1/rulesets/:version/activate', { tag: 'rules', summary: 'Make a stored version active again (rollback)', roles: OPERATOR, params: VersionParam, body: ActivateBody }, ({ params: p, body: b, principal, reply }) => {
+    return rules.activate(p.version, principal.name, b.comment) ? { active: p.version } : reply.code(404).send({ error: 'not_found', message: `no ruleset version ${p.version}` });
   });
 
-  app.post('/api/v1/rulesets/backtest', async (req, reply) => {
-    const b = parse(BacktestBody, req.body, reply);
-    if (!b) return reply;
+  endpoint(app, 'POST', '/api/v1/rulesets/backtest', { tag: 'rules', summary: 'Run a ruleset (and the active one) over stored history', roles: OPERATOR, body: BacktestBody }, ({ body: b, reply }) => {
     let candidate;
     if (b.yaml) {
       const v = rules.validate(b.yaml);

@@ -1,4 +1,4 @@
-import type { Db, Finding } from '../../core/index.ts';
+import { AuditLog, type Db, type Finding } from '../../core/index.ts';
 import { lineDiff } from '../rulesets/diff.ts';
 
 export interface RulesetVersion {
@@ -11,23 +11,16 @@ export interface RulesetVersion {
   diff: string;
 }
 
-export interface AuditEntry {
-  id: number;
-  at: number;
-  actor: string;
-  action: string;
-  detail: Record<string, unknown>;
-}
-
 /** Ruleset versions, the active pointer and the audit log, in the server's SQLite file. */
 export class RulesetStore {
+  private readonly auditLog: AuditLog;
+
   constructor(private readonly db: Db) {
+    this.auditLog = new AuditLog(db);
     db.exec(`CREATE TABLE IF NOT EXISTS ruleset_version (
         version INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, yaml TEXT NOT NULL, author TEXT NOT NULL,
         comment TEXT NOT NULL, created_at INTEGER NOT NULL, diff TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS ruleset_active (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS audit_log (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,
-        action TEXT NOT NULL, detail TEXT NOT NULL);`);
+      CREATE TABLE IF NOT EXISTS ruleset_active (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);`);
   }
 
   active(): (RulesetVersion & { yaml: string }) | undefined {
@@ -68,15 +61,8 @@ export class RulesetStore {
     })();
   }
 
-  audit(at: number, actor: string, action: string, detail: Record<string, unknown>): void {
-    this.db.prepare('INSERT INTO audit_log (at, actor, action, detail) VALUES (?, ?, ?, ?)').run(at, actor, action, JSON.stringify(detail));
-  }
-
-  auditLog(limit = 100): AuditEntry[] {
-    return (this.db.prepare('SELECT * FROM audit_log ORDER BY id DESC LIMIT ?').all(limit) as { id: number; at: number; actor: string; action: string; detail: string }[]).map((r) => ({
-      ...r,
-      detail: JSON.parse(r.detail) as Record<string, unknown>,
-    }));
+  private audit(at: number, actor: string, action: string, detail: Record<string, unknown>): void {
+    this.auditLog.record(at, actor, action, detail);
   }
 
   private setActive(version: number): void {
@@ -113,6 +99,11 @@ export class FindingStore {
     return Number(this.insert.run({ ...f, site: f.site ?? null, evidence: JSON.stringify(f.evidence) }).lastInsertRowid);
   }
 
+  /** Findings after an id, oldest first (tickets catching up after a restart). */
+  since(afterId: number, limit: number): (Finding & { id: number })[] {
+    return this.query('WHERE id > ? ORDER BY id LIMIT ?', [afterId, limit]);
+  }
+
   list(q: { deviceId?: string; ruleId?: string; since?: number; after?: number; limit: number }): (Finding & { id: number })[] {
     const where: string[] = [];
     const args: (string | number)[] = [];
@@ -124,8 +115,11 @@ export class FindingStore {
     if (q.ruleId) add('rule_id = ?', q.ruleId);
     if (q.since !== undefined) add('at >= ?', q.since);
     if (q.after !== undefined) add('id > ?', q.after);
-    const sql = `SELECT * FROM finding ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    const rows = this.db.prepare(sql).all(...args, q.limit) as {
+    return this.query(`${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`, [...args, q.limit]);
+  }
+
+  private query(tail: string, args: (string | number)[]): (Finding & { id: number })[] {
+    const rows = this.db.prepare(`SELECT * FROM finding ${tail}`).all(...args) as {
       id: number;
       at: number;
       rule_id: string;

@@ -6,6 +6,7 @@ import { tempDir } from '../helpers/tmp.ts';
 import { Victoria } from '../helpers/victoria.ts';
 
 const ingested = async (url: string) => Number(/^vigil_readings_ingested_total (\d+)/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? 0);
+const TOKEN = 'demo-admin-token-chosen-by-the-test';
 
 describe('vigil demo (what `npm start` runs), as a user starts it', () => {
   const tmp = tempDir();
@@ -13,6 +14,10 @@ describe('vigil demo (what `npm start` runs), as a user starts it', () => {
   let demo: VigilProcess;
   let api: string;
   let startedAt: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const get = async (path: string, token = TOKEN): Promise<any> => (await fetch(`${api}${path}`, { headers: { authorization: `Bearer ${token}` } })).json();
+  const post = async (path: string, body: unknown, token = TOKEN) =>
+    fetch(`${api}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
   beforeAll(async () => {
     await vm.start();
@@ -22,6 +27,7 @@ describe('vigil demo (what `npm start` runs), as a user starts it', () => {
     startedAt = Date.now();
     demo = new VigilProcess(['demo', '--http-port', String(http), '--mqtt-port', String(mqtt), '--sensor-port', String(sensors), '--modbus-port', String(modbus), '--data-dir', join(tmp.dir, 'demo')], {
       INFLUX_URL: vm.url,
+      VIGIL_DEMO_TOKEN: TOKEN,
     }).start();
     await demo.waitForOutput(/Vigil demo is running/, 30_000);
   });
@@ -36,6 +42,14 @@ describe('vigil demo (what `npm start` runs), as a user starts it', () => {
     expect(Date.now() - startedAt).toBeLessThan(30_000);
     expect(demo.output).toMatch(/server API\s+http:\/\/127\.0\.0\.1:\d+\/api\/v1\/devices/);
     expect(demo.output).toMatch(/ground truth\s+fan-2: bearing_wear/);
+    expect(demo.output).toMatch(/admin token\s+\(from VIGIL_DEMO_TOKEN\)/);
+    expect(demo.output).not.toContain(TOKEN);
+  });
+
+  it('requires the token on its API', async () => {
+    expect((await fetch(`${api}/api/v1/devices`)).status).toBe(401);
+    expect((await fetch(`${api}/api/v1/devices`, { headers: { authorization: 'Bearer not-a-token' } })).status).toBe(401);
+    expect((await get('/api/v1/devices')).devices).toBeInstanceOf(Array);
   });
 
   it('is healthy, and its ingested counter climbs', async () => {
@@ -48,7 +62,7 @@ describe('vigil demo (what `npm start` runs), as a user starts it', () => {
     // Wear starts six days back; by three days back (half-way to failure) impacts have raised kurtosis.
     const devices = await waitFor(
       async () => {
-        const body = (await (await fetch(`${api}/api/v1/devices`)).json()) as {
+        const body = (await get('/api/v1/devices')) as {
           devices: { deviceId: string; lastTs: number; values: Record<string, { value: number }> }[];
         };
         const fan = body.devices.find((d) => d.deviceId === 'fan-2');
@@ -67,7 +81,7 @@ describe('vigil demo (what `npm start` runs), as a user starts it', () => {
     type F = { deviceId: string; ruleId: string; event: string; severity: string; fault: string; at: number };
     const findings = await waitFor(
       async () => {
-        const body = (await (await fetch(`${api}/api/v1/findings?limit=1000`)).json()) as { findings: F[] };
+        const body = (await get('/api/v1/findings?limit=1000')) as { findings: F[] };
         return body.findings.some((f) => f.deviceId === 'pump-3' && f.event === 'resolve') ? body.findings : undefined;
       },
       { timeoutMs: 40_000, message: "findings replayed past pump-3's stuck day" },
@@ -78,8 +92,43 @@ describe('vigil demo (what `npm start` runs), as a user starts it', () => {
     expect(Math.min(...fan.map((f) => f.at))).toBeLessThan(startedAt - 3 * 86_400_000);
     expect(findings.filter((f) => f.deviceId === 'pump-3' && f.event === 'fire').map((f) => f.ruleId)).toEqual(['stuck-sensor']);
     expect(findings.filter((f) => ['pump-1', 'compressor-4', 'motor-5'].includes(f.deviceId))).toEqual([]);
-    const alerts = (await (await fetch(`${api}/api/v1/alerts?device=fan-2`)).json()) as { alerts: { phase: string }[] };
+    const alerts = (await get('/api/v1/alerts?device=fan-2')) as { alerts: { phase: string }[] };
     expect(alerts.alerts.some((a) => a.phase === 'firing')).toBe(true);
+  });
+
+  it('opens one ticket for the wearing bearing, with priority, deadlines, evidence and a suggested action', async () => {
+    const { tickets } = await get('/api/v1/tickets?device=fan-2');
+    expect(tickets).toHaveLength(1);
+    const t = tickets[0];
+    expect(t).toMatchObject({ deviceId: 'fan-2', site: 'plant-a', fault: 'bearing_wear', status: 'open', dispatchGroup: 'default-fan' });
+    expect(t.priority).toMatch(/^P[1-4]$/);
+    expect(t.respondBy).toBeGreaterThan(startedAt);
+    expect(t.resolveBy).toBeGreaterThan(t.respondBy);
+    expect(t.suggestedAction).toMatch(/bearing/i);
+    expect(t.likelyParts.length).toBeGreaterThan(0);
+    expect(t.rules).toContain('kurtosis-baseline');
+    expect(t.occurrences).toBeGreaterThanOrEqual(1);
+    expect(t.evidence.limitsCrossed.length).toBeGreaterThan(0);
+    expect(t.evidence.recent.map((r: { metric: string }) => r.metric)).toContain('vibration_kurtosis');
+    expect(Object.keys(t.evidence.baseline)).toContain('vibration_kurtosis');
+    // The stuck sensor is a ticket of its own; the healthy machines have none.
+    expect((await get('/api/v1/tickets?device=pump-3')).tickets.map((x: { fault: string }) => x.fault)).toEqual(['sensor_fault']);
+    expect((await get('/api/v1/tickets?device=pump-1')).total).toBe(0);
+  });
+
+  it("resolving the ticket as a false alarm moves its rules' precision", async () => {
+    const desk = (await (await post('/api/v1/tokens', { name: 'desk', role: 'service_desk' })).json()) as { token: string };
+    const viewer = (await (await post('/api/v1/tokens', { name: 'viewer', role: 'viewer' })).json()) as { token: string };
+    const [t] = (await get('/api/v1/tickets?device=fan-2')).tickets;
+    const before = (await get('/api/v1/rules/stats')).rules.find((r: { ruleId: string }) => r.ruleId === 'kurtosis-baseline');
+    expect(before).toMatchObject({ false_alarm: 0, precision: null });
+    expect((await post(`/api/v1/tickets/${t.id}/resolve`, { outcome: 'false_alarm', note: 'no' }, viewer.token)).status).toBe(403);
+    const res = await post(`/api/v1/tickets/${t.id}/resolve`, { outcome: 'false_alarm', note: 'bearing checked: fine' }, desk.token);
+    expect(res.status).toBe(200);
+    const after = (await get('/api/v1/rules/stats')).rules.find((r: { ruleId: string }) => r.ruleId === 'kurtosis-baseline');
+    expect(after).toMatchObject({ false_alarm: 1, precision: 0 });
+    const history = (await get(`/api/v1/tickets/${t.id}/history`)).events as { type: string; actor: { name: string } }[];
+    expect(history.at(-1)).toMatchObject({ type: 'ticket.resolved', actor: { name: 'desk' } });
   });
 
   it('stores the readings in the TSDB it was given with INFLUX_URL', async () => {

@@ -31,6 +31,11 @@ export async function startServer(opts: {
   external?: { url: string; username: string; password: string };
   intake?: Record<string, unknown>;
   rules?: Record<string, unknown>;
+  tickets?: Record<string, unknown>;
+  /** Merged into the http section; by default the loopback API is open (tests of access set requireAuth). */
+  http?: Record<string, unknown>;
+  /** Environment for `${VAR}` references in the config (secrets). */
+  env?: Record<string, string>;
 }): Promise<ServerHandle> {
   const broker = opts.external
     ? { mode: 'external', url: opts.external.url, username: opts.external.username, password: '${SERVER_BROKER_PASSWORD}', clientId: 'vigil-server-test' }
@@ -45,13 +50,14 @@ export async function startServer(opts: {
     {
       version: 1,
       dataDir: opts.dataDir,
-      http: { host: '127.0.0.1', port: 0 },
+      http: { host: '127.0.0.1', port: 0, requireAuth: false, ...opts.http },
       broker,
       ...(opts.intake ? { intake: opts.intake } : {}),
       ...(opts.rules ? { rules: opts.rules } : {}),
+      ...(opts.tickets ? { tickets: opts.tickets } : {}),
       ...(opts.influxUrl ? { influx: { url: opts.influxUrl, org: 'vigil', bucket: 'telemetry' } } : {}),
     },
-    { SERVER_BROKER_PASSWORD: opts.external?.password },
+    { SERVER_BROKER_PASSWORD: opts.external?.password, ...opts.env },
   );
   const registry = createRegistry();
   const server = buildServer(config, { log: testLogger(), clock: systemClock, registry });

@@ -7,6 +7,7 @@ import { GATEWAY_ID, GATEWAY_PASSWORD, SITE, type ServerHandle, startServer } fr
 import { tempDir } from '../helpers/tmp.ts';
 
 const MIN = 60_000;
+const ADMIN = 'admin-token-for-the-rules-api-test';
 
 /** Publishes readings as gateway gw-1 would: Envelopes over MQTT, QoS 1, to the server's broker. */
 async function asGateway(url: string): Promise<{ client: MqttClient; send(readings: Reading[]): Promise<void> }> {
@@ -33,10 +34,11 @@ describe('rule engine in the server: findings, rulesets API, restart', () => {
   let srv: ServerHandle;
   let gw: Awaited<ReturnType<typeof asGateway>>;
   const t0 = Date.now() - 4 * 60 * MIN;
-  const api = async (path: string, init?: { method?: string; body?: unknown }) => {
+  const api = async (path: string, init?: { method?: string; body?: unknown; token?: string }) => {
     const res = await fetch(`${srv.httpUrl}${path}`, {
       method: init?.method ?? 'GET',
-      ...(init?.body !== undefined ? { body: JSON.stringify(init.body), headers: { 'content-type': 'application/json' } } : {}),
+      headers: { authorization: `Bearer ${init?.token ?? ADMIN}`, ...(init?.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(init?.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
     });
     return { status: res.status, body: (await res.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
   };
@@ -49,7 +51,7 @@ describe('rule engine in the server: findings, rulesets API, restart', () => {
   }
 
   beforeAll(async () => {
-    srv = await startServer({ dataDir: `${tmp.dir}/server` });
+    srv = await startServer({ dataDir: `${tmp.dir}/server`, http: { requireAuth: true, apiToken: '${ADMIN_TOKEN}' }, env: { ADMIN_TOKEN: ADMIN } });
     gw = await asGateway(srv.brokerUrl);
     await gw.send(history);
   });
@@ -124,7 +126,15 @@ describe('rule engine in the server: findings, rulesets API, restart', () => {
   });
 
   it('publishes a version live with an audit trail, and rolls back', async () => {
-    const pub = await api('/api/v1/rulesets', { method: 'POST', body: { yaml: relaxed, comment: 'pump runs hot by design', author: 'ops@example' } });
+    // The author is the caller's token, not a field anyone could fill in.
+    const ops = (await api('/api/v1/tokens', { method: 'POST', body: { name: 'ops@example', role: 'operator' } })).body.token as string;
+    const lead = (await api('/api/v1/tokens', { method: 'POST', body: { name: 'lead@example', role: 'operator' } })).body.token as string;
+    const viewer = (await api('/api/v1/tokens', { method: 'POST', body: { name: 'watcher', role: 'viewer' } })).body.token as string;
+    const refused = await api('/api/v1/rulesets', { method: 'POST', body: { yaml: relaxed, comment: 'not mine to publish' }, token: viewer });
+    expect(refused).toMatchObject({ status: 403, body: { error: 'forbidden' } });
+    expect((await api('/api/v1/rulesets', { method: 'POST', body: { yaml: relaxed, comment: 'x', author: 'someone' }, token: ops })).status).toBe(400);
+    expect((await api('/api/v1/rulesets')).body.active).toBe(1);
+    const pub = await api('/api/v1/rulesets', { method: 'POST', body: { yaml: relaxed, comment: 'pump runs hot by design' }, token: ops });
     expect(pub.status).toBe(201);
     expect(pub.body.version).toBe(2);
     const list = await api('/api/v1/rulesets');
@@ -137,8 +147,14 @@ describe('rule engine in the server: findings, rulesets API, restart', () => {
     await gw.send(Array.from({ length: 35 }, (_, i) => ({ deviceId: 'pump-1', metric: 'bearing_temp' as const, value: 80 + (i % 2) * 0.1, ts: t0 + (150 + i) * MIN })));
     await waitFor(async () => (await api('/api/v1/findings?device=pump-1&rule=bearing-temp-limit')).body.findings[0]?.event === 'resolve', { timeoutMs: 5_000, message: 'resolve under the new limit' });
 
-    const back = await api('/api/v1/rulesets/1/activate', { method: 'POST', body: { comment: 'too lax', author: 'lead@example' } });
+    const back = await api('/api/v1/rulesets/1/activate', { method: 'POST', body: { comment: 'too lax' }, token: lead });
     expect(back.body).toEqual({ active: 1 });
+    const audit = (await api('/api/v1/audit?action=ruleset')).body.entries as { actor: string; action: string }[];
+    expect(audit.map((e) => [e.actor, e.action])).toEqual([
+      ['lead@example', 'ruleset.activate'],
+      ['ops@example', 'ruleset.publish'],
+      ['system', 'ruleset.publish'],
+    ]);
     expect((await api('/api/v1/rulesets')).body.active).toBe(1);
   });
 
@@ -152,7 +168,7 @@ describe('rule engine in the server: findings, rulesets API, restart', () => {
     gw.client.end(true);
     await srv.server.stop();
 
-    srv = await startServer({ dataDir: `${tmp.dir}/server` });
+    srv = await startServer({ dataDir: `${tmp.dir}/server`, http: { requireAuth: true, apiToken: '${ADMIN_TOKEN}' }, env: { ADMIN_TOKEN: ADMIN } });
     gw = await asGateway(srv.brokerUrl);
     expect((await api('/api/v1/rulesets')).body.active).toBe(1);
     expect((await api('/api/v1/alerts?device=pump-1')).body.alerts).toContainEqual(expect.objectContaining({ ruleId: 'bearing-temp-limit', phase: 'firing' }));

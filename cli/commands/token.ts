@@ -1,0 +1,74 @@
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { RoleSchema, TokenStore, openDatabase, parseConfig, readConfigText, ConfigError, AuditLog } from '../../core/index.ts';
+import { parse as parseYaml } from 'yaml';
+import { ServerConfigSchema } from '../../ingest/index.ts';
+import type { CliContext } from '../context.ts';
+
+export const tokenHelp = `vigil token create --role viewer|operator|service_desk|admin [--name NAME] (-c FILE | --data-dir DIR)
+vigil token list (-c FILE | --data-dir DIR)
+vigil token revoke ID (-c FILE | --data-dir DIR)
+  API tokens, kept hashed in the server's database (its dataDir, from the server config or given).
+  A new token is printed once; send it as "Authorization: Bearer <token>".`;
+
+export async function tokenCommand(argv: string[], ctx: CliContext): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { role: { type: 'string' }, name: { type: 'string' }, config: { type: 'string', short: 'c' }, 'data-dir': { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const [verb, arg] = positionals;
+  const dataDir = values['data-dir'] ?? (values.config ? dataDirOf(values.config, ctx) : undefined);
+  if (!dataDir || !verb || !['create', 'list', 'revoke'].includes(verb)) {
+    ctx.err(tokenHelp);
+    return 2;
+  }
+  const db = openDatabase(join(resolve(dataDir), 'server.db'));
+  try {
+    const tokens = new TokenStore(db);
+    const audit = new AuditLog(db);
+    const by = `cli:${process.env.USER ?? 'unknown'}`;
+    if (verb === 'create') {
+      const role = RoleSchema.safeParse(values.role);
+      if (!role.success) {
+        ctx.err(`--role must be one of ${RoleSchema.options.join(', ')}\n\n${tokenHelp}`);
+        return 2;
+      }
+      const name = values.name ?? `${role.data}-${new Date().toISOString().slice(0, 10)}`;
+      const { token, info } = tokens.create({ name, role: role.data, by, at: Date.now() });
+      audit.record(Date.now(), by, 'token.create', { id: info.id, name, role: role.data });
+      ctx.out(`# token ${info.id} "${name}" (${role.data}); shown once, keep it in a secret store:`);
+      ctx.out(token);
+      return 0;
+    }
+    if (verb === 'list') {
+      for (const t of tokens.list()) ctx.out(`${t.id}\t${t.role}\t${t.name}\t${t.revokedAt ? 'revoked' : 'active'}\tcreated ${new Date(t.createdAt).toISOString()} by ${t.createdBy}`);
+      return 0;
+    }
+    const id = Number(arg);
+    if (!Number.isInteger(id) || id <= 0) {
+      ctx.err(`vigil token revoke ID: ID is the number \`vigil token list\` shows`);
+      return 2;
+    }
+    if (!tokens.revoke(id, Date.now())) {
+      ctx.err(`no active token ${id}`);
+      return 1;
+    }
+    audit.record(Date.now(), by, 'token.revoke', { id });
+    ctx.out(`token ${id} revoked`);
+    return 0;
+  } finally {
+    db.close();
+  }
+}
+
+function dataDirOf(file: string, ctx: CliContext): string {
+  let raw: unknown;
+  try {
+    raw = parseYaml(readConfigText(file));
+  } catch (err) {
+    throw new ConfigError(file, [{ path: '', message: `YAML: ${String(err)}` }]);
+  }
+  return parseConfig(ServerConfigSchema, raw, ctx.env, file).dataDir;
+}

@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { RoleSchema, type TokenStore } from './access.ts';
+import { endpoint } from './api.ts';
+import type { AuditLog } from './audit.ts';
+import type { FastifyInstance } from './http.ts';
+
+const Id = z.strictObject({ id: z.coerce.number().int().positive() });
+const AuditQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  before: z.coerce.number().int().positive().optional(),
+  actor: z.string().max(200).optional(),
+  action: z.string().max(200).optional(),
+});
+
+/** API tokens and the audit log, for admins. */
+export function registerAccessApi(app: FastifyInstance, deps: { tokens: TokenStore; audit: AuditLog; now: () => number }): void {
+  endpoint(app, 'GET', '/api/v1/tokens', { tag: 'access', summary: 'API tokens (never the tokens themselves)', roles: ['admin'] }, () => ({ tokens: deps.tokens.list() }));
+  endpoint(
+    app,
+    'POST',
+    '/api/v1/tokens',
+    { tag: 'access', summary: 'Create a token; it is shown once', roles: ['admin'], body: z.strictObject({ name: z.string().trim().min(1).max(100), role: RoleSchema }) },
+    ({ body, principal, reply }) => {
+      const { token, info } = deps.tokens.create({ name: body.name, role: body.role, by: principal.name, at: deps.now() });
+      return reply.code(201).send({ ...info, token });
+    },
+  );
+  endpoint(app, 'DELETE', '/api/v1/tokens/:id', { tag: 'access', summary: 'Revoke a token', roles: ['admin'], params: Id }, ({ params, reply }) =>
+    deps.tokens.revoke(params.id, deps.now()) ? { revoked: params.id } : reply.code(404).send({ error: 'not_found', message: `no active token ${params.id}` }),
+  );
+  endpoint(app, 'GET', '/api/v1/audit', { tag: 'access', summary: 'Audit log of privileged actions, newest first', roles: ['admin'], query: AuditQuery }, ({ query }) => ({ entries: deps.audit.list(query) }));
+}

@@ -1,0 +1,130 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import type { Db } from './sqlite.ts';
+
+/**
+ * What a token may do. `viewer` reads; `operator` also tunes rules; `service_desk` also works tickets;
+ * `admin` may do everything, including tokens, webhooks and the audit log.
+ */
+export const RoleSchema = z.enum(['viewer', 'operator', 'service_desk', 'admin']);
+export type Role = z.infer<typeof RoleSchema>;
+
+export interface Principal {
+  /** The token's name (or `local` on an open loopback server); recorded as the actor of every change. */
+  name: string;
+  role: Role;
+  tokenId: number | null;
+}
+
+export interface TokenInfo {
+  id: number;
+  name: string;
+  role: Role;
+  createdAt: number;
+  createdBy: string;
+  revokedAt: number | null;
+  lastUsedAt: number | null;
+}
+
+const PREFIX = 'vgl_';
+
+// Tokens carry 256 random bits, so a fast hash cannot be reversed by guessing, and the check costs
+// microseconds on every request (scrypt, right for human passwords, would cost ~50 ms each).
+function digest(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export function generateToken(): string {
+  return PREFIX + randomBytes(32).toString('base64url');
+}
+
+/** API tokens, stored as SHA-256 hashes: the token itself is shown once, at creation. */
+export class TokenStore {
+  constructor(private readonly db: Db) {
+    db.exec(`CREATE TABLE IF NOT EXISTS api_token (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, role TEXT NOT NULL,
+      hash TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL, created_by TEXT NOT NULL, revoked_at INTEGER, last_used_at INTEGER)`);
+  }
+
+  create(q: { name: string; role: Role; by: string; at: number }): { token: string; info: TokenInfo } {
+    const token = generateToken();
+    return { token, info: this.register(token, q) };
+  }
+
+  /** Stores a token chosen elsewhere (the demo's `VIGIL_DEMO_TOKEN`); registering it again is a no-op. */
+  register(token: string, q: { name: string; role: Role; by: string; at: number }): TokenInfo {
+    const hash = digest(token);
+    this.db
+      .prepare('INSERT INTO api_token (name, role, hash, created_at, created_by) VALUES (?, ?, ?, ?, ?) ON CONFLICT (hash) DO UPDATE SET revoked_at = NULL, role = excluded.role, name = excluded.name')
+      .run(q.name, q.role, hash, q.at, q.by);
+    return toInfo(this.db.prepare('SELECT * FROM api_token WHERE hash = ?').get(hash) as TokenRow);
+  }
+
+  /** The principal a presented token stands for, or undefined when it is unknown or revoked. */
+  verify(token: string, at: number): Principal | undefined {
+    const hash = digest(token);
+    const row = this.db.prepare('SELECT * FROM api_token WHERE hash = ? AND revoked_at IS NULL').get(hash) as TokenRow | undefined;
+    // The lookup is by hash, but compare in constant time anyway so no timing depends on the secret.
+    if (!row || !timingSafeEqual(Buffer.from(row.hash), Buffer.from(hash))) return undefined;
+    if (row.last_used_at === null || at - row.last_used_at > 60_000) this.db.prepare('UPDATE api_token SET last_used_at = ? WHERE id = ?').run(at, row.id);
+    return { name: row.name, role: RoleSchema.parse(row.role), tokenId: row.id };
+  }
+
+  revoke(id: number, at: number): boolean {
+    return this.db.prepare('UPDATE api_token SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id).changes > 0;
+  }
+
+  list(): TokenInfo[] {
+    return (this.db.prepare('SELECT * FROM api_token ORDER BY id').all() as TokenRow[]).map(toInfo);
+  }
+}
+
+interface TokenRow {
+  id: number;
+  name: string;
+  role: string;
+  hash: string;
+  created_at: number;
+  created_by: string;
+  revoked_at: number | null;
+  last_used_at: number | null;
+}
+const toInfo = (r: TokenRow): TokenInfo => ({
+  id: r.id,
+  name: r.name,
+  role: RoleSchema.parse(r.role),
+  createdAt: r.created_at,
+  createdBy: r.created_by,
+  revokedAt: r.revoked_at,
+  lastUsedAt: r.last_used_at,
+});
+
+/**
+ * A token bucket per caller: `perMinute` requests a minute on average, bursts up to the same number.
+ * Buckets of callers idle for a while are dropped so the map cannot grow without bound.
+ */
+export class RateLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(private readonly perMinute: number) {}
+
+  /** 0 when the request may go ahead, else the seconds to wait. */
+  take(key: string, now: number): number {
+    const rate = this.perMinute / 60_000;
+    let b = this.buckets.get(key);
+    if (!b) {
+      if (this.buckets.size > 10_000) this.sweep(now);
+      this.buckets.set(key, (b = { tokens: this.perMinute, at: now }));
+    }
+    b.tokens = Math.min(this.perMinute, b.tokens + (now - b.at) * rate);
+    b.at = now;
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return 0;
+    }
+    return Math.ceil((1 - b.tokens) / rate / 1000);
+  }
+
+  private sweep(now: number): void {
+    for (const [k, b] of this.buckets) if (now - b.at > 120_000) this.buckets.delete(k);
+  }
+}

@@ -1,0 +1,223 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { type Principal, RateLimiter, type Role, type TokenStore } from './access.ts';
+import type { AuditLog } from './audit.ts';
+import { parseRequest } from './http.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+  interface FastifyContextConfig {
+    endpoint?: EndpointSpec;
+  }
+}
+
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface EndpointSpec<B = unknown, Q = unknown, P = unknown> {
+  summary: string;
+  tag: string;
+  /** Who may call it; admin always may. Reads default to every role; a write must say. */
+  roles?: readonly Role[];
+  body?: z.ZodType<B>;
+  query?: z.ZodType<Q>;
+  params?: z.ZodType<P>;
+  /** `signature`: no token; the handler verifies an HMAC signature instead (inbound webhooks). */
+  auth?: 'token' | 'signature';
+  /** Also accept the token as `?access_token=` (EventSource cannot send headers). */
+  queryToken?: boolean;
+  /** Documented only: the handler parses the raw body itself (after checking its signature). */
+  rawBody?: z.ZodType;
+}
+
+export interface Call<B, Q, P> {
+  body: B;
+  query: Q;
+  params: P;
+  principal: Principal;
+  req: FastifyRequest;
+  reply: FastifyReply;
+}
+
+const ALL_ROLES: readonly Role[] = ['viewer', 'operator', 'service_desk', 'admin'];
+// Keyed by the HTTP server, which a fastify app shares with its encapsulated plugins.
+const catalogs = new WeakMap<object, { method: Method; url: string; spec: EndpointSpec }[]>();
+
+/**
+ * Registers one API route: checks the caller's role, parses body, query and params with their zod
+ * schemas (a 400 with every problem and its path when they do not fit, before the handler runs, so a
+ * bad request changes nothing), and records the route for the OpenAPI document at `/docs`.
+ */
+export function endpoint<B = undefined, Q = undefined, P = undefined>(
+  app: FastifyInstance,
+  method: Method,
+  url: string,
+  spec: EndpointSpec<B, Q, P>,
+  handler: (call: Call<B, Q, P>) => unknown,
+): void {
+  const list = catalogs.get(app.server) ?? [];
+  catalogs.set(app.server, list);
+  list.push({ method, url, spec: spec as EndpointSpec });
+  app.route({
+    method,
+    url,
+    config: { endpoint: spec as EndpointSpec },
+    handler: async (req, reply) => {
+      const query = spec.queryToken ? withoutToken(req.query) : req.query;
+      const params = spec.params ? parseRequest(spec.params, req.params, reply, 'params') : undefined;
+      if (spec.params && params === undefined) return reply;
+      const q = spec.query ? parseRequest(spec.query, query, reply, 'query') : undefined;
+      if (spec.query && q === undefined) return reply;
+      if (!spec.query && query && typeof query === 'object' && Object.keys(query).length > 0) {
+        return reply.code(400).send({ error: 'bad_request', message: `query: this endpoint takes no parameters (got ${Object.keys(query).join(', ')})` });
+      }
+      const body = spec.body ? parseRequest(spec.body, req.body, reply, 'body') : undefined;
+      if (spec.body && body === undefined) return reply;
+      const principal = req.principal ?? { name: 'anonymous', role: 'viewer', tokenId: null };
+      return handler({ body: body as B, query: q as Q, params: params as P, principal, req, reply });
+    },
+  });
+}
+
+function withoutToken(query: unknown): unknown {
+  if (!query || typeof query !== 'object') return query;
+  const { access_token: _, ...rest } = query as Record<string, unknown>;
+  return rest;
+}
+
+export interface AccessOptions {
+  tokens: TokenStore;
+  audit: AuditLog;
+  now: () => number;
+  /** Tokens from the config file (the bootstrap admin token), checked before the store. */
+  staticTokens?: readonly { token: string; name: string; role: Role }[];
+  /** false only on a loopback-only server: callers without a token act as `local` admin. */
+  required: boolean;
+  rateLimitPerMinute: number;
+}
+
+/**
+ * Authentication, authorisation, rate limiting and the audit trail for every `/api/` route, in one
+ * hook pair: a request is refused (401, 403, 429) before its handler runs, and every call that tried
+ * to change something is written to the audit log with its actor and result.
+ */
+export function installAccess(app: FastifyInstance, opts: AccessOptions): void {
+  const limiter = new RateLimiter(opts.rateLimitPerMinute);
+  const statics = (opts.staticTokens ?? []).map((t) => ({ ...t, hash: createHash('sha256').update(t.token).digest() }));
+  app.decorateRequest('principal', null);
+
+  app.addHook('onRequest', async (req, reply) => {
+    if (!req.url.startsWith('/api/')) return;
+    const spec = req.routeOptions.config.endpoint;
+    if (spec?.auth === 'signature') return;
+    const token = bearer(req) ?? (spec?.queryToken ? queryToken(req) : undefined);
+    let principal: Principal | undefined;
+    if (token) {
+      const h = createHash('sha256').update(token).digest();
+      const s = statics.find((t) => timingSafeEqual(t.hash, h));
+      principal = s ? { name: s.name, role: s.role, tokenId: null } : opts.tokens.verify(token, opts.now());
+      if (!principal) return reply.code(401).send({ error: 'unauthorized', message: 'unknown or revoked token' });
+    } else if (opts.required) {
+      return reply.code(401).send({ error: 'unauthorized', message: 'send Authorization: Bearer <token> (make one with `vigil token create --role viewer`)' });
+    } else {
+      principal = { name: 'local', role: 'admin', tokenId: null };
+    }
+    const wait = limiter.take(principal.tokenId !== null ? `t${principal.tokenId}` : `${principal.name}@${req.ip}`, opts.now());
+    if (wait > 0) return reply.code(429).header('retry-after', String(wait)).send({ error: 'rate_limited', message: `too many requests; retry in ${wait} s` });
+    req.principal = principal;
+    const allowed = spec?.roles ?? (req.method === 'GET' ? ALL_ROLES : []);
+    if (principal.role !== 'admin' && !allowed.includes(principal.role)) {
+      const who = ['admin', ...allowed.filter((r) => r !== 'admin')].join(', ');
+      return reply.code(403).send({ error: 'forbidden', message: `role ${principal.role} may not ${req.method} ${req.routeOptions.url ?? req.url}; it needs ${who}` });
+    }
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    if (req.method === 'GET' || !req.url.startsWith('/api/')) return;
+    const signed = req.routeOptions.config.endpoint?.auth === 'signature';
+    if (!req.principal && !signed) return;
+    opts.audit.record(opts.now(), req.principal?.name ?? 'signed-webhook', `${req.method} ${req.routeOptions.url ?? req.url}`, {
+      role: req.principal?.role ?? 'signature',
+      status: reply.statusCode,
+      params: req.params ?? {},
+    });
+  });
+}
+
+function bearer(req: FastifyRequest): string | undefined {
+  const h = req.headers.authorization;
+  return h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined;
+}
+
+function queryToken(req: FastifyRequest): string | undefined {
+  const q = req.query as Record<string, unknown> | undefined;
+  return typeof q?.access_token === 'string' ? q.access_token : undefined;
+}
+
+/** The OpenAPI 3.1 document of every route registered with {@link endpoint}. */
+export function openApiDocument(app: FastifyInstance, info: { title: string; version: string }): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const { method, url, spec } of catalogs.get(app.server) ?? []) {
+    const path = url.replace(/:([A-Za-z]+)/g, '{$1}');
+    const parameters: unknown[] = [];
+    for (const [where, schema] of [['path', spec.params], ['query', spec.query]] as const) {
+      if (!schema) continue;
+      const js = jsonSchema(schema, 'input') as { properties?: Record<string, unknown>; required?: string[] };
+      for (const [name, s] of Object.entries(js.properties ?? {})) parameters.push({ name, in: where, required: where === 'path' || (js.required ?? []).includes(name), schema: s });
+    }
+    const roles = spec.auth === 'signature' ? 'none: HMAC signature' : ['admin', ...(spec.roles ?? (method === 'GET' ? ALL_ROLES : [])).filter((r) => r !== 'admin')].join(', ');
+    (paths[path] ??= {})[method.toLowerCase()] = {
+      summary: spec.summary,
+      tags: [spec.tag],
+      description: `Roles: ${roles}.`,
+      ...(parameters.length ? { parameters } : {}),
+      ...(spec.body || spec.rawBody ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema((spec.body ?? spec.rawBody)!, 'input') } } } } : {}),
+      responses: { '200': { description: 'OK' }, '400': { description: 'Malformed request: every problem with its path' }, '401': { description: 'No or unknown token' }, '403': { description: 'Role may not' }, '429': { description: 'Rate limited' } },
+      ...(spec.auth === 'signature' ? { security: [] } : {}),
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info,
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    security: [{ bearer: [] }],
+    paths,
+  };
+}
+
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): unknown {
+  try {
+    return z.toJSONSchema(schema, { io, unrepresentable: 'any' });
+  } catch {
+    return {};
+  }
+}
+
+/** `/docs` (a readable index) and `/docs/openapi.json`. */
+export function registerDocs(app: FastifyInstance, info: { title: string; version: string }): void {
+  app.get('/docs/openapi.json', async () => openApiDocument(app, info));
+  app.get('/docs', async (_req, reply) => {
+    const doc = openApiDocument(app, info) as { paths: Record<string, Record<string, { summary: string; description: string; tags: string[] }>> };
+    const rows = Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).map(([m, op]) => `<tr><td>${op.tags[0]}</td><td><code>${m.toUpperCase()} ${escape(path)}</code></td><td>${escape(op.summary)}</td><td>${escape(op.description)}</td></tr>`));
+    reply.type('text/html; charset=utf-8');
+    return `<!doctype html><html lang="en"><meta charset="utf-8"><title>${escape(info.title)} API</title>
+<style>body{font:14px system-ui,sans-serif;margin:2rem}td{padding:.2rem .6rem;border-bottom:1px solid #ddd;vertical-align:top}</style>
+<h1>${escape(info.title)} API ${escape(info.version)}</h1><p>Machine-readable: <a href="/docs/openapi.json">/docs/openapi.json</a> (OpenAPI 3.1). Send <code>Authorization: Bearer &lt;token&gt;</code>.</p>
+<table><thead><tr><th>Area</th><th>Endpoint</th><th>What</th><th>Who</th></tr></thead><tbody>${rows.join('')}</tbody></table></html>`;
+  });
+}
+
+function escape(s: string): string {
+  return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+}
+
+/**
+ * Makes JSON bodies in this (encapsulated) app arrive as the raw text, for handlers that must verify
+ * a signature over the exact bytes before trusting them.
+ */
+export function rawJsonBodies(app: FastifyInstance): void {
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+}

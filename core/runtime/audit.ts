@@ -1,0 +1,36 @@
+import type { Db } from './sqlite.ts';
+
+export interface AuditEntry {
+  id: number;
+  at: number;
+  actor: string;
+  action: string;
+  detail: Record<string, unknown>;
+}
+
+/** Who did what and when, for every privileged action; append-only, in the process's SQLite file. */
+export class AuditLog {
+  private readonly insert;
+
+  constructor(private readonly db: Db) {
+    db.exec(`CREATE TABLE IF NOT EXISTS audit_log (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,
+      action TEXT NOT NULL, detail TEXT NOT NULL)`);
+    this.insert = db.prepare('INSERT INTO audit_log (at, actor, action, detail) VALUES (?, ?, ?, ?)');
+  }
+
+  record(at: number, actor: string, action: string, detail: Record<string, unknown>): void {
+    this.insert.run(at, actor, action, JSON.stringify(detail));
+  }
+
+  list(q: { limit: number; before?: number | undefined; actor?: string | undefined; action?: string | undefined }): AuditEntry[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (q.before !== undefined) (where.push('id < ?'), args.push(q.before));
+    if (q.actor) (where.push('actor = ?'), args.push(q.actor));
+    if (q.action) (where.push('action LIKE ?'), args.push(`${q.action}%`));
+    const rows = this.db
+      .prepare(`SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`)
+      .all(...args, q.limit) as { id: number; at: number; actor: string; action: string; detail: string }[];
+    return rows.map((r) => ({ ...r, detail: JSON.parse(r.detail) as Record<string, unknown> }));
+  }
+}

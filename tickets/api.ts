@@ -1,0 +1,194 @@
+import type { ServerResponse } from 'node:http';
+import { z } from 'zod';
+import {
+  DeviceIdSchema,
+  type FastifyInstance,
+  OutcomeSchema,
+  PrioritySchema,
+  type Role,
+  type Ticket,
+  type TicketEvent,
+  TicketEventTypeSchema,
+  TicketStatusSchema,
+  WebhookPayloadSchema,
+  endpoint,
+  generateSecret,
+  rawJsonBodies,
+} from '../core/index.ts';
+import type { ActResult, ActionInput, TicketManager } from './manager.ts';
+import { verify, SIGNATURE_HEADER } from './webhooks/signature.ts';
+
+const DESK: readonly Role[] = ['service_desk'];
+const Id = z.strictObject({ id: z.coerce.number().int().positive() });
+const Note = z.string().trim().min(1).max(4000);
+const ExternalRef = z.string().min(1).max(200);
+const list = <T extends z.ZodType<unknown, string>>(item: T) =>
+  z
+    .string()
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .pipe(z.array(item).min(1));
+
+const ListQuery = z.strictObject({
+  status: list(TicketStatusSchema).optional(),
+  priority: list(PrioritySchema).optional(),
+  site: z.string().max(64).optional(),
+  device: DeviceIdSchema.optional(),
+  slaBreached: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+/** The body of each ticket action; the same shapes arrive through the inbound webhook. */
+export const ActionBodies = {
+  acknowledge: z.strictObject({ note: Note.optional() }),
+  start: z.strictObject({ note: Note.optional() }),
+  assign: z.strictObject({ assignee: z.string().trim().min(1).max(200), note: Note.optional() }),
+  comment: z.strictObject({ note: Note }),
+  resolve: z.strictObject({ outcome: OutcomeSchema, note: Note }),
+  close: z.strictObject({ note: Note.optional() }),
+  reopen: z.strictObject({ note: Note }),
+} as const;
+type ActionName = keyof typeof ActionBodies;
+const ACTIONS = Object.keys(ActionBodies) as ActionName[];
+
+const InboundSchema = z.discriminatedUnion('action', [
+  ...ACTIONS.map((a) => ActionBodies[a].extend({ action: z.literal(a), ticketId: z.number().int().positive(), actor: z.string().min(1).max(200), externalRef: ExternalRef.optional() })),
+] as unknown as [z.ZodObject, ...z.ZodObject[]]);
+type Inbound = ActionInput & { ticketId: number; actor: string };
+
+const SubscriptionBody = z.strictObject({
+  url: z.url({ protocol: /^https?$/ }).max(2000),
+  events: z.array(z.union([TicketEventTypeSchema, z.literal('*')])).min(1).default(['*']),
+  /** Shared secret for the HMAC signatures, both ways; generated (and shown once) when omitted. */
+  secret: z.string().min(16).max(200).optional(),
+  description: z.string().max(500).default(''),
+});
+const DeliveriesQuery = z.strictObject({
+  status: z.enum(['pending', 'delivered', 'dead']).optional(),
+  subscription: z.coerce.number().int().positive().optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+const StreamQuery = z.strictObject({ after: z.coerce.number().int().min(0).optional() });
+
+const MAX_STREAMS = 200;
+
+function send(reply: { code(n: number): { send(b: unknown): unknown } }, r: ActResult): unknown {
+  return r.ok ? { ticket: r.ticket, event: r.event } : reply.code(r.status).send({ error: r.error, message: r.message });
+}
+
+/** Tickets, their live stream, rule precision and webhook management under /api/v1. */
+export function registerTicketsApi(app: FastifyInstance, tickets: TicketManager, now: () => number): void {
+  endpoint(app, 'GET', '/api/v1/tickets', { tag: 'tickets', summary: 'List tickets (filters: status, priority, site, device, slaBreached; pagination: limit, offset)', query: ListQuery }, ({ query: q }) => ({
+    ...tickets.store.list({ status: q.status, priority: q.priority, site: q.site, device: q.device, slaBreached: q.slaBreached, limit: q.limit, offset: q.offset }),
+    limit: q.limit,
+    offset: q.offset,
+  }));
+
+  endpoint(app, 'GET', '/api/v1/tickets/:id', { tag: 'tickets', summary: 'One ticket with its evidence and suggested action', params: Id }, ({ params, reply }) => {
+    return tickets.store.get(params.id) ?? reply.code(404).send({ error: 'not_found', message: `no ticket ${params.id}` });
+  });
+
+  endpoint(app, 'GET', '/api/v1/tickets/:id/history', { tag: 'tickets', summary: 'Every change to a ticket with actor and time', params: Id }, ({ params, reply }) => {
+    if (!tickets.store.get(params.id)) return reply.code(404).send({ error: 'not_found', message: `no ticket ${params.id}` });
+    return { events: tickets.store.history(params.id) };
+  });
+
+  for (const action of ACTIONS) {
+    const roles: readonly Role[] = action === 'comment' ? ['service_desk', 'operator'] : DESK;
+    endpoint(app, 'POST', `/api/v1/tickets/:id/${action}`, { tag: 'tickets', summary: `${action[0]!.toUpperCase()}${action.slice(1)} a ticket`, roles, params: Id, body: ActionBodies[action] }, ({ params, body, principal, reply }) =>
+      send(reply, tickets.act(params.id, { action, ...body } as ActionInput, { name: principal.name, role: principal.role })),
+    );
+  }
+
+  endpoint(app, 'GET', '/api/v1/rules/stats', { tag: 'rules', summary: 'Per rule: tickets by outcome and precision = confirmed / (confirmed + false_alarm + no_fault_found)' }, () => ({ rules: tickets.stats() }));
+
+  const streams = new Set<ServerResponse>();
+  app.addHook('onClose', async () => {
+    for (const s of streams) s.end();
+  });
+  tickets.onEvent((ev, t) => {
+    const frame = sse(ev, t);
+    for (const s of streams) s.write(frame);
+  });
+  endpoint(
+    app,
+    'GET',
+    '/api/v1/tickets/stream',
+    { tag: 'tickets', summary: 'Live ticket events (Server-Sent Events); resumes after Last-Event-ID or ?after=', query: StreamQuery, queryToken: true },
+    ({ query, req, reply }) => {
+      if (streams.size >= MAX_STREAMS) return reply.code(503).send({ error: 'busy', message: `${MAX_STREAMS} streams are open; try again later` });
+      const lastId = Number(req.headers['last-event-id'] ?? query.after ?? tickets.store.lastEventId());
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+      res.write('retry: 3000\n\n');
+      if (Number.isInteger(lastId)) for (const ev of tickets.store.eventsAfter(lastId, 1000)) res.write(sse(ev, tickets.store.get(ev.ticketId)!));
+      streams.add(res);
+      const beat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+      beat.unref();
+      req.raw.on('close', () => {
+        clearInterval(beat);
+        streams.delete(res);
+      });
+    },
+  );
+
+  // Webhooks: subscriptions, deliveries, dead letters, payload schema.
+  endpoint(app, 'GET', '/api/v1/webhooks', { tag: 'webhooks', summary: 'Webhook subscriptions (secrets are not shown)', roles: ['admin'] }, () => ({
+    subscriptions: tickets.outbox.subscriptions().map(({ secret: _, ...s }) => s),
+    outbox: tickets.outbox.counts(),
+  }));
+  endpoint(app, 'POST', '/api/v1/webhooks', { tag: 'webhooks', summary: 'Subscribe a URL to ticket events; the secret is shown once', roles: ['admin'], body: SubscriptionBody }, ({ body, principal, reply }) => {
+    const secret = body.secret ?? generateSecret(32);
+    const s = tickets.outbox.createSubscription({ url: body.url, events: body.events, secret, description: body.description, createdAt: now(), createdBy: principal.name });
+    return reply.code(201).send({ ...s, secret: body.secret ? undefined : secret });
+  });
+  endpoint(app, 'DELETE', '/api/v1/webhooks/:id', { tag: 'webhooks', summary: 'Remove a subscription; its pending deliveries become dead letters', roles: ['admin'], params: Id }, ({ params, reply }) =>
+    tickets.outbox.deleteSubscription(params.id) ? { deleted: params.id } : reply.code(404).send({ error: 'not_found', message: `no subscription ${params.id}` }),
+  );
+  endpoint(app, 'GET', '/api/v1/webhooks/deliveries', { tag: 'webhooks', summary: 'Deliveries by status; status=dead is the dead-letter list', roles: ['admin'], query: DeliveriesQuery }, ({ query: q }) =>
+    tickets.outbox.deliveries({ status: q.status, subscriptionId: q.subscription, limit: q.limit, offset: q.offset }),
+  );
+  endpoint(app, 'POST', '/api/v1/webhooks/deliveries/:id/replay', { tag: 'webhooks', summary: 'Send a dead letter again (same idempotency key)', roles: ['admin'], params: Id, body: z.strictObject({}) }, ({ params, reply }) => {
+    if (!tickets.outbox.replay(params.id, now())) return reply.code(404).send({ error: 'not_found', message: `no dead letter ${params.id} of an active subscription` });
+    tickets.webhooks.kick();
+    return { replayed: params.id };
+  });
+  endpoint(app, 'GET', '/api/v1/webhooks/schema', { tag: 'webhooks', summary: 'JSON Schema of webhook payloads (outbound) and inbound updates' }, () => ({
+    outbound: z.toJSONSchema(WebhookPayloadSchema, { io: 'output' }),
+    inbound: z.toJSONSchema(InboundSchema, { io: 'input' }),
+  }));
+
+  // The desk's system updates a ticket: signed with the subscription's secret instead of a token.
+  void app.register(async (child) => {
+    rawJsonBodies(child);
+    endpoint(
+      child,
+      'POST',
+      '/api/v1/webhooks/:id/inbound',
+      { tag: 'webhooks', summary: `Inbound update from the service desk, signed in the ${SIGNATURE_HEADER} header with the subscription's secret`, params: Id, auth: 'signature', rawBody: InboundSchema },
+      ({ params, req, reply }) => {
+        const sub = tickets.outbox.subscription(params.id);
+        const raw = typeof req.body === 'string' ? req.body : '';
+        // One answer for an unknown subscription and a bad signature, so ids cannot be probed.
+        const check = sub?.active ? verify(sub.secret, req.headers[SIGNATURE_HEADER] as string | undefined, raw, now()) : { ok: false as const, reason: 'signature does not match' };
+        if (!check.ok) return reply.code(401).send({ error: 'unauthorized', message: check.reason });
+        let json: unknown;
+        try {
+          json = JSON.parse(raw);
+        } catch {
+          return reply.code(400).send({ error: 'bad_request', message: 'body: not valid JSON' });
+        }
+        const r = InboundSchema.safeParse(json);
+        if (!r.success) return reply.code(400).send({ error: 'bad_request', message: r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') });
+        const { ticketId, actor, ...input } = r.data as unknown as Inbound;
+        return send(reply, tickets.act(ticketId, input as ActionInput, { name: actor, role: `webhook:${params.id}` }));
+      },
+    );
+  });
+}
+
+function sse(ev: TicketEvent, t: Ticket): string {
+  return `id: ${ev.id}\nevent: ${ev.type}\ndata: ${JSON.stringify({ event: ev, ticket: t })}\n\n`;
+}

@@ -1,0 +1,94 @@
+import { z } from 'zod';
+import { DurationSchema, type Fault, globMatch, FaultSchema, type Priority, PrioritySchema, type Severity } from '../core/index.ts';
+
+export const CriticalitySchema = z.enum(['low', 'medium', 'high']);
+export type Criticality = z.infer<typeof CriticalitySchema>;
+export const TierSchema = z.enum(['basic', 'standard', 'premium']);
+export type Tier = z.infer<typeof TierSchema>;
+
+const PRIORITIES = PrioritySchema.options;
+const Sla = (response: string, resolution: string) => z.strictObject({ response: DurationSchema, resolution: DurationSchema }).prefault({ response, resolution });
+const glob = z.string().min(1).max(100);
+
+export const TicketPolicySchema = z
+  .strictObject({
+    /** Priority by finding severity and asset criticality, before the customer tier shifts it. */
+    priority: z
+      .strictObject({
+        critical: z.strictObject({ high: PrioritySchema.default('P1'), medium: PrioritySchema.default('P2'), low: PrioritySchema.default('P3') }).prefault({}),
+        warning: z.strictObject({ high: PrioritySchema.default('P2'), medium: PrioritySchema.default('P3'), low: PrioritySchema.default('P4') }).prefault({}),
+      })
+      .prefault({}),
+    /** Steps a customer tier moves the priority: -1 is one step more urgent. Clamped to P1..P4. */
+    tierShift: z.strictObject({ basic: z.number().int().min(-3).max(3).default(1), standard: z.number().int().min(-3).max(3).default(0), premium: z.number().int().min(-3).max(3).default(-1) }).prefault({}),
+    /** Faults that put people or plant at risk: always P1, whatever the severity, asset or customer. */
+    safetyFaults: z.array(FaultSchema).default(['overheating']),
+    sla: z
+      .strictObject({ P1: Sla('1h', '8h'), P2: Sla('4h', '24h'), P3: Sla('1d', '5d'), P4: Sla('3d', '10d') })
+      .prefault({}),
+    sites: z.record(z.string(), z.strictObject({ region: z.string().min(1).default('default'), tier: TierSchema.default('standard'), customer: z.string().optional() })).default({}),
+    /** Asset details by device id pattern (`*` matches any run); the first match wins. */
+    assets: z.array(z.strictObject({ devices: z.array(glob).min(1), criticality: CriticalitySchema.default('medium'), equipment: z.string().min(1).optional() })).default([]),
+    /** Dispatch groups: the first rule whose region and equipment patterns match; else `template`. */
+    dispatch: z
+      .strictObject({
+        rules: z.array(z.strictObject({ region: glob.default('*'), equipment: glob.default('*'), group: z.string().min(1) })).default([]),
+        /** `{region}` and `{equipment}` are filled in. */
+        template: z.string().min(1).default('{region}-{equipment}'),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+export type TicketPolicy = z.infer<typeof TicketPolicySchema>;
+
+export interface Asset {
+  site: string | null;
+  region: string;
+  tier: Tier;
+  customer: string | null;
+  criticality: Criticality;
+  equipment: string;
+}
+
+/** What the policy knows of a device: from its site entry, its asset entry, and its id as a last resort. */
+export function assetOf(policy: TicketPolicy, deviceId: string, site: string | null): Asset {
+  const s = site !== null ? policy.sites[site] : undefined;
+  const a = policy.assets.find((x) => x.devices.some((p) => globMatch(p, deviceId)));
+  return {
+    site,
+    region: s?.region ?? 'default',
+    tier: s?.tier ?? 'standard',
+    customer: s?.customer ?? null,
+    criticality: a?.criticality ?? 'medium',
+    // `pump-3` is a pump: ids that name the machine are the common case, and a wrong guess only
+    // changes the dispatch group, which an asset entry corrects.
+    equipment: a?.equipment ?? (/^[a-z]+/i.exec(deviceId)?.[0]?.toLowerCase() || 'equipment'),
+  };
+}
+
+export function priorityOf(policy: TicketPolicy, severity: Severity, fault: Fault, asset: Asset): Priority {
+  if (policy.safetyFaults.includes(fault)) return 'P1';
+  const base = PRIORITIES.indexOf(policy.priority[severity][asset.criticality]);
+  const shifted = Math.min(PRIORITIES.length - 1, Math.max(0, base + policy.tierShift[asset.tier]));
+  return PRIORITIES[shifted]!;
+}
+
+/** The more urgent of two priorities. */
+export function higherPriority(a: Priority, b: Priority): Priority {
+  return PRIORITIES.indexOf(a) <= PRIORITIES.indexOf(b) ? a : b;
+}
+
+/** One step more urgent (an SLA escalation); P1 stays P1. */
+export function escalate(p: Priority): Priority {
+  return PRIORITIES[Math.max(0, PRIORITIES.indexOf(p) - 1)]!;
+}
+
+export function slaOf(policy: TicketPolicy, priority: Priority, from: number): { respondBy: number; resolveBy: number } {
+  const s = policy.sla[priority];
+  return { respondBy: from + s.response, resolveBy: from + s.resolution };
+}
+
+export function dispatchGroupOf(policy: TicketPolicy, asset: Asset): string {
+  const r = policy.dispatch.rules.find((x) => globMatch(x.region, asset.region) && globMatch(x.equipment, asset.equipment));
+  return r ? r.group : policy.dispatch.template.replaceAll('{region}', asset.region).replaceAll('{equipment}', asset.equipment);
+}

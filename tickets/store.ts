@@ -1,0 +1,193 @@
+import type { Actor, Db, Finding, Outcome, Priority, Ticket, TicketEvent, TicketEventType, TicketStatus } from '../core/index.ts';
+
+export interface TicketQuery {
+  status?: TicketStatus[] | undefined;
+  priority?: Priority[] | undefined;
+  site?: string | undefined;
+  device?: string | undefined;
+  slaBreached?: boolean | undefined;
+  limit: number;
+  offset: number;
+}
+
+export interface RuleStats {
+  ruleId: string;
+  tickets: number;
+  open: number;
+  confirmed: number;
+  no_fault_found: number;
+  false_alarm: number;
+  /** confirmed / (confirmed + false_alarm + no_fault_found); null until a ticket is resolved. */
+  precision: number | null;
+}
+
+/**
+ * Tickets, their history and the latest finding of each rule on them, in the server's SQLite file.
+ * A partial unique index keeps one ticket per dedupe key that is not closed, whatever the callers do.
+ */
+export class TicketStore {
+  private readonly stmts;
+
+  constructor(private readonly db: Db) {
+    db.exec(`CREATE TABLE IF NOT EXISTS ticket (id INTEGER PRIMARY KEY AUTOINCREMENT, dedupe_key TEXT NOT NULL, status TEXT NOT NULL,
+        priority TEXT NOT NULL, site TEXT, device_id TEXT NOT NULL, sla_breached INTEGER NOT NULL, respond_by INTEGER NOT NULL,
+        resolve_by INTEGER NOT NULL, updated_at INTEGER NOT NULL, data TEXT NOT NULL);
+      CREATE UNIQUE INDEX IF NOT EXISTS ticket_open_key ON ticket (dedupe_key) WHERE status != 'closed';
+      CREATE INDEX IF NOT EXISTS ticket_device ON ticket (device_id, status);
+      CREATE TABLE IF NOT EXISTS ticket_event (id INTEGER PRIMARY KEY AUTOINCREMENT, ticket_id INTEGER NOT NULL, type TEXT NOT NULL,
+        at INTEGER NOT NULL, actor TEXT NOT NULL, detail TEXT NOT NULL);
+      CREATE INDEX IF NOT EXISTS ticket_event_ticket ON ticket_event (ticket_id, id);
+      CREATE TABLE IF NOT EXISTS ticket_finding (ticket_id INTEGER NOT NULL, rule_id TEXT NOT NULL, metric TEXT NOT NULL, finding TEXT NOT NULL,
+        PRIMARY KEY (ticket_id, rule_id, metric)) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS ticket_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), finding_id INTEGER NOT NULL);`);
+    this.stmts = {
+      insert: db.prepare(`INSERT INTO ticket (dedupe_key, status, priority, site, device_id, sla_breached, respond_by, resolve_by, updated_at, data)
+        VALUES (@dedupeKey, @status, @priority, @site, @deviceId, @slaBreached, @respondBy, @resolveBy, @updatedAt, '{}')`),
+      update: db.prepare(`UPDATE ticket SET dedupe_key = @dedupeKey, status = @status, priority = @priority, sla_breached = @slaBreached,
+        respond_by = @respondBy, resolve_by = @resolveBy, updated_at = @updatedAt, data = @data WHERE id = @id`),
+      get: db.prepare('SELECT data FROM ticket WHERE id = ?'),
+      byKey: db.prepare("SELECT data FROM ticket WHERE dedupe_key = ? AND status != 'closed'"),
+      activeOfDevice: db.prepare("SELECT data FROM ticket WHERE device_id = ? AND status != 'closed' ORDER BY id"),
+      event: db.prepare('INSERT INTO ticket_event (ticket_id, type, at, actor, detail) VALUES (?, ?, ?, ?, ?)'),
+      finding: db.prepare('INSERT INTO ticket_finding (ticket_id, rule_id, metric, finding) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET finding = excluded.finding'),
+      findings: db.prepare('SELECT finding FROM ticket_finding WHERE ticket_id = ? ORDER BY rule_id, metric'),
+    };
+  }
+
+  get(id: number): Ticket | undefined {
+    const row = this.stmts.get.get(id) as { data: string } | undefined;
+    return row && (JSON.parse(row.data) as Ticket);
+  }
+
+  /** The ticket for this dedupe key that is not closed, if any. */
+  byKey(key: string): Ticket | undefined {
+    const row = this.stmts.byKey.get(key) as { data: string } | undefined;
+    return row && (JSON.parse(row.data) as Ticket);
+  }
+
+  activeOfDevice(deviceId: string): Ticket[] {
+    return (this.stmts.activeOfDevice.all(deviceId) as { data: string }[]).map((r) => JSON.parse(r.data) as Ticket);
+  }
+
+  /** Inserts a ticket and returns it with its id. */
+  create(t: Omit<Ticket, 'id'>): Ticket {
+    const id = Number(this.stmts.insert.run(columns({ ...t, id: 0 })).lastInsertRowid);
+    const ticket = { ...t, id } as Ticket;
+    this.save(ticket);
+    return ticket;
+  }
+
+  save(t: Ticket): void {
+    this.stmts.update.run({ ...columns(t), data: JSON.stringify(t) });
+  }
+
+  addEvent(ticketId: number, type: TicketEventType, at: number, actor: Actor, detail: Record<string, unknown>): TicketEvent {
+    const id = Number(this.stmts.event.run(ticketId, type, at, JSON.stringify(actor), JSON.stringify(detail)).lastInsertRowid);
+    return { id, type, at, ticketId, actor, detail };
+  }
+
+  history(ticketId: number): TicketEvent[] {
+    return (this.db.prepare('SELECT * FROM ticket_event WHERE ticket_id = ? ORDER BY id').all(ticketId) as EventRow[]).map(toEvent);
+  }
+
+  /** Events after `afterId` (all tickets), oldest first: the live stream's catch-up. */
+  eventsAfter(afterId: number, limit: number): TicketEvent[] {
+    return (this.db.prepare('SELECT * FROM ticket_event WHERE id > ? ORDER BY id LIMIT ?').all(afterId, limit) as EventRow[]).map(toEvent);
+  }
+
+  lastEventId(): number {
+    return (this.db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM ticket_event').get() as { id: number }).id;
+  }
+
+  putFinding(ticketId: number, f: Finding): void {
+    this.stmts.finding.run(ticketId, f.ruleId, f.metric, JSON.stringify(f));
+  }
+
+  latestFindings(ticketId: number): Finding[] {
+    return (this.stmts.findings.all(ticketId) as { finding: string }[]).map((r) => JSON.parse(r.finding) as Finding);
+  }
+
+  list(q: TicketQuery): { tickets: Ticket[]; total: number } {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (q.status?.length) (where.push(`status IN (${q.status.map(() => '?').join(',')})`), args.push(...q.status));
+    if (q.priority?.length) (where.push(`priority IN (${q.priority.map(() => '?').join(',')})`), args.push(...q.priority));
+    if (q.site) (where.push('site = ?'), args.push(q.site));
+    if (q.device) (where.push('device_id = ?'), args.push(q.device));
+    if (q.slaBreached !== undefined) where.push(q.slaBreached ? 'sla_breached = 1' : 'sla_breached = 0');
+    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM ticket ${w}`).get(...args) as { n: number }).n;
+    const rows = this.db.prepare(`SELECT data FROM ticket ${w} ORDER BY priority, resolve_by, id LIMIT ? OFFSET ?`).all(...args, q.limit, q.offset) as { data: string }[];
+    return { tickets: rows.map((r) => JSON.parse(r.data) as Ticket), total };
+  }
+
+  /** Tickets whose response or resolution deadline has passed and is not yet marked breached. */
+  overdue(now: number): Ticket[] {
+    const rows = this.db
+      .prepare(
+        `SELECT data FROM ticket WHERE status NOT IN ('resolved', 'closed') AND (
+          (resolve_by <= ?) OR (status IN ('open', 'reopened') AND respond_by <= ?)) ORDER BY id`,
+      )
+      .all(now, now) as { data: string }[];
+    return rows.map((r) => JSON.parse(r.data) as Ticket).filter((t) => (t.resolveBy <= now && !t.slaBreached.includes('resolution')) || (t.respondBy <= now && !t.slaBreached.includes('response')));
+  }
+
+  cursor(): number {
+    return (this.db.prepare('SELECT finding_id FROM ticket_cursor WHERE id = 1').get() as { finding_id: number } | undefined)?.finding_id ?? 0;
+  }
+
+  setCursor(findingId: number): void {
+    this.db.prepare('INSERT INTO ticket_cursor (id, finding_id) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET finding_id = MAX(finding_id, excluded.finding_id)').run(findingId);
+  }
+
+  ruleStats(): RuleStats[] {
+    const rows = this.db.prepare('SELECT DISTINCT f.rule_id AS ruleId, t.data AS data FROM ticket_finding f JOIN ticket t ON t.id = f.ticket_id').all() as { ruleId: string; data: string }[];
+    const by = new Map<string, RuleStats>();
+    for (const r of rows) {
+      const t = JSON.parse(r.data) as Ticket;
+      let s = by.get(r.ruleId);
+      if (!s) by.set(r.ruleId, (s = { ruleId: r.ruleId, tickets: 0, open: 0, confirmed: 0, no_fault_found: 0, false_alarm: 0, precision: null }));
+      s.tickets++;
+      const outcome: Outcome | null = t.status === 'resolved' || t.status === 'closed' ? t.outcome : null;
+      if (outcome) s[outcome]++;
+      else s.open++;
+    }
+    for (const s of by.values()) {
+      const judged = s.confirmed + s.false_alarm + s.no_fault_found;
+      s.precision = judged > 0 ? Math.round((s.confirmed / judged) * 1000) / 1000 : null;
+    }
+    return [...by.values()].sort((a, b) => a.ruleId.localeCompare(b.ruleId));
+  }
+}
+
+function columns(t: Ticket) {
+  return {
+    id: t.id,
+    dedupeKey: t.dedupeKey,
+    status: t.status,
+    priority: t.priority,
+    site: t.site,
+    deviceId: t.deviceId,
+    slaBreached: t.slaBreached.length > 0 ? 1 : 0,
+    respondBy: t.respondBy,
+    resolveBy: t.resolveBy,
+    updatedAt: t.updatedAt,
+  };
+}
+
+interface EventRow {
+  id: number;
+  ticket_id: number;
+  type: string;
+  at: number;
+  actor: string;
+  detail: string;
+}
+const toEvent = (r: EventRow): TicketEvent => ({
+  id: r.id,
+  type: r.type as TicketEventType,
+  at: r.at,
+  ticketId: r.ticket_id,
+  actor: JSON.parse(r.actor) as Actor,
+  detail: JSON.parse(r.detail) as Record<string, unknown>,
+});

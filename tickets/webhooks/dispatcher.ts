@@ -1,0 +1,179 @@
+import { z } from 'zod';
+import { type Clock, Counter, DurationSchema, Gauge, type Logger, type Registry, type Service, type TimerHandle, TransitionLog, backoffDelay, errorMessage } from '../../core/index.ts';
+import type { Delivery, WebhookOutbox } from './outbox.ts';
+import { SIGNATURE_HEADER, sign } from './signature.ts';
+
+export const WebhookConfigSchema = z
+  .strictObject({
+    /** Attempts before a delivery goes to the dead-letter list (replayable through the API). */
+    maxAttempts: z.number().int().min(1).max(100).default(15),
+    initialBackoff: DurationSchema.prefault('2s'),
+    maxBackoff: DurationSchema.prefault('15m'),
+    /** A receiver that has not answered in this long counts as failed; the attempt is retried. */
+    timeout: DurationSchema.prefault('10s'),
+    /** Deliveries in flight at once (never two for the same ticket and subscription). */
+    concurrency: z.number().int().min(1).max(64).default(4),
+  })
+  .prefault({});
+export type WebhookConfig = z.infer<typeof WebhookConfigSchema>;
+
+type Verdict = { ok: true } | { ok: false; error: string; retry: boolean; retryAfterMs?: number };
+
+/**
+ * Delivers the outbox. Lifecycle: start() begins pumping due deliveries (oldest first, one at a time per
+ * ticket and subscription); stop() stops taking new ones and waits for those in flight. A delivery is
+ * marked done only after a 2xx, so a crash mid-delivery sends it again after the restart with the same
+ * idempotency key, and the receiver takes it once.
+ */
+export class WebhookDispatcher implements Service {
+  readonly name = 'webhooks';
+  private readonly inFlight = new Map<number, Promise<void>>();
+  private timer: TimerHandle | undefined;
+  private timerAt = Infinity;
+  private stopped = true;
+  private readonly outcomes: Counter<'result'>;
+  private readonly receivers = new Map<number, TransitionLog>();
+
+  constructor(
+    private readonly config: WebhookConfig,
+    private readonly deps: { outbox: WebhookOutbox; clock: Clock; log: Logger; registry: Registry; random?: () => number },
+  ) {
+    const registers = [deps.registry];
+    this.outcomes = new Counter({ name: 'vigil_webhook_attempts_total', help: 'Webhook delivery attempts by result', labelNames: ['result'], registers });
+    const outbox = deps.outbox;
+    new Gauge({
+      name: 'vigil_webhook_outbox',
+      help: 'Webhook deliveries by status (pending, dead)',
+      labelNames: ['status'],
+      registers,
+      collect() {
+        const c = outbox.counts();
+        this.set({ status: 'pending' }, c.pending);
+        this.set({ status: 'dead' }, c.dead);
+      },
+    });
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) this.deps.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    await Promise.all(this.inFlight.values());
+  }
+
+  /** Something was queued or replayed: look for due work now. */
+  kick(): void {
+    if (this.stopped) return;
+    this.pump();
+  }
+
+  /** True while a delivery is pending or in flight. */
+  get busy(): boolean {
+    return this.inFlight.size > 0 || this.deps.outbox.nextDue() !== undefined;
+  }
+
+  private pump(): void {
+    if (this.stopped) return;
+    const now = this.deps.clock.now();
+    const free = this.config.concurrency - this.inFlight.size;
+    if (free > 0) {
+      for (const d of this.deps.outbox.heads(now, this.config.concurrency * 2)) {
+        if (this.inFlight.size >= this.config.concurrency) break;
+        if (this.inFlight.has(d.id)) continue;
+        const p = this.attempt(d).finally(() => {
+          this.inFlight.delete(d.id);
+          this.pump();
+        });
+        this.inFlight.set(d.id, p);
+      }
+    }
+    this.schedule();
+  }
+
+  private schedule(): void {
+    const due = this.deps.outbox.nextDue();
+    const now = this.deps.clock.now();
+    // With work in flight, finishing it pumps again; otherwise wake at the next due time (at most a
+    // minute away, so a row written by another process is not missed for long).
+    const at = due === undefined ? now + 60_000 : Math.max(now + 50, Math.min(due, now + 60_000));
+    if (this.timer && at >= this.timerAt) return;
+    if (this.timer) this.deps.clock.clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = this.deps.clock.setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      this.pump();
+    }, at - now);
+  }
+
+  private async attempt(d: Delivery): Promise<void> {
+    const { outbox, clock, log } = this.deps;
+    const sub = outbox.subscription(d.subscriptionId);
+    if (!sub || !sub.active) {
+      outbox.failed(d.id, 'subscription deleted', null);
+      return;
+    }
+    const verdict = await this.post(sub.url, sub.secret, d);
+    const now = clock.now();
+    const receiver = this.receiverLog(sub.id, sub.url);
+    if (verdict.ok) {
+      outbox.delivered(d.id, now);
+      this.outcomes.inc({ result: 'delivered' });
+      receiver.up({ subscription: sub.id });
+      return;
+    }
+    const attempts = d.attempts + 1;
+    const dead = !verdict.retry || attempts >= this.config.maxAttempts;
+    const delay = Math.max(verdict.retryAfterMs ?? 0, backoffDelay(attempts - 1, { initialMs: this.config.initialBackoff, maxMs: this.config.maxBackoff, ...(this.deps.random ? { random: this.deps.random } : {}) }));
+    outbox.failed(d.id, verdict.error, dead ? null : now + delay);
+    this.outcomes.inc({ result: dead ? 'dead' : 'retry' });
+    receiver.down(verdict.error, { subscription: sub.id, url: sub.url });
+    if (dead) log.warn({ delivery: d.id, subscription: sub.id, event: d.eventId, ticket: d.ticketId, attempts, error: verdict.error }, 'webhook delivery dead-lettered');
+  }
+
+  private async post(url: string, secret: string, d: Delivery): Promise<Verdict> {
+    try {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'vigil-webhooks/1',
+          'vigil-event': d.type,
+          'vigil-delivery': String(d.id),
+          'idempotency-key': idempotencyKey(d.eventId),
+          [SIGNATURE_HEADER]: sign(secret, d.payload, this.deps.clock.now()),
+        },
+        body: d.payload,
+        redirect: 'error',
+        signal: AbortSignal.timeout(this.config.timeout),
+      });
+      await res.body?.cancel().catch(() => undefined);
+      if (res.ok) return { ok: true };
+      const error = `HTTP ${res.status}`;
+      // 408, 429 and 5xx are the receiver's passing trouble; any other 4xx says it will never take
+      // this payload, so retrying only delays the dead letter an operator has to look at.
+      const retry = res.status === 408 || res.status === 429 || res.status >= 500;
+      const ra = Number(res.headers.get('retry-after'));
+      return { ok: false, error, retry, ...(Number.isFinite(ra) && ra > 0 ? { retryAfterMs: Math.min(ra * 1000, this.config.maxBackoff) } : {}) };
+    } catch (err) {
+      const e = err as Error;
+      return { ok: false, error: e.name === 'TimeoutError' ? `no answer within ${this.config.timeout} ms` : errorMessage(e.cause ?? e), retry: true };
+    }
+  }
+
+  private receiverLog(id: number, url: string): TransitionLog {
+    let t = this.receivers.get(id);
+    if (!t) this.receivers.set(id, (t = new TransitionLog(this.deps.log, this.deps.clock, `webhook receiver ${new URL(url).host}`)));
+    return t;
+  }
+}
+
+/** Stable for an event across retries, replays and restarts: the receiver's key to take it once. */
+export function idempotencyKey(eventId: number): string {
+  return `vigil-event-${eventId}`;
+}

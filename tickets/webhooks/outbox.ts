@@ -1,0 +1,193 @@
+import type { Db, TicketEventType } from '../../core/index.ts';
+
+export interface Subscription {
+  id: number;
+  url: string;
+  /** Event types delivered; `*` for all. */
+  events: (TicketEventType | '*')[];
+  secret: string;
+  description: string;
+  createdAt: number;
+  createdBy: string;
+  active: boolean;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
+
+export interface Delivery {
+  id: number;
+  subscriptionId: number;
+  eventId: number;
+  ticketId: number;
+  type: TicketEventType;
+  payload: string;
+  status: DeliveryStatus;
+  attempts: number;
+  nextAt: number;
+  lastError: string | null;
+  createdAt: number;
+  deliveredAt: number | null;
+}
+
+/**
+ * Webhook subscriptions and the delivery outbox. A delivery row is written in the same transaction as
+ * the ticket change it reports, so no change is ever left unreported, and it stays until the receiver
+ * has taken it (or it is dead-lettered), so a crash or an outage loses nothing.
+ */
+export class WebhookOutbox {
+  private readonly stmts;
+
+  constructor(private readonly db: Db) {
+    db.exec(`CREATE TABLE IF NOT EXISTS webhook_subscription (id INTEGER PRIMARY KEY AUTOINCREMENT, url TEXT NOT NULL, events TEXT NOT NULL,
+        secret TEXT NOT NULL, description TEXT NOT NULL, created_at INTEGER NOT NULL, created_by TEXT NOT NULL, active INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS webhook_delivery (id INTEGER PRIMARY KEY AUTOINCREMENT, subscription_id INTEGER NOT NULL, event_id INTEGER NOT NULL,
+        ticket_id INTEGER NOT NULL, type TEXT NOT NULL, payload TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL,
+        next_at INTEGER NOT NULL, last_error TEXT, created_at INTEGER NOT NULL, delivered_at INTEGER);
+      CREATE INDEX IF NOT EXISTS webhook_delivery_queue ON webhook_delivery (subscription_id, ticket_id, id) WHERE status = 'pending';
+      CREATE INDEX IF NOT EXISTS webhook_delivery_due ON webhook_delivery (next_at) WHERE status = 'pending';`);
+    this.stmts = {
+      enqueue: db.prepare(`INSERT INTO webhook_delivery (subscription_id, event_id, ticket_id, type, payload, status, attempts, next_at, created_at)
+        VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)`),
+      // The oldest pending delivery of each (subscription, ticket): later ones wait their turn, so a
+      // receiver sees a ticket's events in the order they happened.
+      heads: db.prepare(`SELECT d.* FROM webhook_delivery d WHERE d.status = 'pending' AND d.next_at <= ? AND NOT EXISTS (
+          SELECT 1 FROM webhook_delivery p WHERE p.status = 'pending' AND p.subscription_id = d.subscription_id AND p.ticket_id = d.ticket_id AND p.id < d.id)
+        ORDER BY d.id LIMIT ?`),
+      nextDue: db.prepare("SELECT MIN(next_at) AS at FROM webhook_delivery WHERE status = 'pending'"),
+    };
+  }
+
+  createSubscription(s: Omit<Subscription, 'id' | 'active'>): Subscription {
+    const info = this.db
+      .prepare('INSERT INTO webhook_subscription (url, events, secret, description, created_at, created_by, active) VALUES (?, ?, ?, ?, ?, ?, 1)')
+      .run(s.url, JSON.stringify(s.events), s.secret, s.description, s.createdAt, s.createdBy);
+    return { ...s, id: Number(info.lastInsertRowid), active: true };
+  }
+
+  subscription(id: number): Subscription | undefined {
+    const r = this.db.prepare('SELECT * FROM webhook_subscription WHERE id = ?').get(id) as SubRow | undefined;
+    return r && toSub(r);
+  }
+
+  subscriptions(): Subscription[] {
+    return (this.db.prepare('SELECT * FROM webhook_subscription WHERE active = 1 ORDER BY id').all() as SubRow[]).map(toSub);
+  }
+
+  /** Stops deliveries to it; what is pending for it is dead-lettered so it stays visible. */
+  deleteSubscription(id: number): boolean {
+    return this.db.transaction(() => {
+      const n = this.db.prepare('UPDATE webhook_subscription SET active = 0 WHERE id = ? AND active = 1').run(id).changes;
+      if (n > 0) this.db.prepare("UPDATE webhook_delivery SET status = 'dead', last_error = 'subscription deleted' WHERE subscription_id = ? AND status = 'pending'").run(id);
+      return n > 0;
+    })();
+  }
+
+  /** Queues one event for every subscription that wants it; call inside the ticket change's transaction. */
+  enqueue(ev: { id: number; type: TicketEventType; ticketId: number }, payload: string, now: number): number {
+    let n = 0;
+    for (const s of this.subscriptions()) {
+      if (!s.events.includes('*') && !s.events.includes(ev.type)) continue;
+      this.stmts.enqueue.run(s.id, ev.id, ev.ticketId, ev.type, payload, now, now);
+      n++;
+    }
+    return n;
+  }
+
+  heads(now: number, limit: number): Delivery[] {
+    return (this.stmts.heads.all(now, limit) as DeliveryRow[]).map(toDelivery);
+  }
+
+  nextDue(): number | undefined {
+    return (this.stmts.nextDue.get() as { at: number | null }).at ?? undefined;
+  }
+
+  delivered(id: number, at: number): void {
+    this.db.prepare("UPDATE webhook_delivery SET status = 'delivered', delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?").run(at, id);
+  }
+
+  failed(id: number, error: string, retryAt: number | null): void {
+    if (retryAt === null) this.db.prepare("UPDATE webhook_delivery SET status = 'dead', attempts = attempts + 1, last_error = ? WHERE id = ?").run(error, id);
+    else this.db.prepare('UPDATE webhook_delivery SET attempts = attempts + 1, last_error = ?, next_at = ? WHERE id = ?').run(error, retryAt, id);
+  }
+
+  deliveries(q: { status?: DeliveryStatus | undefined; subscriptionId?: number | undefined; limit: number; offset: number }): { deliveries: Omit<Delivery, 'payload'>[]; total: number } {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (q.status) (where.push('status = ?'), args.push(q.status));
+    if (q.subscriptionId !== undefined) (where.push('subscription_id = ?'), args.push(q.subscriptionId));
+    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM webhook_delivery ${w}`).get(...args) as { n: number }).n;
+    const rows = this.db.prepare(`SELECT * FROM webhook_delivery ${w} ORDER BY id DESC LIMIT ? OFFSET ?`).all(...args, q.limit, q.offset) as DeliveryRow[];
+    return { deliveries: rows.map((r) => ({ ...toDelivery(r), payload: undefined }) as Omit<Delivery, 'payload'>), total };
+  }
+
+  /** Puts a dead letter back in the queue with fresh attempts; it keeps its idempotency key. */
+  replay(id: number, now: number): boolean {
+    return (
+      this.db
+        .prepare(
+          `UPDATE webhook_delivery SET status = 'pending', attempts = 0, next_at = ?, last_error = NULL WHERE id = ? AND status = 'dead'
+           AND subscription_id IN (SELECT id FROM webhook_subscription WHERE active = 1)`,
+        )
+        .run(now, id).changes > 0
+    );
+  }
+
+  counts(): Record<DeliveryStatus, number> & { oldestPendingAt: number | null } {
+    const rows = this.db.prepare('SELECT status, COUNT(*) AS n FROM webhook_delivery GROUP BY status').all() as { status: DeliveryStatus; n: number }[];
+    const c = { pending: 0, delivered: 0, dead: 0, oldestPendingAt: null as number | null };
+    for (const r of rows) c[r.status] = r.n;
+    c.oldestPendingAt = (this.db.prepare("SELECT MIN(created_at) AS at FROM webhook_delivery WHERE status = 'pending'").get() as { at: number | null }).at;
+    return c;
+  }
+}
+
+interface SubRow {
+  id: number;
+  url: string;
+  events: string;
+  secret: string;
+  description: string;
+  created_at: number;
+  created_by: string;
+  active: number;
+}
+const toSub = (r: SubRow): Subscription => ({
+  id: r.id,
+  url: r.url,
+  events: JSON.parse(r.events) as Subscription['events'],
+  secret: r.secret,
+  description: r.description,
+  createdAt: r.created_at,
+  createdBy: r.created_by,
+  active: r.active === 1,
+});
+
+interface DeliveryRow {
+  id: number;
+  subscription_id: number;
+  event_id: number;
+  ticket_id: number;
+  type: string;
+  payload: string;
+  status: DeliveryStatus;
+  attempts: number;
+  next_at: number;
+  last_error: string | null;
+  created_at: number;
+  delivered_at: number | null;
+}
+const toDelivery = (r: DeliveryRow): Delivery => ({
+  id: r.id,
+  subscriptionId: r.subscription_id,
+  eventId: r.event_id,
+  ticketId: r.ticket_id,
+  type: r.type as TicketEventType,
+  payload: r.payload,
+  status: r.status,
+  attempts: r.attempts,
+  nextAt: r.next_at,
+  lastError: r.last_error,
+  createdAt: r.created_at,
+  deliveredAt: r.delivered_at,
+});
