@@ -87,7 +87,9 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
 
   const history = new HistoryRollups(db);
   const rules = new RuleService(config.rules, { db, log: log.child({ component: 'rules' }), clock, registry, history });
-  const tickets = new TicketManager(config.tickets, { db, clock, log: log.child({ component: 'tickets' }), registry, history, findings: rules.findings });
+  // Evidence reads the last hour of history, which may still be folding in memory: flush it first.
+  const recentHistory = { rows: (q: Parameters<HistoryRollups['rows']>[0]) => (history.flush(), history.rows(q)) };
+  const tickets = new TicketManager(config.tickets, { db, clock, log: log.child({ component: 'tickets' }), registry, history: recentHistory, findings: rules.findings });
   rules.onFinding((f, id) => tickets.handleFinding(f, id));
   intake.onBatch((b) => {
     history.add(b.site, b.readings);

@@ -1,0 +1,210 @@
+import { describe, expect, it } from 'vitest';
+import { type Fault, type Finding, ManualClock, createRegistry, dedupeKeyOf, openDatabase, parseConfig, silentLogger } from '../core/index.ts';
+import { type FindingSource, TicketManager, TicketsConfigSchema } from './manager.ts';
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const admin = { name: 'alice', role: 'service_desk' };
+
+function finding(deviceId: string, fault: Fault, o: Partial<Finding> = {}): Finding {
+  return {
+    ruleId: o.ruleId ?? `${fault}-rule`,
+    deviceId,
+    metric: o.metric ?? (fault === 'overheating' ? 'bearing_temp' : 'vibration_kurtosis'),
+    severity: o.severity ?? 'warning',
+    event: o.event ?? 'fire',
+    fault,
+    at: o.at ?? Date.UTC(2026, 0, 1),
+    evidence: o.evidence ?? { kind: 'baseline', value: 9, baseline: 3, score: 7, warning: 6, critical: 15, measure: 'deviations' },
+    dedupeKey: dedupeKeyOf(deviceId, fault),
+    site: o.site ?? 'plant-a',
+  };
+}
+
+function setup(config: Record<string, unknown> = {}, findings?: FindingSource) {
+  const db = openDatabase(':memory:');
+  const clock = new ManualClock(Date.UTC(2026, 0, 2));
+  const m = new TicketManager(parseConfig(TicketsConfigSchema, config, {}), { db, clock, log: silentLogger(), registry: createRegistry(), findings });
+  return { m, clock, db };
+}
+
+describe('tickets from findings', () => {
+  it('opens one ticket with priority, deadlines, dispatch group, evidence and advice', () => {
+    const { m, clock } = setup({ policy: { sites: { 'plant-a': { region: 'north' } } } });
+    const t = m.handleFinding(finding('fan-2', 'bearing_wear'))!;
+    expect(t).toMatchObject({
+      id: 1,
+      status: 'open',
+      dedupeKey: 'fan-2:bearing_wear',
+      priority: 'P3',
+      severity: 'warning',
+      dispatchGroup: 'north-fan',
+      occurrences: 1,
+      rules: ['bearing_wear-rule'],
+      respondBy: clock.now() + 24 * HOUR,
+      resolveBy: clock.now() + 5 * 24 * HOUR,
+      title: 'Bearing wear on fan-2 at plant-a',
+    });
+    expect(t.suggestedAction).toMatch(/bearing/);
+    expect(t.likelyParts).toContain('bearing grease');
+    expect(t.evidence).toMatchObject({ baseline: { vibration_kurtosis: 3 }, limitsCrossed: [{ measure: 'deviations', value: 7, limit: 6 }], predictedLimitAt: null });
+    expect(m.store.history(t.id).map((e) => [e.type, e.actor.name])).toEqual([['ticket.created', 'rule-engine']]);
+  });
+
+  it('updates the open ticket on re-fire and escalation: occurrences, severity, priority, tighter deadlines', () => {
+    const { m, clock } = setup();
+    const first = m.handleFinding(finding('fan-2', 'bearing_wear'))!;
+    clock.advance(HOUR);
+    m.handleFinding(finding('fan-2', 'bearing_wear', { ruleId: 'crest', metric: 'vibration_crest' }));
+    const t = m.handleFinding(finding('fan-2', 'bearing_wear', { event: 'escalate', severity: 'critical' }))!;
+    expect(t.id).toBe(first.id);
+    expect(t).toMatchObject({ occurrences: 3, severity: 'critical', priority: 'P2', rules: ['bearing_wear-rule', 'crest'] });
+    expect(t.respondBy).toBe(clock.now() + 4 * HOUR);
+    expect(m.store.list({ limit: 10, offset: 0 }).total).toBe(1);
+    expect(m.store.history(t.id).map((e) => e.type)).toEqual(['ticket.created', 'ticket.updated', 'ticket.updated']);
+    expect(m.store.history(t.id).at(-1)!.detail).toMatchObject({ changed: ['severity', 'priority'] });
+  });
+
+  it('keeps the ticket when the condition clears, with a note, until the desk closes it', () => {
+    const { m } = setup();
+    m.handleFinding(finding('fan-2', 'bearing_wear'));
+    m.handleFinding(finding('fan-2', 'bearing_wear', { ruleId: 'crest', metric: 'vibration_crest' }));
+    let t = m.handleFinding(finding('fan-2', 'bearing_wear', { event: 'resolve' }))!;
+    expect(t).toMatchObject({ status: 'open', conditionCleared: false });
+    t = m.handleFinding(finding('fan-2', 'bearing_wear', { event: 'resolve', ruleId: 'crest', metric: 'vibration_crest' }))!;
+    expect(t).toMatchObject({ status: 'open', conditionCleared: true });
+    expect(m.store.history(t.id).at(-1)).toMatchObject({ type: 'ticket.finding_resolved', detail: { note: expect.stringMatching(/no rule on this ticket is firing now/) } });
+    // A resolve with no ticket behind it is ignored.
+    expect(m.handleFinding(finding('pump-1', 'bearing_wear', { event: 'resolve' }))).toBeUndefined();
+    expect(m.store.list({ limit: 10, offset: 0 }).total).toBe(1);
+  });
+
+  it('files a symptom (vibration) under a diagnosis on the same device, and refines a symptom ticket into one', () => {
+    const { m } = setup();
+    const a = m.handleFinding(finding('fan-2', 'vibration', { metric: 'vibration_rms' }))!;
+    expect(a.fault).toBe('vibration');
+    const b = m.handleFinding(finding('fan-2', 'bearing_wear'))!;
+    expect(b).toMatchObject({ id: a.id, fault: 'bearing_wear', dedupeKey: 'fan-2:bearing_wear', title: 'Bearing wear on fan-2 at plant-a', occurrences: 2 });
+    const c = m.handleFinding(finding('fan-2', 'vibration', { metric: 'vibration_rms', ruleId: 'vib-trend' }))!;
+    expect(c.id).toBe(a.id);
+    // Other faults on the device are other problems.
+    expect(m.handleFinding(finding('fan-2', 'overheating'))!.id).not.toBe(a.id);
+    expect(m.handleFinding(finding('fan-3', 'vibration'))!.id).not.toBe(a.id);
+    expect(m.store.list({ limit: 10, offset: 0 }).total).toBe(3);
+  });
+
+  it('under a flood of 10,000 findings for 100 devices opens exactly 100 tickets', () => {
+    const { m } = setup();
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let i = 0; i < 10_000; i++) {
+      const device = `pump-${Math.floor(rnd() * 100)}`;
+      const r = rnd();
+      m.handleFinding(finding(device, 'bearing_wear', { event: r < 0.6 ? 'fire' : r < 0.8 ? 'escalate' : 'resolve', severity: r < 0.6 ? 'warning' : 'critical', ruleId: `rule-${i % 3}` }));
+    }
+    // Devices whose first finding was a resolve have no ticket until a fire arrives; all do by the end.
+    const { tickets, total } = m.store.list({ limit: 500, offset: 0 });
+    expect(total).toBe(100);
+    expect(new Set(tickets.map((t) => t.dedupeKey)).size).toBe(100);
+    expect(tickets.reduce((n, t) => n + t.occurrences, 0)).toBeGreaterThan(7000);
+    // Repeats are history, not webhook news: nothing was queued without a subscription, and the
+    // history holds every finding that touched a ticket.
+    expect(m.outbox.counts().pending).toBe(0);
+  });
+
+  it('reopens a resolved ticket when the condition fires again, and opens a new one after close', () => {
+    const { m } = setup();
+    const t = m.handleFinding(finding('fan-2', 'bearing_wear'))!;
+    expect(m.act(t.id, { action: 'resolve', outcome: 'confirmed', note: 'replaced bearing' }, admin).ok).toBe(true);
+    const again = m.handleFinding(finding('fan-2', 'bearing_wear'))!;
+    expect(again).toMatchObject({ id: t.id, status: 'reopened', outcome: null });
+    m.act(t.id, { action: 'resolve', outcome: 'confirmed', note: 'again' }, admin);
+    m.act(t.id, { action: 'close' }, admin);
+    const fresh = m.handleFinding(finding('fan-2', 'bearing_wear'))!;
+    expect(fresh.id).not.toBe(t.id);
+    // The closed one cannot be reopened while the new one is open.
+    expect(m.act(t.id, { action: 'reopen', note: 'x' }, admin)).toMatchObject({ ok: false, status: 409 });
+  });
+});
+
+describe('ticket actions', () => {
+  it('walks the lifecycle with actor and time in the history; refuses what the state machine forbids', () => {
+    const { m, clock } = setup();
+    const t = m.handleFinding(finding('fan-2', 'bearing_wear'))!;
+    clock.advance(MIN);
+    expect(m.act(t.id, { action: 'acknowledge', note: 'on it' }, admin)).toMatchObject({ ok: true, ticket: { status: 'acknowledged', acknowledgedAt: clock.now() } });
+    expect(m.act(t.id, { action: 'assign', assignee: 'tech-7' }, admin)).toMatchObject({ ok: true, ticket: { assignee: 'tech-7', status: 'acknowledged' } });
+    expect(m.act(t.id, { action: 'start' }, admin)).toMatchObject({ ok: true, ticket: { status: 'in_progress' } });
+    expect(m.act(t.id, { action: 'close' }, admin)).toMatchObject({ ok: false, status: 409, message: expect.stringMatching(/cannot close a ticket that is in_progress/) });
+    expect(m.act(t.id, { action: 'comment', note: 'parts ordered' }, { name: 'bob', role: 'operator' }).ok).toBe(true);
+    expect(m.act(t.id, { action: 'resolve', outcome: 'confirmed', note: 'bearing replaced' }, admin)).toMatchObject({ ok: true, ticket: { status: 'resolved', outcome: 'confirmed' } });
+    expect(m.act(t.id, { action: 'close' }, admin)).toMatchObject({ ok: true, ticket: { status: 'closed' } });
+    expect(m.act(999, { action: 'close' }, admin)).toMatchObject({ ok: false, status: 404 });
+    const h = m.store.history(t.id);
+    expect(h.map((e) => [e.type, e.actor.name])).toEqual([
+      ['ticket.created', 'rule-engine'],
+      ['ticket.acknowledged', 'alice'],
+      ['ticket.assigned', 'alice'],
+      ['ticket.started', 'alice'],
+      ['ticket.commented', 'bob'],
+      ['ticket.resolved', 'alice'],
+      ['ticket.closed', 'alice'],
+    ]);
+    expect(h[1]).toMatchObject({ at: clock.now(), detail: { from: 'open', to: 'acknowledged', note: 'on it' } });
+  });
+
+  it('detects SLA breaches on the clock, once per deadline, and escalates the priority', () => {
+    const { m, clock } = setup();
+    const events: string[] = [];
+    m.onEvent((e) => events.push(e.type));
+    const t = m.handleFinding(finding('fan-2', 'bearing_wear'))!; // P3: respond 1 day, resolve 5 days
+    clock.advance(23 * HOUR);
+    expect(m.checkSla()).toBe(0);
+    clock.advance(2 * HOUR);
+    expect(m.checkSla()).toBe(1);
+    expect(m.checkSla()).toBe(0);
+    expect(m.store.get(t.id)).toMatchObject({ slaBreached: ['response'], priority: 'P2' });
+    m.act(t.id, { action: 'acknowledge' }, admin);
+    clock.advance(5 * 24 * HOUR);
+    expect(m.checkSla()).toBe(1);
+    expect(m.store.get(t.id)).toMatchObject({ slaBreached: ['response', 'resolution'], priority: 'P1' });
+    expect(m.store.list({ slaBreached: true, limit: 10, offset: 0 }).total).toBe(1);
+    expect(events.filter((e) => e === 'ticket.sla_breached')).toHaveLength(2);
+    expect(m.store.history(t.id).find((e) => e.type === 'ticket.sla_breached')).toMatchObject({ actor: { name: 'sla-clock' }, detail: { sla: 'response', escalation: { from: 'P3', to: 'P2' } } });
+  });
+
+  it('checks SLAs on its own once started', async () => {
+    const { m, clock } = setup({ slaCheckEvery: '1m' });
+    await m.start();
+    m.handleFinding(finding('fan-2', 'overheating')); // P1: respond within the hour
+    clock.advance(61 * MIN);
+    expect(m.store.list({ slaBreached: true, limit: 10, offset: 0 }).total).toBe(1);
+    await m.stop();
+  });
+
+  it('counts tickets per rule by outcome, with precision', () => {
+    const { m } = setup();
+    const ids = ['a', 'b', 'c', 'd'].map((d) => m.handleFinding(finding(`fan-${d}`, 'bearing_wear', { ruleId: 'kurtosis' }))!.id);
+    m.handleFinding(finding('fan-a', 'bearing_wear', { ruleId: 'crest' }));
+    m.act(ids[0]!, { action: 'resolve', outcome: 'confirmed', note: 'x' }, admin);
+    m.act(ids[1]!, { action: 'resolve', outcome: 'false_alarm', note: 'x' }, admin);
+    m.act(ids[2]!, { action: 'resolve', outcome: 'no_fault_found', note: 'x' }, admin);
+    m.act(ids[2]!, { action: 'close' }, admin);
+    expect(m.stats()).toEqual([
+      { ruleId: 'crest', tickets: 1, open: 0, confirmed: 1, no_fault_found: 0, false_alarm: 0, precision: 1 },
+      { ruleId: 'kurtosis', tickets: 4, open: 1, confirmed: 1, no_fault_found: 1, false_alarm: 1, precision: 0.333 },
+    ]);
+  });
+
+  it('catches up on findings stored while it was stopped, once', async () => {
+    const stored = [1, 2, 3].map((i) => ({ ...finding(`pump-${i}`, 'bearing_wear'), id: i }));
+    const source: FindingSource = { since: (after, limit) => stored.filter((f) => f.id > after).slice(0, limit) };
+    const { m } = setup({}, source);
+    await m.start();
+    await m.stop();
+    await m.start();
+    await m.stop();
+    expect(m.store.list({ limit: 10, offset: 0 }).total).toBe(3);
+    expect(m.store.cursor()).toBe(3);
+  });
+});
