@@ -330,7 +330,10 @@ export class TicketManager implements Service {
       this.store.save(next);
       this.record(next, 'ticket.reopened', RULE_ENGINE, { from: 'resolved', to: 'reopened', note: `${f.ruleId} fired again after the ticket was resolved`, previousOutcome: t.outcome }, out);
     }
-    if (f.severity === 'critical' && t.severity !== 'critical') (next.severity = 'critical'), changed.push('severity');
+    if (f.severity === 'critical' && t.severity !== 'critical') {
+      next.severity = 'critical';
+      changed.push('severity');
+    }
     const p = higherPriority(next.priority, priority);
     if (p !== next.priority) {
       const sla = slaOf(policy, p, now);

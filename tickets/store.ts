@@ -1,4 +1,4 @@
-import type { Actor, Db, Finding, Outcome, Priority, Ticket, TicketEvent, TicketEventType, TicketStatus } from '../core/index.ts';
+import { type Actor, type Db, type Finding, type Outcome, type Priority, type Ticket, type TicketEvent, type TicketEventType, type TicketStatus, Where } from '../core/index.ts';
 
 export interface TicketQuery {
   status?: TicketStatus[] | undefined;
@@ -108,16 +108,14 @@ export class TicketStore {
   }
 
   list(q: TicketQuery): { tickets: Ticket[]; total: number } {
-    const where: string[] = [];
-    const args: (string | number)[] = [];
-    if (q.status?.length) (where.push(`status IN (${q.status.map(() => '?').join(',')})`), args.push(...q.status));
-    if (q.priority?.length) (where.push(`priority IN (${q.priority.map(() => '?').join(',')})`), args.push(...q.priority));
-    if (q.site) (where.push('site = ?'), args.push(q.site));
-    if (q.device) (where.push('device_id = ?'), args.push(q.device));
-    if (q.slaBreached !== undefined) where.push(q.slaBreached ? 'sla_breached = 1' : 'sla_breached = 0');
-    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM ticket ${w}`).get(...args) as { n: number }).n;
-    const rows = this.db.prepare(`SELECT data FROM ticket ${w} ORDER BY priority, resolve_by, id LIMIT ? OFFSET ?`).all(...args, q.limit, q.offset) as { data: string }[];
+    const w = new Where()
+      .in('status', q.status)
+      .in('priority', q.priority)
+      .add('site = ?', [q.site ?? ''], !!q.site)
+      .add('device_id = ?', [q.device ?? ''], !!q.device)
+      .add('sla_breached = ?', [q.slaBreached ? 1 : 0], q.slaBreached !== undefined);
+    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM ticket ${w}`).get(...w.args) as { n: number }).n;
+    const rows = this.db.prepare(`SELECT data FROM ticket ${w} ORDER BY priority, resolve_by, id LIMIT ? OFFSET ?`).all(...w.args, q.limit, q.offset) as { data: string }[];
     return { tickets: rows.map((r) => JSON.parse(r.data) as Ticket), total };
   }
 

@@ -1,4 +1,4 @@
-import type { Db } from './sqlite.ts';
+import { type Db, Where } from './sqlite.ts';
 
 export interface AuditEntry {
   id: number;
@@ -23,14 +23,11 @@ export class AuditLog {
   }
 
   list(q: { limit: number; before?: number | undefined; actor?: string | undefined; action?: string | undefined }): AuditEntry[] {
-    const where: string[] = [];
-    const args: (string | number)[] = [];
-    if (q.before !== undefined) (where.push('id < ?'), args.push(q.before));
-    if (q.actor) (where.push('actor = ?'), args.push(q.actor));
-    if (q.action) (where.push('action LIKE ?'), args.push(`${q.action}%`));
-    const rows = this.db
-      .prepare(`SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`)
-      .all(...args, q.limit) as { id: number; at: number; actor: string; action: string; detail: string }[];
+    const w = new Where()
+      .add('id < ?', [q.before ?? 0], q.before !== undefined)
+      .add('actor = ?', [q.actor ?? ''], !!q.actor)
+      .add('action LIKE ?', [`${q.action}%`], !!q.action);
+    const rows = this.db.prepare(`SELECT * FROM audit_log ${w} ORDER BY id DESC LIMIT ?`).all(...w.args, q.limit) as { id: number; at: number; actor: string; action: string; detail: string }[];
     return rows.map((r) => ({ ...r, detail: JSON.parse(r.detail) as Record<string, unknown> }));
   }
 }

@@ -22,3 +22,27 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Db {
   db.pragma('busy_timeout = 5000');
   return db;
 }
+
+/** A WHERE clause built from optional filters, with its arguments in order. */
+export class Where {
+  private readonly clauses: string[] = [];
+  readonly args: (string | number)[] = [];
+
+  /** Adds `clause` (with `?` placeholders for `args`) unless `when` is false. */
+  add(clause: string, args: (string | number)[] = [], when = true): this {
+    if (when) {
+      this.clauses.push(clause);
+      this.args.push(...args);
+    }
+    return this;
+  }
+
+  /** `column IN (...)` when `values` has any. */
+  in(column: string, values: readonly (string | number)[] | undefined): this {
+    return this.add(`${column} IN (${(values ?? []).map(() => '?').join(',')})`, [...(values ?? [])], (values?.length ?? 0) > 0);
+  }
+
+  toString(): string {
+    return this.clauses.length ? `WHERE ${this.clauses.join(' AND ')}` : '';
+  }
+}

@@ -1,4 +1,4 @@
-import { AuditLog, type Db, type Finding } from '../../core/index.ts';
+import { AuditLog, type Db, type Finding, Where } from '../../core/index.ts';
 import { lineDiff } from '../rulesets/diff.ts';
 
 export interface RulesetVersion {
@@ -105,17 +105,12 @@ export class FindingStore {
   }
 
   list(q: { deviceId?: string; ruleId?: string; since?: number; after?: number; limit: number }): (Finding & { id: number })[] {
-    const where: string[] = [];
-    const args: (string | number)[] = [];
-    const add = (clause: string, arg: string | number) => {
-      where.push(clause);
-      args.push(arg);
-    };
-    if (q.deviceId) add('device_id = ?', q.deviceId);
-    if (q.ruleId) add('rule_id = ?', q.ruleId);
-    if (q.since !== undefined) add('at >= ?', q.since);
-    if (q.after !== undefined) add('id > ?', q.after);
-    return this.query(`${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`, [...args, q.limit]);
+    const w = new Where()
+      .add('device_id = ?', [q.deviceId ?? ''], !!q.deviceId)
+      .add('rule_id = ?', [q.ruleId ?? ''], !!q.ruleId)
+      .add('at >= ?', [q.since ?? 0], q.since !== undefined)
+      .add('id > ?', [q.after ?? 0], q.after !== undefined);
+    return this.query(`${w} ORDER BY id DESC LIMIT ?`, [...w.args, q.limit]);
   }
 
   private query(tail: string, args: (string | number)[]): (Finding & { id: number })[] {

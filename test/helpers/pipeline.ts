@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { connect, type MqttClient } from 'mqtt';
-import { type Logger, createLogger, createRegistry, hashSecret, metricValue, parseConfig, silentLogger, systemClock, type Registry } from '../../core/index.ts';
+import { type Logger, type Reading, createLogger, createRegistry, gatewayTopic, hashSecret, metricValue, parseConfig, silentLogger, systemClock, type Registry } from '../../core/index.ts';
 import { type Gateway, GatewayConfigSchema, buildGateway } from '../../gateway/index.ts';
 import { type Server, ServerConfigSchema, buildServer } from '../../ingest/index.ts';
 import { tempDir } from './tmp.ts';
@@ -173,6 +173,26 @@ export async function startPipeline(opts: { intake?: Record<string, unknown> } =
       await srv.server.stop();
       await vm.destroy();
       tmp.cleanup();
+    },
+  };
+}
+
+/** Publishes readings as gateway gw-1 would: Envelopes over MQTT, QoS 1, to the server's broker. */
+export async function asGateway(url: string): Promise<{ client: MqttClient; send(readings: Reading[]): Promise<void> }> {
+  const client = connect(url, { clientId: `gw-test-${Date.now()}`, username: GATEWAY_ID, password: GATEWAY_PASSWORD });
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve());
+    client.once('error', reject);
+  });
+  const bootId = `boot-${Date.now()}`;
+  let seq = 0;
+  return {
+    client,
+    async send(readings) {
+      for (let i = 0; i < readings.length; i += 500) {
+        const env = { v: 1, site: SITE, gatewayId: GATEWAY_ID, bootId, seq: seq++, sentAt: Date.now(), readings: readings.slice(i, i + 500) };
+        await client.publishAsync(gatewayTopic(SITE, GATEWAY_ID, 'envelope'), JSON.stringify(env), { qos: 1 });
+      }
     },
   };
 }

@@ -1,33 +1,12 @@
-import { connect, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Reading, gatewayTopic } from '../../core/index.ts';
+import type { Reading } from '../../core/index.ts';
 import { defaultRulesetText } from '../../rules/index.ts';
 import { waitFor } from '../helpers/net.ts';
-import { GATEWAY_ID, GATEWAY_PASSWORD, SITE, type ServerHandle, startServer } from '../helpers/pipeline.ts';
+import { SITE, type ServerHandle, asGateway, startServer } from '../helpers/pipeline.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const MIN = 60_000;
 const ADMIN = 'admin-token-for-the-rules-api-test';
-
-/** Publishes readings as gateway gw-1 would: Envelopes over MQTT, QoS 1, to the server's broker. */
-async function asGateway(url: string): Promise<{ client: MqttClient; send(readings: Reading[]): Promise<void> }> {
-  const client = connect(url, { clientId: `gw-test-${Date.now()}`, username: GATEWAY_ID, password: GATEWAY_PASSWORD });
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve());
-    client.once('error', reject);
-  });
-  const bootId = `boot-${Date.now()}`;
-  let seq = 0;
-  return {
-    client,
-    async send(readings) {
-      for (let i = 0; i < readings.length; i += 500) {
-        const env = { v: 1, site: SITE, gatewayId: GATEWAY_ID, bootId, seq: seq++, sentAt: Date.now(), readings: readings.slice(i, i + 500) };
-        await client.publishAsync(gatewayTopic(SITE, GATEWAY_ID, 'envelope'), JSON.stringify(env), { qos: 1 });
-      }
-    },
-  };
-}
 
 describe('rule engine in the server: findings, rulesets API, restart', () => {
   const tmp = tempDir();

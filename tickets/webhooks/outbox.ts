@@ -1,4 +1,4 @@
-import type { Db, TicketEventType } from '../../core/index.ts';
+import { type Db, type TicketEventType, Where } from '../../core/index.ts';
 
 export interface Subscription {
   id: number;
@@ -111,13 +111,9 @@ export class WebhookOutbox {
   }
 
   deliveries(q: { status?: DeliveryStatus | undefined; subscriptionId?: number | undefined; limit: number; offset: number }): { deliveries: Omit<Delivery, 'payload'>[]; total: number } {
-    const where: string[] = [];
-    const args: (string | number)[] = [];
-    if (q.status) (where.push('status = ?'), args.push(q.status));
-    if (q.subscriptionId !== undefined) (where.push('subscription_id = ?'), args.push(q.subscriptionId));
-    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM webhook_delivery ${w}`).get(...args) as { n: number }).n;
-    const rows = this.db.prepare(`SELECT * FROM webhook_delivery ${w} ORDER BY id DESC LIMIT ? OFFSET ?`).all(...args, q.limit, q.offset) as DeliveryRow[];
+    const w = new Where().add('status = ?', [q.status ?? ''], !!q.status).add('subscription_id = ?', [q.subscriptionId ?? 0], q.subscriptionId !== undefined);
+    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM webhook_delivery ${w}`).get(...w.args) as { n: number }).n;
+    const rows = this.db.prepare(`SELECT * FROM webhook_delivery ${w} ORDER BY id DESC LIMIT ? OFFSET ?`).all(...w.args, q.limit, q.offset) as DeliveryRow[];
     return { deliveries: rows.map((r) => ({ ...toDelivery(r), payload: undefined }) as Omit<Delivery, 'payload'>), total };
   }
 

@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Finding, dedupeKeyOf } from '../../core/index.ts';
+import { waitFor } from '../helpers/net.ts';
+import { type ServerHandle, startServer } from '../helpers/pipeline.ts';
+import { WebhookReceiver } from '../helpers/receiver.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+const SECRET = 'desk-shared-secret-for-the-webhook-test';
+
+function finding(deviceId: string): Finding {
+  return {
+    ruleId: 'kurtosis-baseline',
+    deviceId,
+    metric: 'vibration_kurtosis',
+    severity: 'warning',
+    event: 'fire',
+    fault: 'bearing_wear',
+    at: Date.now(),
+    evidence: { kind: 'baseline', score: 8, warning: 6, critical: 15 },
+    dedupeKey: dedupeKeyOf(deviceId, 'bearing_wear'),
+    site: 'plant-a',
+  };
+}
+
+describe('webhook delivery to a receiver that fails, hangs and goes down', () => {
+  const tmp = tempDir();
+  let srv: ServerHandle;
+  const receiver = new WebhookReceiver(SECRET);
+  const post = async (path: string, body: unknown) => {
+    const res = await fetch(`${srv.httpUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: res.status, body: (await res.json()) as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  };
+
+  beforeAll(async () => {
+    srv = await startServer({
+      dataDir: `${tmp.dir}/server`,
+      tickets: { webhooks: { initialBackoff: '50ms', maxBackoff: '500ms', timeout: '300ms', maxAttempts: 40, concurrency: 3 } },
+    });
+  });
+  afterAll(async () => {
+    await srv?.server.stop();
+    await receiver.stop();
+    tmp.cleanup();
+  });
+
+  it('delivers every event exactly once in effect, in order per ticket, signed', async () => {
+    // 500s first, then three requests left without an answer (timeouts), then fine.
+    receiver.behaviour = (n) => (n < 6 ? 500 : n < 9 ? 'hang' : 200);
+    const url = await receiver.start();
+    const sub = await post('/api/v1/webhooks', { url, events: ['*'], secret: SECRET, description: 'desk' });
+    expect(sub.status).toBe(201);
+
+    const tickets = ['fan-1', 'fan-2', 'fan-3', 'fan-4'].map((d) => srv.server.tickets.handleFinding(finding(d))!.id);
+    const comment = async (round: number) => {
+      for (const id of tickets) expect((await post(`/api/v1/tickets/${id}/comment`, { note: `round ${round}` })).status).toBe(200);
+    };
+    for (let round = 0; round < 3; round++) await comment(round);
+    await waitFor(() => receiver.requests.length >= 12, { message: 'the failing and hanging requests' });
+
+    // The desk goes down for a while; changes go on and wait in the outbox.
+    await receiver.stop();
+    for (let round = 3; round < 6; round++) await comment(round);
+    await new Promise((r) => setTimeout(r, 1500));
+    const { pending } = srv.server.tickets.outbox.counts();
+    expect(pending).toBeGreaterThan(0);
+    await receiver.start();
+
+    const expected = tickets.flatMap((id) => srv.server.tickets.store.history(id).map((e) => e.id));
+    expect(expected).toHaveLength(4 * 7);
+    await waitFor(() => srv.server.tickets.outbox.counts().pending === 0, { timeoutMs: 30_000, message: 'outbox drained' });
+
+    const effective = receiver.effective();
+    expect(effective.map((r) => r.eventId).sort((a, b) => a - b)).toEqual([...expected].sort((a, b) => a - b));
+    for (const id of tickets) {
+      const order = effective.filter((r) => r.ticketId === id).map((r) => r.eventId);
+      expect(order).toEqual([...order].sort((a, b) => a - b));
+      expect(effective.find((r) => r.ticketId === id)!.type).toBe('ticket.created');
+    }
+    expect(receiver.requests.every((r) => r.signed)).toBe(true);
+    // The hung requests reached the receiver and were sent again with the same key.
+    expect(receiver.requests.length).toBeGreaterThan(effective.length);
+    expect(srv.server.tickets.outbox.counts()).toMatchObject({ delivered: 28, dead: 0 });
+    expect(await (await fetch(`${srv.httpUrl}/metrics`)).text()).toMatch(/vigil_webhook_attempts_total\{result="retry"\} [1-9]/);
+  });
+
+  it('dead-letters what the receiver refuses for good, shows it, and replays it with the same key', async () => {
+    const refusing = new WebhookReceiver(SECRET, () => 422);
+    const url = await refusing.start();
+    const sub = await post('/api/v1/webhooks', { url, events: ['ticket.created'], secret: SECRET });
+    const id = srv.server.tickets.handleFinding(finding('pump-9'))!.id;
+    await waitFor(() => srv.server.tickets.outbox.counts().dead === 1, { message: 'dead letter' });
+    const dead = (await (await fetch(`${srv.httpUrl}/api/v1/webhooks/deliveries?status=dead`)).json()) as { deliveries: { id: number; ticketId: number; attempts: number; lastError: string; subscriptionId: number }[] };
+    expect(dead.deliveries).toEqual([expect.objectContaining({ ticketId: id, attempts: 1, lastError: 'HTTP 422', subscriptionId: sub.body.id })]);
+
+    refusing.behaviour = () => 200;
+    expect((await post(`/api/v1/webhooks/deliveries/${dead.deliveries[0]!.id}/replay`, {})).status).toBe(200);
+    await waitFor(() => refusing.effective().length === 1, { message: 'replayed delivery' });
+    expect(refusing.requests.map((r) => r.key)).toEqual([refusing.requests[0]!.key, refusing.requests[0]!.key]);
+    expect(srv.server.tickets.outbox.counts().dead).toBe(0);
+    expect((await post('/api/v1/webhooks/deliveries/999/replay', {})).status).toBe(404);
+    await refusing.stop();
+  });
+});
