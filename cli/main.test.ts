@@ -44,4 +44,26 @@ describe('vigil command', () => {
     expect(r.out).toMatch(/passwordHash: "scrypt\$/);
     expect((await run(['credential', '--gateway', 'gw 1', '--site', 'plant-a'])).code).toBe(2);
   });
+
+  it('creates, lists and revokes API tokens in the server database, keeping only their hash', async () => {
+    const tmp = tempDir();
+    const file = join(tmp.dir, 'server.yaml');
+    writeFileSync(file, `version: 1\ndataDir: ${join(tmp.dir, 'data')}\nbroker: { mode: embedded }\n`);
+    const made = await run(['token', 'create', '--role', 'service_desk', '--name', 'desk-bot', '-c', file]);
+    expect(made.code).toBe(0);
+    const token = made.out.split('\n')[1]!;
+    expect(token).toMatch(/^vgl_[A-Za-z0-9_-]{40,}$/);
+    const { openDatabase, TokenStore } = await import('../core/index.ts');
+    const db = openDatabase(join(tmp.dir, 'data', 'server.db'));
+    const store = new TokenStore(db);
+    expect(store.verify(token, Date.now())).toMatchObject({ name: 'desk-bot', role: 'service_desk' });
+    expect(JSON.stringify(db.prepare('SELECT * FROM api_token').all())).not.toContain(token);
+    expect((await run(['token', 'list', '--data-dir', join(tmp.dir, 'data')])).out).toMatch(/^1\tservice_desk\tdesk-bot\tactive/);
+    expect((await run(['token', 'revoke', '1', '--data-dir', join(tmp.dir, 'data')])).code).toBe(0);
+    expect(store.verify(token, Date.now())).toBeUndefined();
+    expect((await run(['token', 'create', '--role', 'root', '--data-dir', join(tmp.dir, 'data')])).err).toMatch(/--role must be one of viewer, operator, service_desk, admin/);
+    expect((await run(['token', 'create', '--role', 'viewer'])).code).toBe(2);
+    db.close();
+    tmp.cleanup();
+  });
 });

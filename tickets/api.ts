@@ -51,7 +51,8 @@ export const ActionBodies = {
 type ActionName = keyof typeof ActionBodies;
 const ACTIONS = Object.keys(ActionBodies) as ActionName[];
 
-const InboundSchema = z.discriminatedUnion('action', [
+/** What the desk's system sends to the inbound webhook: a ticket action, its actor and its own reference. */
+export const InboundSchema = z.discriminatedUnion('action', [
   ...ACTIONS.map((a) => ActionBodies[a].extend({ action: z.literal(a), ticketId: z.number().int().positive(), actor: z.string().min(1).max(200), externalRef: ExternalRef.optional() })),
 ] as unknown as [z.ZodObject, ...z.ZodObject[]]);
 type Inbound = ActionInput & { ticketId: number; actor: string };

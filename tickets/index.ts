@@ -1,5 +1,5 @@
 export { TicketManager, TicketsConfigSchema, type TicketsConfig, type ActionInput, type ActResult, RULE_ENGINE, SLA_CLOCK } from './manager.ts';
-export { registerTicketsApi, ActionBodies } from './api.ts';
+export { registerTicketsApi, ActionBodies, InboundSchema } from './api.ts';
 export { TicketPolicySchema, type TicketPolicy, assetOf, priorityOf, slaOf, dispatchGroupOf, escalate } from './policy.ts';
 export { KNOWLEDGE_BASE, adviceFor } from './knowledge.ts';
 export { TRANSITIONS, step, type Action } from './lifecycle.ts';

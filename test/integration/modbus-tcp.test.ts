@@ -74,12 +74,14 @@ describe('modbus-tcp against simulated devices', () => {
     await d.start();
     await waitFor(() => d.devices()[1]!.state === 'offline', { message: 'dead unit offline' });
     // Steady state: 40 polls are due per healthy device in 4 s. The dead unit is probed with backoff
-    // (at most every 2 s here, 60 s by default), each probe costing its neighbours at most one poll.
+    // (at most every 2 s here, 60 s by default), each probe costing its neighbours a poll or two.
+    // Without the backoff every cycle would wait out its 200 ms timeout: about 13 polls each. The
+    // bound sits between the two with room for a loaded CI machine, since this is wall-clock time.
     const from = Date.now();
     await new Promise((r) => setTimeout(r, 4000));
     const window = readings.filter((r) => r.ts >= from);
-    expect(pollsOf(window, 'dev-1')).toBeGreaterThanOrEqual(34);
-    expect(pollsOf(window, 'dev-3')).toBeGreaterThanOrEqual(34);
+    expect(pollsOf(window, 'dev-1')).toBeGreaterThanOrEqual(26);
+    expect(pollsOf(window, 'dev-3')).toBeGreaterThanOrEqual(26);
     expect(pollsOf(readings, 'dev-2')).toBe(0);
     const states = Object.fromEntries(d.devices().map((x) => [x.id, x.state]));
     expect(states).toEqual({ 'dev-1': 'online', 'dev-2': 'offline', 'dev-3': 'online' });

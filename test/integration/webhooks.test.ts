@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Finding, dedupeKeyOf } from '../../core/index.ts';
-import { waitFor } from '../helpers/net.ts';
+import { freePort, waitFor } from '../helpers/net.ts';
 import { type ServerHandle, startServer } from '../helpers/pipeline.ts';
 import { WebhookReceiver } from '../helpers/receiver.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -99,5 +101,25 @@ describe('webhook delivery to a receiver that fails, hangs and goes down', () =>
     expect(srv.server.tickets.outbox.counts().dead).toBe(0);
     expect((await post('/api/v1/webhooks/deliveries/999/replay', {})).status).toBe(404);
     await refusing.stop();
+  });
+
+  it('drives the example receiver in examples/, which acknowledges back through the inbound webhook', async () => {
+    const script = fileURLToPath(new URL('../../examples/webhook-receiver.mjs', import.meta.url));
+    const secret = 'example-receiver-secret-0123456789';
+    const port = await freePort();
+    const sub = await post('/api/v1/webhooks', { url: `http://127.0.0.1:${port}/hooks/vigil`, events: ['ticket.created'], secret });
+    let out = '';
+    const child = spawn(process.execPath, [script], { env: { ...process.env, PORT: String(port), VIGIL_WEBHOOK_SECRET: secret, VIGIL_URL: srv.httpUrl, VIGIL_SUBSCRIPTION_ID: String(sub.body.id) } });
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      await waitFor(() => out.includes('listening on'), { message: 'example receiver listening' });
+      const id = srv.server.tickets.handleFinding(finding('press-2'))!.id;
+      await waitFor(() => srv.server.tickets.store.get(id)?.status === 'acknowledged', { message: "acknowledged by the example desk" });
+      expect(out).toMatch(new RegExp(`"type":"ticket.created","ticket":${id}`));
+      expect(srv.server.tickets.store.get(id)).toMatchObject({ externalRef: `DESK-${id}` });
+    } finally {
+      child.kill();
+    }
   });
 });
