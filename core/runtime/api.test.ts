@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { RateLimiter, TokenStore } from './access.ts';
+import { endpoint, installAccess } from './api.ts';
+import { AuditLog } from './audit.ts';
+import { ManualClock } from './clock.ts';
+import { buildHttp } from './http.ts';
+import { silentLogger } from './logger.ts';
+import { createRegistry } from './metrics.ts';
+import { openDatabase } from './sqlite.ts';
+
+function app(perMinute = 1000) {
+  const db = openDatabase(':memory:');
+  const clock = new ManualClock();
+  const tokens = new TokenStore(db);
+  const audit = new AuditLog(db);
+  const a = buildHttp({ log: silentLogger(), registry: createRegistry() });
+  installAccess(a, { tokens, audit, now: () => clock.now(), required: true, rateLimitPerMinute: perMinute });
+  let count = 0;
+  endpoint(a, 'GET', '/api/v1/thing', { tag: 't', summary: 'read' }, () => ({ count }));
+  endpoint(a, 'POST', '/api/v1/thing', { tag: 't', summary: 'write', roles: ['operator'], body: z.strictObject({ by: z.number().int() }) }, ({ body }) => ({ count: (count += body.by) }));
+  const token = (role: 'viewer' | 'operator') => tokens.create({ name: role, role, by: 'test', at: clock.now() }).token;
+  return { a, clock, tokens, audit, token };
+}
+
+describe('API access: tokens, roles, rate limit, audit', () => {
+  it('answers 401 without a known token, 403 to a role that may not, and runs the handler only when allowed', async () => {
+    const { a, token, audit, tokens } = app();
+    const viewer = token('viewer');
+    const operator = token('operator');
+    const post = (t?: string, by: unknown = 1) => a.inject({ method: 'POST', url: '/api/v1/thing', headers: t ? { authorization: `Bearer ${t}` } : {}, payload: { by } });
+    expect((await post()).statusCode).toBe(401);
+    expect((await post('vgl_nope')).statusCode).toBe(401);
+    const denied = await post(viewer);
+    expect(denied.statusCode).toBe(403);
+    expect(denied.json().message).toMatch(/role viewer may not POST \/api\/v1\/thing; it needs admin, operator/);
+    expect((await post(operator, 'x')).statusCode).toBe(400);
+    expect((await post(operator, 2)).json()).toEqual({ count: 2 });
+    expect((await a.inject({ method: 'GET', url: '/api/v1/thing', headers: { authorization: `Bearer ${viewer}` } })).json()).toEqual({ count: 2 });
+    expect(audit.list({ limit: 10 }).map((e) => [e.actor, e.detail.status])).toEqual([
+      ['operator', 200],
+      ['operator', 400],
+      ['viewer', 403],
+    ]);
+    tokens.revoke(1, 0);
+    expect((await a.inject({ method: 'GET', url: '/api/v1/thing', headers: { authorization: `Bearer ${viewer}` } })).statusCode).toBe(401);
+  });
+
+  it('limits each token to its rate with 429 and Retry-After, refilling with time', async () => {
+    const { a, token, clock } = app(3);
+    const t = token('viewer');
+    const get = () => a.inject({ method: 'GET', url: '/api/v1/thing', headers: { authorization: `Bearer ${t}` } });
+    for (let i = 0; i < 3; i++) expect((await get()).statusCode).toBe(200);
+    const limited = await get();
+    expect(limited.statusCode).toBe(429);
+    expect(Number(limited.headers['retry-after'])).toBe(20);
+    clock.advance(20_000);
+    expect((await get()).statusCode).toBe(200);
+  });
+
+  it('keeps the rate limiter bounded: idle callers are forgotten', () => {
+    const r = new RateLimiter(60);
+    for (let i = 0; i <= 10_001; i++) r.take(`k${i}`, 0);
+    expect(r.take('late', 10 * 60_000)).toBe(0);
+    expect((r as unknown as { buckets: Map<string, unknown> }).buckets.size).toBeLessThan(100);
+  });
+});
