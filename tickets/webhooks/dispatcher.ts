@@ -13,9 +13,13 @@ export const WebhookConfigSchema = z
     timeout: DurationSchema.prefault('10s'),
     /** Deliveries in flight at once (never two for the same ticket and subscription). */
     concurrency: z.number().int().min(1).max(64).default(4),
+    /** Delivered rows are kept this long (for the deliveries list), then pruned. */
+    keepDelivered: DurationSchema.prefault('7d'),
   })
   .prefault({});
 export type WebhookConfig = z.infer<typeof WebhookConfigSchema>;
+
+const HEADS_PER_QUERY = 256;
 
 type Verdict = { ok: true } | { ok: false; error: string; retry: boolean; retryAfterMs?: number };
 
@@ -28,8 +32,11 @@ type Verdict = { ok: true } | { ok: false; error: string; retry: boolean; retryA
 export class WebhookDispatcher implements Service {
   readonly name = 'webhooks';
   private readonly inFlight = new Map<number, Promise<void>>();
+  /** Heads of their (subscription, ticket) queues, due, fetched in one query and not yet attempted. */
+  private queue: Delivery[] = [];
   private timer: TimerHandle | undefined;
   private timerAt = Infinity;
+  private prunedAt = 0;
   private stopped = true;
   private readonly outcomes: Counter<'result'>;
   private readonly receivers = new Map<number, TransitionLog>();
@@ -61,6 +68,7 @@ export class WebhookDispatcher implements Service {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.queue = [];
     if (this.timer) this.deps.clock.clearTimeout(this.timer);
     this.timer = undefined;
     await Promise.all(this.inFlight.values());
@@ -79,18 +87,22 @@ export class WebhookDispatcher implements Service {
 
   private pump(): void {
     if (this.stopped) return;
-    const now = this.deps.clock.now();
-    const free = this.config.concurrency - this.inFlight.size;
-    if (free > 0) {
-      for (const d of this.deps.outbox.heads(now, this.config.concurrency * 2)) {
-        if (this.inFlight.size >= this.config.concurrency) break;
-        if (this.inFlight.has(d.id)) continue;
-        const p = this.attempt(d).finally(() => {
-          this.inFlight.delete(d.id);
-          this.pump();
-        });
-        this.inFlight.set(d.id, p);
+    let refilled = false;
+    while (this.inFlight.size < this.config.concurrency) {
+      if (this.queue.length === 0) {
+        // Finding the heads costs a pass over the pending rows, so take many at once and work through
+        // them; a chain's next event is picked up by the next refill, after this one is done.
+        if (refilled) break;
+        this.queue = this.deps.outbox.heads(this.deps.clock.now(), HEADS_PER_QUERY).filter((d) => !this.inFlight.has(d.id));
+        refilled = true;
+        if (this.queue.length === 0) break;
       }
+      const d = this.queue.shift()!;
+      const p = this.attempt(d).finally(() => {
+        this.inFlight.delete(d.id);
+        this.pump();
+      });
+      this.inFlight.set(d.id, p);
     }
     this.schedule();
   }
@@ -98,6 +110,10 @@ export class WebhookDispatcher implements Service {
   private schedule(): void {
     const due = this.deps.outbox.nextDue();
     const now = this.deps.clock.now();
+    if (now - this.prunedAt > 3_600_000) {
+      this.prunedAt = now;
+      this.deps.outbox.prune(now - this.config.keepDelivered);
+    }
     // With work in flight, finishing it pumps again; otherwise wake at the next due time (at most a
     // minute away, so a row written by another process is not missed for long).
     const at = due === undefined ? now + 60_000 : Math.max(now + 50, Math.min(due, now + 60_000));

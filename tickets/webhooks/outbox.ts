@@ -44,15 +44,16 @@ export class WebhookOutbox {
         ticket_id INTEGER NOT NULL, type TEXT NOT NULL, payload TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL,
         next_at INTEGER NOT NULL, last_error TEXT, created_at INTEGER NOT NULL, delivered_at INTEGER);
       CREATE INDEX IF NOT EXISTS webhook_delivery_queue ON webhook_delivery (subscription_id, ticket_id, id) WHERE status = 'pending';
-      CREATE INDEX IF NOT EXISTS webhook_delivery_due ON webhook_delivery (next_at) WHERE status = 'pending';`);
+      CREATE INDEX IF NOT EXISTS webhook_delivery_due ON webhook_delivery (next_at) WHERE status = 'pending';
+      CREATE INDEX IF NOT EXISTS webhook_delivery_dead ON webhook_delivery (id) WHERE status = 'dead';
+      CREATE INDEX IF NOT EXISTS webhook_delivery_done ON webhook_delivery (delivered_at) WHERE status = 'delivered';`);
     this.stmts = {
       enqueue: db.prepare(`INSERT INTO webhook_delivery (subscription_id, event_id, ticket_id, type, payload, status, attempts, next_at, created_at)
         VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)`),
       // The oldest pending delivery of each (subscription, ticket): later ones wait their turn, so a
       // receiver sees a ticket's events in the order they happened.
-      heads: db.prepare(`SELECT d.* FROM webhook_delivery d WHERE d.status = 'pending' AND d.next_at <= ? AND NOT EXISTS (
-          SELECT 1 FROM webhook_delivery p WHERE p.status = 'pending' AND p.subscription_id = d.subscription_id AND p.ticket_id = d.ticket_id AND p.id < d.id)
-        ORDER BY d.id LIMIT ?`),
+      heads: db.prepare(`SELECT d.* FROM (SELECT MIN(id) AS id FROM webhook_delivery WHERE status = 'pending' GROUP BY subscription_id, ticket_id) h
+        JOIN webhook_delivery d ON d.id = h.id WHERE d.next_at <= ? ORDER BY d.id LIMIT ?`),
       nextDue: db.prepare("SELECT MIN(next_at) AS at FROM webhook_delivery WHERE status = 'pending'"),
     };
   }
@@ -129,12 +130,16 @@ export class WebhookOutbox {
     );
   }
 
-  counts(): Record<DeliveryStatus, number> & { oldestPendingAt: number | null } {
-    const rows = this.db.prepare('SELECT status, COUNT(*) AS n FROM webhook_delivery GROUP BY status').all() as { status: DeliveryStatus; n: number }[];
-    const c = { pending: 0, delivered: 0, dead: 0, oldestPendingAt: null as number | null };
-    for (const r of rows) c[r.status] = r.n;
-    c.oldestPendingAt = (this.db.prepare("SELECT MIN(created_at) AS at FROM webhook_delivery WHERE status = 'pending'").get() as { at: number | null }).at;
-    return c;
+  /** Pending and dead deliveries (both on partial indexes, so this stays cheap however long the log). */
+  counts(): { pending: number; dead: number; oldestPendingAt: number | null } {
+    const p = this.db.prepare("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM webhook_delivery WHERE status = 'pending'").get() as { n: number; oldest: number | null };
+    const d = this.db.prepare("SELECT COUNT(*) AS n FROM webhook_delivery WHERE status = 'dead'").get() as { n: number };
+    return { pending: p.n, dead: d.n, oldestPendingAt: p.oldest };
+  }
+
+  /** Forgets delivered rows older than `before`; pending and dead ones stay until handled. */
+  prune(before: number): number {
+    return this.db.prepare("DELETE FROM webhook_delivery WHERE status = 'delivered' AND delivered_at < ?").run(before).changes;
   }
 }
 
