@@ -111,7 +111,12 @@ export function installAccess(app: FastifyInstance, opts: AccessOptions): void {
   app.addHook('onRequest', async (req, reply) => {
     if (!req.url.startsWith('/api/')) return;
     const spec = req.routeOptions.config.endpoint;
-    if (spec?.auth === 'signature') return;
+    if (spec?.auth === 'signature') {
+      // No token to count against: limit by address, and let the handler check the signature.
+      const wait = limiter.take(`signed@${req.ip}`, opts.now());
+      if (wait > 0) return reply.code(429).header('retry-after', String(wait)).send({ error: 'rate_limited', message: `too many requests; retry in ${wait} s` });
+      return;
+    }
     const token = bearer(req) ?? (spec?.queryToken ? queryToken(req) : undefined);
     let principal: Principal | undefined;
     if (token) {

@@ -1,27 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Finding, dedupeKeyOf, openApiDocument } from '../../core/index.ts';
+import { dedupeKeyOf, openApiDocument } from '../../core/index.ts';
 import { sign } from '../../tickets/index.ts';
+import { bearingFinding } from '../helpers/findings.ts';
 import { type ServerHandle, startServer } from '../helpers/pipeline.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const ADMIN = 'admin-token-for-the-tickets-api-test';
 type Res = { status: number; body: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-function finding(deviceId: string, o: Partial<Finding> = {}): Finding {
-  return {
-    ruleId: 'kurtosis-baseline',
-    deviceId,
-    metric: 'vibration_kurtosis',
-    severity: 'warning',
-    event: 'fire',
-    fault: 'bearing_wear',
-    at: Date.now(),
-    evidence: { kind: 'baseline', value: 9, baseline: 3, score: 8, warning: 6, critical: 15, measure: 'deviations' },
-    dedupeKey: dedupeKeyOf(deviceId, 'bearing_wear'),
-    site: 'plant-a',
-    ...o,
-  };
-}
+const finding = bearingFinding;
 
 describe('tickets API: roles, validation, live stream, inbound webhook', () => {
   const tmp = tempDir();

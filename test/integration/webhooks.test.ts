@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Finding, dedupeKeyOf } from '../../core/index.ts';
+import { bearingFinding } from '../helpers/findings.ts';
 import { freePort, waitFor } from '../helpers/net.ts';
 import { type ServerHandle, startServer } from '../helpers/pipeline.ts';
 import { WebhookReceiver } from '../helpers/receiver.ts';
@@ -9,20 +9,7 @@ import { tempDir } from '../helpers/tmp.ts';
 
 const SECRET = 'desk-shared-secret-for-the-webhook-test';
 
-function finding(deviceId: string): Finding {
-  return {
-    ruleId: 'kurtosis-baseline',
-    deviceId,
-    metric: 'vibration_kurtosis',
-    severity: 'warning',
-    event: 'fire',
-    fault: 'bearing_wear',
-    at: Date.now(),
-    evidence: { kind: 'baseline', score: 8, warning: 6, critical: 15 },
-    dedupeKey: dedupeKeyOf(deviceId, 'bearing_wear'),
-    site: 'plant-a',
-  };
-}
+const finding = bearingFinding;
 
 describe('webhook delivery to a receiver that fails, hangs and goes down', () => {
   const tmp = tempDir();
