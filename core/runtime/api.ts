@@ -114,8 +114,7 @@ export function installAccess(app: FastifyInstance, opts: AccessOptions): void {
     if (spec?.auth === 'signature') {
       // No token to count against: limit by address, and let the handler check the signature.
       const wait = limiter.take(`signed@${req.ip}`, opts.now());
-      if (wait > 0) return reply.code(429).header('retry-after', String(wait)).send({ error: 'rate_limited', message: `too many requests; retry in ${wait} s` });
-      return;
+      return wait > 0 ? tooMany(reply, wait) : undefined;
     }
     const token = bearer(req) ?? (spec?.queryToken ? queryToken(req) : undefined);
     let principal: Principal | undefined;
@@ -130,7 +129,7 @@ export function installAccess(app: FastifyInstance, opts: AccessOptions): void {
       principal = { name: 'local', role: 'admin', tokenId: null };
     }
     const wait = limiter.take(principal.tokenId !== null ? `t${principal.tokenId}` : `${principal.name}@${req.ip}`, opts.now());
-    if (wait > 0) return reply.code(429).header('retry-after', String(wait)).send({ error: 'rate_limited', message: `too many requests; retry in ${wait} s` });
+    if (wait > 0) return tooMany(reply, wait);
     req.principal = principal;
     const allowed = spec?.roles ?? (req.method === 'GET' ? ALL_ROLES : []);
     if (principal.role !== 'admin' && !allowed.includes(principal.role)) {
@@ -149,6 +148,10 @@ export function installAccess(app: FastifyInstance, opts: AccessOptions): void {
       params: req.params ?? {},
     });
   });
+}
+
+function tooMany(reply: FastifyReply, waitS: number): FastifyReply {
+  return reply.code(429).header('retry-after', String(waitS)).send({ error: 'rate_limited', message: `too many requests; retry in ${waitS} s` });
 }
 
 function bearer(req: FastifyRequest): string | undefined {
