@@ -20,6 +20,7 @@ import {
 } from '../core/index.ts';
 import { RuleService, registerRulesApi } from '../rules/index.ts';
 import { TicketManager, registerTicketsApi } from '../tickets/index.ts';
+import { registerConsoleApi, registerConsoleStatic } from '../dashboards/console/index.ts';
 import { registerIngestApi } from './api.ts';
 import { centralBroker } from './broker/embedded.ts';
 import type { ServerConfig } from './config.ts';
@@ -156,6 +157,8 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
   registerIngestApi(app, { devices, gateways, quarantine, status: pipeline });
   registerRulesApi(app, rules, now);
   registerTicketsApi(app, tickets, now);
+  registerConsoleApi(app, { devices, gateways, rules, tickets, history, now });
+  registerConsoleStatic(app);
   const http = httpService(app, config.http.host, config.http.port);
 
   // Stop order (reverse): intake sources first, then sinks flush, then the database closes.

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the integration, e2e and benchmark tiers run against. Idempotent:
+# Installs the Debian packages the integration, e2e and benchmark tiers run against (chromium drives the
+# console's browser tests through playwright-core). Idempotent:
 # packages already present are left alone, and apt's lists are fetched only when something is missing.
 set -euo pipefail
 
@@ -8,6 +9,7 @@ NEEDED=(
   "victoria-metrics:/usr/bin/victoria-metrics"
   "mosquitto:/usr/sbin/mosquitto"
   "socat:/usr/bin/socat"
+  "chromium:/usr/bin/chromium"
 )
 
 missing=()

@@ -106,6 +106,7 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
   ctx.out('');
   ctx.out(`Vigil demo is running (started in ${((Date.now() - started) / 1000).toFixed(1)} s). Ctrl-C stops it.`);
   ctx.out(`  admin token     ${ctx.env.VIGIL_DEMO_TOKEN ? '(from VIGIL_DEMO_TOKEN)' : token}   send it as: Authorization: Bearer <token>`);
+  ctx.out(`  console         ${api}/console/   (sign in with the admin token)`);
   ctx.out(`  API docs        ${api}/docs`);
   ctx.out(`  server API      ${api}/api/v1/devices   ${api}/api/v1/quarantine`);
   ctx.out(`  rule engine     ${api}/api/v1/findings   ${api}/api/v1/alerts   ${api}/api/v1/rulesets`);

@@ -351,6 +351,22 @@ export class RuleEngine {
     return out;
   }
 
+  /** The learned normal of each (baseline rule, metric) of a device: level and typical deviation. */
+  baselines(deviceId: string): { ruleId: string; metric: string; baseline: number; deviation: number; measure: string; learnedFrom: number }[] {
+    const dev = this.devices.get(deviceId);
+    if (!dev) return [];
+    const out: { ruleId: string; metric: string; baseline: number; deviation: number; measure: string; learnedFrom: number }[] = [];
+    for (const slot of dev.metrics.values()) {
+      for (const i of slot.list) {
+        if (i.rule.kind.kind !== 'baseline') continue;
+        const e = i.rule.kind.evidence(i.rule.prepared, i.s, slot.v) as { baseline?: number; deviation?: number; measure?: string; learnedFrom?: number };
+        if (typeof e.baseline !== 'number' || !Number.isFinite(e.baseline)) continue;
+        out.push({ ruleId: i.rule.ruleId, metric: i.rule.metric, baseline: e.baseline, deviation: e.deviation ?? 0, measure: e.measure ?? 'deviations', learnedFrom: e.learnedFrom ?? 0 });
+      }
+    }
+    return out;
+  }
+
   /** The plan (rules that apply, and those skipped with a reason) of every device seen. */
   plans(): DevicePlan[] {
     return [...this.devices.values()].map((d) => d.plan);

@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import { DeviceIdSchema, type FastifyInstance, MetricIdSchema, endpoint } from '../../core/index.ts';
+import type { DeviceDirectory, GatewayDirectory } from '../../ingest/devices.ts';
+import type { HistoryRollups } from '../../ingest/history/rollups.ts';
+import type { RuleService } from '../../rules/index.ts';
+import type { TicketManager } from '../../tickets/index.ts';
+import { healthOf } from './health.ts';
+
+const DAY = 86_400_000;
+const Time = z.coerce.number().int().nonnegative();
+const HistoryQuery = z
+  .strictObject({
+    device: DeviceIdSchema,
+    metrics: z
+      .string()
+      .transform((s) => s.split(',').filter(Boolean))
+      .pipe(z.array(MetricIdSchema).min(1).max(10)),
+    from: Time.optional(),
+    to: Time.optional(),
+  })
+  .refine((q) => q.from === undefined || q.to === undefined || q.from < q.to, { message: 'from must be before to' })
+  .refine((q) => q.from === undefined || q.to === undefined || q.to - q.from <= 92 * DAY, { message: 'at most 92 days at a time' });
+
+export interface ConsoleApiDeps {
+  devices: DeviceDirectory;
+  gateways: GatewayDirectory;
+  rules: RuleService;
+  tickets: TicketManager;
+  history: HistoryRollups;
+  now(): number;
+}
+
+/** What the console reads beyond the parts' own APIs: who am I, the fleet at a glance, one device, its history. */
+export function registerConsoleApi(app: FastifyInstance, deps: ConsoleApiDeps): void {
+  endpoint(app, 'GET', '/api/v1/me', { tag: 'console', summary: 'The caller: token name and role' }, ({ principal }) => ({ name: principal.name, role: principal.role }));
+
+  endpoint(app, 'GET', '/api/v1/fleet', { tag: 'console', summary: 'Sites and devices with health (and why), last values, open tickets, gateway state' }, () => {
+    const gateways = new Map(deps.gateways.list().map((g) => [`${g.site}/${g.gatewayId}`, g]));
+    const alerts = deps.rules.live.alerts();
+    const open = deps.tickets.store.list({ status: ['open', 'acknowledged', 'in_progress', 'reopened'], limit: 100_000, offset: 0 }).tickets;
+    const sites = new Map<string, unknown[]>();
+    for (const d of deps.devices.list()) {
+      const gw = gateways.get(`${d.site}/${d.gatewayId}`);
+      const mine = alerts.filter((a) => a.deviceId === d.deviceId);
+      const h = healthOf({ pollState: d.state, gatewayState: gw?.state, alerts: mine });
+      const tickets = open.filter((t) => t.deviceId === d.deviceId);
+      const list = sites.get(d.site) ?? [];
+      sites.set(d.site, list);
+      list.push({
+        deviceId: d.deviceId,
+        gatewayId: d.gatewayId,
+        gatewayState: gw?.state ?? 'unknown',
+        health: h.health,
+        reasons: h.reasons,
+        lastSeen: d.lastSeen,
+        lastTs: d.lastTs,
+        values: d.values,
+        pollState: d.state ?? null,
+        openTickets: tickets.map((t) => ({ id: t.id, priority: t.priority, title: t.title })),
+      });
+    }
+    return { sites: [...sites].sort(([a], [b]) => a.localeCompare(b)).map(([site, devices]) => ({ site, devices })) };
+  });
+
+  endpoint(app, 'GET', '/api/v1/devices/:id/overview', { tag: 'console', summary: 'One device: last values, rules with limits, learned baselines, alerts, tickets, gateway', params: z.strictObject({ id: DeviceIdSchema }) }, ({ params, reply }) => {
+    const device = deps.devices.list().find((d) => d.deviceId === params.id);
+    if (!device) return reply.code(404).send({ error: 'not_found', message: `no device ${params.id} has reported` });
+    const plan = deps.rules.live.plans().find((p) => p.deviceId === params.id);
+    return {
+      device,
+      gateway: deps.gateways.list().find((g) => g.site === device.site && g.gatewayId === device.gatewayId) ?? null,
+      assetClass: plan?.assetClass ?? null,
+      rules: (plan?.rules ?? []).map((r) => ({ ruleId: r.ruleId, kind: r.kind.kind, metric: r.metric, fault: r.fault, limits: r.prepared.limits })),
+      skipped: plan?.skipped ?? [],
+      baselines: deps.rules.live.baselines(params.id),
+      alerts: deps.rules.live.alerts({ deviceId: params.id }),
+      tickets: deps.tickets.store.list({ device: params.id, limit: 200, offset: 0 }).tickets.map((t) => ({
+        id: t.id,
+        title: t.title,
+        status: t.status,
+        priority: t.priority,
+        createdAt: t.createdAt,
+        firstSeenAt: t.firstSeenAt,
+        resolvedAt: t.resolvedAt,
+      })),
+    };
+  });
+
+  endpoint(app, 'GET', '/api/v1/history', { tag: 'console', summary: 'Per-minute history (mean, min, max) of metrics of one device; default the last 7 days', query: HistoryQuery }, ({ query }) => {
+    const to = query.to ?? deps.now();
+    const from = query.from ?? to - 7 * DAY;
+    deps.history.flush();
+    const series: Record<string, { t: number[]; mean: number[]; min: number[]; max: number[] }> = {};
+    for (const m of query.metrics) series[m] = { t: [], mean: [], min: [], max: [] };
+    for (const r of deps.history.rows({ from, to, devices: [query.device], metrics: query.metrics })) {
+      const s = series[r.metric]!;
+      s.t.push(r.minute);
+      s.mean.push(r.mean);
+      s.min.push(r.min);
+      s.max.push(r.max);
+    }
+    return { device: query.device, from, to, series };
+  });
+}

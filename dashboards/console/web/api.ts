@@ -1,0 +1,41 @@
+// The console's only way to the server: the REST API with the signed-in token.
+const KEY = 'vigil.token';
+
+export interface Me {
+  name: string;
+  role: 'viewer' | 'operator' | 'service_desk' | 'admin';
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const token = {
+  get: (): string | null => sessionStorage.getItem(KEY),
+  set: (t: string) => sessionStorage.setItem(KEY, t),
+  clear: () => sessionStorage.removeItem(KEY),
+};
+
+export async function api<T = any>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const res = await fetch(path, {
+    method: init.method ?? 'GET',
+    headers: { authorization: `Bearer ${token.get() ?? ''}`, ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+  });
+  const text = await res.text();
+  const body = text ? JSON.parse(text) : {};
+  if (!res.ok) throw new ApiError(res.status, body.message ?? `HTTP ${res.status}`);
+  return body as T;
+}
+
+/** What a role may do; the console does not offer what the server would refuse. */
+export const can = {
+  workTickets: (me: Me) => me.role === 'service_desk' || me.role === 'admin',
+  comment: (me: Me) => me.role !== 'viewer',
+  editRules: (me: Me) => me.role === 'operator' || me.role === 'admin',
+};

@@ -1,0 +1,142 @@
+import uPlot from 'uplot';
+import { type Me, api } from '../api.ts';
+import { badge, h, time } from '../dom.ts';
+import type { Page } from '../main.ts';
+
+interface Overview {
+  device: { deviceId: string; site: string; gatewayId: string; lastSeen: number; values: Record<string, { value: number; ts: number }>; state?: string };
+  gateway: { state: string; lastEnvelopeAt?: number } | null;
+  assetClass: string | null;
+  rules: { ruleId: string; kind: string; metric: string; fault: string; limits: { warning?: number; critical?: number; dir?: number } | null }[];
+  baselines: { ruleId: string; metric: string; baseline: number; deviation: number; measure: string }[];
+  alerts: { ruleId: string; metric: string; phase: string; severity: string; since: number; evidence: Record<string, unknown> }[];
+  tickets: { id: number; title: string; status: string; priority: string; firstSeenAt: number; createdAt: number }[];
+}
+type Series = Record<string, { t: number[]; mean: number[]; min: number[]; max: number[] }>;
+
+const METRICS = ['vibration_rms', 'vibration_kurtosis', 'bearing_temp'];
+const RANGES: Record<string, number> = { '6 h': 6 * 3_600_000, '24 h': 86_400_000, '7 days': 7 * 86_400_000, '30 days': 30 * 86_400_000 };
+
+/** Where a metric's alerts fire, as values on its own axis: fixed limits, or limits relative to the learned baseline. */
+export function absoluteLimits(metric: string, o: Pick<Overview, 'rules' | 'baselines'>): { warning?: number; critical?: number } {
+  const out: { warning?: number; critical?: number } = {};
+  const lower = (k: 'warning' | 'critical', v: number | undefined) => {
+    if (v !== undefined && Number.isFinite(v) && (out[k] === undefined || v < out[k]!)) out[k] = v;
+  };
+  for (const r of o.rules) {
+    if (r.metric !== metric || !r.limits || r.limits.dir === -1) continue;
+    if (r.kind === 'threshold') {
+      lower('warning', r.limits.warning);
+      lower('critical', r.limits.critical);
+    }
+    if (r.kind === 'baseline') {
+      const b = o.baselines.find((x) => x.ruleId === r.ruleId && x.metric === metric);
+      if (!b) continue;
+      const at = (lim: number | undefined) => (lim === undefined ? undefined : b.measure === 'ratio' ? b.baseline * lim : b.baseline + lim * b.deviation);
+      lower('warning', at(r.limits.warning));
+      lower('critical', at(r.limits.critical));
+    }
+  }
+  return out;
+}
+
+export function devicePage(root: HTMLElement, _me: Me, deviceId: string): Page {
+  let range = '7 days';
+  const rangeSelect = h('select', { id: 'range' }, ...Object.keys(RANGES).map((r) => h('option', { value: r, selected: r === range }, r)));
+  rangeSelect.addEventListener('change', () => {
+    range = rangeSelect.value;
+    void page.refresh();
+  });
+  const head = h('div');
+  const charts = h('div', { class: 'charts' });
+  const side = h('div');
+  root.append(h('h1', {}, `Device ${deviceId}`), head, h('div', { class: 'filters' }, h('label', {}, 'Range', rangeSelect)), charts, side);
+  let plots: uPlot[] = [];
+
+  const page: Page = {
+    async refresh() {
+      const to = Date.now();
+      const [o, hist] = await Promise.all([
+        api<Overview>(`/api/v1/devices/${encodeURIComponent(deviceId)}/overview`),
+        api<{ series: Series }>(`/api/v1/history?device=${encodeURIComponent(deviceId)}&metrics=${METRICS.join(',')}&from=${to - RANGES[range]!}&to=${to}`),
+      ]);
+      const health = o.alerts.some((a) => a.phase !== 'pending' && a.severity === 'critical') ? 'critical' : o.alerts.some((a) => a.phase !== 'pending') ? 'warning' : 'ok';
+      head.replaceChildren(
+        h('p', {}, badge(o.device.state === 'offline' ? 'offline' : health), ` site ${o.device.site} · gateway ${o.device.gatewayId} (${o.gateway?.state ?? 'unknown'}) · asset class ${o.assetClass ?? 'none'} · last seen ${time(o.device.lastSeen)}`),
+      );
+      for (const p of plots) p.destroy();
+      plots = [];
+      charts.replaceChildren();
+      for (const metric of METRICS) {
+        const s = hist.series[metric];
+        if (!s || s.t.length === 0) continue;
+        charts.append(chart(metric, s, o));
+      }
+      side.replaceChildren(
+        h('h2', {}, 'Alerts'),
+        o.alerts.length === 0
+          ? h('p', { class: 'muted' }, 'No alert is pending or firing.')
+          : h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Rule'), h('th', {}, 'Metric'), h('th', {}, 'State'), h('th', {}, 'Since'), h('th', { class: 'wide' }, 'Evidence'))),
+              h('tbody', {}, ...o.alerts.map((a) => h('tr', {}, h('td', {}, a.ruleId), h('td', {}, a.metric), h('td', {}, `${a.phase} (${a.severity})`), h('td', {}, time(a.since)), h('td', { class: 'wide' }, h('code', {}, JSON.stringify(a.evidence))))))),
+        h('h2', {}, 'Tickets'),
+        o.tickets.length === 0 ? h('p', { class: 'muted' }, 'None.') : h('ul', {}, ...o.tickets.map((t) => h('li', {}, h('a', { href: `#/tickets` }, `#${t.id}`), ` ${t.priority} ${t.status}: ${t.title}`))),
+        h('h2', {}, 'Rules on this device'),
+        h('ul', {}, ...o.rules.map((r) => h('li', {}, `${r.ruleId} (${r.kind}) on ${r.metric}: ${r.fault}`))),
+      );
+    },
+  };
+
+  function chart(metric: string, s: Series[string], o: Overview): HTMLElement {
+    const x = s.t.map((t) => t / 1000);
+    const b = o.baselines.find((v) => v.metric === metric);
+    const lim = absoluteLimits(metric, o);
+    const flat = (v: number | undefined) => x.map(() => v ?? null);
+    const data: (number | null)[][] = [x, s.mean];
+    const series: uPlot.Series[] = [{}, { label: metric, stroke: '#0969da', width: 1.5 }];
+    const names = ['value'];
+    if (b) {
+      data.push(flat(b.baseline), flat(b.baseline + 2 * b.deviation), flat(Math.max(0, b.baseline - 2 * b.deviation)));
+      series.push({ label: 'baseline', stroke: '#57606a', dash: [6, 4] }, { label: 'band high', stroke: '#8c959f', width: 0.5 }, { label: 'band low', stroke: '#8c959f', width: 0.5 });
+      names.push('baseline', 'band');
+    }
+    for (const [level, colour] of [['warning', '#9a6700'], ['critical', '#cf222e']] as const) {
+      if (lim[level] === undefined) continue;
+      data.push(flat(lim[level]));
+      series.push({ label: level, stroke: colour, dash: [2, 2] });
+      names.push(level);
+    }
+    const markers = o.tickets.map((t) => ({ at: t.firstSeenAt / 1000, label: `#${t.id}` }));
+    const fig = h('figure', { 'data-metric': metric, 'data-series': names.join(','), 'data-markers': markers.length }, h('figcaption', {}, `${metric}${b ? ` (baseline ${b.baseline.toFixed(2)})` : ''}${lim.warning !== undefined ? `, warning at ${lim.warning.toFixed(2)}` : ''}${lim.critical !== undefined ? `, critical at ${lim.critical.toFixed(2)}` : ''}`));
+    const width = Math.max(320, Math.min(1300, root.clientWidth - 40));
+    const opts: uPlot.Options = {
+      width,
+      height: 240,
+      series,
+      ...(b ? { bands: [{ series: [3, 4], fill: 'rgba(140,149,159,0.15)' }] } : {}),
+      hooks: {
+        draw: [
+          (u) => {
+            const ctx = u.ctx;
+            ctx.save();
+            ctx.strokeStyle = '#8250df';
+            ctx.fillStyle = '#8250df';
+            ctx.font = '12px system-ui';
+            for (const m of markers) {
+              const px = u.valToPos(m.at, 'x', true);
+              if (px < u.bbox.left || px > u.bbox.left + u.bbox.width) continue;
+              ctx.beginPath();
+              ctx.moveTo(px, u.bbox.top);
+              ctx.lineTo(px, u.bbox.top + u.bbox.height);
+              ctx.stroke();
+              ctx.fillText(`ticket ${m.label}`, px + 3, u.bbox.top + 12);
+            }
+            ctx.restore();
+          },
+        ],
+      },
+    };
+    plots.push(new uPlot(opts, data as uPlot.AlignedData, fig));
+    return fig;
+  }
+  return page;
+}

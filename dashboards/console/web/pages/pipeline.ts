@@ -1,0 +1,44 @@
+import { type Me, api } from '../api.ts';
+import { h, time } from '../dom.ts';
+import type { Page } from '../main.ts';
+
+interface Pipeline {
+  broker: Record<string, unknown>;
+  tsdb: { configured: boolean; spoolReadings?: number; state?: string };
+  webhooks: { pending: number; dead: number; oldestPendingAt: number | null };
+  gateways: { site: string; gatewayId: string; state: string; stateSince?: number; lastEnvelopeAt?: number; envelopes: number; duplicates: number }[];
+}
+
+export function pipelinePage(root: HTMLElement, _me: Me): Page {
+  const body = h('div', { id: 'pipeline' });
+  root.append(h('h1', {}, 'Pipeline'), body);
+  let last: { at: number; ingested: number } | undefined;
+  return {
+    async refresh() {
+      const [p, q, metrics] = await Promise.all([
+        api<Pipeline>('/api/v1/pipeline'),
+        api<{ items: { at: number; code: string; reason: string; gatewayId: string | null }[]; total: number }>('/api/v1/quarantine?limit=20'),
+        fetch('/metrics').then((r) => r.text()),
+      ]);
+      const ingested = Number(/^vigil_readings_ingested_total (\d+)/m.exec(metrics)?.[1] ?? 0);
+      const now = Date.now();
+      const rate = last && now > last.at ? Math.round(((ingested - last.ingested) * 1000) / (now - last.at)) : null;
+      last = { at: now, ingested };
+      const items = q.items;
+      body.replaceChildren(
+        h('h2', {}, 'Intake'),
+        h('p', { id: 'intake' }, `${ingested.toLocaleString()} readings accepted${rate !== null ? `, ${rate.toLocaleString()} readings/s now` : ''}.`),
+        h('h2', {}, 'Gateways'),
+        h('table', {}, h('thead', {}, h('tr', {}, ...['Gateway', 'Site', 'State', 'Since', 'Last Envelope', 'Envelopes', 'Duplicates'].map((x) => h('th', {}, x)))),
+          h('tbody', {}, ...p.gateways.map((g) => h('tr', {}, h('td', {}, g.gatewayId), h('td', {}, g.site), h('td', {}, g.state), h('td', {}, time(g.stateSince)), h('td', {}, time(g.lastEnvelopeAt)), h('td', {}, String(g.envelopes)), h('td', {}, String(g.duplicates)))))),
+        h('h2', {}, 'Time-series database'),
+        h('p', { id: 'tsdb' }, p.tsdb.configured ? `${p.tsdb.state === 'down' ? 'Down' : 'Up'}; spool depth ${p.tsdb.spoolReadings ?? 0} readings.` : 'No TSDB configured: readings are validated and tracked, not stored.'),
+        h('h2', {}, 'Webhook outbox'),
+        h('p', {}, `${p.webhooks.pending} pending${p.webhooks.oldestPendingAt ? ` (oldest ${time(p.webhooks.oldestPendingAt)})` : ''}, ${p.webhooks.dead} dead letters.`),
+        h('h2', {}, `Quarantine (${q.total})`),
+        items.length === 0 ? h('p', { class: 'muted' }, 'Nothing quarantined.') : h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'When'), h('th', {}, 'Code'), h('th', {}, 'Reason'))),
+          h('tbody', {}, ...items.map((i) => h('tr', {}, h('td', {}, time(i.at)), h('td', {}, i.code), h('td', {}, i.reason))))),
+      );
+    },
+  };
+}

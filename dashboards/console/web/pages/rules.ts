@@ -1,0 +1,161 @@
+import { parseDocument } from 'yaml';
+import { type Me, api, can } from '../api.ts';
+import { h, time } from '../dom.ts';
+import type { Page } from '../main.ts';
+
+interface DeviceSummary { deviceId: string; firstWarning: number | null; firstCritical: number | null; alerts: number; flaps: number; findings: number }
+interface Run { summary: { findings: number; devices: DeviceSummary[] } }
+interface Version { version: number; name: string; author: string; comment: string; createdAt: number; diff: string }
+interface Stat { ruleId: string; tickets: number; open: number; confirmed: number; no_fault_found: number; false_alarm: number; precision: number | null }
+type RuleDoc = { id: string; kind: string; metric?: string | string[]; fault: string; params?: Record<string, unknown> };
+
+/** The YAML of `yaml` with one rule parameter set, keeping comments and layout. */
+export function withParam(yaml: string, ruleId: string, param: string, value: number): string {
+  const doc = parseDocument(yaml);
+  const rules = (doc.toJS() as { rules: RuleDoc[] }).rules;
+  const i = rules.findIndex((r) => r.id === ruleId);
+  if (i < 0) throw new Error(`no rule ${ruleId}`);
+  doc.setIn(['rules', i, 'params', param], value);
+  return doc.toString();
+}
+
+export function rulesPage(root: HTMLElement, me: Me): Page {
+  const activeBox = h('div');
+  const editor = h('section', { 'aria-label': 'edit a rule' });
+  const preview = h('section', { id: 'preview', 'aria-live': 'polite' });
+  const versionsBox = h('section', { 'aria-label': 'versions' });
+  const statsBox = h('section', { 'aria-label': 'precision' });
+  root.append(h('h1', {}, 'Rules'), activeBox, editor, preview, statsBox, versionsBox);
+  let activeYaml = '';
+  let candidate = '';
+  let typing = false;
+
+  function drawEditor(rules: RuleDoc[]) {
+    if (!can.editRules(me)) {
+      editor.replaceChildren(h('p', { class: 'muted' }, `Your role (${me.role.replace('_', ' ')}) may view the rules; operators change them.`));
+      return;
+    }
+    const numeric = (r: RuleDoc | undefined) => Object.entries(r?.params ?? {}).filter(([, v]) => typeof v === 'number');
+    const ruleSel = h('select', { id: 'edit-rule' }, ...rules.filter((r) => numeric(r).length > 0).map((r) => h('option', { value: r.id }, r.id)));
+    const paramSel = h('select', { id: 'edit-param' });
+    const value = h('input', { id: 'edit-value', type: 'number', step: 'any', required: true });
+    const days = h('input', { id: 'preview-days', type: 'number', min: 1, max: 90, value: 7 });
+    const check = h('p', { id: 'edit-check', role: 'status' });
+    const comment = h('input', { id: 'publish-comment', required: true, size: 30 });
+    const fillParams = () => {
+      const r = rules.find((x) => x.id === ruleSel.value);
+      paramSel.replaceChildren(...numeric(r).map(([k]) => h('option', { value: k }, k)));
+      fillValue();
+    };
+    const fillValue = () => {
+      const r = rules.find((x) => x.id === ruleSel.value);
+      value.value = String(r?.params?.[paramSel.value] ?? '');
+      void validate();
+    };
+    const validate = async (): Promise<boolean> => {
+      const v = Number(value.value);
+      if (value.value === '' || !Number.isFinite(v)) {
+        check.className = 'error';
+        check.textContent = 'Enter a number.';
+        return false;
+      }
+      candidate = withParam(activeYaml, ruleSel.value, paramSel.value, v);
+      const res = await fetchJson('/api/v1/rulesets/validate', { yaml: candidate });
+      check.className = res.ok ? 'muted' : 'error';
+      check.textContent = res.ok ? `Valid: ${ruleSel.value}.${paramSel.value} = ${v}` : (res.body.issues ?? []).map((i: { path: string; message: string }) => `${i.path}: ${i.message}`).join('; ') || res.body.message;
+      return res.ok;
+    };
+    ruleSel.addEventListener('change', fillParams);
+    paramSel.addEventListener('change', fillValue);
+    value.addEventListener('input', () => void validate());
+    editor.addEventListener('focusin', () => (typing = true));
+    const runPreview = async () => {
+      if (!(await validate())) return;
+      preview.replaceChildren(h('p', { class: 'muted' }, 'Backtesting…'));
+      const r = await api<{ candidate: Run; active: Run; from: number; to: number }>('/api/v1/rulesets/backtest', { method: 'POST', body: { yaml: candidate, days: Number(days.value) || 7, limit: 0 } });
+      drawPreview(r);
+    };
+    const publish = async () => {
+      if (!(await validate()) || !comment.value.trim()) {
+        check.className = 'error';
+        check.textContent = comment.value.trim() ? check.textContent : 'Say why in the comment before publishing.';
+        return;
+      }
+      const v = await api<{ version: number }>('/api/v1/rulesets', { method: 'POST', body: { yaml: candidate, comment: comment.value } });
+      check.className = 'muted';
+      check.textContent = `Published version ${v.version}.`;
+      typing = false;
+      await page.refresh();
+    };
+    editor.replaceChildren(
+      h('h2', {}, 'Change a threshold or baseline parameter'),
+      h(
+        'form',
+        { class: 'inline', onsubmit: (e: Event) => (e.preventDefault(), void runPreview()) },
+        h('label', {}, 'Rule', ruleSel),
+        h('label', {}, 'Parameter', paramSel),
+        h('label', {}, 'Value', value),
+        h('label', {}, 'Preview over the last days', days),
+        h('button', { type: 'submit' }, 'Preview'),
+      ),
+      check,
+      h('form', { class: 'inline', onsubmit: (e: Event) => (e.preventDefault(), void publish()) }, h('label', {}, 'Comment', comment), h('button', { type: 'submit', class: 'primary' }, 'Publish')),
+    );
+    fillParams();
+  }
+
+  function drawPreview(r: { candidate: Run; active: Run; from: number; to: number }) {
+    const ids = [...new Set([...r.active.summary.devices, ...r.candidate.summary.devices].map((d) => d.deviceId))].sort();
+    const get = (run: Run, id: string) => run.summary.devices.find((d) => d.deviceId === id);
+    const cell = (d: DeviceSummary | undefined) => (d ? `${d.alerts} alerts, ${d.flaps} flaps, first warning ${time(d.firstWarning)}${d.firstCritical ? `, first critical ${time(d.firstCritical)}` : ''}` : 'nothing');
+    const changed = ids.filter((id) => JSON.stringify(get(r.active, id)) !== JSON.stringify(get(r.candidate, id)));
+    preview.replaceChildren(
+      h('h2', {}, 'Preview against the stored history'),
+      h('p', { id: 'preview-summary' }, `${time(r.from)} to ${time(r.to)}: active ruleset ${r.active.summary.findings} findings, this change ${r.candidate.summary.findings}; ${changed.length} device(s) differ.`),
+      h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Device'), h('th', {}, 'Active'), h('th', {}, 'With the change'))),
+        h('tbody', {}, ...ids.map((id) => h('tr', { 'data-differs': changed.includes(id) }, h('td', {}, `${changed.includes(id) ? '● ' : ''}${id}`), h('td', {}, cell(get(r.active, id))), h('td', {}, cell(get(r.candidate, id))))))),
+    );
+  }
+
+  async function fetchJson(path: string, body: unknown): Promise<{ ok: boolean; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+    try {
+      return { ok: true, body: await api(path, { method: 'POST', body }) };
+    } catch (err) {
+      return { ok: false, body: { message: (err as Error).message, issues: [] } };
+    }
+  }
+
+  const page: Page = {
+    busy: () => typing,
+    async refresh() {
+      const [active, list, stats] = await Promise.all([
+        api<{ version: number; name: string; yaml: string }>('/api/v1/rulesets/active'),
+        api<{ active: number; versions: Version[] }>('/api/v1/rulesets'),
+        api<{ rules: Stat[] }>('/api/v1/rules/stats'),
+      ]);
+      activeYaml = active.yaml;
+      const rules = (parseDocument(active.yaml).toJS() as { rules: RuleDoc[] }).rules;
+      activeBox.replaceChildren(
+        h('p', {}, `Active: version ${active.version} (${active.name}), ${rules.length} rules.`),
+        h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Rule'), h('th', {}, 'Kind'), h('th', {}, 'Metric'), h('th', {}, 'Fault'), h('th', { class: 'wide' }, 'Parameters'))),
+          h('tbody', {}, ...rules.map((r) => h('tr', {}, h('td', {}, r.id), h('td', {}, r.kind), h('td', {}, String(r.metric ?? 'device')), h('td', {}, r.fault), h('td', { class: 'wide' }, h('code', {}, JSON.stringify(r.params ?? {}))))))),
+      );
+      drawEditor(rules);
+      statsBox.replaceChildren(
+        h('h2', {}, 'Precision from ticket outcomes'),
+        stats.rules.length === 0 ? h('p', { class: 'muted' }, 'No tickets yet.') : h('table', { id: 'precision' }, h('thead', {}, h('tr', {}, ...['Rule', 'Tickets', 'Open', 'Confirmed', 'No fault found', 'False alarm', 'Precision'].map((x) => h('th', {}, x)))),
+          h('tbody', {}, ...stats.rules.map((s) => h('tr', { 'data-rule': s.ruleId }, ...[s.ruleId, s.tickets, s.open, s.confirmed, s.no_fault_found, s.false_alarm, s.precision === null ? '–' : `${Math.round(s.precision * 100)}%`].map((x) => h('td', {}, String(x))))))),
+      );
+      versionsBox.replaceChildren(
+        h('h2', {}, 'Versions'),
+        h('table', { id: 'versions' }, h('thead', {}, h('tr', {}, h('th', {}, 'Version'), h('th', {}, 'When'), h('th', {}, 'Who'), h('th', {}, 'Why'), h('th', {}, 'Diff'), h('th', {}, ''))),
+          h('tbody', {}, ...list.versions.map((v) => h('tr', { 'data-version': v.version },
+            h('td', {}, `${v.version}${v.version === list.active ? ' (active)' : ''}`), h('td', {}, time(v.createdAt)), h('td', {}, v.author), h('td', {}, v.comment),
+            h('td', {}, h('details', {}, h('summary', {}, 'diff'), h('pre', { class: 'diff' }, v.diff))),
+            h('td', {}, can.editRules(me) && v.version !== list.active ? h('button', { type: 'button', onclick: () => void api(`/api/v1/rulesets/${v.version}/activate`, { method: 'POST', body: { comment: `rollback to version ${v.version} from the console` } }).then(() => page.refresh()) }, `Roll back to ${v.version}`) : null),
+          )))),
+      );
+    },
+  };
+  return page;
+}
