@@ -10,6 +10,7 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    readonly body: { message?: string; issues?: { path: string; message: string }[] } = {},
   ) {
     super(message);
   }
@@ -29,7 +30,7 @@ export async function api<T = any>(path: string, init: { method?: string; body?:
   });
   const text = await res.text();
   const body = text ? JSON.parse(text) : {};
-  if (!res.ok) throw new ApiError(res.status, body.message ?? `HTTP ${res.status}`);
+  if (!res.ok) throw new ApiError(res.status, body.message ?? (body.issues ? body.issues.map((i: { path: string; message: string }) => `${i.path}: ${i.message}`).join('; ') : `HTTP ${res.status}`), body);
   return body as T;
 }
 

@@ -1,5 +1,5 @@
 import { parseDocument } from 'yaml';
-import { type Me, api, can } from '../api.ts';
+import { ApiError, type Me, api, can } from '../api.ts';
 import { h, time } from '../dom.ts';
 import type { Page } from '../main.ts';
 
@@ -25,10 +25,13 @@ export function rulesPage(root: HTMLElement, me: Me): Page {
   const preview = h('section', { id: 'preview', 'aria-live': 'polite' });
   const versionsBox = h('section', { 'aria-label': 'versions' });
   const statsBox = h('section', { 'aria-label': 'precision' });
-  root.append(h('h1', {}, 'Rules'), activeBox, editor, preview, statsBox, versionsBox);
+  const notice = h('p', { id: 'rules-status', role: 'status' });
+  root.append(h('h1', {}, 'Rules'), notice, activeBox, editor, preview, statsBox, versionsBox);
   let activeYaml = '';
   let candidate = '';
   let typing = false;
+  let drawnVersion = 0;
+  let checks = 0;
 
   function drawEditor(rules: RuleDoc[]) {
     if (!can.editRules(me)) {
@@ -60,7 +63,9 @@ export function rulesPage(root: HTMLElement, me: Me): Page {
         return false;
       }
       candidate = withParam(activeYaml, ruleSel.value, paramSel.value, v);
+      const mine = ++checks;
       const res = await fetchJson('/api/v1/rulesets/validate', { yaml: candidate });
+      if (mine !== checks) return res.ok; // a later edit is being checked; its answer is the one to show
       check.className = res.ok ? 'muted' : 'error';
       check.textContent = res.ok ? `Valid: ${ruleSel.value}.${paramSel.value} = ${v}` : (res.body.issues ?? []).map((i: { path: string; message: string }) => `${i.path}: ${i.message}`).join('; ') || res.body.message;
       return res.ok;
@@ -68,7 +73,7 @@ export function rulesPage(root: HTMLElement, me: Me): Page {
     ruleSel.addEventListener('change', fillParams);
     paramSel.addEventListener('change', fillValue);
     value.addEventListener('input', () => void validate());
-    editor.addEventListener('focusin', () => (typing = true));
+    for (const ev of ['focusin', 'input', 'change']) editor.addEventListener(ev, () => (typing = true));
     const runPreview = async () => {
       if (!(await validate())) return;
       preview.replaceChildren(h('p', { class: 'muted' }, 'Backtesting…'));
@@ -82,8 +87,7 @@ export function rulesPage(root: HTMLElement, me: Me): Page {
         return;
       }
       const v = await api<{ version: number }>('/api/v1/rulesets', { method: 'POST', body: { yaml: candidate, comment: comment.value } });
-      check.className = 'muted';
-      check.textContent = `Published version ${v.version}.`;
+      notice.textContent = `Published version ${v.version}: ${comment.value}`;
       typing = false;
       await page.refresh();
     };
@@ -121,7 +125,7 @@ export function rulesPage(root: HTMLElement, me: Me): Page {
     try {
       return { ok: true, body: await api(path, { method: 'POST', body }) };
     } catch (err) {
-      return { ok: false, body: { message: (err as Error).message, issues: [] } };
+      return { ok: false, body: err instanceof ApiError ? { message: err.message, issues: err.body.issues ?? [] } : { message: String(err), issues: [] } };
     }
   }
 
@@ -140,7 +144,11 @@ export function rulesPage(root: HTMLElement, me: Me): Page {
         h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Rule'), h('th', {}, 'Kind'), h('th', {}, 'Metric'), h('th', {}, 'Fault'), h('th', { class: 'wide' }, 'Parameters'))),
           h('tbody', {}, ...rules.map((r) => h('tr', {}, h('td', {}, r.id), h('td', {}, r.kind), h('td', {}, String(r.metric ?? 'device')), h('td', {}, r.fault), h('td', { class: 'wide' }, h('code', {}, JSON.stringify(r.params ?? {}))))))),
       );
-      drawEditor(rules);
+      // The editor is redrawn only when the active version changes, so live refreshes never wipe an edit.
+      if (active.version !== drawnVersion) {
+        drawnVersion = active.version;
+        drawEditor(rules);
+      }
       statsBox.replaceChildren(
         h('h2', {}, 'Precision from ticket outcomes'),
         stats.rules.length === 0 ? h('p', { class: 'muted' }, 'No tickets yet.') : h('table', { id: 'precision' }, h('thead', {}, h('tr', {}, ...['Rule', 'Tickets', 'Open', 'Confirmed', 'No fault found', 'False alarm', 'Precision'].map((x) => h('th', {}, x)))),
@@ -152,7 +160,7 @@ export function rulesPage(root: HTMLElement, me: Me): Page {
           h('tbody', {}, ...list.versions.map((v) => h('tr', { 'data-version': v.version },
             h('td', {}, `${v.version}${v.version === list.active ? ' (active)' : ''}`), h('td', {}, time(v.createdAt)), h('td', {}, v.author), h('td', {}, v.comment),
             h('td', {}, h('details', {}, h('summary', {}, 'diff'), h('pre', { class: 'diff' }, v.diff))),
-            h('td', {}, can.editRules(me) && v.version !== list.active ? h('button', { type: 'button', onclick: () => void api(`/api/v1/rulesets/${v.version}/activate`, { method: 'POST', body: { comment: `rollback to version ${v.version} from the console` } }).then(() => page.refresh()) }, `Roll back to ${v.version}`) : null),
+            h('td', {}, can.editRules(me) && v.version !== list.active ? h('button', { type: 'button', onclick: () => void api(`/api/v1/rulesets/${v.version}/activate`, { method: 'POST', body: { comment: `rollback to version ${v.version} from the console` } }).then(() => { notice.textContent = `Version ${v.version} is active again.`; return page.refresh(); }) }, `Roll back to ${v.version}`) : null),
           )))),
       );
     },

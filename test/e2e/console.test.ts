@@ -1,0 +1,145 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, screenshot } from '../helpers/browser.ts';
+import { VigilProcess } from '../helpers/child.ts';
+import { freePort } from '../helpers/net.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+const ADMIN = 'console-test-admin-token-0123456789';
+
+describe('operator console in Chromium, on the demo', () => {
+  const tmp = tempDir();
+  let demo: VigilProcess;
+  let browser: Browser;
+  let base: string;
+  let startedAt: number;
+
+  const signIn = async (token: string): Promise<Page> => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on('pageerror', (e) => {
+      throw e;
+    });
+    await page.goto(`${base}/`);
+    await page.fill('#token', token);
+    await page.press('#token', 'Enter');
+    await page.waitForSelector('#who >> text=Sign out');
+    return page;
+  };
+  const post = async (path: string, body: unknown) =>
+    (await fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })).json() as Promise<Record<string, unknown>>;
+
+  beforeAll(async () => {
+    const [http, mqtt, sensors, modbus] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    base = `http://127.0.0.1:${http}`;
+    startedAt = Date.now();
+    demo = new VigilProcess(['demo', '--http-port', String(http), '--mqtt-port', String(mqtt), '--sensor-port', String(sensors), '--modbus-port', String(modbus), '--data-dir', join(tmp.dir, 'demo')], { VIGIL_DEMO_TOKEN: ADMIN }).start();
+    await demo.waitForOutput(/Vigil demo is running/, 30_000);
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await demo?.kill('SIGKILL');
+    tmp.cleanup();
+  });
+
+  it('prints the console URL, and within a minute of start shows the wearing device at warning or worse', async () => {
+    expect(demo.output).toContain(`console         ${base}/console/`);
+    const page = await signIn(ADMIN);
+    const fan = page.locator('tr[data-device="fan-2"] [data-health]');
+    await fan.waitFor({ timeout: 60_000 });
+    await page.locator('tr[data-device="fan-2"] [data-health="warning"], tr[data-device="fan-2"] [data-health="critical"]').waitFor({ timeout: 60_000 });
+    expect(Date.now() - startedAt).toBeLessThan(60_000);
+    // Health says why in words, not only in colour; the healthy machines are ok.
+    await expect(page.locator('tr[data-device="fan-2"]').textContent()).resolves.toMatch(/kurtosis-baseline/);
+    await page.waitForSelector('tr[data-device="pump-1"] [data-health="ok"]');
+    await page.fill('#fleet-search', 'fan');
+    expect(await page.locator('tbody tr').count()).toBe(1);
+    await screenshot(page, '1-fleet');
+    await page.close();
+  });
+
+  it('draws the wearing device’s charts with the learned baseline, the limits and its ticket', async () => {
+    const page = await signIn(ADMIN);
+    await page.click('a[href="#/device/fan-2"]');
+    const fig = page.locator('figure[data-metric="vibration_kurtosis"]');
+    await fig.waitFor();
+    expect((await fig.getAttribute('data-series'))!.split(',')).toEqual(expect.arrayContaining(['value', 'baseline', 'band', 'warning', 'critical']));
+    expect(Number(await fig.getAttribute('data-markers'))).toBeGreaterThanOrEqual(1);
+    expect(await fig.locator('canvas').count()).toBeGreaterThan(0);
+    await expect(fig.locator('figcaption').textContent()).resolves.toMatch(/baseline [\d.]+\), warning at [\d.]+/);
+    await page.waitForSelector('text=kurtosis-baseline');
+    await screenshot(page, '2-device-fan-2');
+    await page.close();
+  });
+
+  it('previews a threshold change against the stored history beside the active ruleset, then publishes it', async () => {
+    const page = await signIn(ADMIN);
+    await page.click('nav >> text=Rules');
+    await page.selectOption('#edit-rule', 'kurtosis-baseline');
+    await page.selectOption('#edit-param', 'warning');
+    await page.fill('#edit-value', '-1');
+    await page.waitForSelector('#edit-check.error >> text=/params.warning: Too small/');
+    await page.fill('#edit-value', '3');
+    await page.waitForSelector('#edit-check >> text=Valid: kurtosis-baseline.warning = 3');
+    await page.click('button:has-text("Preview")');
+    await page.waitForSelector('#preview-summary', { timeout: 60_000 });
+    expect(await page.locator('#preview tr[data-differs]').count()).toBeGreaterThan(0);
+    await screenshot(page, '3-rules-preview');
+    await page.fill('#publish-comment', 'kurtosis warns earlier');
+    await page.click('button:has-text("Publish")');
+    await page.waitForSelector('#rules-status >> text=Published version 2');
+    await page.waitForSelector('#versions tr[data-version="2"] >> text=demo-admin');
+    // One click rolls back, and the diff of each version is there to read.
+    await page.click('button:has-text("Roll back to 1")');
+    await page.waitForSelector('#rules-status >> text=Version 1 is active again');
+    await page.waitForSelector('#versions tr[data-version="1"] >> text=(active)');
+    await expect(page.locator('#versions tr[data-version="2"] pre.diff').textContent()).resolves.toMatch(/warning: 3/);
+    await page.close();
+  });
+
+  it('lets the service desk acknowledge and resolve a ticket on the board', async () => {
+    const desk = (await post('/api/v1/tokens', { name: 'desk-anna', role: 'service_desk' })).token as string;
+    const page = await signIn(desk);
+    await page.click('nav >> text=Tickets');
+    const card = page.locator('article.card', { hasText: 'Bearing wear on fan-2' });
+    await card.waitFor();
+    await screenshot(page, '4-tickets');
+    await card.locator('button:has-text("Acknowledge")').click();
+    await page.waitForSelector('[role=status] >> text=acknowledge done');
+    await card.locator('select[name=outcome]').selectOption('confirmed');
+    await card.locator('input[name=note]').fill('bearing replaced');
+    await card.locator('button:has-text("Resolve")').click();
+    await page.waitForSelector('[role=status] >> text=resolve done');
+    await page.locator('article.card', { hasText: 'Bearing wear on fan-2' }).waitFor({ state: 'detached' });
+    const t = (await (await fetch(`${base}/api/v1/tickets?device=fan-2`, { headers: { authorization: `Bearer ${desk}` } })).json()) as { tickets: { status: string; outcome: string; acknowledgedAt: number }[] };
+    expect(t.tickets[0]).toMatchObject({ status: 'resolved', outcome: 'confirmed' });
+    await page.close();
+  });
+
+  it('offers a viewer nothing to change', async () => {
+    const viewer = (await post('/api/v1/tokens', { name: 'viewer-vic', role: 'viewer' })).token as string;
+    const page = await signIn(viewer);
+    await page.click('nav >> text=Rules');
+    await page.waitForSelector('text=may view the rules');
+    expect(await page.locator('#edit-rule, button:has-text("Publish"), button:has-text("Roll back")').count()).toBe(0);
+    await page.click('nav >> text=Tickets');
+    await page.click('#show-resolved');
+    await page.waitForSelector('article.card');
+    expect(await page.locator('article.card button').count()).toBe(0);
+    await screenshot(page, '5-viewer-tickets');
+    await page.close();
+    expect(existsSync(join(process.cwd(), 'artifacts/console/5-viewer-tickets.png'))).toBe(true);
+  });
+
+  it('refuses a bad token at sign-in', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${base}/console/`);
+    await page.fill('#token', 'not-a-token');
+    await page.press('#token', 'Enter');
+    await page.waitForSelector('[role=alert] >> text=That token is not valid.');
+    await page.close();
+  });
+});
