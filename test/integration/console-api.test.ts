@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Reading } from '../../core/index.ts';
+import { waitFor } from '../helpers/net.ts';
+import { SITE, type ServerHandle, asGateway, startServer } from '../helpers/pipeline.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+const MIN = 60_000;
+
+describe('console API: fleet health, device overview, history', () => {
+  const tmp = tempDir();
+  let srv: ServerHandle;
+  const get = async (path: string) => {
+    const res = await fetch(`${srv.httpUrl}${path}`);
+    return { status: res.status, body: (await res.json()) as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  };
+
+  beforeAll(async () => {
+    srv = await startServer({ dataDir: `${tmp.dir}/server` });
+    const gw = await asGateway(srv.brokerUrl);
+    const t0 = Date.now() - 180 * MIN;
+    const readings: Reading[] = [];
+    for (let i = 0; i < 180; i++) {
+      readings.push({ deviceId: 'pump-1', metric: 'bearing_temp', value: i < 150 ? 50 + (i % 3) * 0.2 : 90, ts: t0 + i * MIN });
+      readings.push({ deviceId: 'fan-1', metric: 'vibration_rms', value: 1.5 + (i % 5) * 0.01, ts: t0 + i * MIN });
+    }
+    await gw.send(readings);
+    gw.client.end(true);
+    await waitFor(async () => (await get('/api/v1/fleet')).body.sites?.[0]?.devices.length === 2, { message: 'two devices' });
+  });
+  afterAll(async () => {
+    await srv?.server.stop();
+    tmp.cleanup();
+  });
+
+  it('gives each device a health with its reasons and its open tickets', async () => {
+    const { body } = await get('/api/v1/fleet');
+    expect(body.sites).toHaveLength(1);
+    expect(body.sites[0].site).toBe(SITE);
+    const pump = body.sites[0].devices.find((d: { deviceId: string }) => d.deviceId === 'pump-1');
+    const fan = body.sites[0].devices.find((d: { deviceId: string }) => d.deviceId === 'fan-1');
+    // A jump of 40 °C within minutes is a critical rate of rise; the worst alerts are the reasons given.
+    expect(pump).toMatchObject({ health: 'critical', reasons: ['bearing-temp-rate (overheating)'], gatewayId: 'gw-1' });
+    expect(pump.openTickets).toEqual([expect.objectContaining({ priority: 'P1' })]);
+    expect(fan).toMatchObject({ health: 'ok', reasons: [], openTickets: [] });
+  });
+
+  it('shows one device with its rules and limits, learned baselines, alerts and tickets', async () => {
+    const { body } = await get('/api/v1/devices/pump-1/overview');
+    expect(body.rules).toContainEqual(expect.objectContaining({ ruleId: 'bearing-temp-limit', metric: 'bearing_temp', limits: expect.objectContaining({ warning: 80, critical: 95 }) }));
+    expect(body.baselines).toContainEqual(expect.objectContaining({ ruleId: 'bearing-temp-baseline', metric: 'bearing_temp', baseline: expect.any(Number) }));
+    expect(body.alerts.map((a: { ruleId: string }) => a.ruleId)).toContain('bearing-temp-limit');
+    expect(body.tickets).toEqual([expect.objectContaining({ status: 'open', priority: 'P1' })]);
+    expect((await get('/api/v1/devices/nope-9/overview')).status).toBe(404);
+  });
+
+  it('serves per-minute history as series, and refuses a bad query with the reason', async () => {
+    const { body } = await get(`/api/v1/history?device=pump-1&metrics=bearing_temp,vibration_rms&from=${Date.now() - 4 * 60 * MIN}`);
+    expect(body.series.bearing_temp.t).toHaveLength(180);
+    expect(body.series.bearing_temp.max.at(-1)).toBe(90);
+    expect(body.series.vibration_rms.t).toHaveLength(0);
+    for (const [q, problem] of [
+      ['device=pump-1&metrics=colour', /metrics/],
+      ['metrics=bearing_temp', /device/],
+      ['device=pump-1&metrics=bearing_temp&from=10&to=5', /from must be before to/],
+      ['device=pump-1&metrics=bearing_temp&from=0&to=99999999999', /92 days/],
+    ] as const) {
+      const r = await get(`/api/v1/history?${q}`);
+      expect(r.status, q).toBe(400);
+      expect(r.body.message).toMatch(problem);
+    }
+  });
+
+  it('serves the console page and its assets without a CDN', async () => {
+    const html = await fetch(`${srv.httpUrl}/console/`);
+    expect(html.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(await html.text()).toContain('<script type="module" src="./app.js">');
+    expect((await fetch(`${srv.httpUrl}/console/app.js`)).status).toBe(200);
+    expect((await fetch(`${srv.httpUrl}/console/../server.db`)).status).toBe(404);
+    expect((await fetch(`${srv.httpUrl}/`, { redirect: 'manual' })).headers.get('location')).toBe('/console/');
+  });
+});
