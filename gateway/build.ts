@@ -130,16 +130,19 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps): Gateway 
     recentRejections: recent.slice(-20),
   });
 
-  // Device states go upstream as one retained message, at most once a second, whenever one changes.
+  // Device states and the outbox depth go upstream as one retained message: at most once a second
+  // when a device state changes, and every 10 s anyway so the server sees a backlog drain.
   let lastStatus = '';
+  let lastSent = 0;
   const statusTimer = setInterval(() => {
     const devices = drivers.flatMap((d) => (d.devices ? d.devices() : []));
-    if (devices.length === 0) return;
     const list = devices.map((x) => ({ id: x.id, state: x.state, since: x.since, ...(x.lastError ? { lastError: x.lastError.slice(0, 500) } : {}) }));
     const key = JSON.stringify(list.map((x) => [x.id, x.state]));
-    if (key === lastStatus) return;
+    if (key === lastStatus && clock.now() - lastSent < 10_000) return;
     lastStatus = key;
-    uplink.publishStatus(JSON.stringify({ v: 1, at: clock.now(), devices: list }));
+    lastSent = clock.now();
+    const o = outbox.stats();
+    uplink.publishStatus(JSON.stringify({ v: 1, at: clock.now(), devices: list, outbox: { readings: o.pendingReadings + o.sealedReadings, oldestTs: o.oldestTs ?? null } }));
   }, 1000);
   statusTimer.unref();
 

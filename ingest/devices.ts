@@ -85,6 +85,8 @@ export interface GatewayView {
   lastSeq: number | undefined;
   envelopes: number;
   duplicates: number;
+  /** Readings held in its store-and-forward outbox and the oldest sample time, as it last reported. */
+  outbox?: { readings: number; oldestTs: number | null; at: number };
 }
 
 /** What the server knows of each gateway: its retained state topic and its last Envelope. */
@@ -104,6 +106,11 @@ export class GatewayDirectory {
     const g = this.entry(site, gatewayId);
     if (g.state !== state) g.stateSince = now;
     g.state = state;
+  }
+
+  /** The gateway's own report of its outbox, as of `at` (the gateway's clock). */
+  outbox(site: string, gatewayId: string, o: { readings: number; oldestTs: number | null }, at: number): void {
+    this.entry(site, gatewayId).outbox = { ...o, at };
   }
 
   envelope(site: string, gatewayId: string, bootId: string, seq: number, now: number, duplicate: boolean): void {

@@ -5,7 +5,6 @@ import {
   Counter,
   type Db,
   DurationSchema,
-  type Fault,
   FaultSchema,
   type Finding,
   Gauge,
@@ -15,6 +14,7 @@ import {
   type Service,
   type Ticket,
   type TicketEvent,
+  VIBRATION_DIAGNOSES,
   type TicketEventType,
   type TimerHandle,
   type WebhookPayload,
@@ -42,11 +42,6 @@ export type TicketsConfig = z.infer<typeof TicketsConfigSchema>;
 export const RULE_ENGINE: Actor = { name: 'rule-engine', role: 'system' };
 export const SLA_CLOCK: Actor = { name: 'sla-clock', role: 'system' };
 
-/**
- * A generic vibration finding is a symptom; these faults are diagnoses of it. They share one ticket
- * per device: the symptom joins a diagnosed ticket, and a diagnosis refines a symptom ticket.
- */
-const VIBRATION_DIAGNOSES: readonly Fault[] = ['bearing_wear', 'imbalance', 'misalignment', 'lubrication'];
 
 export type ActionInput =
   | { action: 'acknowledge' | 'start' | 'close' | 'reopen'; note?: string | undefined; externalRef?: string | undefined }

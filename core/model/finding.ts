@@ -44,6 +44,19 @@ export const FindingSchema = z.strictObject({
 });
 export type Finding = z.infer<typeof FindingSchema>;
 
+/**
+ * A generic vibration finding is a symptom; these faults are diagnoses of it. Tickets file the
+ * symptom under a diagnosis of the same device, so the two are one problem.
+ */
+export const VIBRATION_DIAGNOSES: readonly Fault[] = ['bearing_wear', 'imbalance', 'misalignment', 'lubrication'];
+
+/** The distinct problems (tickets) a set of fired faults of one device makes. */
+export function problemsOf(faults: Iterable<Fault>): Fault[] {
+  const set = new Set(faults);
+  if (set.has('vibration') && VIBRATION_DIAGNOSES.some((f) => set.has(f))) set.delete('vibration');
+  return [...set].sort();
+}
+
 export function dedupeKeyOf(deviceId: string, fault: Fault): string {
   return `${deviceId}:${fault}`;
 }

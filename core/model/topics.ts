@@ -61,7 +61,7 @@ export const GatewayStateSchema = z.enum(['online', 'offline']);
 export const DeviceStateSchema = z.enum(['connecting', 'online', 'degraded', 'offline']);
 export type DeviceState = z.infer<typeof DeviceStateSchema>;
 
-/** The retained `status` message of a gateway: the state of each device it polls. */
+/** The retained `status` message of a gateway: the state of each device it polls, and its outbox. */
 export const GatewayStatusSchema = z.strictObject({
   v: z.literal(1),
   at: z.number().int().nonnegative(),
@@ -75,6 +75,8 @@ export const GatewayStatusSchema = z.strictObject({
       }),
     )
     .max(10_000),
+  /** The store-and-forward queue: readings held and the sample time of the oldest. */
+  outbox: z.strictObject({ readings: z.number().int().nonnegative(), oldestTs: z.number().int().nullable() }).optional(),
 });
 export type GatewayStatus = z.infer<typeof GatewayStatusSchema>;
 export type GatewayState = z.infer<typeof GatewayStateSchema>;

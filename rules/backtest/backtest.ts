@@ -1,4 +1,4 @@
-import type { Finding, Reading } from '../../core/index.ts';
+import { type Fault, type Finding, type Reading, problemsOf } from '../../core/index.ts';
 import { RuleEngine } from '../engine/engine.ts';
 import type { Ruleset } from '../rulesets/schema.ts';
 
@@ -12,6 +12,9 @@ export interface DeviceSummary {
   flaps: number;
   findings: number;
   rules: string[];
+  /** Problems that would have had a ticket: fired faults, a vibration symptom merged into its diagnosis. */
+  tickets: number;
+  faults: Fault[];
 }
 
 export interface BacktestSummary {
@@ -75,12 +78,14 @@ export function backtest(ruleset: Ruleset, readings: Iterable<Reading & { site?:
   const devices = new Map<string, DeviceSummary>();
   for (const f of findings) {
     let d = devices.get(f.deviceId);
-    if (!d) devices.set(f.deviceId, (d = { deviceId: f.deviceId, firstWarning: null, firstCritical: null, alerts: 0, flaps: 0, findings: 0, rules: [] }));
+    if (!d) devices.set(f.deviceId, (d = { deviceId: f.deviceId, firstWarning: null, firstCritical: null, alerts: 0, flaps: 0, findings: 0, rules: [], tickets: 0, faults: [] }));
     d.findings++;
     if (!d.rules.includes(f.ruleId)) d.rules.push(f.ruleId);
     if (f.event === 'resolve') continue;
     if (f.event === 'fire') {
       d.alerts++;
+      d.faults = problemsOf([...d.faults, f.fault]);
+      d.tickets = d.faults.length;
       if (f.evidence.refire === true) d.flaps++;
     }
     if (d.firstWarning === null) d.firstWarning = f.at; // any fire or escalation is at least a warning

@@ -87,6 +87,7 @@ describe('operator console in Chromium, on the demo', () => {
     await page.click('button:has-text("Preview")');
     await page.waitForSelector('#preview-summary', { timeout: 60_000 });
     expect(await page.locator('#preview tr[data-differs]').count()).toBeGreaterThan(0);
+    await expect(page.locator('#preview-summary').textContent()).resolves.toMatch(/active ruleset \d+ findings and \d+ tickets, this change \d+ findings and \d+ tickets/);
     await screenshot(page, '3-rules-preview');
     await page.fill('#publish-comment', 'kurtosis warns earlier');
     await page.click('button:has-text("Publish")');
@@ -132,6 +133,24 @@ describe('operator console in Chromium, on the demo', () => {
     await screenshot(page, '5-viewer-tickets');
     await page.close();
     expect(existsSync(join(process.cwd(), 'artifacts/console/5-viewer-tickets.png'))).toBe(true);
+  });
+
+  it('shows the pipeline, and fits a tablet screen', async () => {
+    const page = await signIn(ADMIN);
+    await page.setViewportSize({ width: 768, height: 1024 });
+    await page.click('nav >> text=Pipeline');
+    await page.waitForSelector('#pipeline >> text=demo-gw');
+    await expect(page.locator('#pipeline').textContent()).resolves.toMatch(/online/);
+    await expect(page.locator('#tsdb').textContent()).resolves.toMatch(/No TSDB configured/);
+    // No horizontal scrolling on a tablet.
+    expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth + 1')).toBe(true);
+    await screenshot(page, '6-pipeline-tablet');
+    // Keyboard: on a fresh load the skip link is the first stop, then the navigation.
+    await page.reload();
+    await page.waitForSelector('#pipeline >> text=demo-gw');
+    await page.keyboard.press('Tab');
+    await expect(page.evaluate('document.activeElement.textContent')).resolves.toBe('Skip to content');
+    await page.close();
   });
 
   it('refuses a bad token at sign-in', async () => {

@@ -64,6 +64,9 @@ describe('Modbus device → gateway → server → VictoriaMetrics', () => {
       return x?.state === 'online' ? x : undefined;
     }, { message: 'online on the server' });
     expect(d.values.vibration_rms!.value).toBeCloseTo(transmitterValues(model, T).vibration_rms!, 4);
+    // The gateway's status message also carries its outbox depth, for the console's pipeline page.
+    const gw = ((await (await fetch(`${srv.httpUrl}/api/v1/gateways`)).json()) as { gateways: { outbox?: { readings: number; oldestTs: number | null; at: number } }[] }).gateways[0];
+    expect(gw?.outbox).toMatchObject({ readings: expect.any(Number), at: expect.any(Number) });
   });
 
   it('shows the device offline, with the reason, when it stops answering', async () => {

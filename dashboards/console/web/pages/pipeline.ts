@@ -6,7 +6,12 @@ interface Pipeline {
   broker: Record<string, unknown>;
   tsdb: { configured: boolean; spoolReadings?: number; state?: string };
   webhooks: { pending: number; dead: number; oldestPendingAt: number | null };
-  gateways: { site: string; gatewayId: string; state: string; stateSince?: number; lastEnvelopeAt?: number; envelopes: number; duplicates: number }[];
+  gateways: { site: string; gatewayId: string; state: string; stateSince?: number; lastEnvelopeAt?: number; envelopes: number; duplicates: number; outbox?: { readings: number; oldestTs: number | null; at: number } }[];
+}
+
+function ago(ts: number): string {
+  const s = Math.max(0, Math.round((Date.now() - ts) / 1000));
+  return s < 120 ? `${s} s ago` : s < 7200 ? `${Math.round(s / 60)} min ago` : `${Math.round(s / 3600)} h ago`;
 }
 
 export function pipelinePage(root: HTMLElement, _me: Me): Page {
@@ -29,8 +34,8 @@ export function pipelinePage(root: HTMLElement, _me: Me): Page {
         h('h2', {}, 'Intake'),
         h('p', { id: 'intake' }, `${ingested.toLocaleString()} readings accepted${rate !== null ? `, ${rate.toLocaleString()} readings/s now` : ''}.`),
         h('h2', {}, 'Gateways'),
-        h('table', {}, h('thead', {}, h('tr', {}, ...['Gateway', 'Site', 'State', 'Since', 'Last Envelope', 'Envelopes', 'Duplicates'].map((x) => h('th', {}, x)))),
-          h('tbody', {}, ...p.gateways.map((g) => h('tr', {}, h('td', {}, g.gatewayId), h('td', {}, g.site), h('td', {}, g.state), h('td', {}, time(g.stateSince)), h('td', {}, time(g.lastEnvelopeAt)), h('td', {}, String(g.envelopes)), h('td', {}, String(g.duplicates)))))),
+        h('table', {}, h('thead', {}, h('tr', {}, ...['Gateway', 'Site', 'State', 'Since', 'Last Envelope', 'Outbox', 'Envelopes', 'Duplicates'].map((x) => h('th', {}, x)))),
+          h('tbody', {}, ...p.gateways.map((g) => h('tr', {}, h('td', {}, g.gatewayId), h('td', {}, g.site), h('td', {}, g.state), h('td', {}, time(g.stateSince)), h('td', {}, time(g.lastEnvelopeAt)), h('td', {}, g.outbox ? `${g.outbox.readings} readings${g.outbox.oldestTs ? `, oldest ${ago(g.outbox.oldestTs)}` : ''} (reported ${time(g.outbox.at)})` : '–'), h('td', {}, String(g.envelopes)), h('td', {}, String(g.duplicates)))))),
         h('h2', {}, 'Time-series database'),
         h('p', { id: 'tsdb' }, p.tsdb.configured ? `${p.tsdb.state === 'down' ? 'Down' : 'Up'}; spool depth ${p.tsdb.spoolReadings ?? 0} readings.` : 'No TSDB configured: readings are validated and tracked, not stored.'),
         h('h2', {}, 'Webhook outbox'),

@@ -3,7 +3,7 @@ import { ApiError, type Me, api, can } from '../api.ts';
 import { h, time } from '../dom.ts';
 import type { Page } from '../main.ts';
 
-interface DeviceSummary { deviceId: string; firstWarning: number | null; firstCritical: number | null; alerts: number; flaps: number; findings: number }
+interface DeviceSummary { deviceId: string; firstWarning: number | null; firstCritical: number | null; alerts: number; flaps: number; findings: number; tickets: number }
 interface Run { summary: { findings: number; devices: DeviceSummary[] } }
 interface Version { version: number; name: string; author: string; comment: string; createdAt: number; diff: string }
 interface Stat { ruleId: string; tickets: number; open: number; confirmed: number; no_fault_found: number; false_alarm: number; precision: number | null }
@@ -111,11 +111,12 @@ export function rulesPage(root: HTMLElement, me: Me): Page {
   function drawPreview(r: { candidate: Run; active: Run; from: number; to: number }) {
     const ids = [...new Set([...r.active.summary.devices, ...r.candidate.summary.devices].map((d) => d.deviceId))].sort();
     const get = (run: Run, id: string) => run.summary.devices.find((d) => d.deviceId === id);
-    const cell = (d: DeviceSummary | undefined) => (d ? `${d.alerts} alerts, ${d.flaps} flaps, first warning ${time(d.firstWarning)}${d.firstCritical ? `, first critical ${time(d.firstCritical)}` : ''}` : 'nothing');
+    const cell = (d: DeviceSummary | undefined) => (d ? `${d.tickets} tickets, ${d.alerts} alerts, ${d.flaps} flaps, first warning ${time(d.firstWarning)}${d.firstCritical ? `, first critical ${time(d.firstCritical)}` : ''}` : 'nothing');
+    const tickets = (run: Run) => run.summary.devices.reduce((n, d) => n + d.tickets, 0);
     const changed = ids.filter((id) => JSON.stringify(get(r.active, id)) !== JSON.stringify(get(r.candidate, id)));
     preview.replaceChildren(
       h('h2', {}, 'Preview against the stored history'),
-      h('p', { id: 'preview-summary' }, `${time(r.from)} to ${time(r.to)}: active ruleset ${r.active.summary.findings} findings, this change ${r.candidate.summary.findings}; ${changed.length} device(s) differ.`),
+      h('p', { id: 'preview-summary' }, `${time(r.from)} to ${time(r.to)}: active ruleset ${r.active.summary.findings} findings and ${tickets(r.active)} tickets, this change ${r.candidate.summary.findings} findings and ${tickets(r.candidate)} tickets; ${changed.length} device(s) differ.`),
       h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Device'), h('th', {}, 'Active'), h('th', {}, 'With the change'))),
         h('tbody', {}, ...ids.map((id) => h('tr', { 'data-differs': changed.includes(id) }, h('td', {}, `${changed.includes(id) ? '● ' : ''}${id}`), h('td', {}, cell(get(r.active, id))), h('td', {}, cell(get(r.candidate, id))))))),
     );
@@ -133,7 +134,7 @@ export function rulesPage(root: HTMLElement, me: Me): Page {
     busy: () => typing,
     async refresh() {
       const [active, list, stats] = await Promise.all([
-        api<{ version: number; name: string; yaml: string }>('/api/v1/rulesets/active'),
+        api<{ version: number; name: string; yaml: string; plans: { deviceId: string; assetClass: string | null; rules: { ruleId: string; metric: string }[]; skipped: { ruleId: string; reason: string }[] }[] }>('/api/v1/rulesets/active'),
         api<{ active: number; versions: Version[] }>('/api/v1/rulesets'),
         api<{ rules: Stat[] }>('/api/v1/rules/stats'),
       ]);
@@ -143,6 +144,9 @@ export function rulesPage(root: HTMLElement, me: Me): Page {
         h('p', {}, `Active: version ${active.version} (${active.name}), ${rules.length} rules.`),
         h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Rule'), h('th', {}, 'Kind'), h('th', {}, 'Metric'), h('th', {}, 'Fault'), h('th', { class: 'wide' }, 'Parameters'))),
           h('tbody', {}, ...rules.map((r) => h('tr', {}, h('td', {}, r.id), h('td', {}, r.kind), h('td', {}, String(r.metric ?? 'device')), h('td', {}, r.fault), h('td', { class: 'wide' }, h('code', {}, JSON.stringify(r.params ?? {}))))))),
+        h('details', {}, h('summary', {}, `By device and asset class (${active.plans.length} devices)`),
+          h('table', { id: 'plans' }, h('thead', {}, h('tr', {}, h('th', {}, 'Device'), h('th', {}, 'Asset class'), h('th', {}, 'Rules that apply'), h('th', { class: 'wide' }, 'Skipped, and why'))),
+            h('tbody', {}, ...[...active.plans].sort((a, b) => a.deviceId.localeCompare(b.deviceId)).map((p) => h('tr', {}, h('td', {}, p.deviceId), h('td', {}, p.assetClass ?? 'none'), h('td', {}, String(p.rules.length)), h('td', { class: 'wide' }, p.skipped.map((x) => `${x.ruleId}: ${x.reason}`).join('; ') || '–')))))),
       );
       // The editor is redrawn only when the active version changes, so live refreshes never wipe an edit.
       if (active.version !== drawnVersion) {
