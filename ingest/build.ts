@@ -157,7 +157,7 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
   registerIngestApi(app, { devices, gateways, quarantine, status: pipeline });
   registerRulesApi(app, rules, now);
   registerTicketsApi(app, tickets, now);
-  registerConsoleApi(app, { devices, gateways, rules, tickets, history, now });
+  registerConsoleApi(app, { devices, gateways, rules, tickets, history, now, onBatch: (l) => intake.onBatch(l) });
   registerConsoleStatic(app);
   const http = httpService(app, config.http.host, config.http.port);
 

@@ -1,4 +1,3 @@
-import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
 import {
   DeviceIdSchema,
@@ -13,7 +12,9 @@ import {
   WebhookPayloadSchema,
   endpoint,
   generateSecret,
+  SseHub,
   rawJsonBodies,
+  sseFrame,
 } from '../core/index.ts';
 import type { ActResult, ActionInput, TicketManager } from './manager.ts';
 import { verify, SIGNATURE_HEADER } from './webhooks/signature.ts';
@@ -104,13 +105,10 @@ export function registerTicketsApi(app: FastifyInstance, tickets: TicketManager,
 
   endpoint(app, 'GET', '/api/v1/rules/stats', { tag: 'rules', summary: 'Per rule: tickets by outcome and precision = confirmed / (confirmed + false_alarm + no_fault_found)' }, () => ({ rules: tickets.stats() }));
 
-  const streams = new Set<ServerResponse>();
-  app.addHook('onClose', async () => {
-    for (const s of streams) s.end();
-  });
+  const streams = new SseHub(app, MAX_STREAMS);
   tickets.onEvent((ev, t) => {
     const frame = sse(ev, t);
-    for (const s of streams) s.write(frame);
+    streams.send(() => frame);
   });
   endpoint(
     app,
@@ -118,20 +116,9 @@ export function registerTicketsApi(app: FastifyInstance, tickets: TicketManager,
     '/api/v1/tickets/stream',
     { tag: 'tickets', summary: 'Live ticket events (Server-Sent Events); resumes after Last-Event-ID or ?after=', query: StreamQuery, queryToken: true },
     ({ query, req, reply }) => {
-      if (streams.size >= MAX_STREAMS) return reply.code(503).send({ error: 'busy', message: `${MAX_STREAMS} streams are open; try again later` });
       const lastId = Number(req.headers['last-event-id'] ?? query.after ?? tickets.store.lastEventId());
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-      res.write('retry: 3000\n\n');
-      if (Number.isInteger(lastId)) for (const ev of tickets.store.eventsAfter(lastId, 1000)) res.write(sse(ev, tickets.store.get(ev.ticketId)!));
-      streams.add(res);
-      const beat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-      beat.unref();
-      req.raw.on('close', () => {
-        clearInterval(beat);
-        streams.delete(res);
-      });
+      const replay = Number.isInteger(lastId) ? tickets.store.eventsAfter(lastId, 1000).map((ev) => sse(ev, tickets.store.get(ev.ticketId)!)) : [];
+      return streams.open(req, reply, undefined, replay);
     },
   );
 
@@ -191,5 +178,5 @@ export function registerTicketsApi(app: FastifyInstance, tickets: TicketManager,
 }
 
 function sse(ev: TicketEvent, t: Ticket): string {
-  return `id: ${ev.id}\nevent: ${ev.type}\ndata: ${JSON.stringify({ event: ev, ticket: t })}\n\n`;
+  return sseFrame(ev.type, { event: ev, ticket: t }, ev.id);
 }

@@ -15,3 +15,4 @@ export * from './audit.ts';
 export * from './access.ts';
 export * from './api.ts';
 export * from './access-api.ts';
+export * from './sse.ts';

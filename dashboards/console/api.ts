@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DeviceIdSchema, type FastifyInstance, MetricIdSchema, endpoint } from '../../core/index.ts';
+import { DeviceIdSchema, type FastifyInstance, MetricIdSchema, type Reading, SseHub, endpoint, sseFrame } from '../../core/index.ts';
 import type { DeviceDirectory, GatewayDirectory } from '../../ingest/devices.ts';
 import type { HistoryRollups } from '../../ingest/history/rollups.ts';
 import type { RuleService } from '../../rules/index.ts';
@@ -28,7 +28,12 @@ export interface ConsoleApiDeps {
   tickets: TicketManager;
   history: HistoryRollups;
   now(): number;
+  /** Accepted readings as they arrive, for the live tail. */
+  onBatch(listener: (b: { site: string; readings: readonly Reading[] }) => void): void;
 }
+
+/** Live values go out at most this often, latest per (device, metric): a browser needs no more. */
+const LIVE_EVERY_MS = 1000;
 
 /** What the console reads beyond the parts' own APIs: who am I, the fleet at a glance, one device, its history. */
 export function registerConsoleApi(app: FastifyInstance, deps: ConsoleApiDeps): void {
@@ -85,6 +90,31 @@ export function registerConsoleApi(app: FastifyInstance, deps: ConsoleApiDeps): 
       })),
     };
   });
+
+  const live = new SseHub<{ device: string | undefined }>(app);
+  let latest = new Map<string, { deviceId: string; site: string; metric: string; value: number; ts: number }>();
+  let timer: NodeJS.Timeout | undefined;
+  deps.onBatch((b) => {
+    if (live.size === 0) return;
+    for (const r of b.readings) latest.set(`${r.deviceId}\u0000${r.metric}`, { deviceId: r.deviceId, site: b.site, metric: r.metric, value: r.value, ts: r.ts });
+    timer ??= setTimeout(() => {
+      timer = undefined;
+      const items = [...latest.values()];
+      latest = new Map();
+      live.send((f) => {
+        const mine = f.device ? items.filter((x) => x.deviceId === f.device) : items;
+        return mine.length > 0 ? sseFrame('readings', mine) : null;
+      });
+    }, LIVE_EVERY_MS).unref();
+  });
+  app.addHook('onClose', async () => clearTimeout(timer));
+  endpoint(
+    app,
+    'GET',
+    '/api/v1/readings/stream',
+    { tag: 'console', summary: 'Live readings (Server-Sent Events, latest per device and metric each second); ?device= for one device', query: z.strictObject({ device: DeviceIdSchema.optional() }), queryToken: true },
+    ({ query, req, reply }) => live.open(req, reply, { device: query.device }),
+  );
 
   endpoint(app, 'GET', '/api/v1/history', { tag: 'console', summary: 'Per-minute history (mean, min, max) of metrics of one device; default the last 7 days', query: HistoryQuery }, ({ query }) => {
     const to = query.to ?? deps.now();

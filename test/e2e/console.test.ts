@@ -4,17 +4,18 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, screenshot } from '../helpers/browser.ts';
 import { VigilProcess } from '../helpers/child.ts';
-import { freePort } from '../helpers/net.ts';
+import { freePort, waitFor } from '../helpers/net.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
-const ADMIN = 'console-test-admin-token-0123456789';
 
-describe('operator console in Chromium, on the demo', () => {
+describe('operator console in Chromium, on the demo, signed in with the token it prints', () => {
   const tmp = tempDir();
   let demo: VigilProcess;
   let browser: Browser;
   let base: string;
   let startedAt: number;
+  // The token the demo prints at start: what a user copies into the sign-in form.
+  let ADMIN = '';
 
   const signIn = async (token: string): Promise<Page> => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -34,8 +35,9 @@ describe('operator console in Chromium, on the demo', () => {
     const [http, mqtt, sensors, modbus] = [await freePort(), await freePort(), await freePort(), await freePort()];
     base = `http://127.0.0.1:${http}`;
     startedAt = Date.now();
-    demo = new VigilProcess(['demo', '--http-port', String(http), '--mqtt-port', String(mqtt), '--sensor-port', String(sensors), '--modbus-port', String(modbus), '--data-dir', join(tmp.dir, 'demo')], { VIGIL_DEMO_TOKEN: ADMIN }).start();
+    demo = new VigilProcess(['demo', '--http-port', String(http), '--mqtt-port', String(mqtt), '--sensor-port', String(sensors), '--modbus-port', String(modbus), '--data-dir', join(tmp.dir, 'demo')], { VIGIL_DEMO_TOKEN: '' }).start();
     await demo.waitForOutput(/Vigil demo is running/, 30_000);
+    ADMIN = /admin token\s+(vgl_\S+)/.exec(demo.output)![1]!;
     browser = await launchBrowser();
   });
 
@@ -71,6 +73,10 @@ describe('operator console in Chromium, on the demo', () => {
     expect(await fig.locator('canvas').count()).toBeGreaterThan(0);
     await expect(fig.locator('figcaption').textContent()).resolves.toMatch(/baseline [\d.]+\), warning at [\d.]+/);
     await page.waitForSelector('text=kurtosis-baseline');
+    // The live tail: new readings are appended to the chart as they arrive, without a reload.
+    const vib = page.locator('figure[data-metric="vibration_rms"]');
+    const before = Number(await vib.getAttribute('data-points'));
+    await waitFor(async () => Number(await vib.getAttribute('data-points')) > before, { timeoutMs: 20_000, intervalMs: 200, message: 'live readings appended to the chart' });
     await screenshot(page, '2-device-fan-2');
     await page.close();
   });

@@ -70,6 +70,26 @@ describe('console API: fleet health, device overview, history', () => {
     }
   });
 
+  it('streams live readings, latest per metric each second, for one device or all', async () => {
+    const ac = new AbortController();
+    const res = await fetch(`${srv.httpUrl}/api/v1/readings/stream?device=fan-1`, { signal: ac.signal });
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    const reader = res.body!.getReader();
+    const gw = await asGateway(srv.brokerUrl);
+    await gw.send([
+      { deviceId: 'pump-1', metric: 'bearing_temp', value: 61, ts: Date.now() - 2000 },
+      { deviceId: 'fan-1', metric: 'vibration_rms', value: 1.7, ts: Date.now() - 2000 },
+      { deviceId: 'fan-1', metric: 'vibration_rms', value: 1.8, ts: Date.now() - 1000 },
+    ]);
+    let text = '';
+    while (!text.includes('event: readings')) text += new TextDecoder().decode((await reader.read()).value);
+    ac.abort();
+    gw.client.end(true);
+    const data = JSON.parse(/data: (.*)/.exec(text.slice(text.indexOf('event: readings')))![1]!) as { deviceId: string; value: number }[];
+    expect(data).toEqual([expect.objectContaining({ deviceId: 'fan-1', metric: 'vibration_rms', value: 1.8, site: SITE })]);
+    expect((await get('/api/v1/readings/stream?device=Bad Id')).status).toBe(400);
+  });
+
   it('serves the console page and its assets without a CDN', async () => {
     const html = await fetch(`${srv.httpUrl}/console/`);
     expect(html.headers.get('content-security-policy')).toContain("default-src 'self'");

@@ -34,6 +34,22 @@ export async function api<T = any>(path: string, init: { method?: string; body?:
   return body as T;
 }
 
+export interface LiveReading {
+  deviceId: string;
+  site: string;
+  metric: string;
+  value: number;
+  ts: number;
+}
+
+/** The live tail: the latest readings each second (of one device, or all), until closed. */
+export function liveReadings(device: string | undefined, onItems: (items: LiveReading[]) => void): EventSource {
+  const q = new URLSearchParams({ access_token: token.get() ?? '', ...(device ? { device } : {}) });
+  const es = new EventSource(`/api/v1/readings/stream?${q}`);
+  es.addEventListener('readings', (e) => onItems(JSON.parse((e as MessageEvent<string>).data) as LiveReading[]));
+  return es;
+}
+
 /** What a role may do; the console does not offer what the server would refuse. */
 export const can = {
   workTickets: (me: Me) => me.role === 'service_desk' || me.role === 'admin',

@@ -11,6 +11,8 @@ export interface Page {
   refresh(): Promise<void>;
   /** Live refreshes are skipped while the operator is typing in a form. */
   busy?(): boolean;
+  /** Leaving the page: close its streams. */
+  close?(): void;
 }
 type Route = (root: HTMLElement, me: Me, arg: string) => Page;
 
@@ -29,6 +31,8 @@ let stream: EventSource | undefined;
 
 function signIn(message?: string): void {
   stream?.close();
+  current?.close?.();
+  current = undefined;
   document.getElementById('nav')!.replaceChildren();
   document.getElementById('who')!.replaceChildren();
   const input = h('input', { id: 'token', type: 'password', autocomplete: 'off', required: true, 'aria-describedby': 'token-help' });
@@ -83,6 +87,7 @@ function route(): void {
   );
   document.title = `${r.title} · Vigil`;
   main.replaceChildren();
+  current?.close?.();
   current = r.page(main, me, decodeURIComponent(rest.join('/')));
   void current.refresh().catch((err) => main.append(h('p', { class: 'error', role: 'alert' }, String(err))));
 }

@@ -1,5 +1,5 @@
 import uPlot from 'uplot';
-import { type Me, api } from '../api.ts';
+import { type Me, api, liveReadings } from '../api.ts';
 import { badge, h, time } from '../dom.ts';
 import type { Page } from '../main.ts';
 
@@ -52,8 +52,24 @@ export function devicePage(root: HTMLElement, _me: Me, deviceId: string): Page {
   const side = h('div');
   root.append(h('h1', {}, `Device ${deviceId}`), head, h('div', { class: 'filters' }, h('label', {}, 'Range', rangeSelect)), charts, side);
   let plots: uPlot[] = [];
+  const tails = new Map<string, { plot: uPlot; data: (number | null)[][] }>();
+  // The live tail: each new reading is appended to its chart as it arrives, between full refreshes.
+  const es = liveReadings(deviceId, (items) => {
+    for (const it of items) {
+      const s = tails.get(it.metric);
+      if (!s) continue;
+      const x = it.ts / 1000;
+      if (x <= (s.data[0]!.at(-1) ?? 0)) continue;
+      s.data[0]!.push(x);
+      s.data[1]!.push(it.value);
+      for (let i = 2; i < s.data.length; i++) s.data[i]!.push(s.data[i]!.at(-1) ?? null);
+      s.plot.setData(s.data as uPlot.AlignedData);
+      s.plot.root.parentElement?.setAttribute('data-points', String(s.data[0]!.length));
+    }
+  });
 
   const page: Page = {
+    close: () => es.close(),
     async refresh() {
       const to = Date.now();
       const [o, hist] = await Promise.all([
@@ -66,6 +82,7 @@ export function devicePage(root: HTMLElement, _me: Me, deviceId: string): Page {
       );
       for (const p of plots) p.destroy();
       plots = [];
+      tails.clear();
       charts.replaceChildren();
       for (const metric of METRICS) {
         const s = hist.series[metric];
@@ -106,7 +123,7 @@ export function devicePage(root: HTMLElement, _me: Me, deviceId: string): Page {
       names.push(level);
     }
     const markers = o.tickets.map((t) => ({ at: t.firstSeenAt / 1000, label: `#${t.id}` }));
-    const fig = h('figure', { 'data-metric': metric, 'data-series': names.join(','), 'data-markers': markers.length }, h('figcaption', {}, `${metric}${b ? ` (baseline ${b.baseline.toFixed(2)})` : ''}${lim.warning !== undefined ? `, warning at ${lim.warning.toFixed(2)}` : ''}${lim.critical !== undefined ? `, critical at ${lim.critical.toFixed(2)}` : ''}`));
+    const fig = h('figure', { 'data-metric': metric, 'data-series': names.join(','), 'data-markers': markers.length, 'data-points': x.length }, h('figcaption', {}, `${metric}${b ? ` (baseline ${b.baseline.toFixed(2)})` : ''}${lim.warning !== undefined ? `, warning at ${lim.warning.toFixed(2)}` : ''}${lim.critical !== undefined ? `, critical at ${lim.critical.toFixed(2)}` : ''}`));
     const width = Math.max(320, Math.min(1300, root.clientWidth - 40));
     const opts: uPlot.Options = {
       width,
@@ -135,7 +152,9 @@ export function devicePage(root: HTMLElement, _me: Me, deviceId: string): Page {
         ],
       },
     };
-    plots.push(new uPlot(opts, data as uPlot.AlignedData, fig));
+    const plot = new uPlot(opts, data as uPlot.AlignedData, fig);
+    plots.push(plot);
+    tails.set(metric, { plot, data });
     return fig;
   }
   return page;

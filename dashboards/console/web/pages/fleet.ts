@@ -1,4 +1,4 @@
-import { type Me, api } from '../api.ts';
+import { type Me, api, liveReadings } from '../api.ts';
 import { badge, h, time } from '../dom.ts';
 import type { Page } from '../main.ts';
 
@@ -58,11 +58,22 @@ export function fleetPage(root: HTMLElement, _me: Me): Page {
   };
   search.addEventListener('input', draw);
   healthFilter.addEventListener('change', draw);
+  // Values move live between the 5 s refreshes (health comes with those).
+  const es = liveReadings(undefined, (items) => {
+    for (const it of items) {
+      const d = data.find((s) => s.site === it.site)?.devices.find((x) => x.deviceId === it.deviceId);
+      if (!d) continue;
+      d.values[it.metric] = { value: it.value, ts: it.ts };
+      d.lastSeen = Date.now();
+    }
+    draw();
+  });
   root.append(h('h1', {}, 'Fleet'), h('div', { class: 'filters' }, h('label', {}, 'Search', search), h('label', {}, 'Health', healthFilter)), body);
   return {
     async refresh() {
       data = (await api<{ sites: typeof data }>('/api/v1/fleet')).sites;
       draw();
     },
+    close: () => es.close(),
   };
 }
