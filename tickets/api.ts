@@ -171,7 +171,14 @@ export function registerTicketsApi(app: FastifyInstance, tickets: TicketManager,
         const r = InboundSchema.safeParse(json);
         if (!r.success) return reply.code(400).send({ error: 'bad_request', message: r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') });
         const { ticketId, actor, ...input } = r.data as unknown as Inbound;
-        return send(reply, tickets.act(ticketId, input as ActionInput, { name: actor, role: `webhook:${params.id}` }));
+        // The desk's idempotency key, or else the signature itself: a request sent twice, by a retry or
+        // by someone replaying a captured one inside the signature's time window, is applied once.
+        const key = String(req.headers['idempotency-key'] ?? req.headers[SIGNATURE_HEADER]);
+        const ticket = tickets.store.get(ticketId);
+        if (!tickets.outbox.takeInbound(params.id, key, now())) return { duplicate: true, ticket };
+        const result = tickets.act(ticketId, input as ActionInput, { name: actor, role: `webhook:${params.id}` });
+        if (!result.ok) tickets.outbox.forgetInbound(params.id, key);
+        return send(reply, result);
       },
     );
   });

@@ -168,5 +168,15 @@ describe('tickets API: roles, validation, live stream, inbound webhook', () => {
     const ok = await send({ ticketId: id, action: 'acknowledge', actor: 'jane@desk', externalRef: 'INC-4711', note: 'taken in the desk' });
     expect(ok).toMatchObject({ status: 200, body: { ticket: { status: 'acknowledged', externalRef: 'INC-4711' }, event: { actor: { name: 'jane@desk', role: `webhook:${sub.body.id}` } } } });
     expect((await send({ ticketId: id, action: 'close', actor: 'jane@desk' })).status).toBe(409);
+    // A resent comment (same idempotency key), or a replay of the very same signed request, lands once.
+    const comment = JSON.stringify({ ticketId: id, action: 'comment', actor: 'jane@desk', note: 'parts ordered' });
+    const headers = { 'vigil-signature': sign('desk-shared-secret-0123456789', comment, Date.now()), 'idempotency-key': 'desk-evt-1' };
+    const history = () => srv.server.tickets.store.history(id).filter((e) => e.type === 'ticket.commented').length;
+    expect((await call('POST', url, { token: null, raw: comment, headers })).status).toBe(200);
+    expect(await call('POST', url, { token: null, raw: comment, headers })).toMatchObject({ status: 200, body: { duplicate: true } });
+    const { 'idempotency-key': _, ...signatureOnly } = headers;
+    expect((await call('POST', url, { token: null, raw: comment, headers: signatureOnly })).status).toBe(200);
+    expect(await call('POST', url, { token: null, raw: comment, headers: signatureOnly })).toMatchObject({ body: { duplicate: true } });
+    expect(history()).toBe(2);
   });
 });

@@ -46,7 +46,9 @@ export class WebhookOutbox {
       CREATE INDEX IF NOT EXISTS webhook_delivery_queue ON webhook_delivery (subscription_id, ticket_id, id) WHERE status = 'pending';
       CREATE INDEX IF NOT EXISTS webhook_delivery_due ON webhook_delivery (next_at) WHERE status = 'pending';
       CREATE INDEX IF NOT EXISTS webhook_delivery_dead ON webhook_delivery (id) WHERE status = 'dead';
-      CREATE INDEX IF NOT EXISTS webhook_delivery_done ON webhook_delivery (delivered_at) WHERE status = 'delivered';`);
+      CREATE INDEX IF NOT EXISTS webhook_delivery_done ON webhook_delivery (delivered_at) WHERE status = 'delivered';
+      CREATE TABLE IF NOT EXISTS webhook_inbound (subscription_id INTEGER NOT NULL, key TEXT NOT NULL, at INTEGER NOT NULL,
+        PRIMARY KEY (subscription_id, key)) WITHOUT ROWID;`);
     this.stmts = {
       enqueue: db.prepare(`INSERT INTO webhook_delivery (subscription_id, event_id, ticket_id, type, payload, status, attempts, next_at, created_at)
         VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)`),
@@ -135,6 +137,20 @@ export class WebhookOutbox {
     const p = this.db.prepare("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM webhook_delivery WHERE status = 'pending'").get() as { n: number; oldest: number | null };
     const d = this.db.prepare("SELECT COUNT(*) AS n FROM webhook_delivery WHERE status = 'dead'").get() as { n: number };
     return { pending: p.n, dead: d.n, oldestPendingAt: p.oldest };
+  }
+
+  /**
+   * Remembers an inbound update by its key; false when it was already taken, so a resent (or replayed)
+   * request changes nothing twice. Keys older than a day are forgotten, well past the signature window.
+   */
+  takeInbound(subscriptionId: number, key: string, now: number): boolean {
+    this.db.prepare('DELETE FROM webhook_inbound WHERE at < ?').run(now - 86_400_000);
+    return this.db.prepare('INSERT OR IGNORE INTO webhook_inbound (subscription_id, key, at) VALUES (?, ?, ?)').run(subscriptionId, key, now).changes > 0;
+  }
+
+  /** A refused update may be corrected and sent again under the same key. */
+  forgetInbound(subscriptionId: number, key: string): void {
+    this.db.prepare('DELETE FROM webhook_inbound WHERE subscription_id = ? AND key = ?').run(subscriptionId, key);
   }
 
   /** Forgets delivered rows older than `before`; pending and dead ones stay until handled. */
