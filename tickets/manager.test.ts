@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type Fault, type Finding, ManualClock, createRegistry, dedupeKeyOf, openDatabase, parseConfig, silentLogger } from '../core/index.ts';
+import { type Fault, type Finding, ManualClock, createRegistry, dedupeKeyOf, metricValue, openDatabase, parseConfig, silentLogger } from '../core/index.ts';
 import { type FindingSource, TicketManager, TicketsConfigSchema } from './manager.ts';
 
 const MIN = 60_000;
@@ -24,8 +24,9 @@ function finding(deviceId: string, fault: Fault, o: Partial<Finding> = {}): Find
 function setup(config: Record<string, unknown> = {}, findings?: FindingSource) {
   const db = openDatabase(':memory:');
   const clock = new ManualClock(Date.UTC(2026, 0, 2));
-  const m = new TicketManager(parseConfig(TicketsConfigSchema, config, {}), { db, clock, log: silentLogger(), registry: createRegistry(), findings });
-  return { m, clock, db };
+  const registry = createRegistry();
+  const m = new TicketManager(parseConfig(TicketsConfigSchema, config, {}), { db, clock, log: silentLogger(), registry, findings });
+  return { m, clock, db, registry };
 }
 
 describe('tickets from findings', () => {
@@ -93,6 +94,13 @@ describe('tickets from findings', () => {
     expect(m.store.list({ limit: 10, offset: 0 }).total).toBe(3);
   });
 
+  it('does not let a diagnosis that ends refine a symptom ticket', () => {
+    const { m } = setup();
+    const a = m.handleFinding(finding('fan-2', 'vibration', { metric: 'vibration_rms' }))!;
+    expect(m.handleFinding(finding('fan-2', 'bearing_wear', { event: 'resolve' }))).toBeUndefined();
+    expect(m.store.get(a.id)).toMatchObject({ fault: 'vibration', dedupeKey: 'fan-2:vibration', occurrences: 1 });
+  });
+
   it('under a flood of 10,000 findings for 100 devices opens exactly 100 tickets', () => {
     const { m } = setup();
     let seed = 7;
@@ -128,8 +136,8 @@ describe('tickets from findings', () => {
 });
 
 describe('ticket actions', () => {
-  it('walks the lifecycle with actor and time in the history; refuses what the state machine forbids', () => {
-    const { m, clock } = setup();
+  it('walks the lifecycle with actor and time in the history; refuses what the state machine forbids', async () => {
+    const { m, clock, registry } = setup();
     const t = m.handleFinding(finding('fan-2', 'bearing_wear'))!;
     clock.advance(MIN);
     expect(m.act(t.id, { action: 'acknowledge', note: 'on it' }, admin)).toMatchObject({ ok: true, ticket: { status: 'acknowledged', acknowledgedAt: clock.now() } });
@@ -140,6 +148,9 @@ describe('ticket actions', () => {
     expect(m.act(t.id, { action: 'resolve', outcome: 'confirmed', note: 'bearing replaced' }, admin)).toMatchObject({ ok: true, ticket: { status: 'resolved', outcome: 'confirmed' } });
     expect(m.act(t.id, { action: 'close' }, admin)).toMatchObject({ ok: true, ticket: { status: 'closed' } });
     expect(m.act(999, { action: 'close' }, admin)).toMatchObject({ ok: false, status: 404 });
+    // The gauge follows: no ticket is open any more, so open reads 0 rather than its last count.
+    expect(await metricValue(registry, 'vigil_tickets', { status: 'open' })).toBe(0);
+    expect(await metricValue(registry, 'vigil_tickets', { status: 'closed' })).toBe(1);
     const h = m.store.history(t.id);
     expect(h.map((e) => [e.type, e.actor.name])).toEqual([
       ['ticket.created', 'rule-engine'],

@@ -90,14 +90,16 @@ export class TicketManager implements Service {
     this.webhooks = new WebhookDispatcher(config.webhooks, { outbox: this.outbox, clock: deps.clock, log: deps.log.child({ component: 'webhooks' }), registry: deps.registry });
     const registers = [deps.registry];
     this.eventsTotal = new Counter({ name: 'vigil_ticket_events_total', help: 'Ticket events by type', labelNames: ['type'], registers });
+    const store = this.store;
     new Gauge({
       name: 'vigil_tickets',
       help: 'Tickets by status',
       labelNames: ['status'],
       registers,
       collect() {
-        const rows = deps.db.prepare('SELECT status, COUNT(*) AS n FROM ticket GROUP BY status').all() as { status: string; n: number }[];
-        for (const r of rows) this.set({ status: r.status }, r.n);
+        // A status with no tickets left must read 0, not its last count.
+        this.reset();
+        for (const r of store.countByStatus()) this.set({ status: r.status }, r.n);
       },
     });
   }
@@ -243,7 +245,8 @@ export class TicketManager implements Service {
     if (own) return own;
     const active = this.store.activeOfDevice(f.deviceId);
     if (f.fault === 'vibration') return active.find((t) => VIBRATION_DIAGNOSES.includes(t.fault));
-    if (!VIBRATION_DIAGNOSES.includes(f.fault)) return undefined;
+    // Only a diagnosis that fires refines; one that ends says nothing about the symptom's ticket.
+    if (!VIBRATION_DIAGNOSES.includes(f.fault) || f.event === 'resolve') return undefined;
     const symptom = active.find((t) => t.fault === 'vibration');
     if (!symptom) return undefined;
     const advice = adviceFor(f.fault, this.config.knowledge);

@@ -119,7 +119,7 @@ export class TicketStore {
     return { tickets: rows.map((r) => JSON.parse(r.data) as Ticket), total };
   }
 
-  /** Tickets whose response or resolution deadline has passed and is not yet marked breached. */
+  /** Tickets still running whose response or resolution deadline has passed; the caller tells new breaches from known ones. */
   overdue(now: number): Ticket[] {
     const rows = this.db
       .prepare(
@@ -127,7 +127,11 @@ export class TicketStore {
           (resolve_by <= ?) OR (status IN ('open', 'reopened') AND respond_by <= ?)) ORDER BY id`,
       )
       .all(now, now) as { data: string }[];
-    return rows.map((r) => JSON.parse(r.data) as Ticket).filter((t) => (t.resolveBy <= now && !t.slaBreached.includes('resolution')) || (t.respondBy <= now && !t.slaBreached.includes('response')));
+    return rows.map((r) => JSON.parse(r.data) as Ticket);
+  }
+
+  countByStatus(): { status: string; n: number }[] {
+    return this.db.prepare('SELECT status, COUNT(*) AS n FROM ticket GROUP BY status').all() as { status: string; n: number }[];
   }
 
   cursor(): number {

@@ -1,7 +1,6 @@
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { RoleSchema, TokenStore, openDatabase, parseConfig, readConfigText, ConfigError, AuditLog } from '../../core/index.ts';
-import { parse as parseYaml } from 'yaml';
+import { AuditLog, RoleSchema, TokenStore, loadConfigFile, openDatabase } from '../../core/index.ts';
 import { ServerConfigSchema } from '../../ingest/index.ts';
 import type { CliContext } from '../context.ts';
 
@@ -19,7 +18,7 @@ export async function tokenCommand(argv: string[], ctx: CliContext): Promise<num
     strict: true,
   });
   const [verb, arg] = positionals;
-  const dataDir = values['data-dir'] ?? (values.config ? dataDirOf(values.config, ctx) : undefined);
+  const dataDir = values['data-dir'] ?? (values.config ? loadConfigFile(ServerConfigSchema, values.config, ctx.env).dataDir : undefined);
   if (!dataDir || !verb || !['create', 'list', 'revoke'].includes(verb)) {
     ctx.err(tokenHelp);
     return 2;
@@ -28,7 +27,7 @@ export async function tokenCommand(argv: string[], ctx: CliContext): Promise<num
   try {
     const tokens = new TokenStore(db);
     const audit = new AuditLog(db);
-    const by = `cli:${process.env.USER ?? 'unknown'}`;
+    const by = `cli:${ctx.env.USER ?? 'unknown'}`;
     if (verb === 'create') {
       const role = RoleSchema.safeParse(values.role);
       if (!role.success) {
@@ -61,14 +60,4 @@ export async function tokenCommand(argv: string[], ctx: CliContext): Promise<num
   } finally {
     db.close();
   }
-}
-
-function dataDirOf(file: string, ctx: CliContext): string {
-  let raw: unknown;
-  try {
-    raw = parseYaml(readConfigText(file));
-  } catch (err) {
-    throw new ConfigError(file, [{ path: '', message: `YAML: ${String(err)}` }]);
-  }
-  return parseConfig(ServerConfigSchema, raw, ctx.env, file).dataDir;
 }

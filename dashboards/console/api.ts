@@ -41,14 +41,18 @@ export function registerConsoleApi(app: FastifyInstance, deps: ConsoleApiDeps): 
 
   endpoint(app, 'GET', '/api/v1/fleet', { tag: 'console', summary: 'Sites and devices with health (and why), last values, open tickets, gateway state' }, () => {
     const gateways = new Map(deps.gateways.list().map((g) => [`${g.site}/${g.gatewayId}`, g]));
-    const alerts = deps.rules.live.alerts();
-    const open = deps.tickets.store.list({ status: ['open', 'acknowledged', 'in_progress', 'reopened'], limit: 100_000, offset: 0 }).tickets;
+    const alerts = new Map<string, ReturnType<RuleService['live']['alerts']>>();
+    for (const a of deps.rules.live.alerts()) alerts.set(a.deviceId, [...(alerts.get(a.deviceId) ?? []), a]);
+    const open = new Map<string, { id: number; priority: string; title: string }[]>();
+    for (const t of deps.tickets.store.list({ status: ['open', 'acknowledged', 'in_progress', 'reopened'], limit: 100_000, offset: 0 }).tickets) {
+      const list = open.get(t.deviceId) ?? [];
+      open.set(t.deviceId, list);
+      list.push({ id: t.id, priority: t.priority, title: t.title });
+    }
     const sites = new Map<string, unknown[]>();
     for (const d of deps.devices.list()) {
       const gw = gateways.get(`${d.site}/${d.gatewayId}`);
-      const mine = alerts.filter((a) => a.deviceId === d.deviceId);
-      const h = healthOf({ pollState: d.state, gatewayState: gw?.state, alerts: mine });
-      const tickets = open.filter((t) => t.deviceId === d.deviceId);
+      const h = healthOf({ pollState: d.state, gatewayState: gw?.state, alerts: alerts.get(d.deviceId) ?? [] });
       const list = sites.get(d.site) ?? [];
       sites.set(d.site, list);
       list.push({
@@ -61,7 +65,7 @@ export function registerConsoleApi(app: FastifyInstance, deps: ConsoleApiDeps): 
         lastTs: d.lastTs,
         values: d.values,
         pollState: d.state ?? null,
-        openTickets: tickets.map((t) => ({ id: t.id, priority: t.priority, title: t.title })),
+        openTickets: open.get(d.deviceId) ?? [],
       });
     }
     return { sites: [...sites].sort(([a], [b]) => a.localeCompare(b)).map(([site, devices]) => ({ site, devices })) };
@@ -71,14 +75,17 @@ export function registerConsoleApi(app: FastifyInstance, deps: ConsoleApiDeps): 
     const device = deps.devices.list().find((d) => d.deviceId === params.id);
     if (!device) return reply.code(404).send({ error: 'not_found', message: `no device ${params.id} has reported` });
     const plan = deps.rules.live.plans().find((p) => p.deviceId === params.id);
+    const gateway = deps.gateways.list().find((g) => g.site === device.site && g.gatewayId === device.gatewayId) ?? null;
+    const alerts = deps.rules.live.alerts({ deviceId: params.id });
     return {
       device,
-      gateway: deps.gateways.list().find((g) => g.site === device.site && g.gatewayId === device.gatewayId) ?? null,
+      gateway,
+      ...healthOf({ pollState: device.state, gatewayState: gateway?.state, alerts }),
       assetClass: plan?.assetClass ?? null,
       rules: (plan?.rules ?? []).map((r) => ({ ruleId: r.ruleId, kind: r.kind.kind, metric: r.metric, fault: r.fault, limits: r.prepared.limits })),
       skipped: plan?.skipped ?? [],
       baselines: deps.rules.live.baselines(params.id),
-      alerts: deps.rules.live.alerts({ deviceId: params.id }),
+      alerts,
       tickets: deps.tickets.store.list({ device: params.id, limit: 200, offset: 0 }).tickets.map((t) => ({
         id: t.id,
         title: t.title,

@@ -46,6 +46,7 @@ describe('console API: fleet health, device overview, history', () => {
 
   it('shows one device with its rules and limits, learned baselines, alerts and tickets', async () => {
     const { body } = await get('/api/v1/devices/pump-1/overview');
+    expect(body).toMatchObject({ health: 'critical', reasons: ['bearing-temp-rate (overheating)'] });
     expect(body.rules).toContainEqual(expect.objectContaining({ ruleId: 'bearing-temp-limit', metric: 'bearing_temp', limits: expect.objectContaining({ warning: 80, critical: 95 }) }));
     expect(body.baselines).toContainEqual(expect.objectContaining({ ruleId: 'bearing-temp-baseline', metric: 'bearing_temp', baseline: expect.any(Number) }));
     expect(body.alerts.map((a: { ruleId: string }) => a.ruleId)).toContain('bearing-temp-limit');

@@ -6,6 +6,8 @@ import type { Page } from '../main.ts';
 interface Overview {
   device: { deviceId: string; site: string; gatewayId: string; lastSeen: number; values: Record<string, { value: number; ts: number }>; state?: string };
   gateway: { state: string; lastEnvelopeAt?: number } | null;
+  health: string;
+  reasons: string[];
   assetClass: string | null;
   rules: { ruleId: string; kind: string; metric: string; fault: string; limits: { warning?: number; critical?: number; dir?: number } | null }[];
   baselines: { ruleId: string; metric: string; baseline: number; deviation: number; measure: string }[];
@@ -76,9 +78,8 @@ export function devicePage(root: HTMLElement, _me: Me, deviceId: string): Page {
         api<Overview>(`/api/v1/devices/${encodeURIComponent(deviceId)}/overview`),
         api<{ series: Series }>(`/api/v1/history?device=${encodeURIComponent(deviceId)}&metrics=${METRICS.join(',')}&from=${to - RANGES[range]!}&to=${to}`),
       ]);
-      const health = o.alerts.some((a) => a.phase !== 'pending' && a.severity === 'critical') ? 'critical' : o.alerts.some((a) => a.phase !== 'pending') ? 'warning' : 'ok';
       head.replaceChildren(
-        h('p', {}, badge(o.device.state === 'offline' ? 'offline' : health), ` site ${o.device.site} · gateway ${o.device.gatewayId} (${o.gateway?.state ?? 'unknown'}) · asset class ${o.assetClass ?? 'none'} · last seen ${time(o.device.lastSeen)}`),
+        h('p', {}, badge(o.health), o.reasons.length ? ` ${o.reasons.join('; ')} ·` : '', ` site ${o.device.site} · gateway ${o.device.gatewayId} (${o.gateway?.state ?? 'unknown'}) · asset class ${o.assetClass ?? 'none'} · last seen ${time(o.device.lastSeen)}`),
       );
       for (const p of plots) p.destroy();
       plots = [];
