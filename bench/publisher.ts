@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { connect } from 'mqtt';
-import { METRIC_IDS, gatewayTopic } from '../core/index.ts';
+import { METRIC_IDS, gatewayClientId, gatewayTopic } from '../core/index.ts';
 
 const { values } = parseArgs({
   options: {
@@ -54,7 +54,7 @@ function sensorMessages(): { topic: string; payload: string }[] {
 
 const messages = values.mode === 'sensor' ? sensorMessages() : envelopes();
 const clients = Array.from({ length: Number(values.clients) }, (_, i) =>
-  connect(values.url!, { username: values.username, password: values.password, clientId: `bench-pub-${process.pid}-${i}`, reconnectPeriod: 0 }),
+  connect(values.url!, { username: values.username, password: values.password, clientId: values.mode === 'sensor' ? `bench-pub-${process.pid}-${i}` : `${gatewayClientId(values.gateway!)}/${process.pid}-${i}`, reconnectPeriod: 0 }),
 );
 await Promise.all(clients.map((c) => new Promise((resolve, reject) => (c.once('connect', resolve), c.once('error', reject)))));
 

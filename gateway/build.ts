@@ -9,8 +9,14 @@ import {
   type Rejection,
   type Service,
   ServiceGroup,
+  accessOptions,
   buildHttp,
+  endpoint,
   httpService,
+  installAccess,
+  openDatabase,
+  registerAccessApi,
+  registerDocs,
   service,
   timeWindow,
 } from '../core/index.ts';
@@ -154,8 +160,19 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps): Gateway 
       registry,
       readiness: [{ name: 'uplink', check: () => (uplink.state === 'online' ? true : `uplink ${uplink.state}; readings are held in the outbox`) }],
     });
-    app.get('/api/v1/status', async () => status());
-    app.get('/api/v1/devices', async () => ({ devices: drivers.flatMap((d) => (d.devices ? d.devices().map((x) => ({ driver: d.id, ...x })) : [])) }));
+    // Tokens and the audit log live in the gateway's own file, beside (not inside) the outbox.
+    const db = openDatabase(join(config.dataDir, 'gateway.db'));
+    const access = accessOptions(config.http, db, () => clock.now());
+    installAccess(app, access);
+    registerDocs(app, { title: 'Vigil gateway', version: '1' });
+    registerAccessApi(app, access);
+    endpoint(app, 'GET', '/api/v1/status', { tag: 'gateway', summary: 'Uplink, outbox, drivers and recent refusals' }, () => status());
+    endpoint(app, 'GET', '/api/v1/devices', { tag: 'gateway', summary: 'Polled devices and their states' }, () => ({
+      devices: drivers.flatMap((d) => (d.devices ? d.devices().map((x) => ({ driver: d.id, ...x })) : [])),
+    }));
+    services.push(service('gateway-db', async () => undefined, async () => {
+      db.close();
+    }));
     http = httpService(app, config.http.host, config.http.port);
     services.push(http);
   }

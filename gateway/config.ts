@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DeviceIdSchema, DurationSchema, GatewayIdSchema, PortSchema, SiteIdSchema } from '../core/index.ts';
+import { DeviceIdSchema, DurationSchema, GatewayIdSchema, SiteIdSchema, httpConfigSchema } from '../core/index.ts';
 import { DriverConfigSchema } from './drivers/registry.ts';
 import { OutboxConfigSchema } from './outbox/index.ts';
 import { UplinkConfigSchema } from './uplink/index.ts';
@@ -29,7 +29,8 @@ export const GatewayConfigSchema = z
     gatewayId: GatewayIdSchema,
     /** Where the outbox lives. */
     dataDir: z.string().default('./data/gateway'),
-    http: z.strictObject({ host: z.string().default('127.0.0.1'), port: PortSchema.default(9101) }).optional(),
+    /** The gateway's status API; tokens as on the server (`vigil token create -c gateway.yaml`). */
+    http: httpConfigSchema(9101).optional(),
     devices: z.array(DeviceSchema).default([]),
     /** Accept readings of devices not listed under `devices` (handy while commissioning). */
     acceptUnknownDevices: z.boolean().default(false),

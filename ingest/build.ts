@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import {
-  AuditLog,
+  type AuditLog,
+  accessOptions,
   type Clock,
   type FastifyInstance,
   Counter,
@@ -10,7 +11,7 @@ import {
   ServiceGroup,
   buildHttp,
   httpService,
-  TokenStore,
+  type TokenStore,
   installAccess,
   openDatabase,
   registerAccessApi,
@@ -98,6 +99,7 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
   });
 
   const aclViolations = new Counter({ name: 'vigil_broker_acl_violations_total', help: 'Publishes refused by the broker ACL', registers: [registry] });
+  const refused = new Counter({ name: 'vigil_broker_refused_connections_total', help: 'MQTT connections turned away, by reason', labelNames: ['reason'], registers: [registry] });
   const b = config.broker;
   const broker =
     b.mode === 'embedded'
@@ -107,7 +109,10 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
           gateways: b.gateways,
           subscribers: b.subscribers,
           intake,
+          limits: b.limits,
+          maxEnvelopeBytes: config.intake.maxEnvelopeBytes,
           log: log.child({ component: 'broker' }),
+          onRefused: (reason) => refused.inc({ reason }),
           onAclViolation(p, topic) {
             aclViolations.inc();
             log.warn({ principal: p, topic: topic.slice(0, 200) }, 'publish refused by ACL; client disconnected');
@@ -131,9 +136,9 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
     gateways: gateways.list(),
   });
 
-  const tokens = new TokenStore(db);
-  const audit = new AuditLog(db);
   const now = () => clock.now();
+  const access = accessOptions(config.http, db, now);
+  const { tokens, audit } = access;
   const app = buildHttp({
     log,
     registry,
@@ -144,14 +149,7 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
       },
     ],
   });
-  installAccess(app, {
-    tokens,
-    audit,
-    now,
-    required: config.http.requireAuth,
-    rateLimitPerMinute: config.http.rateLimit.perMinute,
-    staticTokens: config.http.apiToken ? [{ token: config.http.apiToken, name: 'config-admin', role: 'admin' }] : [],
-  });
+  installAccess(app, access);
   registerDocs(app, { title: 'Vigil server', version: '1' });
   registerAccessApi(app, { tokens, audit, now });
   registerIngestApi(app, { devices, gateways, quarantine, status: pipeline });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { RulesConfigSchema } from '../rules/index.ts';
 import { TicketsConfigSchema } from '../tickets/index.ts';
-import { DurationSchema, GatewayIdSchema, PortSchema, SHARD_COUNT, SiteIdSchema, isLoopback, isSecretHash } from '../core/index.ts';
+import { BrokerLimitsSchema, DurationSchema, GatewayIdSchema, PortSchema, SHARD_COUNT, SiteIdSchema, httpConfigSchema, isSecretHash } from '../core/index.ts';
 
 export const SERVER_CONFIG_VERSION = 1;
 
@@ -22,6 +22,8 @@ const EmbeddedBrokerSchema = z.strictObject({
   gateways: z.array(GatewayCredentialSchema).default([]),
   /** Read-only accounts that may subscribe to `vigil/v1/#` (monitoring, a second server). */
   subscribers: z.array(z.strictObject({ username: z.string().min(1), passwordHash: PasswordHashSchema })).default([]),
+  /** Packet sizes before and after login, connect timeout, connections per address, failed-login rate. */
+  limits: BrokerLimitsSchema,
 });
 
 const ExternalBrokerSchema = z.strictObject({
@@ -52,18 +54,7 @@ export const ServerConfigSchema = z
   .strictObject({
     version: z.literal(SERVER_CONFIG_VERSION),
     dataDir: z.string().default('./data/server'),
-    http: z
-      .strictObject({
-        host: z.string().default('127.0.0.1'),
-        port: PortSchema.default(8080),
-        /** A bootstrap admin token from the environment (`${VIGIL_API_TOKEN}`); make the rest with `vigil token create`. */
-        apiToken: z.string().min(16).optional(),
-        /** false lets callers without a token act as admin: for a loopback-only development server, refused otherwise. */
-        requireAuth: z.boolean().default(true),
-        /** Requests per minute per token (or per address without one), with bursts up to the same number. */
-        rateLimit: z.strictObject({ perMinute: z.number().int().min(1).max(1_000_000).default(1200) }).prefault({}),
-      })
-      .prefault({}),
+    http: httpConfigSchema(8080).prefault({}),
     broker: z.discriminatedUnion('mode', [EmbeddedBrokerSchema, ExternalBrokerSchema]),
     intake: z
       .strictObject({
@@ -84,9 +75,6 @@ export const ServerConfigSchema = z
     tickets: TicketsConfigSchema,
   })
   .superRefine((c, ctx) => {
-    if (!isLoopback(c.http.host) && !c.http.requireAuth) {
-      ctx.addIssue({ code: 'custom', path: ['http', 'requireAuth'], message: 'the API listens beyond loopback: it must require tokens' });
-    }
     if (c.broker.mode === 'embedded') {
       const seen = new Set<string>();
       c.broker.gateways.forEach((g, i) => {

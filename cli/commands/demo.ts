@@ -40,6 +40,9 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
   // A fresh gateway password each run: the broker still requires credentials, even in the demo.
   const password = generateSecret();
   const influx = influxFromEnv(ctx.env);
+  // The API requires a token even in the demo; this one is printed (or chosen in VIGIL_DEMO_TOKEN) and
+  // admits to the gateway's API too.
+  const token = ctx.env.VIGIL_DEMO_TOKEN || generateToken();
   const server = buildServer(
     parseConfig(
       ServerConfigSchema,
@@ -63,7 +66,7 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
         site: scenario.site,
         gatewayId: 'demo-gw',
         dataDir: join(dataDir, 'gateway'),
-        http: { host: '127.0.0.1', port: httpPort + 1 },
+        http: { host: '127.0.0.1', port: httpPort + 1, apiToken: '${DEMO_TOKEN}' },
         devices: scenario.devices.map((d) => ({ id: d.id })),
         drivers: [
           {
@@ -86,13 +89,11 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
         ],
         uplink: { url: `mqtt://127.0.0.1:${mqttPort}`, password: '${DEMO_GATEWAY_PASSWORD}' },
       },
-      { DEMO_GATEWAY_PASSWORD: password },
+      { DEMO_GATEWAY_PASSWORD: password, DEMO_TOKEN: token },
       'demo gateway',
     ),
     { log: log.child({ part: 'gateway' }), clock: systemClock, registry: createRegistry() },
   );
-  // The API requires a token even in the demo; this one is printed (or chosen in VIGIL_DEMO_TOKEN).
-  const token = ctx.env.VIGIL_DEMO_TOKEN || generateToken();
   server.tokens.register(token, { name: 'demo-admin', role: 'admin', by: 'demo', at: Date.now() });
   const sim = new ScenarioRunner(scenario, { url: `mqtt://127.0.0.1:${sensorPort}`, modbusPort, log: log.child({ part: 'sim' }), clock: systemClock });
 
@@ -113,7 +114,7 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
   ctx.out(`  tickets         ${api}/api/v1/tickets   ${api}/api/v1/tickets/stream   ${api}/api/v1/rules/stats`);
   ctx.out(`  health/metrics  ${api}/healthz   ${api}/readyz   ${api}/metrics`);
   ctx.out(`  server broker   mqtt://127.0.0.1:${mqttPort}  (gateway demo-gw, password generated for this run)`);
-  ctx.out(`  gateway         http://127.0.0.1:${httpPort + 1}/api/v1/status`);
+  ctx.out(`  gateway         http://127.0.0.1:${httpPort + 1}/api/v1/status   (same token)`);
   ctx.out(`  site broker     mqtt://127.0.0.1:${sensorPort}  (sensors publish to sensors/{device} or sensors/{device}/{metric})`);
   ctx.out(`  TSDB            ${influx ? influx.url : 'none (set INFLUX_URL to store readings)'}`);
   ctx.out(`  data            ${dataDir}`);

@@ -1,29 +1,39 @@
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AuditLog, RoleSchema, TokenStore, loadConfigFile, openDatabase } from '../../core/index.ts';
+import { parse } from 'yaml';
+import { AuditLog, RoleSchema, TokenStore, loadConfigFile, openDatabase, readConfigText } from '../../core/index.ts';
+import { GatewayConfigSchema } from '../../gateway/index.ts';
 import { ServerConfigSchema } from '../../ingest/index.ts';
 import type { CliContext } from '../context.ts';
 
 export const tokenHelp = `vigil token create --role viewer|operator|service_desk|admin [--name NAME] (-c FILE | --data-dir DIR)
 vigil token list (-c FILE | --data-dir DIR)
 vigil token revoke ID (-c FILE | --data-dir DIR)
-  API tokens, kept hashed in the server's database (its dataDir, from the server config or given).
+  API tokens, kept hashed in the server's database (its dataDir, from the server config or given), or
+  in the gateway's when FILE is a gateway config (add --gateway with --data-dir).
   A new token is printed once; send it as "Authorization: Bearer <token>".`;
 
 export async function tokenCommand(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { role: { type: 'string' }, name: { type: 'string' }, config: { type: 'string', short: 'c' }, 'data-dir': { type: 'string' } },
+    options: { role: { type: 'string' }, name: { type: 'string' }, config: { type: 'string', short: 'c' }, 'data-dir': { type: 'string' }, gateway: { type: 'boolean', default: false } },
     allowPositionals: true,
     strict: true,
   });
   const [verb, arg] = positionals;
-  const dataDir = values['data-dir'] ?? (values.config ? loadConfigFile(ServerConfigSchema, values.config, ctx.env).dataDir : undefined);
+  let gateway = values.gateway;
+  let dataDir = values['data-dir'];
+  if (!dataDir && values.config) {
+    // A gateway config names its gateway; a server config does not.
+    const raw: unknown = parse(readConfigText(values.config));
+    gateway = typeof raw === 'object' && raw !== null && 'gatewayId' in raw;
+    dataDir = (gateway ? loadConfigFile(GatewayConfigSchema, values.config, ctx.env) : loadConfigFile(ServerConfigSchema, values.config, ctx.env)).dataDir;
+  }
   if (!dataDir || !verb || !['create', 'list', 'revoke'].includes(verb)) {
     ctx.err(tokenHelp);
     return 2;
   }
-  const db = openDatabase(join(resolve(dataDir), 'server.db'));
+  const db = openDatabase(join(resolve(dataDir), gateway ? 'gateway.db' : 'server.db'));
   try {
     const tokens = new TokenStore(db);
     const audit = new AuditLog(db);

@@ -80,3 +80,17 @@ export const GatewayStatusSchema = z.strictObject({
 });
 export type GatewayStatus = z.infer<typeof GatewayStatusSchema>;
 export type GatewayState = z.infer<typeof GatewayStateSchema>;
+
+/**
+ * The MQTT client id a gateway connects with. The server's broker binds it to the gateway's login: a
+ * gateway may use its own id, or its own id plus `/` and a suffix for extra connections (load tests);
+ * `/` cannot occur in an id, so no suffix spells another gateway's id.
+ */
+export function gatewayClientId(gatewayId: string): string {
+  return `vigil-gw-${gatewayId}`;
+}
+
+/** Whether `clientId` belongs to the holder of the `base` id (itself, or `base/anything`). */
+export function clientIdOf(base: string, clientId: string): boolean {
+  return clientId === base || clientId.startsWith(`${base}/`);
+}

@@ -124,6 +124,14 @@ export class RateLimiter {
     return Math.ceil((1 - b.tokens) / rate / 1000);
   }
 
+  /** The seconds `take` would ask to wait, without taking: 0 when a request may go ahead. */
+  waitFor(key: string, now: number): number {
+    const b = this.buckets.get(key);
+    if (!b) return 0;
+    const tokens = Math.min(this.perMinute, b.tokens + (now - b.at) * (this.perMinute / 60_000));
+    return tokens >= 1 ? 0 : Math.ceil((1 - tokens) / (this.perMinute / 60_000) / 1000);
+  }
+
   private sweep(now: number): void {
     for (const [k, b] of this.buckets) if (now - b.at > 120_000) this.buckets.delete(k);
   }

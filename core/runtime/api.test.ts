@@ -64,4 +64,27 @@ describe('API access: tokens, roles, rate limit, audit', () => {
     expect(r.take('late', 10 * 60_000)).toBe(0);
     expect((r as unknown as { buckets: Map<string, unknown> }).buckets.size).toBeLessThan(100);
   });
+
+  it('refuses a route that declares no access policy, and a handler never runs without a principal', async () => {
+    const a = buildHttp({ log: silentLogger(), registry: createRegistry() });
+    let ran = 0;
+    a.get('/api/v1/forgotten', async () => ({ ran: ++ran }));
+    a.get('/open', { config: { access: 'public' } }, async () => ({ ok: true }));
+    // An endpoint on an app where nobody installed access: fails closed rather than running as anyone.
+    endpoint(a, 'GET', '/api/v1/unguarded', { tag: 't', summary: 'read' }, () => ({ ran: ++ran }));
+    expect((await a.inject({ method: 'GET', url: '/api/v1/forgotten' })).statusCode).toBe(403);
+    expect((await a.inject({ method: 'HEAD', url: '/api/v1/forgotten' })).statusCode).toBe(403);
+    expect((await a.inject({ method: 'GET', url: '/api/v1/unguarded' })).statusCode).toBe(401);
+    expect((await a.inject({ method: 'GET', url: '/open' })).statusCode).toBe(200);
+    expect((await a.inject({ method: 'GET', url: '/nowhere' })).statusCode).toBe(404);
+    expect(ran).toBe(0);
+  });
+
+  it('rate-limits failed logins by address: the 401s of a token guesser turn into 429s', async () => {
+    const { a } = app(5);
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) statuses.push((await a.inject({ method: 'GET', url: '/api/v1/thing', headers: { authorization: `Bearer vgl_guess${i}` } })).statusCode);
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429, 429]);
+    expect((await a.inject({ method: 'GET', url: '/api/v1/thing' })).statusCode).toBe(429);
+  });
 });

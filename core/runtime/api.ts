@@ -1,8 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { type Principal, RateLimiter, type Role, type TokenStore } from './access.ts';
-import type { AuditLog } from './audit.ts';
+import { type Principal, RateLimiter, type Role, TokenStore } from './access.ts';
+import { AuditLog } from './audit.ts';
+import type { Db } from './sqlite.ts';
 import { parseRequest } from './http.ts';
 
 declare module 'fastify' {
@@ -11,6 +12,11 @@ declare module 'fastify' {
   }
   interface FastifyContextConfig {
     endpoint?: EndpointSpec;
+    /**
+     * `public`: served to anyone (health, metrics, docs, the console's static files). Every other
+     * route must be an {@link endpoint}; a route that declares neither is refused (deny by default).
+     */
+    access?: 'public';
   }
 }
 
@@ -36,11 +42,13 @@ export interface Call<B, Q, P> {
   body: B;
   query: Q;
   params: P;
+  /** The caller; on a signature route (no token), a placeholder naming the route. */
   principal: Principal;
   req: FastifyRequest;
   reply: FastifyReply;
 }
 
+const SIGNED: Principal = { name: 'signed-webhook', role: 'viewer', tokenId: null };
 const ALL_ROLES: readonly Role[] = ['viewer', 'operator', 'service_desk', 'admin'];
 // Keyed by the HTTP server, which a fastify app shares with its encapsulated plugins.
 const catalogs = new WeakMap<object, { method: Method; url: string; spec: EndpointSpec }[]>();
@@ -75,8 +83,10 @@ export function endpoint<B = undefined, Q = undefined, P = undefined>(
       }
       const body = spec.body ? parseRequest(spec.body, req.body, reply, 'body') : undefined;
       if (spec.body && body === undefined) return reply;
-      const principal = req.principal ?? { name: 'anonymous', role: 'viewer', tokenId: null };
-      return handler({ body: body as B, query: q as Q, params: params as P, principal, req, reply });
+      // Fail closed: a handler never runs without a principal unless its route checks a signature.
+      const principal = req.principal;
+      if (!principal && spec.auth !== 'signature') return reply.code(401).send({ error: 'unauthorized', message: 'no credentials were checked for this route' });
+      return handler({ body: body as B, query: q as Q, params: params as P, principal: principal ?? SIGNED, req, reply });
     },
   });
 }
@@ -98,6 +108,18 @@ export interface AccessOptions {
   rateLimitPerMinute: number;
 }
 
+/** Access for a process's `http:` section, with its token store and audit log in the process's database. */
+export function accessOptions(http: { apiToken?: string | undefined; requireAuth: boolean; rateLimit: { perMinute: number } }, db: Db, now: () => number): AccessOptions {
+  return {
+    tokens: new TokenStore(db),
+    audit: new AuditLog(db),
+    now,
+    required: http.requireAuth,
+    rateLimitPerMinute: http.rateLimit.perMinute,
+    staticTokens: http.apiToken ? [{ token: http.apiToken, name: 'config-admin', role: 'admin' }] : [],
+  };
+}
+
 /**
  * Authentication, authorisation, rate limiting and the audit trail for every `/api/` route, in one
  * hook pair: a request is refused (401, 403, 429) before its handler runs, and every call that tried
@@ -108,41 +130,51 @@ export function installAccess(app: FastifyInstance, opts: AccessOptions): void {
   const statics = (opts.staticTokens ?? []).map((t) => ({ ...t, hash: createHash('sha256').update(t.token).digest() }));
   app.decorateRequest('principal', null);
 
+  // Access is decided on the route the router matched (its declared spec), never on the URL string:
+  // the router decodes and normalises paths, so `/%61pi/...` matches the same route as `/api/...`.
   app.addHook('onRequest', async (req, reply) => {
-    if (!req.url.startsWith('/api/')) return;
     const spec = req.routeOptions.config.endpoint;
-    if (spec?.auth === 'signature') {
+    if (!spec) return; // public routes, and unmatched ones the not-found handler answers
+    if (spec.auth === 'signature') {
       // No token to count against: limit by address, and let the handler check the signature.
       const wait = limiter.take(`signed@${req.ip}`, opts.now());
       return wait > 0 ? tooMany(reply, wait) : undefined;
     }
-    const token = bearer(req) ?? (spec?.queryToken ? queryToken(req) : undefined);
+    const token = bearer(req) ?? (spec.queryToken ? queryToken(req) : undefined);
     let principal: Principal | undefined;
     if (token) {
       const h = createHash('sha256').update(token).digest();
       const s = statics.find((t) => timingSafeEqual(t.hash, h));
       principal = s ? { name: s.name, role: s.role, tokenId: null } : opts.tokens.verify(token, opts.now());
-      if (!principal) return reply.code(401).send({ error: 'unauthorized', message: 'unknown or revoked token' });
+      if (!principal) return unauthorized(req, reply, 'unknown or revoked token');
     } else if (opts.required) {
-      return reply.code(401).send({ error: 'unauthorized', message: 'send Authorization: Bearer <token> (make one with `vigil token create --role viewer`)' });
+      return unauthorized(req, reply, 'send Authorization: Bearer <token> (make one with `vigil token create --role viewer`)');
     } else {
       principal = { name: 'local', role: 'admin', tokenId: null };
     }
     const wait = limiter.take(principal.tokenId !== null ? `t${principal.tokenId}` : `${principal.name}@${req.ip}`, opts.now());
     if (wait > 0) return tooMany(reply, wait);
     req.principal = principal;
-    const allowed = spec?.roles ?? (req.method === 'GET' ? ALL_ROLES : []);
+    const allowed = spec.roles ?? (req.method === 'GET' || req.method === 'HEAD' ? ALL_ROLES : []);
     if (principal.role !== 'admin' && !allowed.includes(principal.role)) {
       const who = ['admin', ...allowed.filter((r) => r !== 'admin')].join(', ');
-      return reply.code(403).send({ error: 'forbidden', message: `role ${principal.role} may not ${req.method} ${req.routeOptions.url ?? req.url}; it needs ${who}` });
+      return reply.code(403).send({ error: 'forbidden', message: `role ${principal.role} may not ${req.method} ${req.routeOptions.url}; it needs ${who}` });
     }
   });
 
+  // Failed logins cost the caller's address from its own bucket, so guessing tokens is as slow as
+  // any other flood, and a 401 answered ten thousand times becomes a 429.
+  const unauthorized = (req: FastifyRequest, reply: FastifyReply, message: string): FastifyReply => {
+    const wait = limiter.take(`unauthorized@${req.ip}`, opts.now());
+    return wait > 0 ? tooMany(reply, wait) : reply.code(401).send({ error: 'unauthorized', message });
+  };
+
   app.addHook('onResponse', async (req, reply) => {
-    if (req.method === 'GET' || !req.url.startsWith('/api/')) return;
-    const signed = req.routeOptions.config.endpoint?.auth === 'signature';
+    const spec = req.routeOptions.config.endpoint;
+    if (!spec || req.method === 'GET' || req.method === 'HEAD') return;
+    const signed = spec.auth === 'signature';
     if (!req.principal && !signed) return;
-    opts.audit.record(opts.now(), req.principal?.name ?? 'signed-webhook', `${req.method} ${req.routeOptions.url ?? req.url}`, {
+    opts.audit.record(opts.now(), req.principal?.name ?? 'signed-webhook', `${req.method} ${req.routeOptions.url}`, {
       role: req.principal?.role ?? 'signature',
       status: reply.statusCode,
       params: req.params ?? {},
@@ -205,8 +237,8 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): unknown {
 
 /** `/docs` (a readable index) and `/docs/openapi.json`. */
 export function registerDocs(app: FastifyInstance, info: { title: string; version: string }): void {
-  app.get('/docs/openapi.json', async () => openApiDocument(app, info));
-  app.get('/docs', async (_req, reply) => {
+  app.get('/docs/openapi.json', { config: { access: 'public' } }, async () => openApiDocument(app, info));
+  app.get('/docs', { config: { access: 'public' } }, async (_req, reply) => {
     const doc = openApiDocument(app, info) as { paths: Record<string, Record<string, { summary: string; description: string; tags: string[] }>> };
     const rows = Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).map(([m, op]) => `<tr><td>${op.tags[0]}</td><td><code>${m.toUpperCase()} ${escape(path)}</code></td><td>${escape(op.summary)}</td><td>${escape(op.description)}</td></tr>`));
     reply.type('text/html; charset=utf-8');

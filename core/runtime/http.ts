@@ -1,6 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Registry } from 'prom-client';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { Logger } from './logger.ts';
 import { service, type Service } from './service.ts';
 
@@ -30,9 +30,20 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     bodyLimit: 1024 * 1024,
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  // Deny by default: a matched route that declares no access policy is refused before its handler,
+  // so a route added without one fails safe. Endpoints (core/runtime/api.ts) declare theirs.
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.is404) return;
+    const config = req.routeOptions.config;
+    if (config.access === 'public' || config.endpoint) return;
+    deps.log.error({ route: req.routeOptions.url, method: req.method }, 'route declares no access policy; refused');
+    return reply.code(403).send({ error: 'forbidden', message: 'this route declares no access policy' });
+  });
 
-  app.get('/readyz', async (_req, reply) => {
+  const open = { config: { access: 'public' as const } };
+  app.get('/healthz', open, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', open, async (_req, reply) => {
     const failing: Record<string, string> = {};
     for (const c of deps.readiness ?? []) {
       const r = c.check();
@@ -42,7 +53,7 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', failing });
   });
 
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', open, async (_req, reply) => {
     reply.header('content-type', deps.registry.contentType);
     return deps.registry.metrics();
   });
@@ -74,6 +85,28 @@ export function httpService(app: FastifyInstance, host: string, port: number): S
     address: () => bound,
   };
 }
+
+/**
+ * The `http:` section of the server and the gateway: where the API listens and how callers prove who
+ * they are. One schema so both processes refuse the same unsafe settings.
+ */
+export function httpConfigSchema(defaultPort: number) {
+  return z
+    .strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(defaultPort),
+      /** A bootstrap admin token from the environment (`${VIGIL_API_TOKEN}`); make the rest with `vigil token create`. */
+      apiToken: z.string().min(16).optional(),
+      /** false lets callers without a token act as admin: for a loopback-only development process, refused otherwise. */
+      requireAuth: z.boolean().default(true),
+      /** Requests per minute per token (or per address without one), with bursts up to the same number. */
+      rateLimit: z.strictObject({ perMinute: z.number().int().min(1).max(1_000_000).default(1200) }).prefault({}),
+    })
+    .superRefine((h, ctx) => {
+      if (!isLoopback(h.host) && !h.requireAuth) ctx.addIssue({ code: 'custom', path: ['requireAuth'], message: 'the API listens beyond loopback: it must require tokens' });
+    });
+}
+export type HttpConfig = z.infer<ReturnType<typeof httpConfigSchema>>;
 
 export function isLoopback(host: string): boolean {
   return host === '127.0.0.1' || host === '::1' || host === 'localhost' || host.startsWith('127.');

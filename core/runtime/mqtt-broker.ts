@@ -1,11 +1,38 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { Aedes, type Client, type PublishPacket } from 'aedes';
+import { z } from 'zod';
+import { RateLimiter } from './access.ts';
 import type { Logger } from './logger.ts';
+import { GuardedConnection } from './mqtt-guard.ts';
 import type { Service } from './service.ts';
+
+/**
+ * What a client may cost before and after it logs in. A CONNECT is small (ids, credentials, a will),
+ * so a large first packet is refused at its header; so is any later packet over `maxPacketBytes`.
+ */
+export const BrokerLimitsSchema = z
+  .strictObject({
+    /** The largest CONNECT (the only packet a client may send before it is authenticated). */
+    maxConnectBytes: z.number().int().min(256).max(1024 * 1024).default(16 * 1024),
+    /** The largest packet of an authenticated client (default: what the process accepts as a message, plus room for the topic). */
+    maxPacketBytes: z.number().int().min(1024).max(256 * 1024 * 1024).optional(),
+    /** A connection that has not completed CONNECT by then is closed. */
+    connectTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+    /** Open connections from one address; more are closed at once. */
+    maxConnectionsPerAddress: z.number().int().min(1).max(100_000).default(100),
+    /** Failed logins an address may make per minute (bursts up to the same); then it is turned away. */
+    failedLoginsPerMinute: z.number().int().min(1).max(100_000).default(30),
+  })
+  .prefault({});
+export type BrokerLimits = z.infer<typeof BrokerLimitsSchema>;
+
+export type BrokerRefusal = 'packet_too_large' | 'connect_timeout' | 'too_many_connections' | 'login_throttled' | 'bad_credentials' | 'client_id_in_use' | 'client_id_not_allowed';
 
 export interface BrokerHooks<P> {
   /** Who connects: a principal, or undefined to refuse with "not authorized" (CONNACK 5). */
   authenticate(username: string | undefined, password: string | undefined, clientId: string): P | undefined | Promise<P | undefined>;
+  /** Whether this principal may use this client id; refused with "identifier rejected" (CONNACK 2). */
+  clientIdAllowed?(principal: P, clientId: string): boolean;
   /**
    * Called for every PUBLISH a client sends, before the broker acknowledges it (aedes sends the QoS 1
    * PUBACK only after this resolves), which is what lets a durable write happen before the ack.
@@ -20,6 +47,12 @@ export interface EmbeddedBrokerOptions<P> {
   port: number;
   log: Logger;
   hooks: BrokerHooks<P>;
+  limits?: Partial<BrokerLimits>;
+  /** The largest message payload the hooks accept; packets may be this plus 64 KiB unless limits say otherwise. */
+  maxPayloadBytes?: number;
+  now?: () => number;
+  /** Every connection turned away, with its reason (for a counter). */
+  onRefused?(reason: BrokerRefusal): void;
 }
 
 /** An aedes broker on a TCP listener. Lifecycle: start() listens; stop() disconnects clients and closes. */
@@ -43,15 +76,36 @@ export class EmbeddedBroker<P> implements Service {
 
   async start(): Promise<void> {
     const { hooks, log } = this.opts;
+    const limits = BrokerLimitsSchema.parse(this.opts.limits ?? {});
+    const maxPacketBytes = limits.maxPacketBytes ?? (this.opts.maxPayloadBytes ?? 1024 * 1024) + 64 * 1024;
+    const now = this.opts.now ?? Date.now;
+    const failures = new RateLimiter(limits.failedLoginsPerMinute);
+    const refuse = (reason: BrokerRefusal, detail: Record<string, unknown>) => {
+      this.opts.onRefused?.(reason);
+      log.debug({ reason, ...detail }, 'MQTT connection refused');
+    };
     const aedes = new Aedes({
+      connectTimeout: limits.connectTimeoutMs,
       authenticate: (client, username, password, done) => {
+        const address = (client.conn as unknown as GuardedConnection).remoteAddress;
+        const fail = (reason: BrokerRefusal, returnCode: 2 | 3 | 5) => {
+          refuse(reason, { clientId: client.id, username, address });
+          done(Object.assign(new Error(reason), { returnCode }), false);
+        };
+        if (failures.waitFor(`fail@${address}`, now()) > 0) return fail('login_throttled', 5);
         Promise.resolve(hooks.authenticate(username, password?.toString('utf8'), client.id))
           .then((p) => {
             if (p === undefined) {
-              log.warn({ clientId: client.id, username }, 'MQTT connection refused: bad credentials');
-              const err = Object.assign(new Error('not authorized'), { returnCode: 5 as const });
-              return done(err, false);
+              failures.take(`fail@${address}`, now());
+              log.warn({ clientId: client.id, username, address }, 'MQTT connection refused: bad credentials');
+              return fail('bad_credentials', 5);
             }
+            if (hooks.clientIdAllowed && !hooks.clientIdAllowed(p, client.id)) return fail('client_id_not_allowed', 2);
+            // MQTT 3.1.1 §3.1.4 says a second CONNECT with a connected client's id takes its place. That
+            // lets one holder of an id keep another offline, and two instances of one gateway flap each
+            // other forever; the connected client keeps its id until it leaves or its keepalive lapses.
+            const current = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients[client.id];
+            if (current && current !== client && !current.closed) return fail('client_id_in_use', 2);
             this.principals.set(client, p);
             done(null, true);
           })
@@ -79,10 +133,33 @@ export class EmbeddedBroker<P> implements Service {
     await aedes.listen();
     aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'MQTT client error'));
     this.aedes = aedes;
+    const perAddress = new Map<string, number>();
     this.server = createServer((socket) => {
+      const address = socket.remoteAddress ?? 'unknown';
+      const open = perAddress.get(address) ?? 0;
+      if (open >= limits.maxConnectionsPerAddress) {
+        refuse('too_many_connections', { address });
+        return socket.destroy();
+      }
+      if (failures.waitFor(`fail@${address}`, now()) > 0) {
+        refuse('login_throttled', { address });
+        return socket.destroy();
+      }
+      perAddress.set(address, open + 1);
       this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
-      aedes.handle(socket);
+      socket.once('close', () => {
+        this.sockets.delete(socket);
+        const n = (perAddress.get(address) ?? 1) - 1;
+        if (n > 0) perAddress.set(address, n);
+        else perAddress.delete(address);
+      });
+      let client: Client | undefined;
+      const conn = new GuardedConnection(
+        socket,
+        (i) => (i === 0 || !client || !this.principals.has(client) ? limits.maxConnectBytes : maxPacketBytes),
+        (reason) => refuse('packet_too_large', { address, clientId: client?.id, detail: reason }),
+      );
+      client = aedes.handle(conn);
     });
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);

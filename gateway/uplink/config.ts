@@ -7,6 +7,7 @@ export const UplinkConfigSchema = z.strictObject({
   /** Defaults to the gateway id, which is what the server's ACL expects. */
   username: z.string().optional(),
   password: z.string().optional(),
+  /** Defaults to `vigil-gw-<gatewayId>`, the only id a Vigil server's broker accepts from this gateway. */
   clientId: z.string().optional(),
   /** Readings per Envelope; 50 or more is worth 3-4x end to end over small messages. */
   maxReadingsPerEnvelope: z.number().int().min(1).max(MAX_READINGS_PER_ENVELOPE).default(250),

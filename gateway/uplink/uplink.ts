@@ -10,6 +10,7 @@ import {
   type Service,
   type TimerHandle,
   TransitionLog,
+  gatewayClientId,
   gatewayTopic,
 } from '../../core/index.ts';
 import type { EnvelopeHeader, Outbox } from '../outbox/index.ts';
@@ -75,7 +76,7 @@ export class Uplink implements Service {
   async start(): Promise<void> {
     const { header } = this.deps;
     const opts: IClientOptions = {
-      clientId: this.cfg.clientId ?? `vigil-gw-${header.gatewayId}`,
+      clientId: this.cfg.clientId ?? gatewayClientId(header.gatewayId),
       username: this.cfg.username ?? header.gatewayId,
       password: this.cfg.password,
       clean: true,

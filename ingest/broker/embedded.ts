@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { EmbeddedBroker, type Logger, TOPIC_ROOT, gatewayTopic, verifySecret } from '../../core/index.ts';
+import { type BrokerLimits, type BrokerRefusal, EmbeddedBroker, type Logger, TOPIC_ROOT, clientIdOf, gatewayClientId, gatewayTopic, verifySecret } from '../../core/index.ts';
 import type { GatewayCredential } from '../config.ts';
 import type { Intake } from '../subscriber/intake.ts';
 
@@ -12,13 +12,18 @@ export interface CentralBrokerOptions {
   subscribers: readonly { username: string; passwordHash: string }[];
   intake: Intake;
   log: Logger;
+  limits: BrokerLimits;
+  maxEnvelopeBytes: number;
   onAclViolation(principal: BrokerPrincipal, topic: string): void;
+  onRefused(reason: BrokerRefusal): void;
 }
 
 /**
  * The server's embedded broker. Gateways log in with their id and password and may publish only their
  * own `envelope` and `state` topics; Envelopes go straight into the intake from the publish hook, so
  * the gateway's PUBACK follows the durable write (aedes sends it after authorizePublish completes).
+ * Client ids are bound to logins: `vigil-gw-<gatewayId>` for a gateway, `vigil-sub-<username>` for a
+ * subscriber (each may add `/suffix` for extra connections of its own).
  */
 export function centralBroker(opts: CentralBrokerOptions): EmbeddedBroker<BrokerPrincipal> {
   const gateways = new Map(opts.gateways.map((g) => [g.gatewayId, g]));
@@ -36,6 +41,9 @@ export function centralBroker(opts: CentralBrokerOptions): EmbeddedBroker<Broker
     host: opts.host,
     port: opts.port,
     log: opts.log,
+    limits: opts.limits,
+    maxPayloadBytes: opts.maxEnvelopeBytes,
+    onRefused: opts.onRefused,
     hooks: {
       authenticate(username, password) {
         if (username === undefined || password === undefined) return undefined;
@@ -45,6 +53,9 @@ export function centralBroker(opts: CentralBrokerOptions): EmbeddedBroker<Broker
         if (s && check(username, password, s.passwordHash)) return { kind: 'subscriber', username };
         return undefined;
       },
+      // A gateway's identity is its login, and its client id must say the same: otherwise gateway A,
+      // with its own valid password, could connect as vigil-gw-B and keep B offline.
+      clientIdAllowed: (p, clientId) => clientIdOf(p.kind === 'gateway' ? gatewayClientId(p.gatewayId) : `vigil-sub-${p.username}`, clientId),
       async onPublish(p, packet) {
         if (p.kind !== 'gateway') {
           opts.onAclViolation(p, packet.topic);

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { connect, type MqttClient } from 'mqtt';
-import { type Logger, type Reading, createLogger, createRegistry, gatewayTopic, hashSecret, metricValue, parseConfig, silentLogger, systemClock, type Registry } from '../../core/index.ts';
+import { type Logger, type Reading, createLogger, createRegistry, gatewayClientId, gatewayTopic, hashSecret, metricValue, parseConfig, silentLogger, systemClock, type Registry } from '../../core/index.ts';
 import { type Gateway, GatewayConfigSchema, buildGateway } from '../../gateway/index.ts';
 import { type Server, ServerConfigSchema, buildServer } from '../../ingest/index.ts';
 import { tempDir } from './tmp.ts';
@@ -179,7 +179,7 @@ export async function startPipeline(opts: { intake?: Record<string, unknown> } =
 
 /** Publishes readings as gateway gw-1 would: Envelopes over MQTT, QoS 1, to the server's broker. */
 export async function asGateway(url: string): Promise<{ client: MqttClient; send(readings: Reading[]): Promise<void> }> {
-  const client = connect(url, { clientId: `gw-test-${Date.now()}`, username: GATEWAY_ID, password: GATEWAY_PASSWORD });
+  const client = connect(url, { clientId: `${gatewayClientId(GATEWAY_ID)}/test-${Date.now()}`, username: GATEWAY_ID, password: GATEWAY_PASSWORD });
   await new Promise<void>((resolve, reject) => {
     client.once('connect', () => resolve());
     client.once('error', reject);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'mqtt';
-import { gatewayTopic, metricValue } from '../../core/index.ts';
+import { gatewayClientId, gatewayTopic, metricValue } from '../../core/index.ts';
 import { waitFor } from '../helpers/net.ts';
 import { GATEWAY_ID, GATEWAY_PASSWORD, SITE, type Pipeline, startPipeline } from '../helpers/pipeline.ts';
 
@@ -53,7 +53,7 @@ describe('failure (d): a barrage of malformed payloads at the gateway and the se
 
   it('quarantines bad Envelopes and bad readings with reasons, stores the good ones, and keeps serving', async () => {
     const { vm, srv } = p;
-    const gwClient = connect(srv.brokerUrl, { username: GATEWAY_ID, password: GATEWAY_PASSWORD, clientId: 'rogue-gw', reconnectPeriod: 0 });
+    const gwClient = connect(srv.brokerUrl, { username: GATEWAY_ID, password: GATEWAY_PASSWORD, clientId: `${gatewayClientId(GATEWAY_ID)}/rogue`, reconnectPeriod: 0 });
     await new Promise((r) => gwClient.once('connect', r));
     const topic = gatewayTopic(SITE, GATEWAY_ID, 'envelope');
     const now = Date.now();
