@@ -46,6 +46,8 @@ export const RejectCodeSchema = z.enum([
   'bad_unit',
   'bad_field',
   'tsdb_rejected',
+  /** A retained sensor message over the site broker's limits: delivered, not retained. */
+  'retained_limit',
 ]);
 export type RejectCode = z.infer<typeof RejectCodeSchema>;
 export interface Rejection {

@@ -94,3 +94,32 @@ export function gatewayClientId(gatewayId: string): string {
 export function clientIdOf(base: string, clientId: string): boolean {
   return clientId === base || clientId.startsWith(`${base}/`);
 }
+
+/** Whether an MQTT topic filter (with `+` and `#`, MQTT 3.1.1 §4.7.1) matches a topic name. */
+export function topicMatches(filter: string, topic: string): boolean {
+  // §4.7.2: filters starting with a wildcard do not match topics that start with `$`.
+  if (topic.startsWith('$') && (filter.startsWith('+') || filter.startsWith('#'))) return false;
+  return filterCovers(filter, topic);
+}
+
+/**
+ * Whether every topic that `inner` can match is matched by `outer` (both filters). An ACL grants a
+ * subscription only when one of its filters covers the whole requested filter.
+ */
+export function filterCovers(outer: string, inner: string): boolean {
+  const o = outer.split('/');
+  const i = inner.split('/');
+  for (let k = 0; k < o.length; k++) {
+    const ol = o[k]!;
+    if (ol === '#') return true;
+    const il = i[k];
+    if (il === undefined) return false;
+    if (il === '#') return false;
+    if (ol === '+') {
+      if (k === 0 && il.startsWith('$')) return false;
+      continue;
+    }
+    if (il === '+' || ol !== il) return false;
+  }
+  return o.length === i.length;
+}

@@ -126,7 +126,9 @@ export class EmbeddedBroker<P> implements Service {
       },
       authorizeSubscribe: (client, sub, done) => {
         const principal = this.principals.get(client);
-        if (principal === undefined || !hooks.authorizeSubscribe(principal, sub.topic)) return done(new Error('subscribe not allowed'));
+        if (principal === undefined) return done(new Error('unauthenticated'));
+        // A refused filter is answered with failure 0x80 in the SUBACK (§3.9.3); the client stays.
+        if (!hooks.authorizeSubscribe(principal, sub.topic)) return done(null, null);
         done(null, sub);
       },
     });

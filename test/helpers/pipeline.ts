@@ -36,6 +36,10 @@ export async function startServer(opts: {
   http?: Record<string, unknown>;
   /** Environment for `${VAR}` references in the config (secrets). */
   env?: Record<string, string>;
+  /** More gateway ids (same site and password) beside gw-1. */
+  moreGateways?: string[];
+  /** The embedded broker's limits. */
+  brokerLimits?: Record<string, unknown>;
 }): Promise<ServerHandle> {
   const broker = opts.external
     ? { mode: 'external', url: opts.external.url, username: opts.external.username, password: '${SERVER_BROKER_PASSWORD}', clientId: 'vigil-server-test' }
@@ -43,7 +47,8 @@ export async function startServer(opts: {
         mode: 'embedded',
         host: '127.0.0.1',
         port: opts.brokerPort ?? 0,
-        gateways: [{ gatewayId: GATEWAY_ID, site: SITE, passwordHash: passwordHash() }],
+        gateways: [GATEWAY_ID, ...(opts.moreGateways ?? [])].map((gatewayId) => ({ gatewayId, site: SITE, passwordHash: passwordHash() })),
+        ...(opts.brokerLimits ? { limits: opts.brokerLimits } : {}),
       };
   const config = parseConfig(
     ServerConfigSchema,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DeviceIdSchema, MetricIdSchema, PortSchema } from '../../../core/index.ts';
+import { BrokerLimitsSchema, DeviceIdSchema, MetricIdSchema, PortSchema } from '../../../core/index.ts';
 import { patternProblems } from './topic-map.ts';
 
 const TopicMappingSchema = z
@@ -15,6 +15,27 @@ const TopicMappingSchema = z
     for (const message of patternProblems(m)) ctx.addIssue({ code: 'custom', path: ['pattern'], message });
   });
 
+const TopicFilterSchema = z
+  .string()
+  .min(1)
+  .max(1024)
+  .refine((f) => f.split('/').every((l, i, all) => (l === '#' ? i === all.length - 1 : !/[#+]/.test(l) || l === '+')), 'an MQTT topic filter: `+` for one whole level, `#` only as the last level');
+
+/**
+ * What one sensor login may do on the site broker. By default it may publish to the topics this
+ * driver maps, for any device, and read nothing.
+ */
+const SensorAclSchema = {
+  /** Topic filters it may publish to (default: this driver's `topics`). */
+  publish: z.array(TopicFilterSchema).optional(),
+  /** Topic filters it may subscribe to (default: none; `$SYS/#` only when listed). */
+  subscribe: z.array(TopicFilterSchema).default([]),
+  /** Devices it may speak for (default: any device the gateway knows). */
+  devices: z.array(DeviceIdSchema).min(1).optional(),
+};
+
+const SensorUserSchema = z.strictObject({ username: z.string().min(1).max(256), password: z.string().min(1), ...SensorAclSchema });
+
 const EmbeddedBrokerSchema = z
   .strictObject({
     mode: z.literal('embedded'),
@@ -22,10 +43,26 @@ const EmbeddedBrokerSchema = z
     port: PortSchema.default(1883),
     /** Sensors that cannot send credentials; only on a closed site network. */
     allowAnonymous: z.boolean().default(false),
-    users: z.array(z.strictObject({ username: z.string().min(1), password: z.string().min(1) })).default([]),
+    /** What anonymous sensors may do (the same defaults as a user's). */
+    anonymous: z.strictObject(SensorAclSchema).prefault({}),
+    users: z.array(SensorUserSchema).default([]),
+    /**
+     * Retained messages the broker keeps for sensors: beyond `maxMessages` topics, or over
+     * `maxBytes`, a message is delivered and its readings taken, but not retained.
+     */
+    retained: z.strictObject({ maxMessages: z.number().int().min(0).max(1_000_000).default(1000), maxBytes: z.number().int().min(0).max(1024 * 1024).default(4096) }).prefault({}),
+    /** Packet sizes before and after login, connect timeout, connections per address, failed-login rate. */
+    limits: BrokerLimitsSchema,
   })
   .refine((b) => b.allowAnonymous || b.users.length > 0, {
     message: 'sensors could not connect: list users (password from ${ENV}) or set allowAnonymous: true',
+  })
+  .superRefine((b, ctx) => {
+    const seen = new Set<string>();
+    b.users.forEach((u, i) => {
+      if (seen.has(u.username)) ctx.addIssue({ code: 'custom', path: ['users', i, 'username'], message: `user ${u.username} is listed twice` });
+      seen.add(u.username);
+    });
   });
 
 const ExternalBrokerSchema = z.strictObject({

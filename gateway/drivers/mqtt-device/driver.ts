@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { connect, type MqttClient } from 'mqtt';
-import { EmbeddedBroker, TransitionLog, type Rejection } from '../../../core/index.ts';
+import type { PublishPacket } from 'aedes';
+import { Counter, EmbeddedBroker, TransitionLog, type Rejection, filterCovers, topicMatches } from '../../../core/index.ts';
 import type { Driver, DriverContext } from '../types.ts';
 import type { MqttDeviceConfig } from './config.ts';
 import { parsePayload } from './payload.ts';
@@ -8,7 +9,12 @@ import { TopicMap } from './topic-map.ts';
 
 interface SensorPrincipal {
   username: string | undefined;
+  publish: readonly string[];
+  subscribe: readonly string[];
+  devices: ReadonlySet<string> | undefined;
 }
+
+type Acl = { publish?: readonly string[] | undefined; subscribe: readonly string[]; devices?: readonly string[] | undefined };
 
 /**
  * Takes readings from sensors that publish over MQTT: either hosting the site's broker itself
@@ -39,25 +45,45 @@ export class MqttDeviceDriver implements Driver {
   async start(): Promise<void> {
     const b = this.config.broker;
     if (b.mode === 'embedded') {
-      const users = b.users.map((u) => ({ username: u.username, password: Buffer.from(u.password) }));
+      const mapped = this.topics.filters();
+      const principal = (username: string | undefined, acl: Acl): SensorPrincipal => ({
+        username,
+        publish: acl.publish ?? mapped,
+        subscribe: acl.subscribe,
+        devices: acl.devices ? new Set(acl.devices) : undefined,
+      });
+      const users = b.users.map((u) => ({ username: u.username, password: Buffer.from(u.password), principal: principal(u.username, u) }));
+      const anonymous = principal(undefined, b.anonymous);
+      const retained = new Map<string, number>();
+      const refused =
+        (this.ctx.registry.getSingleMetric('vigil_gateway_broker_refused_connections_total') as Counter<'driver' | 'reason'> | undefined) ??
+        new Counter({ name: 'vigil_gateway_broker_refused_connections_total', help: 'Site broker connections turned away, by reason', labelNames: ['driver', 'reason'], registers: [this.ctx.registry] });
       this.broker = new EmbeddedBroker<SensorPrincipal>({
         host: b.host,
         port: b.port,
         log: this.ctx.log,
+        limits: b.limits,
+        maxPayloadBytes: this.config.maxPayloadBytes,
+        onRefused: (reason) => refused.inc({ driver: this.id, reason }),
         hooks: {
           authenticate: (username, password) => {
-            if (username === undefined) return b.allowAnonymous ? { username } : undefined;
+            if (username === undefined) return b.allowAnonymous ? anonymous : undefined;
             const u = users.find((x) => x.username === username);
             const given = Buffer.from(password ?? '');
-            if (u && u.password.length === given.length && timingSafeEqual(u.password, given)) return { username };
-            return b.allowAnonymous && password === undefined ? { username } : undefined;
+            if (u && u.password.length === given.length && timingSafeEqual(u.password, given)) return u.principal;
+            return b.allowAnonymous && password === undefined ? anonymous : undefined;
           },
-          onPublish: async (_p, packet) => {
+          onPublish: async (p, packet) => {
+            const refusal = this.refusal(p, packet.topic);
+            if (refusal) {
+              this.reject({ code: 'acl', message: `${p.username ?? 'anonymous'} ${refusal}` }, packet.topic.slice(0, 200));
+              return 'deny' as const;
+            }
+            if (packet.retain) this.limitRetained(packet, retained, b.retained);
             await this.handle(packet.topic, packet.payload as Buffer);
             return 'accept' as const;
           },
-          // Local displays may watch the sensor topics; nothing else on the gateway's broker is private.
-          authorizeSubscribe: () => true,
+          authorizeSubscribe: (p, filter) => p.subscribe.some((allowed) => filterCovers(allowed, filter)),
         },
       });
       await this.broker.start();
@@ -110,6 +136,34 @@ export class MqttDeviceDriver implements Driver {
       messages: this.messages,
       lastMessageAt: this.lastMessageAt,
     };
+  }
+
+  /** Why this sensor may not publish to this topic, or undefined when it may. */
+  private refusal(p: SensorPrincipal, topic: string): string | undefined {
+    if (!p.publish.some((f) => topicMatches(f, topic))) return 'may not publish to this topic';
+    if (p.devices) {
+      const match = this.topics.match(topic);
+      if (match && 'deviceId' in match && !p.devices.has(match.deviceId)) return `may not speak for device ${match.deviceId}`;
+    }
+    return undefined;
+  }
+
+  /**
+   * Keeps retained messages within bounds: a message beyond them is still delivered (and its readings
+   * taken) but not retained, so sensors cannot fill the gateway's memory with retained payloads.
+   */
+  private limitRetained(packet: PublishPacket, retained: Map<string, number>, limits: { maxMessages: number; maxBytes: number }): void {
+    const size = (packet.payload as Buffer).length;
+    if (size === 0) {
+      retained.delete(packet.topic); // MQTT 3.1.1 §3.3.1.3: an empty retained message clears the topic
+      return;
+    }
+    if (size > limits.maxBytes || (!retained.has(packet.topic) && retained.size >= limits.maxMessages)) {
+      packet.retain = false;
+      this.reject({ code: 'retained_limit', message: `retained message of ${size} bytes not kept (limits: ${limits.maxMessages} topics, ${limits.maxBytes} bytes)` }, packet.topic.slice(0, 200));
+      return;
+    }
+    retained.set(packet.topic, size);
   }
 
   /** One sensor message → readings in the outbox; refusals are counted with their reason. */
