@@ -31,7 +31,9 @@ import { Quarantine } from './quarantine.ts';
 import { InfluxSink, InfluxWriter } from './sinks/influx/index.ts';
 import type { TelemetrySink } from './sinks/types.ts';
 import { ExternalSubscriber } from './subscriber/external.ts';
+import { EnvelopeDedupe } from './subscriber/dedupe.ts';
 import { Intake } from './subscriber/intake.ts';
+import { DedupeLedger } from './subscriber/ledger.ts';
 
 export interface ServerDeps {
   log: Logger;
@@ -64,6 +66,8 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
   const devices = new DeviceDirectory();
   const gateways = new GatewayDirectory();
 
+  const dedupe = new EnvelopeDedupe();
+  const ledger = new DedupeLedger(db, dedupe, () => clock.now());
   const sinks: TelemetrySink[] = [];
   let influx: InfluxSink | undefined;
   if (config.influx) {
@@ -77,6 +81,7 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
         log,
         clock,
         registry,
+        recorder: ledger,
       },
     );
     sinks.push(influx);
@@ -84,7 +89,7 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
 
   const intake = new Intake(
     { maxEnvelopeBytes: config.intake.maxEnvelopeBytes, window: () => timeWindow(clock.now(), config.intake.maxAge, config.intake.maxFuture) },
-    { sinks, quarantine, devices, gateways, log: log.child({ component: 'intake' }), clock, registry },
+    { sinks, ledger, dedupe, quarantine, devices, gateways, log: log.child({ component: 'intake' }), clock, registry },
   );
 
   const history = new HistoryRollups(db);

@@ -44,8 +44,9 @@ export class Quarantine {
     };
   }
 
-  add(e: NewQuarantineEntry): void {
-    const payload = e.payload === null ? null : e.payload.slice(0, PAYLOAD_KEPT);
+  /** `keepPayload`: how much of the payload to keep (more than the default when it is data to recover). */
+  add(e: NewQuarantineEntry, keepPayload = PAYLOAD_KEPT): void {
+    const payload = e.payload === null ? null : e.payload.slice(0, keepPayload);
     const details = JSON.stringify(e.details.slice(0, DETAILS_KEPT), (_k, v: unknown) => (typeof v === 'string' ? v.slice(0, 500) : v));
     this.stmt.insert.run(e.at, e.code, e.reason.slice(0, 1000), e.site, e.gatewayId, e.topic, details, payload);
     if (++this.inserts % 500 === 0) this.stmt.prune.run(this.keep);

@@ -48,6 +48,8 @@ export const RejectCodeSchema = z.enum([
   'tsdb_rejected',
   /** A retained sensor message over the site broker's limits: delivered, not retained. */
   'retained_limit',
+  /** An Envelope whose (gateway, boot, seq) was already stored with other content. */
+  'seq_reused',
 ]);
 export type RejectCode = z.infer<typeof RejectCodeSchema>;
 export interface Rejection {

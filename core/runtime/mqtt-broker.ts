@@ -155,13 +155,14 @@ export class EmbeddedBroker<P> implements Service {
         if (n > 0) perAddress.set(address, n);
         else perAddress.delete(address);
       });
-      let client: Client | undefined;
+      // The client exists only once aedes has the connection; until it has logged in, the small limit holds.
+      const of: { client?: Client } = {};
       const conn = new GuardedConnection(
         socket,
-        (i) => (i === 0 || !client || !this.principals.has(client) ? limits.maxConnectBytes : maxPacketBytes),
-        (reason) => refuse('packet_too_large', { address, clientId: client?.id, detail: reason }),
+        (i) => (i === 0 || !of.client || !this.principals.has(of.client) ? limits.maxConnectBytes : maxPacketBytes),
+        (reason) => refuse('packet_too_large', { address, clientId: of.client?.id, detail: reason }),
       );
-      client = aedes.handle(conn);
+      of.client = aedes.handle(conn);
     });
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);

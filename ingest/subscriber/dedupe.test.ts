@@ -28,3 +28,44 @@ describe('EnvelopeDedupe', () => {
     expect(d.isDuplicate('gw', 'c', 0)).toBe(true);
   });
 });
+
+describe('EnvelopeDedupe digests and undo', () => {
+  it('tells a resend (same bytes) from a reused seq (other bytes)', () => {
+    const d = new EnvelopeDedupe();
+    d.mark('gw', 'b', 0, 'aaa');
+    expect(d.check('gw', 'b', 0, 'aaa')).toBe('duplicate');
+    expect(d.check('gw', 'b', 0, 'bbb')).toBe('conflict');
+    expect(d.check('gw', 'b', 1, 'aaa')).toBe('new');
+  });
+
+  it('undoes a mark whose write failed, even after the floor moved past it', () => {
+    const d = new EnvelopeDedupe();
+    for (const s of [0, 1, 2, 3]) d.mark('gw', 'b', s);
+    d.unmark('gw', 'b', 1);
+    expect([0, 1, 2, 3].map((s) => d.check('gw', 'b', s))).toEqual(['duplicate', 'new', 'duplicate', 'duplicate']);
+    d.mark('gw', 'b', 1);
+    expect(d.floor('gw', 'b')).toBe(3);
+  });
+});
+
+describe('DedupeLedger', () => {
+  it('brings the windows back after a restart, and forgets boots that fell out', async () => {
+    const { openDatabase } = await import('../../core/index.ts');
+    const { DedupeLedger } = await import('./ledger.ts');
+    const dir = (await import('node:fs')).mkdtempSync(`${(await import('node:os')).tmpdir()}/ledger-`);
+    const file = `${dir}/server.db`;
+    const db1 = openDatabase(file);
+    const l1 = new DedupeLedger(db1, new EnvelopeDedupe(2), () => 1);
+    l1.record([0, 1, 2, 5].map((seq) => ({ gatewayId: 'gw', bootId: 'b1', seq, digest: 'x' })), 1);
+    await l1.commit({ gatewayId: 'gw', bootId: 'b2', seq: 0, digest: 'y' });
+    db1.close();
+    const d2 = new EnvelopeDedupe(2);
+    const db2 = openDatabase(file);
+    const l2 = new DedupeLedger(db2, d2, () => 2);
+    expect([0, 1, 2, 3, 4, 5].map((s) => d2.isDuplicate('gw', 'b1', s))).toEqual([true, true, true, false, false, true]);
+    expect(d2.isDuplicate('gw', 'b2', 0)).toBe(true);
+    l2.record([{ gatewayId: 'gw', bootId: 'b3', seq: 0, digest: 'z' }], 3);
+    expect((db2.prepare('SELECT boot_id AS b FROM envelope_window ORDER BY boot_id').all() as { b: string }[]).map((r) => r.b)).toEqual(['b2', 'b3']);
+    db2.close();
+  });
+});

@@ -1,6 +1,7 @@
 import {
   type Clock,
   Counter,
+  type Envelope,
   EnvelopeSchema,
   GatewayStatusSchema,
   type Logger,
@@ -14,7 +15,10 @@ import {
 import type { DeviceDirectory, GatewayDirectory } from '../devices.ts';
 import type { Quarantine } from '../quarantine.ts';
 import type { AcceptedBatch, TelemetrySink } from '../sinks/types.ts';
-import { EnvelopeDedupe } from './dedupe.ts';
+import { createHash } from 'node:crypto';
+import type { EnvelopeKey } from '../sinks/types.ts';
+import type { EnvelopeDedupe } from './dedupe.ts';
+import type { DedupeLedger } from './ledger.ts';
 
 export interface IntakeOptions {
   maxEnvelopeBytes: number;
@@ -23,6 +27,9 @@ export interface IntakeOptions {
 
 export interface IntakeDeps {
   sinks: readonly TelemetrySink[];
+  /** Persists what dedupe knows, with the writes (see DedupeLedger); built over `dedupe`. */
+  ledger: DedupeLedger;
+  dedupe: EnvelopeDedupe;
   quarantine: Quarantine;
   devices: DeviceDirectory;
   gateways: GatewayDirectory;
@@ -47,7 +54,8 @@ export type BatchListener = (batch: AcceptedBatch) => void;
  * and the rest of the Envelope is stored. Only a failed durable write rejects, so the message is resent.
  */
 export class Intake {
-  private readonly dedupe = new EnvelopeDedupe();
+  /** Envelopes being written now: a resend that arrives meanwhile waits for the first and is then a duplicate. */
+  private readonly inflight = new Map<string, Promise<void>>();
   private readonly listeners: BatchListener[] = [];
   private readonly warned = new Set<string>();
   private readonly metrics;
@@ -62,7 +70,7 @@ export class Intake {
       rejected: new Counter({ name: 'vigil_readings_rejected_total', help: 'Readings refused, by reason code', labelNames: ['code'], registers }),
       envelopes: new Counter({
         name: 'vigil_envelopes_total',
-        help: 'Gateway Envelopes received, by outcome (accepted, duplicate, quarantined)',
+        help: 'Gateway Envelopes received, by outcome (accepted, duplicate, seq_reused, quarantined)',
         labelNames: ['outcome'],
         registers,
       }),
@@ -118,12 +126,33 @@ export class Intake {
     if (env.site !== t.site || env.gatewayId !== t.gatewayId) {
       return this.quarantineEnvelope('acl', `Envelope of ${env.site}/${env.gatewayId} on the topic of ${t.site}/${t.gatewayId}`, topic, payload, t);
     }
-    if (this.dedupe.isDuplicate(env.gatewayId, env.bootId, env.seq)) {
+    // 96 bits of SHA-1 tell a resend from other content; the rest would only grow the ledger.
+    const digest = createHash('sha1').update(payload).digest('base64').slice(0, 16);
+    const id = `${env.gatewayId}\u0000${env.bootId}\u0000${env.seq}`;
+    const earlier = this.inflight.get(id);
+    if (earlier) await earlier.catch(() => undefined);
+    const verdict = this.deps.dedupe.check(env.gatewayId, env.bootId, env.seq, digest);
+    if (verdict === 'duplicate') {
       this.metrics.envelopes.inc({ outcome: 'duplicate' });
       this.deps.gateways.envelope(env.site, env.gatewayId, env.bootId, env.seq, now, true);
       return;
     }
+    if (verdict === 'conflict') {
+      // Not a resend (those are byte for byte): a gateway reused a seq for other readings. They are
+      // kept whole in the quarantine for an operator, never silently dropped.
+      this.metrics.envelopes.inc({ outcome: 'seq_reused' });
+      return this.quarantineEnvelope('seq_reused', `seq ${env.seq} of boot ${env.bootId} was already stored with other content`, topic, payload, t, this.opts.maxEnvelopeBytes);
+    }
+    const work = this.store(env, topic, { gatewayId: env.gatewayId, bootId: env.bootId, seq: env.seq, digest }, now);
+    this.inflight.set(id, work);
+    try {
+      await work;
+    } finally {
+      this.inflight.delete(id);
+    }
+  }
 
+  private async store(env: Envelope, topic: string, key: EnvelopeKey, now: number): Promise<void> {
     const window = this.opts.window();
     const valid: Reading[] = [];
     const refused: { code: RejectCode; reason: string; item: unknown }[] = [];
@@ -133,8 +162,10 @@ export class Intake {
       else refused.push({ code: problem.code, reason: problem.message, item: r });
     }
 
-    const batch: AcceptedBatch = { site: env.site, gatewayId: env.gatewayId, readings: valid };
-    if (valid.length > 0) await Promise.all(this.deps.sinks.map((s) => s.write(batch)));
+    const batch: AcceptedBatch = { site: env.site, gatewayId: env.gatewayId, readings: valid, envelope: key };
+    // The Envelope is marked stored in the same transaction as its readings (or on its own when no sink takes them).
+    if (valid.length > 0 && this.deps.sinks.length > 0) await Promise.all(this.deps.sinks.map((s) => s.write(batch)));
+    else await this.deps.ledger.commit(key);
     if (refused.length > 0) {
       for (const r of refused) this.metrics.rejected.inc({ code: r.code });
       this.deps.quarantine.add({
@@ -148,7 +179,6 @@ export class Intake {
         payload: null,
       });
     }
-    this.dedupe.mark(env.gatewayId, env.bootId, env.seq);
     this.deps.gateways.envelope(env.site, env.gatewayId, env.bootId, env.seq, now, false);
     this.metrics.envelopes.inc({ outcome: 'accepted' });
     if (valid.length === 0) return;
@@ -163,7 +193,7 @@ export class Intake {
     }
   }
 
-  private quarantineEnvelope(code: RejectCode, reason: string, topic: string, payload: Buffer, from: Sender | undefined): void {
+  private quarantineEnvelope(code: RejectCode, reason: string, topic: string, payload: Buffer, from: Sender | undefined, keepBytes = 2048): void {
     this.metrics.envelopes.inc({ outcome: 'quarantined' });
     this.metrics.rejected.inc({ code });
     // Once per gateway and reason in the log; every occurrence on the counter and in the quarantine.
@@ -180,7 +210,7 @@ export class Intake {
       gatewayId: from?.gatewayId ?? null,
       topic: topic.slice(0, 500),
       details: [],
-      payload: payload.subarray(0, 2048).toString('utf8'),
-    });
+      payload: payload.subarray(0, keepBytes).toString('utf8'),
+    }, keepBytes);
   }
 }

@@ -234,7 +234,7 @@ describe('site broker: per-sensor ACL, device binding, retained limits; gateway 
 
   it('disconnects a sensor that publishes outside its topics, and takes nothing from it', async () => {
     const c = await login('any-sensor');
-    const closed = new Promise((r) => c.once('close', r));
+    const closed = new Promise<void>((r) => c.once('close', () => r()));
     const before = pending();
     c.publish('plant/secret', sample(1), { qos: 1 });
     await closed;
@@ -248,7 +248,7 @@ describe('site broker: per-sensor ACL, device binding, retained limits; gateway 
     const before = pending();
     await c.publishAsync('sensors/pump-1', sample(2), { qos: 1 });
     expect(pending()).toBe(before + 1);
-    const closed = new Promise((r) => c.once('close', r));
+    const closed = new Promise<void>((r) => c.once('close', () => r()));
     c.publish('sensors/pump-2', sample(3), { qos: 1 });
     await closed;
     expect(pending()).toBe(before + 1);

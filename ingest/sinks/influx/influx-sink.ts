@@ -11,7 +11,7 @@ import {
   sleep,
 } from '../../../core/index.ts';
 import type { Quarantine } from '../../quarantine.ts';
-import type { AcceptedBatch, TelemetrySink } from '../types.ts';
+import type { AcceptedBatch, EnvelopeKey, EnvelopeRecorder, TelemetrySink } from '../types.ts';
 import { LineEncoder } from './line-protocol.ts';
 import type { WriteOutcome } from './write-outcome.ts';
 
@@ -34,6 +34,8 @@ export interface InfluxSinkDeps {
   log: Logger;
   clock: Clock;
   registry: Registry;
+  /** Marks the batches' Envelopes as stored in the same transaction as their spool rows. */
+  recorder?: EnvelopeRecorder;
 }
 
 interface SpoolRow {
@@ -51,7 +53,7 @@ interface SpoolRow {
 export class InfluxSink implements TelemetrySink {
   readonly name = 'influx-sink';
   private readonly encoder: LineEncoder;
-  private readonly committer: GroupCommit<{ lines: string; count: number; at: number }>;
+  private readonly committer: GroupCommit<{ lines: string; count: number; at: number; envelope: EnvelopeKey | undefined }>;
   private readonly stmt;
   private readonly link: TransitionLog;
   private readonly backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
@@ -81,14 +83,25 @@ export class InfluxSink implements TelemetrySink {
       oldestRows: db.prepare('SELECT id, count FROM spool ORDER BY id LIMIT 256'),
     };
     this.spooled = (db.prepare('SELECT coalesce(sum(count), 0) AS n FROM spool').get() as { n: number }).n;
-    const insertAll = db.transaction((rows: { lines: string; count: number; at: number }[]) => {
+    const insertAll = db.transaction((rows: { lines: string; count: number; at: number }[], keys: EnvelopeKey[]) => {
       for (const r of rows) {
         this.stmt.insert.run(r.lines, r.count, r.at);
         this.spooled += r.count;
       }
       if (this.spooled > this.opts.maxSpoolReadings) this.trimSpool();
+      if (keys.length > 0) deps.recorder?.record(keys, deps.clock.now());
     });
-    this.committer = new GroupCommit((rows) => insertAll(rows));
+    this.committer = new GroupCommit((rows) => {
+      const keys = rows.flatMap((r) => (r.envelope ? [r.envelope] : []));
+      const spooled = this.spooled;
+      try {
+        insertAll(rows, keys);
+      } catch (err) {
+        this.spooled = spooled;
+        if (keys.length > 0) deps.recorder?.undo(keys);
+        throw err;
+      }
+    });
 
     const registers = [registry];
     // prom-client calls collect() with the metric as `this`, so the sink is captured by name.
@@ -121,7 +134,7 @@ export class InfluxSink implements TelemetrySink {
   write(batch: AcceptedBatch): Promise<void> {
     if (batch.readings.length === 0) return Promise.resolve();
     const lines = this.encoder.encode(batch.site, batch.gatewayId, batch.readings);
-    return this.committer.add({ lines, count: batch.readings.length, at: this.deps.clock.now() }).then(() => this.wake?.());
+    return this.committer.add({ lines, count: batch.readings.length, at: this.deps.clock.now(), envelope: batch.envelope }).then(() => this.wake?.());
   }
 
   get spoolReadings(): number {
