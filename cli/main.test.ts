@@ -66,4 +66,40 @@ describe('vigil command', () => {
     db.close();
     tmp.cleanup();
   });
+
+  it('makes tokens for the gateway in its own database when given a gateway config', async () => {
+    const tmp = tempDir();
+    const file = join(tmp.dir, 'gateway.yaml');
+    writeFileSync(file, `version: 1\nsite: s\ngatewayId: g\ndataDir: ${join(tmp.dir, 'gw')}\ndrivers: [{ kind: mqtt-device, broker: { mode: embedded, allowAnonymous: true }, topics: [{ pattern: 'sensors/{device}' }] }]\nuplink: { url: 'mqtt://127.0.0.1:1883' }\n`);
+    const made = await run(['token', 'create', '--role', 'viewer', '-c', file]);
+    expect(made.code, made.err).toBe(0);
+    const { openDatabase, TokenStore } = await import('../core/index.ts');
+    const db = openDatabase(join(tmp.dir, 'gw', 'gateway.db'));
+    expect(new TokenStore(db).verify(made.out.split('\n')[1]!, Date.now())).toMatchObject({ role: 'viewer' });
+    db.close();
+    tmp.cleanup();
+  });
+
+  it('rotates the key that seals webhook secrets: the new key opens them, the old alone no longer does', async () => {
+    const tmp = tempDir();
+    const data = join(tmp.dir, 'data');
+    const { openDatabase, SecretBox } = await import('../core/index.ts');
+    const { WebhookOutbox } = await import('../tickets/index.ts');
+    const OLD = 'the-old-key-for-the-rotation-test';
+    const NEW = 'the-new-key-for-the-rotation-test';
+    let db = openDatabase(join(data, 'server.db'));
+    new WebhookOutbox(db, new SecretBox(OLD)).createSubscription({ url: 'http://127.0.0.1:1/', events: ['*'], secret: 'whsec-rotate-me-1234', description: '', createdAt: 1, createdBy: 't' });
+    db.close();
+    expect((await run(['secrets', 'rotate', '--data-dir', data])).code).toBe(2);
+    const r = await run(['secrets', 'rotate', '--data-dir', data], { VIGIL_SECRET_KEY: NEW, VIGIL_SECRET_KEY_OLD: OLD });
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^1 secret\(s\) sealed/);
+    db = openDatabase(join(data, 'server.db'));
+    const row = db.prepare('SELECT secret FROM webhook_subscription').get() as { secret: string };
+    expect(row.secret).not.toContain('whsec');
+    expect(new WebhookOutbox(db, new SecretBox(NEW)).subscription(1)?.secret).toBe('whsec-rotate-me-1234');
+    expect(() => new WebhookOutbox(db, new SecretBox(OLD)).subscription(1)).toThrow(/not configured/);
+    db.close();
+    tmp.cleanup();
+  });
 });

@@ -7,6 +7,7 @@ import { serverCommand, serverHelp } from './commands/server.ts';
 import { simCommand, simHelp } from './commands/sim.ts';
 import { modbusCommand, modbusHelp } from './commands/modbus.ts';
 import { replayCommand, replayHelp } from './commands/replay.ts';
+import { secretsCommand, secretsHelp } from './commands/secrets.ts';
 import { tokenCommand, tokenHelp } from './commands/token.ts';
 
 const COMMANDS: Record<string, (argv: string[], ctx: CliContext) => Promise<number>> = {
@@ -18,9 +19,10 @@ const COMMANDS: Record<string, (argv: string[], ctx: CliContext) => Promise<numb
   modbus: modbusCommand,
   replay: replayCommand,
   token: tokenCommand,
+  secrets: secretsCommand,
 };
 
-const HELP = ['Usage: vigil <command> [options]', '', gatewayHelp, serverHelp, simHelp, demoHelp, credentialHelp, modbusHelp, replayHelp, tokenHelp].join('\n\n');
+const HELP = ['Usage: vigil <command> [options]', '', gatewayHelp, serverHelp, simHelp, demoHelp, credentialHelp, modbusHelp, replayHelp, tokenHelp, secretsHelp].join('\n\n');
 
 /** The `vigil` command; returns the exit code. The only place that reads argv and the environment. */
 export async function main(argv: string[], ctx: CliContext = { env: process.env, out: (l) => console.log(l), err: (l) => console.error(l) }): Promise<number> {

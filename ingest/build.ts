@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import {
   type AuditLog,
+  SecretBox,
+  secretKeyOrFile,
   accessOptions,
   type Clock,
   type FastifyInstance,
@@ -39,6 +41,11 @@ export interface ServerDeps {
   log: Logger;
   clock: Clock;
   registry: Registry;
+  /**
+   * The key that seals stored secrets (VIGIL_SECRET_KEY) and, during a rotation, the previous one.
+   * Without a key the server keeps one in `<dataDir>/secret.key`.
+   */
+  secretKeys?: { current?: string | undefined; previous?: string | undefined };
 }
 
 export interface Server extends Service {
@@ -96,7 +103,10 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
   const rules = new RuleService(config.rules, { db, log: log.child({ component: 'rules' }), clock, registry, history });
   // Evidence reads the last hour of history, which may still be folding in memory: flush it first.
   const recentHistory = { rows: (q: Parameters<HistoryRollups['rows']>[0]) => (history.flush(), history.rows(q)) };
-  const tickets = new TicketManager(config.tickets, { db, clock, log: log.child({ component: 'tickets' }), registry, history: recentHistory, findings: rules.findings });
+  const keys = secretKeyOrFile(deps.secretKeys?.current, join(config.dataDir, 'secret.key'));
+  if (keys.source === 'file') log.warn({ file: join(config.dataDir, 'secret.key') }, 'VIGIL_SECRET_KEY is not set: stored secrets are sealed with a key kept beside the database');
+  const secrets = new SecretBox(keys.key, deps.secretKeys?.previous ? [deps.secretKeys.previous] : []);
+  const tickets = new TicketManager(config.tickets, { db, clock, secrets, log: log.child({ component: 'tickets' }), registry, history: recentHistory, findings: rules.findings });
   rules.onFinding((f, id) => tickets.handleFinding(f, id));
   intake.onBatch((b) => {
     history.add(b.site, b.readings);

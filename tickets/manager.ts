@@ -4,6 +4,7 @@ import {
   type Clock,
   Counter,
   type Db,
+  type SecretBox,
   DurationSchema,
   FaultSchema,
   type Finding,
@@ -63,6 +64,8 @@ export interface TicketDeps {
   registry: Registry;
   history?: HistoryRows | undefined;
   findings?: FindingSource | undefined;
+  /** Seals webhook secrets at rest. */
+  secrets?: SecretBox | undefined;
 }
 
 /**
@@ -86,7 +89,9 @@ export class TicketManager implements Service {
     private readonly deps: TicketDeps,
   ) {
     this.store = new TicketStore(deps.db);
-    this.outbox = new WebhookOutbox(deps.db);
+    this.outbox = new WebhookOutbox(deps.db, deps.secrets);
+    const resealed = this.outbox.reseal();
+    if (resealed > 0) deps.log.info({ subscriptions: resealed }, 'webhook secrets sealed with the current key');
     this.webhooks = new WebhookDispatcher(config.webhooks, { outbox: this.outbox, clock: deps.clock, log: deps.log.child({ component: 'webhooks' }), registry: deps.registry });
     const registers = [deps.registry];
     this.eventsTotal = new Counter({ name: 'vigil_ticket_events_total', help: 'Ticket events by type', labelNames: ['type'], registers });

@@ -56,7 +56,7 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
       ctx.env,
       'demo server',
     ),
-    { log: log.child({ part: 'server' }), clock: systemClock, registry: createRegistry({ defaultMetrics: true }) },
+    { log: log.child({ part: 'server' }), clock: systemClock, registry: createRegistry({ defaultMetrics: true }), secretKeys: { current: ctx.env.VIGIL_SECRET_KEY } },
   );
   const gateway = buildGateway(
     parseConfig(

@@ -25,7 +25,12 @@ export async function serverCommand(argv: string[], ctx: CliContext): Promise<nu
   if (raw.influx === undefined && influx) raw.influx = influx;
   const config = parseConfig(ServerConfigSchema, raw, ctx.env, values.config);
   const log = cliLogger(ctx.env, 'vigil-server');
-  const server = buildServer(config, { log, clock: systemClock, registry: createRegistry({ defaultMetrics: true }) });
+  const server = buildServer(config, {
+    log,
+    clock: systemClock,
+    registry: createRegistry({ defaultMetrics: true }),
+    secretKeys: { current: ctx.env.VIGIL_SECRET_KEY, previous: ctx.env.VIGIL_SECRET_KEY_OLD },
+  });
   await server.start();
   const sig = await untilSignal();
   log.info({ signal: sig }, 'stopping');

@@ -10,6 +10,8 @@ export * from './http.ts';
 export * from './group-commit.ts';
 export * from './transitions.ts';
 export * from './secrets.ts';
+export * from './secret-box.ts';
+export * from './mqtt-guard.ts';
 export * from './mqtt-broker.ts';
 export * from './audit.ts';
 export * from './access.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dedupeKeyOf, openApiDocument } from '../../core/index.ts';
+import { dedupeKeyOf, openApiDocument, openDatabase } from '../../core/index.ts';
 import { sign } from '../../tickets/index.ts';
 import { bearingFinding } from '../helpers/findings.ts';
 import { type ServerHandle, startServer } from '../helpers/pipeline.ts';
@@ -151,6 +151,10 @@ describe('tickets API: roles, validation, live stream, inbound webhook', () => {
   it('takes signed status updates from the service desk through the inbound webhook', async () => {
     const sub = await call('POST', '/api/v1/webhooks', { body: { url: 'http://127.0.0.1:9/none', events: ['ticket.created'], secret: 'desk-shared-secret-0123456789' } });
     expect(sub.status).toBe(201);
+    // The secret is sealed at rest: the database file does not hold it.
+    const db = openDatabase(`${tmp.dir}/server/server.db`);
+    expect(JSON.stringify(db.prepare('SELECT * FROM webhook_subscription').all())).not.toContain('desk-shared-secret');
+    db.close();
     const id = (await call('GET', '/api/v1/tickets?device=pump-3')).body.tickets[0].id;
     const url = `/api/v1/webhooks/${sub.body.id}/inbound`;
     const send = (body: unknown, secret = 'desk-shared-secret-0123456789', at = Date.now()) => {

@@ -1,4 +1,4 @@
-import { type Db, type TicketEventType, Where } from '../../core/index.ts';
+import { type Db, type SecretBox, type TicketEventType, Where } from '../../core/index.ts';
 
 export interface Subscription {
   id: number;
@@ -37,7 +37,14 @@ export interface Delivery {
 export class WebhookOutbox {
   private readonly stmts;
 
-  constructor(private readonly db: Db) {
+  /**
+   * `box` seals the subscriptions' secrets at rest (they must be read back to sign, so they cannot be
+   * hashed); without one they are kept as given (unit tests).
+   */
+  constructor(
+    private readonly db: Db,
+    private readonly box?: SecretBox,
+  ) {
     db.exec(`CREATE TABLE IF NOT EXISTS webhook_subscription (id INTEGER PRIMARY KEY AUTOINCREMENT, url TEXT NOT NULL, events TEXT NOT NULL,
         secret TEXT NOT NULL, description TEXT NOT NULL, created_at INTEGER NOT NULL, created_by TEXT NOT NULL, active INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS webhook_delivery (id INTEGER PRIMARY KEY AUTOINCREMENT, subscription_id INTEGER NOT NULL, event_id INTEGER NOT NULL,
@@ -63,17 +70,41 @@ export class WebhookOutbox {
   createSubscription(s: Omit<Subscription, 'id' | 'active'>): Subscription {
     const info = this.db
       .prepare('INSERT INTO webhook_subscription (url, events, secret, description, created_at, created_by, active) VALUES (?, ?, ?, ?, ?, ?, 1)')
-      .run(s.url, JSON.stringify(s.events), s.secret, s.description, s.createdAt, s.createdBy);
+      .run(s.url, JSON.stringify(s.events), this.box ? this.box.seal(s.secret) : s.secret, s.description, s.createdAt, s.createdBy);
     return { ...s, id: Number(info.lastInsertRowid), active: true };
   }
 
   subscription(id: number): Subscription | undefined {
     const r = this.db.prepare('SELECT * FROM webhook_subscription WHERE id = ?').get(id) as SubRow | undefined;
-    return r && toSub(r);
+    return r && this.toSub(r);
   }
 
   subscriptions(): Subscription[] {
-    return (this.db.prepare('SELECT * FROM webhook_subscription WHERE active = 1 ORDER BY id').all() as SubRow[]).map(toSub);
+    return (this.db.prepare('SELECT * FROM webhook_subscription WHERE active = 1 ORDER BY id').all() as SubRow[]).map((r) => this.toSub(r));
+  }
+
+  /**
+   * Seals every stored secret with the box's current key: those kept in plain text by an older
+   * version, and those sealed with a previous key (a rotation). Returns how many changed.
+   */
+  reseal(): number {
+    const box = this.box;
+    if (!box) return 0;
+    const rows = this.db.prepare('SELECT id, secret FROM webhook_subscription').all() as { id: number; secret: string }[];
+    const update = this.db.prepare('UPDATE webhook_subscription SET secret = ? WHERE id = ?');
+    return this.db.transaction(() => {
+      let n = 0;
+      for (const r of rows) {
+        if (!box.stale(r.secret)) continue;
+        update.run(box.seal(box.open(r.secret)), r.id);
+        n++;
+      }
+      return n;
+    })();
+  }
+
+  private toSub(r: SubRow): Subscription {
+    return { ...toSub(r), secret: this.box ? this.box.open(r.secret) : r.secret };
   }
 
   /** Stops deliveries to it; what is pending for it is dead-lettered so it stays visible. */

@@ -1,0 +1,40 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { AuditLog, SecretBox, loadConfigFile, openDatabase, secretKeyOrFile } from '../../core/index.ts';
+import { ServerConfigSchema } from '../../ingest/index.ts';
+import { WebhookOutbox } from '../../tickets/index.ts';
+import type { CliContext } from '../context.ts';
+
+export const secretsHelp = `vigil secrets rotate (-c FILE | --data-dir DIR)
+  Seals the server's stored secrets (webhook secrets) with the key in VIGIL_SECRET_KEY. The previous key
+  comes from VIGIL_SECRET_KEY_OLD, or from <dataDir>/secret.key when the server made one itself.
+  Run it with the server stopped, then start the server with the new VIGIL_SECRET_KEY.`;
+
+export async function secretsCommand(argv: string[], ctx: CliContext): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, 'data-dir': { type: 'string' } }, allowPositionals: true, strict: true });
+  const dataDir = values['data-dir'] ?? (values.config ? loadConfigFile(ServerConfigSchema, values.config, ctx.env).dataDir : undefined);
+  if (positionals[0] !== 'rotate' || !dataDir) {
+    ctx.err(secretsHelp);
+    return 2;
+  }
+  const next = ctx.env.VIGIL_SECRET_KEY;
+  if (!next) {
+    ctx.err('vigil secrets rotate: set VIGIL_SECRET_KEY to the new key (e.g. openssl rand -base64 32)');
+    return 2;
+  }
+  const keyFile = join(resolve(dataDir), 'secret.key');
+  const previous = ctx.env.VIGIL_SECRET_KEY_OLD ?? (existsSync(keyFile) ? secretKeyOrFile(undefined, keyFile).key : undefined);
+  const db = openDatabase(join(resolve(dataDir), 'server.db'));
+  try {
+    const outbox = new WebhookOutbox(db, new SecretBox(next, previous ? [previous] : []));
+    const n = outbox.reseal();
+    const by = `cli:${ctx.env.USER ?? 'unknown'}`;
+    new AuditLog(db).record(Date.now(), by, 'secrets.rotate', { resealed: n });
+    ctx.out(`${n} secret(s) sealed with the new key`);
+    if (!ctx.env.VIGIL_SECRET_KEY_OLD && existsSync(keyFile)) ctx.out(`the key file ${keyFile} is no longer needed once the server runs with VIGIL_SECRET_KEY; delete it`);
+    return 0;
+  } finally {
+    db.close();
+  }
+}
