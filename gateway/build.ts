@@ -158,6 +158,7 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps): Gateway 
     const app = buildHttp({
       log,
       registry,
+      tls: config.http.tls,
       readiness: [{ name: 'uplink', check: () => (uplink.state === 'online' ? true : `uplink ${uplink.state}; readings are held in the outbox`) }],
     });
     // Tokens and the audit log live in the gateway's own file, beside (not inside) the outbox.

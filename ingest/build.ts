@@ -61,6 +61,7 @@ export interface Server extends Service {
   readonly audit: AuditLog;
   /** Where the embedded broker listens (after start), if it is the embedded one. */
   brokerPort(): number | undefined;
+  brokerTlsPort(): number | undefined;
   httpAddress(): { host: string; port: number };
 }
 
@@ -121,6 +122,8 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
       ? centralBroker({
           host: b.host,
           port: b.port,
+          plain: b.plain,
+          tls: b.tls,
           gateways: b.gateways,
           subscribers: b.subscribers,
           intake,
@@ -145,7 +148,7 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
       : undefined;
 
   const pipeline = () => ({
-    broker: b.mode === 'embedded' ? { mode: 'embedded', port: broker?.port, clients: broker?.connectedClients } : { mode: 'external', url: b.url, connected: subscriber?.connected },
+    broker: b.mode === 'embedded' ? { mode: 'embedded', port: broker?.port, tlsPort: broker?.tlsPort, clients: broker?.connectedClients } : { mode: 'external', url: b.url, connected: subscriber?.connected },
     tsdb: influx ? { configured: true, ...influx.status() } : { configured: false },
     webhooks: tickets.outbox.counts(),
     gateways: gateways.list(),
@@ -157,10 +160,11 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
   const app = buildHttp({
     log,
     registry,
+    tls: config.http.tls,
     readiness: [
       {
         name: 'broker',
-        check: () => (broker ? (broker.port > 0 ? true : 'broker not listening') : subscriber?.connected ? true : 'not connected to the broker'),
+        check: () => (broker ? (broker.port > 0 || broker.tlsPort > 0 ? true : 'broker not listening') : subscriber?.connected ? true : 'not connected to the broker'),
       },
     ],
   });
@@ -202,6 +206,7 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
     tokens,
     audit,
     brokerPort: () => broker?.port,
+    brokerTlsPort: () => broker?.tlsPort,
     httpAddress: () => http.address(),
     async start() {
       await group.start();

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { RulesConfigSchema } from '../rules/index.ts';
 import { TicketsConfigSchema } from '../tickets/index.ts';
-import { BrokerLimitsSchema, DurationSchema, GatewayIdSchema, PortSchema, SHARD_COUNT, SiteIdSchema, httpConfigSchema, isSecretHash } from '../core/index.ts';
+import { BrokerLimitsSchema, BrokerTlsSchema, DurationSchema, GatewayIdSchema, PortSchema, SHARD_COUNT, SiteIdSchema, httpConfigSchema, isSecretHash } from '../core/index.ts';
 
 export const SERVER_CONFIG_VERSION = 1;
 
@@ -10,14 +10,19 @@ const PasswordHashSchema = z.string().refine(isSecretHash, 'must be a hash from 
 export const GatewayCredentialSchema = z.strictObject({
   gatewayId: GatewayIdSchema,
   site: SiteIdSchema,
-  passwordHash: PasswordHashSchema,
+  /** Without it the gateway logs in only with a client certificate whose common name is its id. */
+  passwordHash: PasswordHashSchema.optional(),
 });
 export type GatewayCredential = z.infer<typeof GatewayCredentialSchema>;
 
 const EmbeddedBrokerSchema = z.strictObject({
   mode: z.literal('embedded'),
   host: z.string().default('127.0.0.1'),
+  /** The plain MQTT port; `plain: false` turns it off (TLS only). */
   port: PortSchema.default(1883),
+  plain: z.boolean().default(true),
+  /** MQTT over TLS on its own port; with `ca`, gateways may log in with a client certificate (CN = gateway id). */
+  tls: BrokerTlsSchema.optional(),
   /** One entry per gateway: it may publish only under its own site and gateway id. */
   gateways: z.array(GatewayCredentialSchema).default([]),
   /** Read-only accounts that may subscribe to `vigil/v1/#` (monitoring, a second server). */
@@ -76,6 +81,11 @@ export const ServerConfigSchema = z
   })
   .superRefine((c, ctx) => {
     if (c.broker.mode === 'embedded') {
+      const b = c.broker;
+      if (!b.plain && !b.tls) ctx.addIssue({ code: 'custom', path: ['broker', 'plain'], message: 'with the plain port off, configure broker.tls' });
+      b.gateways.forEach((g, i) => {
+        if (!g.passwordHash && !b.tls?.ca) ctx.addIssue({ code: 'custom', path: ['broker', 'gateways', i, 'passwordHash'], message: 'a gateway without a password needs client certificates: set broker.tls.ca' });
+      });
       const seen = new Set<string>();
       c.broker.gateways.forEach((g, i) => {
         if (seen.has(g.gatewayId)) ctx.addIssue({ code: 'custom', path: ['broker', 'gateways', i, 'gatewayId'], message: `gateway ${g.gatewayId} is listed twice` });

@@ -8,6 +8,7 @@ set -euo pipefail
 NEEDED=(
   "victoria-metrics:/usr/bin/victoria-metrics"
   "mosquitto:/usr/sbin/mosquitto"
+  "mosquitto-clients:/usr/bin/mosquitto_pub"
   "socat:/usr/bin/socat"
   "chromium:/usr/bin/chromium"
 )

@@ -1,17 +1,20 @@
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ServiceGroup, createRegistry, service, generateSecret, generateToken, hashSecret, loadConfigFile, parseConfig, systemClock } from '../../core/index.ts';
+import { issueCertificate, makeAuthority, writeIssued } from '../../core/runtime/pki.ts';
 import { ScenarioRunner, ScenarioSchema } from '../../firmware-sim/index.ts';
 import { GatewayConfigSchema, buildGateway } from '../../gateway/index.ts';
 import { ServerConfigSchema, buildServer } from '../../ingest/index.ts';
 import { type CliContext, cliLogger, influxFromEnv, untilSignal } from '../context.ts';
 
-export const demoHelp = `vigil demo [--http-port 8080] [--mqtt-port 1883] [--sensor-port 1884] [--modbus-port 1502] [--data-dir ./data/demo] [--scenario FILE]
+export const demoHelp = `vigil demo [--http-port 8080] [--mqtt-port 1883] [--sensor-port 1884] [--modbus-port 1502] [--data-dir ./data/demo] [--scenario FILE] [--tls]
   Everything in one process on loopback: the server (embedded broker, HTTP API), a gateway hosting
   the site broker for sensors, and a simulated fleet with a wearing bearing. Set INFLUX_URL to store
   readings in InfluxDB (or VictoriaMetrics). The API takes the admin token it prints, or the one
-  given in VIGIL_DEMO_TOKEN.`;
+  given in VIGIL_DEMO_TOKEN. --tls makes a CA and certificates under <data-dir>/tls/ (kept for the
+  next run) and speaks only TLS: HTTPS on the HTTP ports, MQTTS on the server and sensor ports.`;
 
 const DEMO_SCENARIO = fileURLToPath(new URL('../../firmware-sim/scenarios/demo.yaml', import.meta.url));
 
@@ -25,6 +28,7 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
       'modbus-port': { type: 'string', default: '1502' },
       'data-dir': { type: 'string', default: './data/demo' },
       scenario: { type: 'string', default: DEMO_SCENARIO },
+      tls: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -37,6 +41,11 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
   const scenario = loadConfigFile(ScenarioSchema, values.scenario, ctx.env);
 
   const modbusDevices = scenario.devices.filter((d) => d.modbus);
+  const tls = values.tls ? demoCertificates(join(dataDir, 'tls')) : undefined;
+  const scheme = tls ? { http: 'https', mqtt: 'mqtts' } : { http: 'http', mqtt: 'mqtt' };
+  const serverTls = tls && { cert: tls.server.cert, key: tls.server.key };
+  // With --tls each port speaks TLS only, so nothing can slip through in clear text beside it.
+  const brokerOn = (port: number) => (tls ? { plain: false, tls: { port, ...serverTls, ca: tls.ca } } : { port });
   // A fresh gateway password each run: the broker still requires credentials, even in the demo.
   const password = generateSecret();
   const influx = influxFromEnv(ctx.env);
@@ -49,8 +58,8 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
       {
         version: 1,
         dataDir: join(dataDir, 'server'),
-        http: { host: '127.0.0.1', port: httpPort },
-        broker: { mode: 'embedded', host: '127.0.0.1', port: mqttPort, gateways: [{ gatewayId: 'demo-gw', site: scenario.site, passwordHash: hashSecret(password) }] },
+        http: { host: '127.0.0.1', port: httpPort, ...(serverTls ? { tls: serverTls } : {}) },
+        broker: { mode: 'embedded', host: '127.0.0.1', ...brokerOn(mqttPort), gateways: [{ gatewayId: 'demo-gw', site: scenario.site, passwordHash: hashSecret(password) }] },
         ...(influx ? { influx } : {}),
       },
       ctx.env,
@@ -66,14 +75,14 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
         site: scenario.site,
         gatewayId: 'demo-gw',
         dataDir: join(dataDir, 'gateway'),
-        http: { host: '127.0.0.1', port: httpPort + 1, apiToken: '${DEMO_TOKEN}' },
+        http: { host: '127.0.0.1', port: httpPort + 1, apiToken: '${DEMO_TOKEN}', ...(serverTls ? { tls: serverTls } : {}) },
         devices: scenario.devices.map((d) => ({ id: d.id })),
         drivers: [
           {
             kind: 'mqtt-device',
             id: 'site-sensors',
             // Loopback only, so anonymous sensors are acceptable here and nowhere else.
-            broker: { mode: 'embedded', host: '127.0.0.1', port: sensorPort, allowAnonymous: true },
+            broker: { mode: 'embedded', host: '127.0.0.1', ...brokerOn(sensorPort), allowAnonymous: true },
             topics: [{ pattern: 'sensors/{device}/{metric}' }, { pattern: 'sensors/{device}' }],
           },
           ...(modbusDevices.length > 0
@@ -87,7 +96,7 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
               ]
             : []),
         ],
-        uplink: { url: `mqtt://127.0.0.1:${mqttPort}`, password: '${DEMO_GATEWAY_PASSWORD}' },
+        uplink: { url: `${scheme.mqtt}://127.0.0.1:${mqttPort}`, password: '${DEMO_GATEWAY_PASSWORD}', ...(tls ? { tls: { ca: tls.ca } } : {}) },
       },
       { DEMO_GATEWAY_PASSWORD: password, DEMO_TOKEN: token },
       'demo gateway',
@@ -95,7 +104,7 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
     { log: log.child({ part: 'gateway' }), clock: systemClock, registry: createRegistry() },
   );
   server.tokens.register(token, { name: 'demo-admin', role: 'admin', by: 'demo', at: Date.now() });
-  const sim = new ScenarioRunner(scenario, { url: `mqtt://127.0.0.1:${sensorPort}`, modbusPort, log: log.child({ part: 'sim' }), clock: systemClock });
+  const sim = new ScenarioRunner(scenario, { url: `${scheme.mqtt}://127.0.0.1:${sensorPort}`, ca: tls ? readFileSync(tls.ca) : undefined, modbusPort, log: log.child({ part: 'sim' }), clock: systemClock });
 
   // Modbus devices are up before the gateway polls them (as real ones would be); MQTT sensors start
   // after it, since they connect to the site broker the gateway hosts.
@@ -103,7 +112,7 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
   const all = new ServiceGroup([server, modbusDevicesService, gateway, sim], { log });
   const started = Date.now();
   await all.start();
-  const api = `http://127.0.0.1:${httpPort}`;
+  const api = `${scheme.http}://127.0.0.1:${httpPort}`;
   ctx.out('');
   ctx.out(`Vigil demo is running (started in ${((Date.now() - started) / 1000).toFixed(1)} s). Ctrl-C stops it.`);
   ctx.out(`  admin token     ${ctx.env.VIGIL_DEMO_TOKEN ? '(from VIGIL_DEMO_TOKEN)' : token}   send it as: Authorization: Bearer <token>`);
@@ -113,9 +122,10 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
   ctx.out(`  rule engine     ${api}/api/v1/findings   ${api}/api/v1/alerts   ${api}/api/v1/rulesets`);
   ctx.out(`  tickets         ${api}/api/v1/tickets   ${api}/api/v1/tickets/stream   ${api}/api/v1/rules/stats`);
   ctx.out(`  health/metrics  ${api}/healthz   ${api}/readyz   ${api}/metrics`);
-  ctx.out(`  server broker   mqtt://127.0.0.1:${mqttPort}  (gateway demo-gw, password generated for this run)`);
-  ctx.out(`  gateway         http://127.0.0.1:${httpPort + 1}/api/v1/status   (same token)`);
-  ctx.out(`  site broker     mqtt://127.0.0.1:${sensorPort}  (sensors publish to sensors/{device} or sensors/{device}/{metric})`);
+  if (tls) ctx.out(`  TLS CA          ${tls.ca}   (every port speaks TLS only; e.g. curl --cacert, mosquitto_pub --cafile)`);
+  ctx.out(`  server broker   ${scheme.mqtt}://127.0.0.1:${mqttPort}  (gateway demo-gw, password generated for this run)`);
+  ctx.out(`  gateway         ${scheme.http}://127.0.0.1:${httpPort + 1}/api/v1/status   (same token)`);
+  ctx.out(`  site broker     ${scheme.mqtt}://127.0.0.1:${sensorPort}  (sensors publish to sensors/{device} or sensors/{device}/{metric})`);
   ctx.out(`  TSDB            ${influx ? influx.url : 'none (set INFLUX_URL to store readings)'}`);
   ctx.out(`  data            ${dataDir}`);
   ctx.out(`  simulated fleet ${scenario.devices.filter((d) => !d.modbus).map((d) => d.id).join(', ')} over MQTT; a week of history replays first`);
@@ -126,4 +136,19 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
   log.info({ signal: sig }, 'stopping');
   await all.stop();
   return 0;
+}
+
+/**
+ * The demo's throwaway PKI: a CA and one server certificate for loopback, made on the first --tls run
+ * and kept so a client configured with the CA keeps working across runs. Not for production.
+ */
+function demoCertificates(dir: string): { ca: string; server: { cert: string; key: string } } {
+  const ca = join(dir, 'ca.pem');
+  const server = { cert: join(dir, 'server.pem'), key: join(dir, 'server-key.pem') };
+  if (existsSync(ca) && existsSync(server.cert) && existsSync(server.key)) return { ca, server };
+  const authority = makeAuthority('Vigil demo CA');
+  writeIssued(dir, 'ca', authority);
+  rmSync(join(dir, 'ca-key.pem')); // nothing else will be signed with it
+  writeIssued(dir, 'server', issueCertificate(authority, { cn: 'localhost', hosts: ['localhost', '127.0.0.1', '::1'], usage: 'server' }));
+  return { ca, server };
 }

@@ -2,7 +2,9 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import type { Logger } from './logger.ts';
+import type { Server as TlsServer } from 'node:tls';
 import { service, type Service } from './service.ts';
+import { readTlsFiles, TlsServerFilesSchema, type TlsServerFiles, watchTlsFiles } from './tls.ts';
 
 export type { FastifyInstance };
 
@@ -16,6 +18,8 @@ export interface HttpDeps {
   log: Logger;
   registry: Registry;
   readiness?: readonly ReadinessCheck[];
+  /** Serve HTTPS with these files (reloaded when they change). */
+  tls?: TlsServerFiles | undefined;
 }
 
 /**
@@ -28,7 +32,12 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     loggerInstance: deps.log.child({ component: 'http' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
-  });
+    ...(deps.tls ? { https: readTlsFiles(deps.tls) } : {}),
+  }) as unknown as FastifyInstance;
+  if (deps.tls) {
+    const stop = watchTlsFiles(deps.tls, (ctx) => (app.server as unknown as TlsServer).setSecureContext(ctx), deps.log);
+    app.addHook('onClose', async () => stop());
+  }
 
   // Deny by default: a matched route that declares no access policy is refused before its handler,
   // so a route added without one fails safe. Endpoints (core/runtime/api.ts) declare theirs.
@@ -101,6 +110,8 @@ export function httpConfigSchema(defaultPort: number) {
       requireAuth: z.boolean().default(true),
       /** Requests per minute per token (or per address without one), with bursts up to the same number. */
       rateLimit: z.strictObject({ perMinute: z.number().int().min(1).max(1_000_000).default(1200) }).prefault({}),
+      /** Serve HTTPS (the API and the console) with this certificate; reloaded when the files change. */
+      tls: TlsServerFilesSchema.omit({ ca: true }).optional(),
     })
     .superRefine((h, ctx) => {
       if (!isLoopback(h.host) && !h.requireAuth) ctx.addIssue({ code: 'custom', path: ['requireAuth'], message: 'the API listens beyond loopback: it must require tokens' });

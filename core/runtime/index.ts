@@ -12,6 +12,7 @@ export * from './transitions.ts';
 export * from './secrets.ts';
 export * from './secret-box.ts';
 export * from './mqtt-guard.ts';
+export * from './tls.ts';
 export * from './mqtt-broker.ts';
 export * from './audit.ts';
 export * from './access.ts';

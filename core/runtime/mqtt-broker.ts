@@ -1,10 +1,12 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { Aedes, type Client, type PublishPacket } from 'aedes';
 import { z } from 'zod';
 import { RateLimiter } from './access.ts';
 import type { Logger } from './logger.ts';
 import { GuardedConnection } from './mqtt-guard.ts';
 import type { Service } from './service.ts';
+import { type BrokerTls, peerCommonName, readTlsFiles, watchTlsFiles } from './tls.ts';
 
 /**
  * What a client may cost before and after it logs in. A CONNECT is small (ids, credentials, a will),
@@ -26,11 +28,14 @@ export const BrokerLimitsSchema = z
   .prefault({});
 export type BrokerLimits = z.infer<typeof BrokerLimitsSchema>;
 
-export type BrokerRefusal = 'packet_too_large' | 'connect_timeout' | 'too_many_connections' | 'login_throttled' | 'bad_credentials' | 'client_id_in_use' | 'client_id_not_allowed';
+export type BrokerRefusal = 'bad_certificate' | 'packet_too_large' | 'connect_timeout' | 'too_many_connections' | 'login_throttled' | 'bad_credentials' | 'client_id_in_use' | 'client_id_not_allowed';
 
 export interface BrokerHooks<P> {
-  /** Who connects: a principal, or undefined to refuse with "not authorized" (CONNACK 5). */
-  authenticate(username: string | undefined, password: string | undefined, clientId: string): P | undefined | Promise<P | undefined>;
+  /**
+   * Who connects: a principal, or undefined to refuse with "not authorized" (CONNACK 5).
+   * `certificateName` is the common name of a client certificate the TLS listener verified.
+   */
+  authenticate(username: string | undefined, password: string | undefined, clientId: string, certificateName: string | undefined): P | undefined | Promise<P | undefined>;
   /** Whether this principal may use this client id; refused with "identifier rejected" (CONNACK 2). */
   clientIdAllowed?(principal: P, clientId: string): boolean;
   /**
@@ -45,6 +50,9 @@ export interface BrokerHooks<P> {
 export interface EmbeddedBrokerOptions<P> {
   host: string;
   port: number;
+  /** false: no plain listener, only the TLS one. */
+  plain?: boolean;
+  tls?: BrokerTls | undefined;
   log: Logger;
   hooks: BrokerHooks<P>;
   limits?: Partial<BrokerLimits>;
@@ -55,19 +63,30 @@ export interface EmbeddedBrokerOptions<P> {
   onRefused?(reason: BrokerRefusal): void;
 }
 
-/** An aedes broker on a TCP listener. Lifecycle: start() listens; stop() disconnects clients and closes. */
+/**
+ * An aedes broker on a plain TCP listener, a TLS listener, or both. Lifecycle: start() listens;
+ * stop() disconnects clients and closes.
+ */
 export class EmbeddedBroker<P> implements Service {
   readonly name = 'mqtt-broker';
   private aedes: Aedes | undefined;
-  private server: Server | undefined;
+  private servers: Server[] = [];
   private readonly principals = new WeakMap<Client, P>();
   private boundPort = 0;
+  private boundTlsPort = 0;
+  private unwatch: (() => void) | undefined;
   private readonly sockets = new Set<Socket>();
 
   constructor(private readonly opts: EmbeddedBrokerOptions<P>) {}
 
+  /** The plain listener's port (0 when there is none). */
   get port(): number {
     return this.boundPort;
+  }
+
+  /** The TLS listener's port (0 when there is none). */
+  get tlsPort(): number {
+    return this.boundTlsPort;
   }
 
   get connectedClients(): number {
@@ -93,7 +112,7 @@ export class EmbeddedBroker<P> implements Service {
           done(Object.assign(new Error(reason), { returnCode }), false);
         };
         if (failures.waitFor(`fail@${address}`, now()) > 0) return fail('login_throttled', 5);
-        Promise.resolve(hooks.authenticate(username, password?.toString('utf8'), client.id))
+        Promise.resolve(hooks.authenticate(username, password?.toString('utf8'), client.id, (client.conn as unknown as GuardedConnection).certificateName))
           .then((p) => {
             if (p === undefined) {
               failures.take(`fail@${address}`, now());
@@ -136,16 +155,19 @@ export class EmbeddedBroker<P> implements Service {
     aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'MQTT client error'));
     this.aedes = aedes;
     const perAddress = new Map<string, number>();
-    this.server = createServer((socket) => {
+    // Admission on the raw connection, before any TLS handshake or MQTT byte costs anything.
+    const admit = (socket: Socket): boolean => {
       const address = socket.remoteAddress ?? 'unknown';
       const open = perAddress.get(address) ?? 0;
       if (open >= limits.maxConnectionsPerAddress) {
         refuse('too_many_connections', { address });
-        return socket.destroy();
+        socket.destroy();
+        return false;
       }
       if (failures.waitFor(`fail@${address}`, now()) > 0) {
         refuse('login_throttled', { address });
-        return socket.destroy();
+        socket.destroy();
+        return false;
       }
       perAddress.set(address, open + 1);
       this.sockets.add(socket);
@@ -155,36 +177,78 @@ export class EmbeddedBroker<P> implements Service {
         if (n > 0) perAddress.set(address, n);
         else perAddress.delete(address);
       });
+      return true;
+    };
+    const serve = (socket: Socket, certificateName?: string) => {
       // The client exists only once aedes has the connection; until it has logged in, the small limit holds.
       const of: { client?: Client } = {};
       const conn = new GuardedConnection(
         socket,
         (i) => (i === 0 || !of.client || !this.principals.has(of.client) ? limits.maxConnectBytes : maxPacketBytes),
-        (reason) => refuse('packet_too_large', { address, clientId: of.client?.id, detail: reason }),
+        (reason) => refuse('packet_too_large', { address: socket.remoteAddress, clientId: of.client?.id, detail: reason }),
+        certificateName,
       );
       of.client = aedes.handle(conn);
-    });
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(this.opts.port, this.opts.host, () => {
-        this.server!.off('error', reject);
-        resolve();
+    };
+    if (this.opts.plain !== false) {
+      const server = createServer((socket) => {
+        if (admit(socket)) serve(socket);
       });
-    });
-    const addr = this.server.address();
-    this.boundPort = addr && typeof addr === 'object' ? addr.port : this.opts.port;
-    log.info({ host: this.opts.host, port: this.boundPort }, 'MQTT broker listening');
+      this.boundPort = await listen(server, this.opts.port, this.opts.host);
+      this.servers.push(server);
+    }
+    const tls = this.opts.tls;
+    if (tls) {
+      const server: TlsServer = createTlsServer({
+        ...readTlsFiles(tls),
+        // Ask for a certificate whenever a CA is configured: presenting one is a way to log in.
+        requestCert: tls.ca !== undefined,
+        rejectUnauthorized: tls.requireClientCert,
+        handshakeTimeout: limits.connectTimeoutMs,
+      });
+      server.on('connection', (socket: Socket) => void admit(socket));
+      server.on('secureConnection', (socket: TLSSocket) => {
+        // A certificate that does not verify (another CA, expired) is refused, not ignored in favour of a password.
+        const presented = Object.keys(socket.getPeerCertificate() ?? {}).length > 0;
+        if (presented && !socket.authorized) {
+          refuse('bad_certificate', { address: socket.remoteAddress, detail: socket.authorizationError?.toString() });
+          return socket.destroy();
+        }
+        serve(socket, peerCommonName(socket));
+      });
+      server.on('tlsClientError', (err, socket) => {
+        log.debug({ err: err.message, address: socket.remoteAddress }, 'TLS handshake failed');
+        socket.destroy();
+      });
+      this.boundTlsPort = await listen(server, tls.port, this.opts.host);
+      this.servers.push(server);
+      this.unwatch = watchTlsFiles(tls, (ctx) => server.setSecureContext(ctx), log);
+    }
+    log.info({ host: this.opts.host, port: this.boundPort || undefined, tlsPort: this.boundTlsPort || undefined }, 'MQTT broker listening');
   }
 
   async stop(): Promise<void> {
-    const server = this.server;
+    const servers = this.servers;
     const aedes = this.aedes;
-    this.server = undefined;
+    this.servers = [];
     this.aedes = undefined;
+    this.unwatch?.();
     // server.close() only completes once every connection has ended, which aedes.close() brings about.
-    const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
     for (const c of this.sockets) c.destroy();
     await closed;
   }
+}
+
+async function listen(server: Server, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  return addr && typeof addr === 'object' ? addr.port : port;
 }

@@ -60,6 +60,8 @@ export class GuardedConnection extends Duplex {
     private readonly socket: Socket,
     limit: (packetIndex: number) => number,
     onRefused: (reason: string) => void,
+    /** The verified client certificate's common name, on a TLS listener. */
+    readonly certificateName?: string,
   ) {
     super();
     this.remoteAddress = socket.remoteAddress ?? 'unknown';

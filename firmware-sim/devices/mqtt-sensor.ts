@@ -6,6 +6,8 @@ export interface SensorOptions {
   deviceId: string;
   username?: string | undefined;
   password?: string | undefined;
+  /** The CA to trust on an mqtts:// url. */
+  ca?: Buffer | undefined;
   format: 'object' | 'per-metric';
   prefix: string;
   qos: 0 | 1;
@@ -30,6 +32,7 @@ export class MqttSensor {
       password: this.opts.password,
       reconnectPeriod: 1000,
       clean: true,
+      ...(this.opts.ca ? { ca: this.opts.ca, rejectUnauthorized: true } : {}),
     });
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`sensor ${this.opts.deviceId}: no connection to ${this.opts.url} within 10 s`)), 10_000);

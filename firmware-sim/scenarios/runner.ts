@@ -12,6 +12,8 @@ export interface RunnerOptions {
   modbusPort?: number;
   username?: string | undefined;
   password?: string | undefined;
+  /** The CA to trust when `url` is mqtts://. */
+  ca?: Buffer | undefined;
   log: Logger;
   clock: Clock;
 }
@@ -82,6 +84,7 @@ export class ScenarioRunner implements Service {
           deviceId: m.id,
           username: opts.username,
           password: opts.password,
+          ca: opts.ca,
           format: scenario.publish.format,
           prefix: scenario.publish.prefix,
           qos: scenario.publish.qos,

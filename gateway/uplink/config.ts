@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DurationSchema, MAX_READINGS_PER_ENVELOPE } from '../../core/index.ts';
+import { ClientTlsSchema, DurationSchema, MAX_READINGS_PER_ENVELOPE } from '../../core/index.ts';
 
 export const UplinkConfigSchema = z.strictObject({
   /** The central broker: the Vigil server's embedded one, or Mosquitto/EMQX in front of it. */
@@ -15,6 +15,8 @@ export const UplinkConfigSchema = z.strictObject({
   maxDelay: DurationSchema.default(1000),
   /** Envelopes published and not yet acknowledged at most. */
   maxInflight: z.number().int().min(1).max(1000).default(16),
+  /** For an `mqtts://` url: the CA to trust (else the system's), and a client certificate for mutual TLS. */
+  tls: ClientTlsSchema.optional(),
   reconnect: z
     .strictObject({ initial: DurationSchema.default(1000), max: DurationSchema.default(60_000) })
     .default({ initial: 1000, max: 60_000 }),

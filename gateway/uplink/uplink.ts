@@ -12,6 +12,8 @@ import {
   TransitionLog,
   gatewayClientId,
   gatewayTopic,
+  readTlsFiles,
+  watchTlsFiles,
 } from '../../core/index.ts';
 import type { EnvelopeHeader, Outbox } from '../outbox/index.ts';
 import type { UplinkConfig } from './config.ts';
@@ -50,6 +52,7 @@ export class Uplink implements Service {
   private readonly stateTopic: string;
   private readonly statusTopic: string;
   private statusPayload: string | undefined;
+  private unwatch: (() => void) | undefined;
 
   constructor(
     private readonly cfg: UplinkConfig,
@@ -86,9 +89,12 @@ export class Uplink implements Service {
       // broker side must not need a restart here.
       reconnectOnConnackError: true,
       will: { topic: this.stateTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
+      ...(this.cfg.tls ? { ...readTlsFiles(this.cfg.tls), rejectUnauthorized: true, ...(this.cfg.tls.servername ? { servername: this.cfg.tls.servername } : {}) } : {}),
     };
     const client = connect(this.cfg.url, opts);
     this.client = client;
+    // MQTT.js builds each reconnect's TLS socket from client.options, so new files apply at the next connect.
+    if (this.cfg.tls) this.unwatch = watchTlsFiles(this.cfg.tls, (ctx) => Object.assign(client.options, ctx), this.deps.log);
     client.on('connect', () => {
       this.currentState = 'online';
       this.metrics.connected.set(1);
@@ -126,6 +132,7 @@ export class Uplink implements Service {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.unwatch?.();
     if (this.sealTimer) this.deps.clock.clearTimeout(this.sealTimer);
     const client = this.client;
     this.client = undefined;

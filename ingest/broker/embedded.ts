@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type BrokerLimits, type BrokerRefusal, EmbeddedBroker, type Logger, TOPIC_ROOT, clientIdOf, gatewayClientId, gatewayTopic, verifySecret } from '../../core/index.ts';
+import { type BrokerLimits, type BrokerRefusal, type BrokerTls, EmbeddedBroker, type Logger, TOPIC_ROOT, clientIdOf, gatewayClientId, gatewayTopic, verifySecret } from '../../core/index.ts';
 import type { GatewayCredential } from '../config.ts';
 import type { Intake } from '../subscriber/intake.ts';
 
@@ -8,6 +8,8 @@ export type BrokerPrincipal = { kind: 'gateway'; site: string; gatewayId: string
 export interface CentralBrokerOptions {
   host: string;
   port: number;
+  plain: boolean;
+  tls: BrokerTls | undefined;
   gateways: readonly GatewayCredential[];
   subscribers: readonly { username: string; passwordHash: string }[];
   intake: Intake;
@@ -40,15 +42,24 @@ export function centralBroker(opts: CentralBrokerOptions): EmbeddedBroker<Broker
   return new EmbeddedBroker<BrokerPrincipal>({
     host: opts.host,
     port: opts.port,
+    plain: opts.plain,
+    tls: opts.tls,
     log: opts.log,
     limits: opts.limits,
     maxPayloadBytes: opts.maxEnvelopeBytes,
     onRefused: opts.onRefused,
     hooks: {
-      authenticate(username, password) {
+      authenticate(username, password, _clientId, certificateName) {
+        if (certificateName !== undefined) {
+          // A verified client certificate is the login: its common name is the gateway id. A username,
+          // if sent, must say the same.
+          const g = gateways.get(certificateName);
+          if (!g || (username !== undefined && username !== certificateName)) return undefined;
+          return { kind: 'gateway', site: g.site, gatewayId: g.gatewayId };
+        }
         if (username === undefined || password === undefined) return undefined;
         const g = gateways.get(username);
-        if (g && check(username, password, g.passwordHash)) return { kind: 'gateway', site: g.site, gatewayId: g.gatewayId };
+        if (g?.passwordHash && check(username, password, g.passwordHash)) return { kind: 'gateway', site: g.site, gatewayId: g.gatewayId };
         const s = subscribers.get(username);
         if (s && check(username, password, s.passwordHash)) return { kind: 'subscriber', username };
         return undefined;

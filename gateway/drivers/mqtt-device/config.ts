@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BrokerLimitsSchema, DeviceIdSchema, MetricIdSchema, PortSchema } from '../../../core/index.ts';
+import { BrokerLimitsSchema, BrokerTlsSchema, DeviceIdSchema, MetricIdSchema, PortSchema } from '../../../core/index.ts';
 import { patternProblems } from './topic-map.ts';
 
 const TopicMappingSchema = z
@@ -34,13 +34,18 @@ const SensorAclSchema = {
   devices: z.array(DeviceIdSchema).min(1).optional(),
 };
 
-const SensorUserSchema = z.strictObject({ username: z.string().min(1).max(256), password: z.string().min(1), ...SensorAclSchema });
+/** A sensor login; without `password` it logs in only with a client certificate whose common name is `username`. */
+const SensorUserSchema = z.strictObject({ username: z.string().min(1).max(256), password: z.string().min(1).optional(), ...SensorAclSchema });
 
 const EmbeddedBrokerSchema = z
   .strictObject({
     mode: z.literal('embedded'),
     host: z.string().default('127.0.0.1'),
+    /** The plain MQTT port; `plain: false` turns it off (TLS only). */
     port: PortSchema.default(1883),
+    plain: z.boolean().default(true),
+    /** MQTT over TLS on its own port; with `ca`, sensors may log in with a client certificate (CN = username). */
+    tls: BrokerTlsSchema.optional(),
     /** Sensors that cannot send credentials; only on a closed site network. */
     allowAnonymous: z.boolean().default(false),
     /** What anonymous sensors may do (the same defaults as a user's). */
@@ -59,7 +64,9 @@ const EmbeddedBrokerSchema = z
   })
   .superRefine((b, ctx) => {
     const seen = new Set<string>();
+    if (!b.plain && !b.tls) ctx.addIssue({ code: 'custom', path: ['plain'], message: 'with the plain port off, configure tls' });
     b.users.forEach((u, i) => {
+      if (!u.password && !b.tls?.ca) ctx.addIssue({ code: 'custom', path: ['users', i, 'password'], message: 'a user without a password needs client certificates: set tls.ca' });
       if (seen.has(u.username)) ctx.addIssue({ code: 'custom', path: ['users', i, 'username'], message: `user ${u.username} is listed twice` });
       seen.add(u.username);
     });

@@ -52,7 +52,7 @@ export class MqttDeviceDriver implements Driver {
         subscribe: acl.subscribe,
         devices: acl.devices ? new Set(acl.devices) : undefined,
       });
-      const users = b.users.map((u) => ({ username: u.username, password: Buffer.from(u.password), principal: principal(u.username, u) }));
+      const users = b.users.map((u) => ({ username: u.username, password: u.password === undefined ? undefined : Buffer.from(u.password), principal: principal(u.username, u) }));
       const anonymous = principal(undefined, b.anonymous);
       const retained = new Map<string, number>();
       const refused =
@@ -61,16 +61,23 @@ export class MqttDeviceDriver implements Driver {
       this.broker = new EmbeddedBroker<SensorPrincipal>({
         host: b.host,
         port: b.port,
+        plain: b.plain,
+        tls: b.tls,
         log: this.ctx.log,
         limits: b.limits,
         maxPayloadBytes: this.config.maxPayloadBytes,
         onRefused: (reason) => refused.inc({ driver: this.id, reason }),
         hooks: {
-          authenticate: (username, password) => {
+          authenticate: (username, password, _clientId, certificateName) => {
+            if (certificateName !== undefined) {
+              // A verified client certificate names the sensor user; a username, if sent, must agree.
+              const u = users.find((x) => x.username === certificateName);
+              return u && (username === undefined || username === certificateName) ? u.principal : undefined;
+            }
             if (username === undefined) return b.allowAnonymous ? anonymous : undefined;
             const u = users.find((x) => x.username === username);
             const given = Buffer.from(password ?? '');
-            if (u && u.password.length === given.length && timingSafeEqual(u.password, given)) return u.principal;
+            if (u?.password && u.password.length === given.length && timingSafeEqual(u.password, given)) return u.principal;
             return b.allowAnonymous && password === undefined ? anonymous : undefined;
           },
           onPublish: async (p, packet) => {
@@ -126,12 +133,17 @@ export class MqttDeviceDriver implements Driver {
     return this.broker?.port;
   }
 
+  get tlsPort(): number | undefined {
+    return this.broker?.tlsPort;
+  }
+
   status(): Record<string, unknown> {
     return {
       id: this.id,
       kind: this.kind,
       broker: this.config.broker.mode,
       port: this.broker?.port,
+      tlsPort: this.broker?.tlsPort,
       connected: this.client ? this.client.connected : this.broker !== undefined,
       messages: this.messages,
       lastMessageAt: this.lastMessageAt,
