@@ -63,6 +63,10 @@ describe('vigil command', () => {
     expect(store.verify(token, Date.now())).toBeUndefined();
     expect((await run(['token', 'create', '--role', 'root', '--data-dir', join(tmp.dir, 'data')])).err).toMatch(/--role must be one of viewer, operator, service_desk, admin/);
     expect((await run(['token', 'create', '--role', 'viewer'])).code).toBe(2);
+    const scoped = await run(['token', 'create', '--role', 'service_desk', '--customers', 'acme', '--sites', 'plant-x', '--data-dir', join(tmp.dir, 'data')]);
+    expect(store.verify(scoped.out.split('\n')[1]!, Date.now())?.scope).toEqual({ sites: ['plant-x'], customers: ['acme'] });
+    expect((await run(['token', 'list', '--data-dir', join(tmp.dir, 'data')])).out).toMatch(/scope site:plant-x,customer:acme/);
+    expect((await run(['token', 'create', '--role', 'admin', '--sites', 'plant-x', '--data-dir', join(tmp.dir, 'data')])).code).toBe(2);
     db.close();
     tmp.cleanup();
   });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type FastifyInstance, RejectCodeSchema, endpoint } from '../core/index.ts';
+import { type FastifyInstance, RejectCodeSchema, canSee, endpoint } from '../core/index.ts';
 import type { DeviceDirectory, GatewayDirectory } from './devices.ts';
 import type { Quarantine } from './quarantine.ts';
 
@@ -18,8 +18,12 @@ export interface IngestApiDeps {
 
 /** Read-only intake routes under /api/v1. */
 export function registerIngestApi(app: FastifyInstance, deps: IngestApiDeps): void {
-  endpoint(app, 'GET', '/api/v1/devices', { tag: 'pipeline', summary: 'Devices seen, with their last values' }, () => ({ devices: deps.devices.list() }));
-  endpoint(app, 'GET', '/api/v1/gateways', { tag: 'pipeline', summary: 'Gateways and their state' }, () => ({ gateways: deps.gateways.list() }));
+  endpoint(app, 'GET', '/api/v1/devices', { tag: 'pipeline', summary: 'Devices seen, with their last values', scoped: 'filtered' }, ({ principal }) => ({
+    devices: deps.devices.list().filter((d) => canSee(principal, d.site)),
+  }));
+  endpoint(app, 'GET', '/api/v1/gateways', { tag: 'pipeline', summary: 'Gateways and their state', scoped: 'filtered' }, ({ principal }) => ({
+    gateways: deps.gateways.list().filter((g) => canSee(principal, g.site)),
+  }));
   endpoint(app, 'GET', '/api/v1/pipeline', { tag: 'pipeline', summary: 'Broker, TSDB spool, gateways and webhook outbox' }, () => deps.status());
   endpoint(app, 'GET', '/api/v1/quarantine', { tag: 'pipeline', summary: 'Quarantined payloads with reasons', query: QuarantineQuerySchema }, ({ query }) => deps.quarantine.list(query));
 }

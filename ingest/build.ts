@@ -155,7 +155,9 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
   });
 
   const now = () => clock.now();
-  const access = accessOptions(config.http, db, now);
+  // A token scoped to customers sees the sites the ticket policy assigns to them.
+  const customerSites = Object.entries(config.tickets.policy.sites).map(([site, s]) => [site, s.customer] as const);
+  const access = { ...accessOptions(config.http, db, now), sitesOfCustomer: (c: string) => customerSites.filter(([, cust]) => cust === c).map(([site]) => site) };
   const { tokens, audit } = access;
   const app = buildHttp({
     log,

@@ -3,6 +3,7 @@ import {
   DeviceIdSchema,
   type FastifyInstance,
   OutcomeSchema,
+  type Principal,
   PrioritySchema,
   type Role,
   type Ticket,
@@ -10,12 +11,14 @@ import {
   TicketEventTypeSchema,
   TicketStatusSchema,
   WebhookPayloadSchema,
+  canSee,
   endpoint,
   generateSecret,
   SseHub,
   rawJsonBodies,
   sseFrame,
 } from '../core/index.ts';
+import type { FastifyReply } from 'fastify';
 import type { ActResult, ActionInput, TicketManager } from './manager.ts';
 import { verify, SIGNATURE_HEADER } from './webhooks/signature.ts';
 
@@ -81,44 +84,56 @@ function send(reply: { code(n: number): { send(b: unknown): unknown } }, r: ActR
 
 /** Tickets, their live stream, rule precision and webhook management under /api/v1. */
 export function registerTicketsApi(app: FastifyInstance, tickets: TicketManager, now: () => number): void {
-  endpoint(app, 'GET', '/api/v1/tickets', { tag: 'tickets', summary: 'List tickets (filters: status, priority, site, device, slaBreached; pagination: limit, offset)', query: ListQuery }, ({ query: q }) => ({
-    ...tickets.store.list({ status: q.status, priority: q.priority, site: q.site, device: q.device, slaBreached: q.slaBreached, limit: q.limit, offset: q.offset }),
+  // A ticket outside the caller's scope is answered like one that does not exist.
+  const visible = (id: number, p: Principal): Ticket | undefined => {
+    const t = tickets.store.get(id);
+    return t && canSee(p, t.site) ? t : undefined;
+  };
+  const notFound = (reply: FastifyReply, id: number) => reply.code(404).send({ error: 'not_found', message: `no ticket ${id}` });
+
+  endpoint(app, 'GET', '/api/v1/tickets', { tag: 'tickets', summary: 'List tickets (filters: status, priority, site, device, slaBreached; pagination: limit, offset)', query: ListQuery, scoped: 'filtered' }, ({ query: q, principal }) => ({
+    ...tickets.store.list({ status: q.status, priority: q.priority, site: q.site, device: q.device, slaBreached: q.slaBreached, sites: principal.sites, limit: q.limit, offset: q.offset }),
     limit: q.limit,
     offset: q.offset,
   }));
 
-  endpoint(app, 'GET', '/api/v1/tickets/:id', { tag: 'tickets', summary: 'One ticket with its evidence and suggested action', params: Id }, ({ params, reply }) => {
-    return tickets.store.get(params.id) ?? reply.code(404).send({ error: 'not_found', message: `no ticket ${params.id}` });
+  endpoint(app, 'GET', '/api/v1/tickets/:id', { tag: 'tickets', summary: 'One ticket with its evidence and suggested action', params: Id, scoped: 'filtered' }, ({ params, principal, reply }) => {
+    return visible(params.id, principal) ?? notFound(reply, params.id);
   });
 
-  endpoint(app, 'GET', '/api/v1/tickets/:id/history', { tag: 'tickets', summary: 'Every change to a ticket with actor and time', params: Id }, ({ params, reply }) => {
-    if (!tickets.store.get(params.id)) return reply.code(404).send({ error: 'not_found', message: `no ticket ${params.id}` });
+  endpoint(app, 'GET', '/api/v1/tickets/:id/history', { tag: 'tickets', summary: 'Every change to a ticket with actor and time', params: Id, scoped: 'filtered' }, ({ params, principal, reply }) => {
+    if (!visible(params.id, principal)) return notFound(reply, params.id);
     return { events: tickets.store.history(params.id) };
   });
 
   for (const action of ACTIONS) {
     const roles: readonly Role[] = action === 'comment' ? ['service_desk', 'operator'] : DESK;
-    endpoint(app, 'POST', `/api/v1/tickets/:id/${action}`, { tag: 'tickets', summary: `${action[0]!.toUpperCase()}${action.slice(1)} a ticket`, roles, params: Id, body: ActionBodies[action] }, ({ params, body, principal, reply }) =>
-      send(reply, tickets.act(params.id, { action, ...body } as ActionInput, { name: principal.name, role: principal.role })),
+    endpoint(app, 'POST', `/api/v1/tickets/:id/${action}`, { tag: 'tickets', summary: `${action[0]!.toUpperCase()}${action.slice(1)} a ticket`, roles, params: Id, body: ActionBodies[action], scoped: 'filtered' }, ({ params, body, principal, reply }) =>
+      visible(params.id, principal) ? send(reply, tickets.act(params.id, { action, ...body } as ActionInput, { name: principal.name, role: principal.role })) : notFound(reply, params.id),
     );
   }
 
   endpoint(app, 'GET', '/api/v1/rules/stats', { tag: 'rules', summary: 'Per rule: tickets by outcome and precision = confirmed / (confirmed + false_alarm + no_fault_found)' }, () => ({ rules: tickets.stats() }));
 
-  const streams = new SseHub(app, MAX_STREAMS);
+  const streams = new SseHub<ReadonlySet<string> | undefined>(app, MAX_STREAMS);
   tickets.onEvent((ev, t) => {
     const frame = sse(ev, t);
-    streams.send(() => frame);
+    streams.send((sites) => (!sites || (t.site !== null && sites.has(t.site)) ? frame : null));
   });
   endpoint(
     app,
     'GET',
     '/api/v1/tickets/stream',
-    { tag: 'tickets', summary: 'Live ticket events (Server-Sent Events); resumes after Last-Event-ID or ?after=', query: StreamQuery, queryToken: true },
-    ({ query, req, reply }) => {
+    { tag: 'tickets', summary: 'Live ticket events (Server-Sent Events); resumes after Last-Event-ID or ?after=', query: StreamQuery, queryToken: true, scoped: 'filtered' },
+    ({ query, principal, req, reply }) => {
       const lastId = Number(req.headers['last-event-id'] ?? query.after ?? tickets.store.lastEventId());
-      const replay = Number.isInteger(lastId) ? tickets.store.eventsAfter(lastId, 1000).map((ev) => sse(ev, tickets.store.get(ev.ticketId)!)) : [];
-      return streams.open(req, reply, undefined, replay);
+      const replay = Number.isInteger(lastId)
+        ? tickets.store.eventsAfter(lastId, 1000).flatMap((ev) => {
+            const t = tickets.store.get(ev.ticketId)!;
+            return canSee(principal, t.site) ? [sse(ev, t)] : [];
+          })
+        : [];
+      return streams.open(req, reply, principal.sites, replay);
     },
   );
 
@@ -143,7 +158,7 @@ export function registerTicketsApi(app: FastifyInstance, tickets: TicketManager,
     tickets.webhooks.kick();
     return { replayed: params.id };
   });
-  endpoint(app, 'GET', '/api/v1/webhooks/schema', { tag: 'webhooks', summary: 'JSON Schema of webhook payloads (outbound) and inbound updates' }, () => ({
+  endpoint(app, 'GET', '/api/v1/webhooks/schema', { tag: 'webhooks', summary: 'JSON Schema of webhook payloads (outbound) and inbound updates', scoped: 'global' }, () => ({
     outbound: z.toJSONSchema(WebhookPayloadSchema, { io: 'output' }),
     inbound: z.toJSONSchema(InboundSchema, { io: 'input' }),
   }));

@@ -6,6 +6,8 @@ export interface TicketQuery {
   site?: string | undefined;
   device?: string | undefined;
   slaBreached?: boolean | undefined;
+  /** A token's scope: only these sites (an empty set: none). */
+  sites?: ReadonlySet<string> | undefined;
   limit: number;
   offset: number;
 }
@@ -113,7 +115,8 @@ export class TicketStore {
       .in('priority', q.priority)
       .add('site = ?', [q.site ?? ''], !!q.site)
       .add('device_id = ?', [q.device ?? ''], !!q.device)
-      .add('sla_breached = ?', [q.slaBreached ? 1 : 0], q.slaBreached !== undefined);
+      .add('sla_breached = ?', [q.slaBreached ? 1 : 0], q.slaBreached !== undefined)
+      .within('site', q.sites);
     const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM ticket ${w}`).get(...w.args) as { n: number }).n;
     const rows = this.db.prepare(`SELECT data FROM ticket ${w} ORDER BY priority, resolve_by, id LIMIT ? OFFSET ?`).all(...w.args, q.limit, q.offset) as { data: string }[];
     return { tickets: rows.map((r) => JSON.parse(r.data) as Ticket), total };

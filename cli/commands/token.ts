@@ -1,22 +1,23 @@
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
-import { AuditLog, RoleSchema, TokenStore, loadConfigFile, openDatabase, readConfigText } from '../../core/index.ts';
+import { AuditLog, RoleSchema, TokenScopeSchema, TokenStore, loadConfigFile, openDatabase, readConfigText } from '../../core/index.ts';
 import { GatewayConfigSchema } from '../../gateway/index.ts';
 import { ServerConfigSchema } from '../../ingest/index.ts';
 import type { CliContext } from '../context.ts';
 
-export const tokenHelp = `vigil token create --role viewer|operator|service_desk|admin [--name NAME] (-c FILE | --data-dir DIR)
+export const tokenHelp = `vigil token create --role viewer|operator|service_desk|admin [--name NAME] [--sites A,B] [--customers C,D] (-c FILE | --data-dir DIR)
 vigil token list (-c FILE | --data-dir DIR)
 vigil token revoke ID (-c FILE | --data-dir DIR)
   API tokens, kept hashed in the server's database (its dataDir, from the server config or given), or
   in the gateway's when FILE is a gateway config (add --gateway with --data-dir).
-  A new token is printed once; send it as "Authorization: Bearer <token>".`;
+  A new token is printed once; send it as "Authorization: Bearer <token>". --sites and --customers
+  scope it: it then sees only those sites (a customer's sites come from the ticket policy).`;
 
 export async function tokenCommand(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { role: { type: 'string' }, name: { type: 'string' }, config: { type: 'string', short: 'c' }, 'data-dir': { type: 'string' }, gateway: { type: 'boolean', default: false } },
+    options: { role: { type: 'string' }, name: { type: 'string' }, config: { type: 'string', short: 'c' }, 'data-dir': { type: 'string' }, gateway: { type: 'boolean', default: false }, sites: { type: 'string' }, customers: { type: 'string' } },
     allowPositionals: true,
     strict: true,
   });
@@ -45,14 +46,28 @@ export async function tokenCommand(argv: string[], ctx: CliContext): Promise<num
         return 2;
       }
       const name = values.name ?? `${role.data}-${new Date().toISOString().slice(0, 10)}`;
-      const { token, info } = tokens.create({ name, role: role.data, by, at: Date.now() });
+      const split = (v: string | undefined) => (v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+      const wanted = values.sites !== undefined || values.customers !== undefined;
+      const scope = wanted ? TokenScopeSchema.safeParse({ sites: split(values.sites), customers: split(values.customers) }) : undefined;
+      if (scope && !scope.success) {
+        ctx.err(`--sites/--customers: ${scope.error.issues.map((i) => i.message).join('; ')}`);
+        return 2;
+      }
+      if (scope && role.data === 'admin') {
+        ctx.err('an admin token cannot be scoped: pick another role');
+        return 2;
+      }
+      const { token, info } = tokens.create({ name, role: role.data, scope: scope?.data, by, at: Date.now() });
       audit.record(Date.now(), by, 'token.create', { id: info.id, name, role: role.data });
       ctx.out(`# token ${info.id} "${name}" (${role.data}); shown once, keep it in a secret store:`);
       ctx.out(token);
       return 0;
     }
     if (verb === 'list') {
-      for (const t of tokens.list()) ctx.out(`${t.id}\t${t.role}\t${t.name}\t${t.revokedAt ? 'revoked' : 'active'}\tcreated ${new Date(t.createdAt).toISOString()} by ${t.createdBy}`);
+      for (const t of tokens.list()) {
+        const scope = t.scope ? `\tscope ${[...t.scope.sites.map((x) => `site:${x}`), ...t.scope.customers.map((x) => `customer:${x}`)].join(',')}` : '';
+        ctx.out(`${t.id}\t${t.role}\t${t.name}\t${t.revokedAt ? 'revoked' : 'active'}\tcreated ${new Date(t.createdAt).toISOString()} by ${t.createdBy}${scope}`);
+      }
       return 0;
     }
     const id = Number(arg);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { RoleSchema, type TokenStore } from './access.ts';
+import { RoleSchema, TokenScopeSchema, type TokenStore } from './access.ts';
 import { endpoint } from './api.ts';
 import type { AuditLog } from './audit.ts';
 import type { FastifyInstance } from './http.ts';
@@ -19,9 +19,16 @@ export function registerAccessApi(app: FastifyInstance, deps: { tokens: TokenSto
     app,
     'POST',
     '/api/v1/tokens',
-    { tag: 'access', summary: 'Create a token; it is shown once', roles: ['admin'], body: z.strictObject({ name: z.string().trim().min(1).max(100), role: RoleSchema }) },
+    {
+      tag: 'access',
+      summary: 'Create a token; it is shown once. `scope` limits it to sites and customers (not for admin)',
+      roles: ['admin'],
+      body: z
+        .strictObject({ name: z.string().trim().min(1).max(100), role: RoleSchema, scope: TokenScopeSchema.optional() })
+        .refine((b) => !(b.scope && b.role === 'admin'), { path: ['scope'], message: 'an admin token cannot be scoped' }),
+    },
     ({ body, principal, reply }) => {
-      const { token, info } = deps.tokens.create({ name: body.name, role: body.role, by: principal.name, at: deps.now() });
+      const { token, info } = deps.tokens.create({ name: body.name, role: body.role, scope: body.scope, by: principal.name, at: deps.now() });
       return reply.code(201).send({ ...info, token });
     },
   );

@@ -9,11 +9,32 @@ import type { Db } from './sqlite.ts';
 export const RoleSchema = z.enum(['viewer', 'operator', 'service_desk', 'admin']);
 export type Role = z.infer<typeof RoleSchema>;
 
+/**
+ * What a token may see: some sites, and the sites of some customers (as the ticket policy's `sites`
+ * table assigns them). No scope: everything its role allows.
+ */
+export const TokenScopeSchema = z
+  .strictObject({
+    sites: z.array(z.string().min(1).max(64)).max(1000).default([]),
+    customers: z.array(z.string().min(1).max(200)).max(1000).default([]),
+  })
+  .refine((s) => s.sites.length + s.customers.length > 0, { message: 'a scope names at least one site or customer' });
+export type TokenScope = z.infer<typeof TokenScopeSchema>;
+
 export interface Principal {
   /** The token's name (or `local` on an open loopback server); recorded as the actor of every change. */
   name: string;
   role: Role;
   tokenId: number | null;
+  /** The token's scope as stored; undefined for an unscoped token. */
+  scope?: TokenScope | undefined;
+  /** The sites a scoped token may see (resolved from its scope on each request); undefined: all. */
+  sites?: ReadonlySet<string> | undefined;
+}
+
+/** Whether the caller may see things of `site` (an unknown site is outside every scope). */
+export function canSee(p: Principal, site: string | null | undefined): boolean {
+  return p.sites === undefined || (site != null && p.sites.has(site));
 }
 
 export interface TokenInfo {
@@ -24,6 +45,7 @@ export interface TokenInfo {
   createdBy: string;
   revokedAt: number | null;
   lastUsedAt: number | null;
+  scope: TokenScope | null;
 }
 
 const PREFIX = 'vgl_';
@@ -43,19 +65,25 @@ export class TokenStore {
   constructor(private readonly db: Db) {
     db.exec(`CREATE TABLE IF NOT EXISTS api_token (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, role TEXT NOT NULL,
       hash TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL, created_by TEXT NOT NULL, revoked_at INTEGER, last_used_at INTEGER)`);
+    // Added with token scopes: a database from before them gets the column, every old token unscoped.
+    const columns = db.prepare('PRAGMA table_info(api_token)').all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'scope')) db.exec('ALTER TABLE api_token ADD COLUMN scope TEXT');
   }
 
-  create(q: { name: string; role: Role; by: string; at: number }): { token: string; info: TokenInfo } {
+  create(q: { name: string; role: Role; by: string; at: number; scope?: TokenScope | undefined }): { token: string; info: TokenInfo } {
     const token = generateToken();
     return { token, info: this.register(token, q) };
   }
 
   /** Stores a token chosen elsewhere (the demo's `VIGIL_DEMO_TOKEN`); registering it again is a no-op. */
-  register(token: string, q: { name: string; role: Role; by: string; at: number }): TokenInfo {
+  register(token: string, q: { name: string; role: Role; by: string; at: number; scope?: TokenScope | undefined }): TokenInfo {
+    if (q.scope && q.role === 'admin') throw new Error('an admin token cannot be scoped: it manages tokens, which would let it widen its own scope');
     const hash = digest(token);
     this.db
-      .prepare('INSERT INTO api_token (name, role, hash, created_at, created_by) VALUES (?, ?, ?, ?, ?) ON CONFLICT (hash) DO UPDATE SET revoked_at = NULL, role = excluded.role, name = excluded.name')
-      .run(q.name, q.role, hash, q.at, q.by);
+      .prepare(
+        'INSERT INTO api_token (name, role, hash, created_at, created_by, scope) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO UPDATE SET revoked_at = NULL, role = excluded.role, name = excluded.name, scope = excluded.scope',
+      )
+      .run(q.name, q.role, hash, q.at, q.by, q.scope ? JSON.stringify(q.scope) : null);
     return toInfo(this.db.prepare('SELECT * FROM api_token WHERE hash = ?').get(hash) as TokenRow);
   }
 
@@ -66,7 +94,8 @@ export class TokenStore {
     // The lookup is by hash, but compare in constant time anyway so no timing depends on the secret.
     if (!row || !timingSafeEqual(Buffer.from(row.hash), Buffer.from(hash))) return undefined;
     if (row.last_used_at === null || at - row.last_used_at > 60_000) this.db.prepare('UPDATE api_token SET last_used_at = ? WHERE id = ?').run(at, row.id);
-    return { name: row.name, role: RoleSchema.parse(row.role), tokenId: row.id };
+    const scope = parseScope(row.scope);
+    return { name: row.name, role: RoleSchema.parse(row.role), tokenId: row.id, ...(scope ? { scope } : {}) };
   }
 
   revoke(id: number, at: number): boolean {
@@ -87,7 +116,19 @@ interface TokenRow {
   created_by: string;
   revoked_at: number | null;
   last_used_at: number | null;
+  scope: string | null;
 }
+
+// A scope that no longer parses must not widen into "everything": it becomes a scope of no site.
+function parseScope(text: string | null): TokenScope | undefined {
+  if (text === null) return undefined;
+  try {
+    return TokenScopeSchema.parse(JSON.parse(text));
+  } catch {
+    return { sites: ['\u0000none'], customers: [] };
+  }
+}
+
 const toInfo = (r: TokenRow): TokenInfo => ({
   id: r.id,
   name: r.name,
@@ -96,6 +137,7 @@ const toInfo = (r: TokenRow): TokenInfo => ({
   createdBy: r.created_by,
   revokedAt: r.revoked_at,
   lastUsedAt: r.last_used_at,
+  scope: parseScope(r.scope) ?? null,
 });
 
 /**

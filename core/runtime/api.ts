@@ -36,6 +36,12 @@ export interface EndpointSpec<B = unknown, Q = unknown, P = unknown> {
   queryToken?: boolean;
   /** Documented only: the handler parses the raw body itself (after checking its signature). */
   rawBody?: z.ZodType;
+  /**
+   * How the route treats a token scoped to sites: `filtered`, the handler shows only what
+   * `principal.sites` allows (and 404 for the rest); `global`, it serves nothing site-specific.
+   * Unset: refused to scoped tokens (deny by default).
+   */
+  scoped?: 'filtered' | 'global';
 }
 
 export interface Call<B, Q, P> {
@@ -106,6 +112,8 @@ export interface AccessOptions {
   /** false only on a loopback-only server: callers without a token act as `local` admin. */
   required: boolean;
   rateLimitPerMinute: number;
+  /** The sites of a customer, for tokens scoped to customers (the ticket policy's `sites` table). */
+  sitesOfCustomer?: (customer: string) => readonly string[];
 }
 
 /** Access for a process's `http:` section, with its token store and audit log in the process's database. */
@@ -154,6 +162,14 @@ export function installAccess(app: FastifyInstance, opts: AccessOptions): void {
     }
     const wait = limiter.take(principal.tokenId !== null ? `t${principal.tokenId}` : `${principal.name}@${req.ip}`, opts.now());
     if (wait > 0) return tooMany(reply, wait);
+    if (principal.scope) {
+      const { sites, customers } = principal.scope;
+      principal = { ...principal, sites: new Set([...sites, ...customers.flatMap((c) => opts.sitesOfCustomer?.(c) ?? [])]) };
+      if (!spec.scoped) {
+        req.principal = principal;
+        return reply.code(403).send({ error: 'forbidden', message: `${req.method} ${req.routeOptions.url} is not available to a token scoped to sites` });
+      }
+    }
     req.principal = principal;
     const allowed = spec.roles ?? (req.method === 'GET' || req.method === 'HEAD' ? ALL_ROLES : []);
     if (principal.role !== 'admin' && !allowed.includes(principal.role)) {
@@ -207,11 +223,12 @@ export function openApiDocument(app: FastifyInstance, info: { title: string; ver
       const js = jsonSchema(schema, 'input') as { properties?: Record<string, unknown>; required?: string[] };
       for (const [name, s] of Object.entries(js.properties ?? {})) parameters.push({ name, in: where, required: where === 'path' || (js.required ?? []).includes(name), schema: s });
     }
+    const scopeNote = spec.scoped === 'filtered' ? ' Scoped tokens see their sites only.' : spec.scoped === 'global' ? '' : ' Not for scoped tokens.';
     const roles = spec.auth === 'signature' ? 'none: HMAC signature' : ['admin', ...(spec.roles ?? (method === 'GET' ? ALL_ROLES : [])).filter((r) => r !== 'admin')].join(', ');
     (paths[path] ??= {})[method.toLowerCase()] = {
       summary: spec.summary,
       tags: [spec.tag],
-      description: `Roles: ${roles}.`,
+      description: `Roles: ${roles}.${spec.auth === 'signature' ? '' : scopeNote}`,
       ...(parameters.length ? { parameters } : {}),
       ...(spec.body || spec.rawBody ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema((spec.body ?? spec.rawBody)!, 'input') } } } } : {}),
       responses: { '200': { description: 'OK' }, '400': { description: 'Malformed request: every problem with its path' }, '401': { description: 'No or unknown token' }, '403': { description: 'Role may not' }, '429': { description: 'Rate limited' } },

@@ -42,6 +42,16 @@ export class Where {
     return this.add(`${column} IN (${(values ?? []).map(() => '?').join(',')})`, [...(values ?? [])], (values?.length ?? 0) > 0);
   }
 
+  /**
+   * `column IN (...)` for a scope: undefined adds nothing (no scope), an empty set matches nothing.
+   * Unlike {@link in}, an empty list must not widen into "no filter".
+   */
+  within(column: string, values: ReadonlySet<string> | undefined): this {
+    if (values === undefined) return this;
+    if (values.size === 0) return this.add('0 = 1');
+    return this.add(`${column} IN (${[...values].map(() => '?').join(',')})`, [...values]);
+  }
+
   toString(): string {
     return this.clauses.length ? `WHERE ${this.clauses.join(' AND ')}` : '';
   }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DeviceIdSchema, type FastifyInstance, MetricIdSchema, type Reading, SseHub, endpoint, sseFrame } from '../../core/index.ts';
+import { DeviceIdSchema, type FastifyInstance, MetricIdSchema, type Reading, SseHub, canSee, endpoint, sseFrame } from '../../core/index.ts';
 import type { DeviceDirectory, GatewayDirectory } from '../../ingest/devices.ts';
 import type { HistoryRollups } from '../../ingest/history/rollups.ts';
 import type { RuleService } from '../../rules/index.ts';
@@ -37,20 +37,26 @@ const LIVE_EVERY_MS = 1000;
 
 /** What the console reads beyond the parts' own APIs: who am I, the fleet at a glance, one device, its history. */
 export function registerConsoleApi(app: FastifyInstance, deps: ConsoleApiDeps): void {
-  endpoint(app, 'GET', '/api/v1/me', { tag: 'console', summary: 'The caller: token name and role' }, ({ principal }) => ({ name: principal.name, role: principal.role }));
+  endpoint(app, 'GET', '/api/v1/me', { tag: 'console', summary: 'The caller: token name, role and scope', scoped: 'global' }, ({ principal }) => ({
+    name: principal.name,
+    role: principal.role,
+    scope: principal.scope ?? null,
+  }));
+  const siteOf = (deviceId: string) => deps.devices.list().find((d) => d.deviceId === deviceId)?.site;
 
-  endpoint(app, 'GET', '/api/v1/fleet', { tag: 'console', summary: 'Sites and devices with health (and why), last values, open tickets, gateway state' }, () => {
+  endpoint(app, 'GET', '/api/v1/fleet', { tag: 'console', summary: 'Sites and devices with health (and why), last values, open tickets, gateway state', scoped: 'filtered' }, ({ principal }) => {
     const gateways = new Map(deps.gateways.list().map((g) => [`${g.site}/${g.gatewayId}`, g]));
     const alerts = new Map<string, ReturnType<RuleService['live']['alerts']>>();
     for (const a of deps.rules.live.alerts()) alerts.set(a.deviceId, [...(alerts.get(a.deviceId) ?? []), a]);
     const open = new Map<string, { id: number; priority: string; title: string }[]>();
-    for (const t of deps.tickets.store.list({ status: ['open', 'acknowledged', 'in_progress', 'reopened'], limit: 100_000, offset: 0 }).tickets) {
+    for (const t of deps.tickets.store.list({ status: ['open', 'acknowledged', 'in_progress', 'reopened'], sites: principal.sites, limit: 100_000, offset: 0 }).tickets) {
       const list = open.get(t.deviceId) ?? [];
       open.set(t.deviceId, list);
       list.push({ id: t.id, priority: t.priority, title: t.title });
     }
     const sites = new Map<string, unknown[]>();
     for (const d of deps.devices.list()) {
+      if (!canSee(principal, d.site)) continue;
       const gw = gateways.get(`${d.site}/${d.gatewayId}`);
       const h = healthOf({ pollState: d.state, gatewayState: gw?.state, alerts: alerts.get(d.deviceId) ?? [] });
       const list = sites.get(d.site) ?? [];
@@ -71,9 +77,9 @@ export function registerConsoleApi(app: FastifyInstance, deps: ConsoleApiDeps): 
     return { sites: [...sites].sort(([a], [b]) => a.localeCompare(b)).map(([site, devices]) => ({ site, devices })) };
   });
 
-  endpoint(app, 'GET', '/api/v1/devices/:id/overview', { tag: 'console', summary: 'One device: last values, rules with limits, learned baselines, alerts, tickets, gateway', params: z.strictObject({ id: DeviceIdSchema }) }, ({ params, reply }) => {
+  endpoint(app, 'GET', '/api/v1/devices/:id/overview', { tag: 'console', summary: 'One device: last values, rules with limits, learned baselines, alerts, tickets, gateway', params: z.strictObject({ id: DeviceIdSchema }), scoped: 'filtered' }, ({ params, principal, reply }) => {
     const device = deps.devices.list().find((d) => d.deviceId === params.id);
-    if (!device) return reply.code(404).send({ error: 'not_found', message: `no device ${params.id} has reported` });
+    if (!device || !canSee(principal, device.site)) return reply.code(404).send({ error: 'not_found', message: `no device ${params.id} has reported` });
     const plan = deps.rules.live.plans().find((p) => p.deviceId === params.id);
     const gateway = deps.gateways.list().find((g) => g.site === device.site && g.gatewayId === device.gatewayId) ?? null;
     const alerts = deps.rules.live.alerts({ deviceId: params.id });
@@ -98,7 +104,7 @@ export function registerConsoleApi(app: FastifyInstance, deps: ConsoleApiDeps): 
     };
   });
 
-  const live = new SseHub<{ device: string | undefined }>(app);
+  const live = new SseHub<{ device: string | undefined; sites: ReadonlySet<string> | undefined }>(app);
   let latest = new Map<string, { deviceId: string; site: string; metric: string; value: number; ts: number }>();
   let timer: NodeJS.Timeout | undefined;
   deps.onBatch((b) => {
@@ -109,7 +115,7 @@ export function registerConsoleApi(app: FastifyInstance, deps: ConsoleApiDeps): 
       const items = [...latest.values()];
       latest = new Map();
       live.send((f) => {
-        const mine = f.device ? items.filter((x) => x.deviceId === f.device) : items;
+        const mine = items.filter((x) => (!f.device || x.deviceId === f.device) && (!f.sites || f.sites.has(x.site)));
         return mine.length > 0 ? sseFrame('readings', mine) : null;
       });
     }, LIVE_EVERY_MS).unref();
@@ -119,11 +125,12 @@ export function registerConsoleApi(app: FastifyInstance, deps: ConsoleApiDeps): 
     app,
     'GET',
     '/api/v1/readings/stream',
-    { tag: 'console', summary: 'Live readings (Server-Sent Events, latest per device and metric each second); ?device= for one device', query: z.strictObject({ device: DeviceIdSchema.optional() }), queryToken: true },
-    ({ query, req, reply }) => live.open(req, reply, { device: query.device }),
+    { tag: 'console', summary: 'Live readings (Server-Sent Events, latest per device and metric each second); ?device= for one device', query: z.strictObject({ device: DeviceIdSchema.optional() }), queryToken: true, scoped: 'filtered' },
+    ({ query, principal, req, reply }) => live.open(req, reply, { device: query.device, sites: principal.sites }),
   );
 
-  endpoint(app, 'GET', '/api/v1/history', { tag: 'console', summary: 'Per-minute history (mean, min, max) of metrics of one device; default the last 7 days', query: HistoryQuery }, ({ query }) => {
+  endpoint(app, 'GET', '/api/v1/history', { tag: 'console', summary: 'Per-minute history (mean, min, max) of metrics of one device; default the last 7 days', query: HistoryQuery, scoped: 'filtered' }, ({ query, principal, reply }) => {
+    if (principal.sites && !canSee(principal, siteOf(query.device))) return reply.code(404).send({ error: 'not_found', message: `no device ${query.device} has reported` });
     const to = query.to ?? deps.now();
     const from = query.from ?? to - 7 * DAY;
     deps.history.flush();

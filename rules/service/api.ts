@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DeviceIdSchema, type FastifyInstance, type Role, endpoint } from '../../core/index.ts';
+import { DeviceIdSchema, type FastifyInstance, type Role, canSee, endpoint } from '../../core/index.ts';
 import { rulesetJsonSchema } from '../rulesets/schema.ts';
 import type { RuleService } from './service.ts';
 
@@ -37,16 +37,16 @@ const VersionParam = z.strictObject({ version: z.coerce.number().int().positive(
 
 /** Findings, alert states and ruleset management under /api/v1; publishing is recorded under the caller's token name. */
 export function registerRulesApi(app: FastifyInstance, rules: RuleService, now: () => number): void {
-  endpoint(app, 'GET', '/api/v1/findings', { tag: 'rules', summary: 'Findings, newest first (filters: device, rule, since, after)', query: FindingsQuery }, ({ query: q }) => ({
-    findings: rules.findings.list({ ...(q.device ? { deviceId: q.device } : {}), ...(q.rule ? { ruleId: q.rule } : {}), since: q.since, after: q.after, limit: q.limit }),
+  endpoint(app, 'GET', '/api/v1/findings', { tag: 'rules', summary: 'Findings, newest first (filters: device, rule, since, after)', query: FindingsQuery, scoped: 'filtered' }, ({ query: q, principal }) => ({
+    findings: rules.findings.list({ ...(q.device ? { deviceId: q.device } : {}), ...(q.rule ? { ruleId: q.rule } : {}), since: q.since, after: q.after, sites: principal.sites, limit: q.limit }),
   }));
 
-  endpoint(app, 'GET', '/api/v1/alerts', { tag: 'rules', summary: 'Alerts that are not normal, with their evidence', query: z.strictObject({ device: DeviceIdSchema.optional() }) }, ({ query: q }) => ({
-    alerts: rules.live.alerts(q.device ? { deviceId: q.device } : undefined),
+  endpoint(app, 'GET', '/api/v1/alerts', { tag: 'rules', summary: 'Alerts that are not normal, with their evidence', query: z.strictObject({ device: DeviceIdSchema.optional() }), scoped: 'filtered' }, ({ query: q, principal }) => ({
+    alerts: rules.live.alerts(q.device ? { deviceId: q.device } : undefined).filter((a) => canSee(principal, a.site)),
   }));
 
   endpoint(app, 'GET', '/api/v1/rulesets', { tag: 'rules', summary: 'Ruleset versions and the active one' }, () => ({ active: rules.version, versions: rules.versions.list() }));
-  endpoint(app, 'GET', '/api/v1/rulesets/schema', { tag: 'rules', summary: 'JSON Schema of a ruleset' }, () => rulesetJsonSchema());
+  endpoint(app, 'GET', '/api/v1/rulesets/schema', { tag: 'rules', summary: 'JSON Schema of a ruleset', scoped: 'global' }, () => rulesetJsonSchema());
   endpoint(app, 'GET', '/api/v1/rulesets/active', { tag: 'rules', summary: 'The active ruleset and the rules each device runs' }, () => {
     const v = rules.versions.get(rules.version)!;
     return { ...v, plans: rules.live.plans().map((p) => ({ deviceId: p.deviceId, site: p.site, assetClass: p.assetClass, rules: p.rules.map((r) => ({ ruleId: r.ruleId, kind: r.kind.kind, metric: r.metric, limits: r.prepared.limits })), skipped: p.skipped })) };

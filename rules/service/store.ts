@@ -104,8 +104,9 @@ export class FindingStore {
     return this.query('WHERE id > ? ORDER BY id LIMIT ?', [afterId, limit]);
   }
 
-  list(q: { deviceId?: string; ruleId?: string; since?: number; after?: number; limit: number }): (Finding & { id: number })[] {
+  list(q: { deviceId?: string; ruleId?: string; since?: number | undefined; after?: number | undefined; sites?: ReadonlySet<string> | undefined; limit: number }): (Finding & { id: number })[] {
     const w = new Where()
+      .within('site', q.sites)
       .add('device_id = ?', [q.deviceId ?? ''], !!q.deviceId)
       .add('rule_id = ?', [q.ruleId ?? ''], !!q.ruleId)
       .add('at >= ?', [q.since ?? 0], q.since !== undefined)
