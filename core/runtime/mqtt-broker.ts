@@ -56,7 +56,7 @@ export interface EmbeddedBrokerOptions<P> {
   log: Logger;
   hooks: BrokerHooks<P>;
   limits?: Partial<BrokerLimits>;
-  /** The largest message payload the hooks accept; packets may be this plus 64 KiB unless limits say otherwise. */
+  /** The largest message payload the hooks accept; packets may be twice that (at least 1 MiB) plus 64 KiB unless limits say otherwise. */
   maxPayloadBytes?: number;
   now?: () => number;
   /** Every connection turned away, with its reason (for a counter). */
@@ -96,7 +96,10 @@ export class EmbeddedBroker<P> implements Service {
   async start(): Promise<void> {
     const { hooks, log } = this.opts;
     const limits = BrokerLimitsSchema.parse(this.opts.limits ?? {});
-    const maxPacketBytes = limits.maxPacketBytes ?? (this.opts.maxPayloadBytes ?? 1024 * 1024) + 64 * 1024;
+    // After login, a message somewhat over the payload limit still arrives, so the hooks refuse it with
+    // its reason and acknowledge it; only a packet far beyond closes the connection (a client would
+    // otherwise resend an oversized message forever).
+    const maxPacketBytes = limits.maxPacketBytes ?? Math.max(1024 * 1024, 2 * (this.opts.maxPayloadBytes ?? 0)) + 64 * 1024;
     const now = this.opts.now ?? Date.now;
     const failures = new RateLimiter(limits.failedLoginsPerMinute);
     const refuse = (reason: BrokerRefusal, detail: Record<string, unknown>) => {

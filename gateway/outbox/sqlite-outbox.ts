@@ -1,3 +1,4 @@
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Reading } from '../../core/index.ts';
 import { GroupCommit, openDatabase, type Db } from '../../core/index.ts';
 import {
@@ -22,6 +23,9 @@ interface PendingRow {
  * The gateway's durable queue: one SQLite file in WAL mode. Appends from all drivers that arrive in
  * the same event-loop turn share one transaction; a reading is on disk before its sensor is
  * acknowledged, and an Envelope leaves the file only when the uplink broker acknowledged it.
+ * Sealed Envelopes are stored deflated (about 10 bytes a reading instead of 75 as JSON), so a day's
+ * outage fits on an edge device's disk; they inflate to the same bytes on every send, which is what
+ * lets the server tell a resend from a reused seq.
  */
 export class SqliteOutbox implements Outbox {
   private readonly db: Db;
@@ -42,9 +46,12 @@ export class SqliteOutbox implements Outbox {
       CREATE TABLE IF NOT EXISTS pending (
         id INTEGER PRIMARY KEY, body TEXT NOT NULL, count INTEGER NOT NULL, min_ts INTEGER NOT NULL, at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS envelopes (
-        id INTEGER PRIMARY KEY, boot_id TEXT NOT NULL, seq INTEGER NOT NULL, count INTEGER NOT NULL,
-        min_ts INTEGER NOT NULL, payload TEXT NOT NULL);
+        id INTEGER PRIMARY KEY AUTOINCREMENT, boot_id TEXT NOT NULL, seq INTEGER NOT NULL, count INTEGER NOT NULL,
+        min_ts INTEGER NOT NULL, payload BLOB NOT NULL);
     `);
+    // AUTOINCREMENT: an emptied table must not hand out ids again, or an Envelope sealed while the
+    // uplink was away could get an id below the uplink's cursor (files made before keep plain rowids;
+    // the uplink starts its cursor again at each connect for them).
     const db = this.db;
     this.stmt = {
       insertPending: db.prepare('INSERT INTO pending (body, count, min_ts, at) VALUES (?, ?, ?, ?)'),
@@ -127,9 +134,11 @@ export class SqliteOutbox implements Outbox {
     }
     const seq = this.nextSeq(header.bootId);
     const payload = envelopeJson(header, seq, now, bodies.join(','));
+    // Level 3: nearly level 6's size at half its time (20 KB of JSON in 0.07 ms on the bench machine).
+    const stored = deflateRawSync(payload, { level: 3 });
     const id = this.db.transaction(() => {
       this.stmt.deletePendingUpTo.run(last);
-      return Number(this.stmt.insertEnvelope.run(header.bootId, seq, count, oldest, payload).lastInsertRowid);
+      return Number(this.stmt.insertEnvelope.run(header.bootId, seq, count, oldest, stored).lastInsertRowid);
     })();
     this.seqs.set(header.bootId, seq + 1);
     this.pendingCount -= count;
@@ -139,7 +148,9 @@ export class SqliteOutbox implements Outbox {
   }
 
   sealed(afterId: number, limit: number): SealedEnvelope[] {
-    return this.stmt.sealed.all(afterId, limit) as SealedEnvelope[];
+    const rows = this.stmt.sealed.all(afterId, limit) as (Omit<SealedEnvelope, 'payload'> & { payload: Buffer | string })[];
+    // A text payload is an Envelope sealed by a version that stored JSON as it is.
+    return rows.map((r) => ({ ...r, payload: typeof r.payload === 'string' ? r.payload : inflateRawSync(r.payload).toString('utf8') }));
   }
 
   ack(id: number): void {

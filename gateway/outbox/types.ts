@@ -5,7 +5,10 @@ export const OverflowPolicySchema = z.enum(['drop_oldest', 'reject_new']);
 export type OverflowPolicy = z.infer<typeof OverflowPolicySchema>;
 
 export const OutboxConfigSchema = z.strictObject({
-  /** Readings held at most (pending and sealed), about 100 bytes each on disk. */
+  /**
+   * Readings held at most (pending and sealed). Sealed readings take about 10-20 bytes each on disk
+   * (deflated Envelopes; `npm run drill -- outage` measures it), so the default is well under 1 GB.
+   */
   maxReadings: z.number().int().positive().default(10_000_000),
   /**
    * What happens when the outbox is full: `drop_oldest` keeps the newest data (what a maintenance

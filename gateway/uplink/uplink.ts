@@ -101,6 +101,8 @@ export class Uplink implements Service {
       this.backoff.reset();
       this.authFailed = false;
       client.options.reconnectPeriod = this.cfg.reconnect.initial;
+      // Everything not acknowledged is eligible again; MQTT.js resends what it still holds (in `inflight`).
+      this.cursor = 0;
       this.link.up({ url: this.cfg.url });
       client.publish(this.stateTopic, 'online', { qos: 1, retain: true });
       if (this.statusPayload) client.publish(this.statusTopic, this.statusPayload, { qos: 1, retain: true });
@@ -169,8 +171,13 @@ export class Uplink implements Service {
 
   private pump(): void {
     const client = this.client;
-    if (!client?.connected || this.stopping) return;
     const { outbox, header, clock } = this.deps;
+    if (this.stopping) return;
+    if (!client?.connected) {
+      // Offline: seal full Envelopes anyway, so a long outage is stored compact, not as raw appends.
+      while (outbox.stats().pendingReadings >= this.cfg.maxReadingsPerEnvelope && outbox.seal(header, this.cfg.maxReadingsPerEnvelope, clock.now()));
+      return;
+    }
     while (this.inflight.size < this.cfg.maxInflight) {
       const next = outbox.sealed(this.cursor, this.cfg.maxInflight + this.inflight.size + 1).find((e) => !this.inflight.has(e.id));
       let env = next;

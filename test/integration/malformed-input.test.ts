@@ -62,19 +62,18 @@ describe('failure (d): a barrage of malformed payloads at the gateway and the se
     await gwClient.publishAsync(topic, 'not json', { qos: 1 });
     await gwClient.publishAsync(topic, JSON.stringify({ v: 2, hello: 'world' }), { qos: 1 });
     await gwClient.publishAsync(topic, Buffer.alloc(2 * 1024 * 1024, 0x20), { qos: 1 });
-    await gwClient.publishAsync(
-      topic,
-      envelope(1, [
-        { deviceId: 'pump-1', metric: 'vibration_rms', value: 2.5, ts: now - 5000 },
-        { deviceId: 'pump-1', metric: 'vibration_rms', value: null, ts: now - 4000 },
-        { deviceId: 'pump-1', metric: 'vibration_rms', value: 2.6, ts: now + 7 * 86_400_000 },
-        { deviceId: 'pump-1', metric: 'warp_factor', value: 9, ts: now - 3000 },
-        { deviceId: 'pump 1', metric: 'bearing_temp', value: 40, ts: now - 3000 },
-        { deviceId: 'pump-1', metric: 'bearing_temp', value: 40.5, ts: now - 2000 },
-      ]),
-      { qos: 1 },
-    );
+    const mixedEnvelope = envelope(1, [
+      { deviceId: 'pump-1', metric: 'vibration_rms', value: 2.5, ts: now - 5000 },
+      { deviceId: 'pump-1', metric: 'vibration_rms', value: null, ts: now - 4000 },
+      { deviceId: 'pump-1', metric: 'vibration_rms', value: 2.6, ts: now + 7 * 86_400_000 },
+      { deviceId: 'pump-1', metric: 'warp_factor', value: 9, ts: now - 3000 },
+      { deviceId: 'pump 1', metric: 'bearing_temp', value: 40, ts: now - 3000 },
+      { deviceId: 'pump-1', metric: 'bearing_temp', value: 40.5, ts: now - 2000 },
+    ]);
+    await gwClient.publishAsync(topic, mixedEnvelope, { qos: 1 });
     // The same Envelope again (a resend after a lost PUBACK) is acknowledged but not stored twice.
+    await gwClient.publishAsync(topic, mixedEnvelope, { qos: 1 });
+    // The same seq with other readings is no resend: it is counted and quarantined whole.
     await gwClient.publishAsync(topic, envelope(1, [{ deviceId: 'pump-1', metric: 'vibration_rms', value: 2.5, ts: now - 5000 }]), { qos: 1 });
     await waitFor(async () => (await vm.count()) >= before + 2, { message: 'good readings of the mixed Envelope stored' });
     await new Promise((r) => setTimeout(r, 500));
@@ -82,11 +81,12 @@ describe('failure (d): a barrage of malformed payloads at the gateway and the se
 
     const q = (await (await fetch(`${srv.httpUrl}/api/v1/quarantine?limit=50`)).json()) as { total: number; items: { code: string; reason: string; details: { code: string }[] }[] };
     const codes = q.items.map((i) => i.code);
-    expect(codes).toEqual(expect.arrayContaining(['bad_payload', 'bad_envelope', 'too_large', 'bad_value']));
+    expect(codes).toEqual(expect.arrayContaining(['bad_payload', 'bad_envelope', 'too_large', 'bad_value', 'seq_reused']));
     const mixed = q.items.find((i) => i.details.length > 0)!;
     expect(mixed.reason).toMatch(/4 of 6 readings refused/);
     expect(mixed.details.map((d) => d.code).sort()).toEqual(['bad_device', 'bad_value', 'ts_future', 'unknown_metric']);
     expect(await metricValue(srv.registry, 'vigil_envelopes_total', { outcome: 'duplicate' })).toBe(1);
+    expect(await metricValue(srv.registry, 'vigil_envelopes_total', { outcome: 'seq_reused' })).toBe(1);
     expect((await fetch(`${srv.httpUrl}/api/v1/quarantine?limit=abc`)).status).toBe(400);
 
     // Publishing as another gateway breaks the ACL: the client is disconnected and nothing is stored.
