@@ -11,6 +11,11 @@ export interface OpenOptions {
    * per commit and survives power loss too, at several times the cost per write.
    */
   synchronous?: 'normal' | 'full';
+  /**
+   * Keep the WAL file near this size (checkpoint every so many bytes, truncate after): for files on
+   * small disks whose size is measured per record, such as the gateway outbox. Default: SQLite's.
+   */
+  walBytes?: number;
 }
 
 /** Opens (creating if needed) one SQLite file in WAL mode (https://sqlite.org/wal.html). */
@@ -20,6 +25,10 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Db {
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   db.pragma('busy_timeout = 5000');
+  if (opts.walBytes !== undefined) {
+    db.pragma(`wal_autocheckpoint = ${Math.max(16, Math.floor(opts.walBytes / 4096))}`);
+    db.pragma(`journal_size_limit = ${opts.walBytes}`);
+  }
   return db;
 }
 

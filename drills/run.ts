@@ -1,0 +1,33 @@
+// npm run drill -- NAME [--json] [options]: fault drills on this machine, loopback only, bounded in time.
+// Each prints what was sent, stored and lost (one JSON line with --json). See README, "Drills".
+import { parseArgs } from 'node:util';
+import { outageDrill } from './outage.ts';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    json: { type: 'boolean', default: false },
+    seconds: { type: 'string' },
+    minutes: { type: 'string' },
+    rate: { type: 'string' },
+    cases: { type: 'string' },
+    kills: { type: 'string' },
+  },
+});
+const name = positionals[0];
+const num = (v: string | undefined, d: number) => (v === undefined ? d : Number(v));
+const seconds = values.minutes !== undefined ? Number(values.minutes) * 60 : values.seconds !== undefined ? Number(values.seconds) : undefined;
+
+const DRILLS: Record<string, () => Promise<Record<string, unknown>>> = {
+  outage: () => outageDrill({ seconds: seconds ?? 120, rate: num(values.rate, 2000) }),
+};
+
+if (!name || !DRILLS[name]) {
+  console.error(`usage: npm run drill -- ${Object.keys(DRILLS).join('|')} [--json] [--seconds N | --minutes N] [--rate N]`);
+  process.exit(2);
+}
+const started = Date.now();
+const result = { drill: name, ...(await DRILLS[name]()), elapsed_s: Math.round((Date.now() - started) / 100) / 10 };
+if (values.json) console.log(JSON.stringify(result));
+else for (const [k, v] of Object.entries(result)) console.log(`${k.padEnd(20)} ${v}`);
+process.exit(0);
