@@ -1,6 +1,7 @@
 // npm run drill -- NAME [--json] [options]: fault drills on this machine, loopback only, bounded in time.
 // Each prints what was sent, stored and lost (one JSON line with --json). See README, "Drills".
 import { parseArgs } from 'node:util';
+import { fuzzDrill } from './fuzz.ts';
 import { outageDrill } from './outage.ts';
 
 const { values, positionals } = parseArgs({
@@ -12,6 +13,7 @@ const { values, positionals } = parseArgs({
     rate: { type: 'string' },
     cases: { type: 'string' },
     kills: { type: 'string' },
+    seed: { type: 'string' },
   },
 });
 const name = positionals[0];
@@ -20,6 +22,11 @@ const seconds = values.minutes !== undefined ? Number(values.minutes) * 60 : val
 
 const DRILLS: Record<string, () => Promise<Record<string, unknown>>> = {
   outage: () => outageDrill({ seconds: seconds ?? 120, rate: num(values.rate, 2000) }),
+  fuzz: async () => {
+    const { first_crashes, ...r } = await fuzzDrill({ cases: num(values.cases, 1_000_000), ...(values.seed ? { seed: Number(values.seed) } : {}) });
+    for (const c of first_crashes) console.error(c);
+    return r;
+  },
 };
 
 if (!name || !DRILLS[name]) {

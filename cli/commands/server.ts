@@ -17,7 +17,7 @@ export async function serverCommand(argv: string[], ctx: CliContext): Promise<nu
   let raw: Record<string, unknown>;
   const text = readConfigText(values.config);
   try {
-    raw = (parseDocument(text).toJS() ?? {}) as Record<string, unknown>;
+    raw = (parseDocument(text, { logLevel: 'error' }).toJS() ?? {}) as Record<string, unknown>;
   } catch (err) {
     throw new ConfigError(values.config, [{ path: '', message: `YAML: ${String(err)}` }]);
   }

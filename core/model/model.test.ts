@@ -7,6 +7,14 @@ import { SHARD_COUNT, envelopeFilter, fnv1a32, gatewayTopic, parseGatewayTopic, 
 const NOW = Date.UTC(2026, 0, 1);
 const window = timeWindow(NOW, 86_400_000, 60_000);
 
+describe('checkReading at the edges of time (found by the fuzz drill)', () => {
+  it('refuses a ts past the Date range as bad_ts instead of throwing while it describes it', () => {
+    for (const ts of [1e145, 8.64e15 + 1, Number.MAX_SAFE_INTEGER]) {
+      expect(checkReading({ deviceId: 'pump-1', metric: 'vibration_rms', value: 1, ts }, window)?.code, String(ts)).toBe('bad_ts');
+    }
+  });
+});
+
 describe('metric catalog', () => {
   it('holds the metrics the pipeline relies on, with their units', () => {
     expect(METRIC_CATALOG.vibration_rms.unit).toBe('mm/s');

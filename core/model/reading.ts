@@ -72,7 +72,8 @@ export function checkReading(r: unknown, window: TimeWindow): Rejection | undefi
   const v = o.value;
   if (typeof v !== 'number' || !Number.isFinite(v)) return reject('bad_value', 'value must be a finite number');
   const ts = o.ts;
-  if (typeof ts !== 'number' || !Number.isInteger(ts) || ts < 0) return reject('bad_ts', 'ts must be epoch milliseconds');
+  // 8.64e15 ms is the end of the Date range (ECMA-262 §21.4.1.22); past it a time cannot even be printed.
+  if (typeof ts !== 'number' || !Number.isInteger(ts) || ts < 0 || ts > 8.64e15) return reject('bad_ts', 'ts must be epoch milliseconds');
   if (ts > window.maxTs) return reject('ts_future', `ts ${new Date(ts).toISOString()} is in the future`);
   if (ts < window.minTs) return reject('ts_old', `ts ${new Date(ts).toISOString()} is older than the accepted window`);
   if (o.unit !== undefined && (typeof o.unit !== 'string' || canonicalUnit(o.metric, o.unit) === undefined)) {

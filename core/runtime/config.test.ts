@@ -21,6 +21,12 @@ function problems(text: string, env: Record<string, string> = {}): string[] {
 }
 
 describe('config loader', () => {
+  it('refuses hostile YAML with a ConfigError, never a crash (found by the fuzz drill)', () => {
+    expect(problems('a: &a [*a]')[0]).toMatch(/nested too deep/);
+    expect(problems('a: *later\nb: &later 1')[0]).toMatch(/YAML: .*alias/);
+    expect(problems(`a: &x [${'1,'.repeat(50)}1]\nb: &y [*x,*x,*x,*x,*x,*x,*x,*x,*x,*x]\nc: [*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y,*y]`).length).toBeGreaterThan(0);
+  });
+
   it('reports every problem at once, each with its path', () => {
     const p = problems('name: 3\nport: "x"\nuplink: { url: nope, extra: 1 }\nevery: soon\n');
     expect(p).toEqual(

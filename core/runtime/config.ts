@@ -29,11 +29,19 @@ export function readConfigText(file: string): string {
 }
 
 export function parseConfigText<S extends z.ZodType>(schema: S, text: string, env: Env, source = 'config'): z.infer<S> {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  // logLevel error: a hostile file must not print warnings to the process's stderr (complex keys).
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, logLevel: 'error' });
   if (doc.errors.length > 0) {
     throw new ConfigError(source, doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0]}` })));
   }
-  return parseConfig(schema, doc.toJS() ?? {}, env, source);
+  let raw: unknown;
+  try {
+    raw = doc.toJS();
+  } catch (err) {
+    // Not in doc.errors: an alias to an anchor that comes later, or an alias bomb past maxAliasCount.
+    throw new ConfigError(source, [{ path: '', message: `YAML: ${(err as Error).message.split('\n')[0]}` }]);
+  }
+  return parseConfig(schema, raw ?? {}, env, source);
 }
 
 export function parseConfig<S extends z.ZodType>(schema: S, raw: unknown, env: Env, source = 'config'): z.infer<S> {
@@ -49,7 +57,15 @@ export function parseConfig<S extends z.ZodType>(schema: S, raw: unknown, env: E
   return deepFreeze(result.data) as z.infer<S>;
 }
 
+// A YAML alias can make a document refer to itself (`a: &a [*a]`); deeper than this is such a loop
+// or a hostile file, and is refused with its path rather than overflowing the stack.
+const MAX_DEPTH = 64;
+
 function interpolate(value: unknown, path: (string | number)[], env: Env, issues: ConfigIssue[]): unknown {
+  if (path.length > MAX_DEPTH) {
+    if (!issues.some((i) => i.message.startsWith('nested too deep'))) issues.push({ path: path.slice(0, 8).join('.'), message: `nested too deep (over ${MAX_DEPTH} levels): a recursive YAML alias?` });
+    return undefined;
+  }
   if (typeof value === 'string') {
     const key = path[path.length - 1];
     if (typeof key === 'string' && SECRET_KEY.test(key) && !/^\$\{[^}]+\}$/.test(value)) {

@@ -107,7 +107,25 @@ export class TcpTransport implements ModbusTransport {
     const key = `${unitId}/${timeoutMs}`;
     let c = this.clients.get(key);
     if (!c) {
-      c = new Modbus.client.TCP(this.socket!, unitId, timeoutMs);
+      const socket = this.socket!;
+      const before = new Set(socket.listeners('data'));
+      c = new Modbus.client.TCP(socket, unitId, timeoutMs);
+      // jsmodbus parses answers inside its socket 'data' listener and throws there on some malformed
+      // frames (an exception response with an unknown code), which would end the whole process. Its
+      // listener runs guarded instead: such a frame renews the connection like any desync.
+      for (const l of socket.listeners('data')) {
+        if (before.has(l)) continue;
+        socket.off('data', l as (d: Buffer) => void);
+        socket.on('data', (d: Buffer) => {
+          try {
+            (l as (d: Buffer) => void)(d);
+          } catch (err) {
+            this.desyncs++;
+            this.lastError = `malformed answer: ${(err as Error).message || 'unparseable frame'}`;
+            if (this.socket === socket) this.reset();
+          }
+        });
+      }
       // The socket is already connected when a client joins later; jsmodbus learns that from 'connect'.
       if (this.isConnected) (c as unknown as { _requestHandler: { _state: string } })._requestHandler._state = 'online';
       this.clients.set(key, c);

@@ -1,0 +1,36 @@
+import { createServer, type Server } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { silentLogger, systemClock } from '../../core/index.ts';
+import { mbapFrame } from '../../gateway/modbus/frames.ts';
+import { TcpTransport } from '../../gateway/modbus/tcp-transport.ts';
+
+// Found by the fuzz drill: jsmodbus throws inside its socket listener on an exception response with
+// a code it does not know, which ended the gateway process.
+describe('Modbus TCP against a hostile slave', () => {
+  let slave: Server | undefined;
+  let t: TcpTransport | undefined;
+  afterEach(async () => {
+    await t?.stop();
+    await new Promise<void>((r) => (slave ? slave.close(() => r()) : r()));
+  });
+
+  it('survives an exception code jsmodbus does not know, renews the connection, and reads again', async () => {
+    let n = 0;
+    slave = createServer((sock) => {
+      sock.on('data', (req) => {
+        const tid = req.readUInt16BE(0);
+        // First an exception with code 7 (not in the spec's list), then a proper answer of 1 register.
+        sock.write(mbapFrame(tid, req[6]!, n++ === 0 ? Buffer.from([0x83, 0x07]) : Buffer.from([0x03, 0x02, 0x01, 0x02])));
+      });
+      sock.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => slave!.listen(0, '127.0.0.1', () => r()));
+    t = new TcpTransport('127.0.0.1', (slave.address() as { port: number }).port, silentLogger(), systemClock);
+    await t.start();
+    await expect(t.read(1, 'holding', 0, 1, 300)).rejects.toMatchObject({ name: 'ModbusLinkError' });
+    expect(t.desyncs).toBe(1);
+    const deadline = Date.now() + 5000;
+    while (!t.connected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(await t.read(1, 'holding', 0, 1, 1000)).toEqual({ kind: 'data', data: Buffer.from([1, 2]) });
+  });
+});
