@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { fuzzDrill } from './fuzz.ts';
 import { outageDrill } from './outage.ts';
+import { soakDrill } from './soak.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -22,6 +23,7 @@ const seconds = values.minutes !== undefined ? Number(values.minutes) * 60 : val
 
 const DRILLS: Record<string, () => Promise<Record<string, unknown>>> = {
   outage: () => outageDrill({ seconds: seconds ?? 120, rate: num(values.rate, 2000) }),
+  soak: () => soakDrill({ seconds: seconds ?? 300, rate: num(values.rate, 2000) }),
   fuzz: async () => {
     const { first_crashes, ...r } = await fuzzDrill({ cases: num(values.cases, 1_000_000), ...(values.seed ? { seed: Number(values.seed) } : {}) });
     for (const c of first_crashes) console.error(c);
