@@ -1,6 +1,7 @@
 // npm run drill -- NAME [--json] [options]: fault drills on this machine, loopback only, bounded in time.
 // Each prints what was sent, stored and lost (one JSON line with --json). See README, "Drills".
 import { parseArgs } from 'node:util';
+import { crashDrill } from './crash.ts';
 import { fuzzDrill } from './fuzz.ts';
 import { outageDrill } from './outage.ts';
 import { soakDrill } from './soak.ts';
@@ -23,6 +24,7 @@ const seconds = values.minutes !== undefined ? Number(values.minutes) * 60 : val
 
 const DRILLS: Record<string, () => Promise<Record<string, unknown>>> = {
   outage: () => outageDrill({ seconds: seconds ?? 120, rate: num(values.rate, 2000) }),
+  crash: () => crashDrill({ kills: num(values.kills, 25), tsdbOutageS: seconds ?? 60, rate: num(values.rate, 500), ...(values.seed ? { seed: Number(values.seed) } : {}) }),
   soak: () => soakDrill({ seconds: seconds ?? 300, rate: num(values.rate, 2000) }),
   fuzz: async () => {
     const { first_crashes, ...r } = await fuzzDrill({ cases: num(values.cases, 1_000_000), ...(values.seed ? { seed: Number(values.seed) } : {}) });

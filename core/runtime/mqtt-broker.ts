@@ -4,7 +4,7 @@ import { Aedes, type Client, type PublishPacket } from 'aedes';
 import { z } from 'zod';
 import { RateLimiter } from './access.ts';
 import type { Logger } from './logger.ts';
-import { GuardedConnection } from './mqtt-guard.ts';
+import { meterConnection } from './mqtt-guard.ts';
 import type { Service } from './service.ts';
 import { type BrokerTls, peerCommonName, readTlsFiles, watchTlsFiles } from './tls.ts';
 
@@ -109,13 +109,15 @@ export class EmbeddedBroker<P> implements Service {
     const aedes = new Aedes({
       connectTimeout: limits.connectTimeoutMs,
       authenticate: (client, username, password, done) => {
-        const address = (client.conn as unknown as GuardedConnection).remoteAddress;
+        const socket = client.conn as Socket;
+        const address = socket.remoteAddress ?? 'unknown';
         const fail = (reason: BrokerRefusal, returnCode: 2 | 3 | 5) => {
           refuse(reason, { clientId: client.id, username, address });
           done(Object.assign(new Error(reason), { returnCode }), false);
         };
         if (failures.waitFor(`fail@${address}`, now()) > 0) return fail('login_throttled', 5);
-        Promise.resolve(hooks.authenticate(username, password?.toString('utf8'), client.id, (client.conn as unknown as GuardedConnection).certificateName))
+        const certificateName = 'encrypted' in socket ? peerCommonName(socket as TLSSocket) : undefined;
+        Promise.resolve(hooks.authenticate(username, password?.toString('utf8'), client.id, certificateName))
           .then((p) => {
             if (p === undefined) {
               failures.take(`fail@${address}`, now());
@@ -182,16 +184,14 @@ export class EmbeddedBroker<P> implements Service {
       });
       return true;
     };
-    const serve = (socket: Socket, certificateName?: string) => {
-      // The client exists only once aedes has the connection; until it has logged in, the small limit holds.
-      const of: { client?: Client } = {};
-      const conn = new GuardedConnection(
+    const serve = (socket: Socket) => {
+      const client = aedes.handle(socket);
+      // Until the client has logged in, the small limit holds.
+      meterConnection(
         socket,
-        (i) => (i === 0 || !of.client || !this.principals.has(of.client) ? limits.maxConnectBytes : maxPacketBytes),
-        (reason) => refuse('packet_too_large', { address: socket.remoteAddress, clientId: of.client?.id, detail: reason }),
-        certificateName,
+        (i) => (i === 0 || !this.principals.has(client) ? limits.maxConnectBytes : maxPacketBytes),
+        (reason) => refuse('packet_too_large', { address: socket.remoteAddress, clientId: client.id, detail: reason }),
       );
-      of.client = aedes.handle(conn);
     };
     if (this.opts.plain !== false) {
       const server = createServer((socket) => {
@@ -217,7 +217,7 @@ export class EmbeddedBroker<P> implements Service {
           refuse('bad_certificate', { address: socket.remoteAddress, detail: socket.authorizationError?.toString() });
           return socket.destroy();
         }
-        serve(socket, peerCommonName(socket));
+        serve(socket);
       });
       server.on('tlsClientError', (err, socket) => {
         log.debug({ err: err.message, address: socket.remoteAddress }, 'TLS handshake failed');

@@ -1,4 +1,3 @@
-import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 
 /**
@@ -48,53 +47,20 @@ export class MqttFrameMeter {
 }
 
 /**
- * The socket as the broker sees it, with a {@link MqttFrameMeter} in the read path: a packet over its
- * limit closes the connection at its header. Backpressure passes through (the socket pauses while the
- * broker has not read).
+ * Meters an MQTT connection's bytes as the broker reads them: a packet over its limit destroys the
+ * socket at its header. Attach it after the broker has taken the socket: the broker reads in paused
+ * mode (`readable` + `read()`), and a `data` listener then only watches, it does not start the flow.
+ * The broker may already hold the chunk that carried the header; the connection ends before more.
  */
-export class GuardedConnection extends Duplex {
-  readonly remoteAddress: string;
-  private readonly meter = new MqttFrameMeter();
-
-  constructor(
-    private readonly socket: Socket,
-    limit: (packetIndex: number) => number,
-    onRefused: (reason: string) => void,
-    /** The verified client certificate's common name, on a TLS listener. */
-    readonly certificateName?: string,
-  ) {
-    super();
-    this.remoteAddress = socket.remoteAddress ?? 'unknown';
-    socket.on('data', (chunk: Buffer) => {
-      const refused = this.meter.feed(chunk, limit);
-      if (refused) {
-        onRefused(refused);
-        this.destroy();
-        return;
-      }
-      if (!this.push(chunk)) socket.pause();
-    });
-    socket.once('end', () => this.push(null));
-    socket.once('close', () => this.destroy());
-    socket.on('error', (err) => this.destroy(err));
-  }
-
-  override _read(): void {
-    this.socket.resume();
-  }
-
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
-    if (this.socket.destroyed) return done();
-    this.socket.write(chunk, (err) => done(err ?? null));
-  }
-
-  override _final(done: (err?: Error | null) => void): void {
-    this.socket.end();
-    done();
-  }
-
-  override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
-    this.socket.destroy();
-    done(err);
-  }
+export function meterConnection(socket: Socket, limit: (packetIndex: number) => number, onRefused: (reason: string) => void): void {
+  const meter = new MqttFrameMeter();
+  const watch = (chunk: Buffer) => {
+    const refused = meter.feed(chunk, limit);
+    if (refused) {
+      socket.off('data', watch);
+      onRefused(refused);
+      socket.destroy();
+    }
+  };
+  socket.on('data', watch);
 }

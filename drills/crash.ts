@@ -1,0 +1,143 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connect, type MqttClient } from 'mqtt';
+import { hashSecret } from '../core/index.ts';
+import { VigilProcess } from '../test/helpers/child.ts';
+import { freePort } from '../test/helpers/net.ts';
+import { tempDir } from '../test/helpers/tmp.ts';
+import { Victoria } from '../test/helpers/victoria.ts';
+import { sleep, until } from './common.ts';
+
+const DEVICES = 10;
+
+/**
+ * A numbered publisher at QoS 1 into the gateway's site broker while the gateway and the server are
+ * SIGKILLed at random moments (and restarted), and the TSDB is stopped for a while. Counts, from what
+ * the TSDB holds, what was acknowledged, stored, lost and stored twice, and whether a problem that
+ * stayed one got two tickets.
+ */
+export async function crashDrill(o: { kills: number; tsdbOutageS: number; rate: number; seed?: number }): Promise<Record<string, number>> {
+  let rnd = o.seed ?? Date.now() % 2 ** 31;
+  const random = () => ((rnd = (rnd * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const tmp = tempDir('vigil-crash-');
+  const vm = await new Victoria().start();
+  const [http, mqttPort, gwHttp, sensors] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const password = 'crash-gateway-password';
+  const serverFile = join(tmp.dir, 'server.yaml');
+  const gatewayFile = join(tmp.dir, 'gateway.yaml');
+  writeFileSync(
+    serverFile,
+    JSON.stringify({ version: 1, dataDir: join(tmp.dir, 'server'), http: { port: http, requireAuth: false }, broker: { mode: 'embedded', port: mqttPort, gateways: [{ gatewayId: 'gw-crash', site: 'crash', passwordHash: hashSecret(password) }] }, influx: { url: vm.url, timeout: '2s' } }),
+  );
+  writeFileSync(
+    gatewayFile,
+    JSON.stringify({
+      version: 1,
+      site: 'crash',
+      gatewayId: 'gw-crash',
+      dataDir: join(tmp.dir, 'gw'),
+      acceptUnknownDevices: true,
+      http: { port: gwHttp, requireAuth: false },
+      drivers: [{ kind: 'mqtt-device', id: 'local', broker: { mode: 'embedded', port: sensors, allowAnonymous: true }, topics: [{ pattern: 'sensors/{device}/{metric}' }] }],
+      uplink: { url: `mqtt://127.0.0.1:${mqttPort}`, password: '${CRASH_PASSWORD}', maxDelay: 200, reconnect: { initial: 200, max: 1000 } },
+    }),
+  );
+  const env = { VIGIL_LOG_LEVEL: 'error' };
+  const startServer = () => new VigilProcess(['server', '-c', serverFile], env).start();
+  const startGateway = () => new VigilProcess(['gateway', '-c', gatewayFile], { ...env, CRASH_PASSWORD: password }).start();
+  let server = startServer();
+  let gateway = startGateway();
+  let sensor: MqttClient | undefined;
+  try {
+    await until(async () => (await fetch(`http://127.0.0.1:${gwHttp}/healthz`).catch(() => undefined))?.ok === true, 30_000);
+    // A persistent session and the client's own store: what the gateway did not acknowledge is sent again.
+    sensor = connect(`mqtt://127.0.0.1:${sensors}`, { clientId: 'crash-sensor', clean: false, reconnectPeriod: 200 });
+    sensor.on('error', () => undefined);
+    await new Promise<void>((r) => sensor!.once('connect', () => r()));
+    const t0 = Date.now() - 3_600_000;
+    const acked = new Set<number>();
+    let sent = 0;
+    const publish = (n: number) => {
+      sent++;
+      sensor!.publish(`sensors/dev-${n % DEVICES}/vibration_rms`, JSON.stringify({ value: n, ts: t0 + n }), { qos: 1 }, (err) => {
+        if (!err) acked.add(n);
+      });
+    };
+    // A bearing that stays too hot the whole time: one problem, so one ticket whatever crashes.
+    const hot = () => sensor!.publish('sensors/hot-1/bearing_temp', JSON.stringify({ value: 110 }), { qos: 1 });
+    let n = 0;
+    const perTick = Math.max(1, Math.round(o.rate / 10));
+    const pubTimer = setInterval(() => {
+      for (let i = 0; i < perTick; i++) publish(n++);
+      if (n % (perTick * 10) < perTick) hot();
+    }, 100);
+
+    let gatewayKills = 0;
+    let serverKills = 0;
+    const tsdbAt = Math.floor(o.kills / 2);
+    let tsdbBack: Promise<void> | undefined;
+    for (let k = 0; k < 2 * o.kills; k++) {
+      await sleep(800 + random() * 2500);
+      if (k === tsdbAt) tsdbBack = vm.stop().then(() => sleep(o.tsdbOutageS * 1000)).then(() => vm.start().then(() => undefined));
+      const killGateway = gatewayKills < o.kills && (serverKills >= o.kills || random() < 0.5);
+      if (killGateway) {
+        await gateway.kill('SIGKILL');
+        gateway = startGateway();
+        gatewayKills++;
+      } else {
+        await server.kill('SIGKILL');
+        server = startServer();
+        serverKills++;
+      }
+    }
+    clearInterval(pubTimer);
+    await tsdbBack;
+    // Everything sent is acknowledged by the gateway, then everything leaves the outbox and the spool.
+    await until(() => acked.size === sent, 120_000, 200);
+    if (process.env.DRILL_DEBUG) console.error('GATEWAY', gateway.output.slice(-3000), 'SERVER', server.output.slice(-2000), 'sensor connected', sensor.connected);
+    const drained = await until(async () => {
+      try {
+        const g = (await (await fetch(`http://127.0.0.1:${gwHttp}/api/v1/status`)).json()) as { outbox: { pendingReadings: number; sealedReadings: number } };
+        const p = (await (await fetch(`http://127.0.0.1:${http}/api/v1/pipeline`)).json()) as { tsdb: { spoolReadings: number } };
+        return g.outbox.pendingReadings + g.outbox.sealedReadings === 0 && p.tsdb.spoolReadings === 0;
+      } catch {
+        return false;
+      }
+    }, 180_000, 500);
+    await sleep(1000);
+    const series = await vm.export('{__name__="telemetry_vibration_rms"}');
+    const seen = new Map<number, number>();
+    let raw = 0;
+    for (const s of series) {
+      for (let i = 0; i < s.timestamps.length; i++) {
+        raw++;
+        const num = s.timestamps[i]! - t0;
+        seen.set(num, (seen.get(num) ?? 0) + 1);
+      }
+    }
+    let lost = 0;
+    for (const a of acked) if (!seen.has(a)) lost++;
+    const tickets = (await (await fetch(`http://127.0.0.1:${http}/api/v1/tickets?limit=500&status=open,acknowledged,in_progress,reopened`)).json()) as { tickets: { dedupeKey: string }[] };
+    const keys = new Map<string, number>();
+    for (const t of tickets.tickets) keys.set(t.dedupeKey, (keys.get(t.dedupeKey) ?? 0) + 1);
+    return {
+      sent,
+      acknowledged: acked.size,
+      stored: seen.size,
+      lost,
+      duplicates: raw - seen.size,
+      duplicate_tickets: [...keys.values()].reduce((a, c) => a + (c - 1), 0),
+      open_tickets: tickets.tickets.length,
+      gateway_kills: gatewayKills,
+      server_kills: serverKills,
+      tsdb_outage_s: o.tsdbOutageS,
+      drained: drained ? 1 : 0,
+    };
+  } finally {
+    await sensor?.endAsync(true);
+    await gateway.kill('SIGTERM');
+    await server.kill('SIGTERM');
+    await vm.destroy();
+    tmp.cleanup();
+  }
+}
