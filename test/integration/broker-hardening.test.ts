@@ -288,3 +288,40 @@ describe('site broker: per-sensor ACL, device binding, retained limits; gateway 
     expect((await rawRequest(port, 'GET /metrics')).status).toBe(200);
   });
 });
+
+describe('embedded broker under a burst on reconnect', () => {
+  // Found by the crash drill: with a stream between the socket and aedes, a client that flushed its
+  // queued messages after the broker came back never got their acknowledgements.
+  it('acknowledges every QoS 1 message a client sent across three broker restarts', async () => {
+    const { EmbeddedBroker, silentLogger } = await import('../../core/index.ts');
+    const { freePort } = await import('../helpers/net.ts');
+    const port = await freePort();
+    const make = () => new EmbeddedBroker<true>({ host: '127.0.0.1', port, log: silentLogger(), hooks: { authenticate: () => true, onPublish: () => 'accept', authorizeSubscribe: () => false } });
+    let broker = make();
+    await broker.start();
+    const c = connect(`mqtt://127.0.0.1:${port}`, { clientId: 'burst', clean: false, reconnectPeriod: 100 });
+    c.on('error', () => undefined);
+    await new Promise<void>((r) => c.once('connect', () => r()));
+    let sent = 0;
+    let acked = 0;
+    const timer = setInterval(() => {
+      for (let i = 0; i < 20; i++) {
+        sent++;
+        c.publish('t', 'x', { qos: 1 }, (err) => {
+          if (!err) acked++;
+        });
+      }
+    }, 50);
+    for (let k = 0; k < 3; k++) {
+      await new Promise((r) => setTimeout(r, 500));
+      await broker.stop();
+      await new Promise((r) => setTimeout(r, 300));
+      broker = make();
+      await broker.start();
+    }
+    clearInterval(timer);
+    await waitFor(() => acked === sent, { timeoutMs: 15_000, message: `all ${sent} acknowledged (got ${acked})` });
+    await c.endAsync();
+    await broker.stop();
+  });
+});
