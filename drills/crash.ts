@@ -63,8 +63,11 @@ export async function crashDrill(o: { kills: number; tsdbOutageS: number; rate: 
         if (!err) acked.add(n);
       });
     };
-    // A bearing that stays too hot the whole time: one problem, so one ticket whatever crashes.
-    const hot = () => sensor!.publish('sensors/hot-1/bearing_temp', JSON.stringify({ value: 110 }), { qos: 1 });
+    // A bearing that stays too hot the whole time: one problem, so one ticket whatever crashes. Its
+    // samples are 30 s apart in sample time, so the limit rule's 10 minutes pass in about 20 s.
+    const hotT0 = Date.now() - 60 * 60_000;
+    let hotK = 0;
+    const hot = () => sensor!.publish('sensors/hot-1/bearing_temp', JSON.stringify({ value: 110, ts: Math.min(Date.now(), hotT0 + hotK++ * 30_000) }), { qos: 1 });
     let n = 0;
     const perTick = Math.max(1, Math.round(o.rate / 10));
     const pubTimer = setInterval(() => {
@@ -94,7 +97,6 @@ export async function crashDrill(o: { kills: number; tsdbOutageS: number; rate: 
     await tsdbBack;
     // Everything sent is acknowledged by the gateway, then everything leaves the outbox and the spool.
     await until(() => acked.size === sent, 120_000, 200);
-    if (process.env.DRILL_DEBUG) console.error('GATEWAY', gateway.output.slice(-3000), 'SERVER', server.output.slice(-2000), 'sensor connected', sensor.connected);
     const drained = await until(async () => {
       try {
         const g = (await (await fetch(`http://127.0.0.1:${gwHttp}/api/v1/status`)).json()) as { outbox: { pendingReadings: number; sealedReadings: number } };
@@ -118,6 +120,7 @@ export async function crashDrill(o: { kills: number; tsdbOutageS: number; rate: 
     let lost = 0;
     for (const a of acked) if (!seen.has(a)) lost++;
     const tickets = (await (await fetch(`http://127.0.0.1:${http}/api/v1/tickets?limit=500&status=open,acknowledged,in_progress,reopened`)).json()) as { tickets: { dedupeKey: string }[] };
+    const findings = (await (await fetch(`http://127.0.0.1:${http}/api/v1/findings?device=hot-1&limit=1000`)).json()) as { findings: unknown[] };
     const keys = new Map<string, number>();
     for (const t of tickets.tickets) keys.set(t.dedupeKey, (keys.get(t.dedupeKey) ?? 0) + 1);
     return {
@@ -128,6 +131,7 @@ export async function crashDrill(o: { kills: number; tsdbOutageS: number; rate: 
       duplicates: raw - seen.size,
       duplicate_tickets: [...keys.values()].reduce((a, c) => a + (c - 1), 0),
       open_tickets: tickets.tickets.length,
+      hot_findings: findings.findings.length,
       gateway_kills: gatewayKills,
       server_kills: serverKills,
       tsdb_outage_s: o.tsdbOutageS,
