@@ -57,17 +57,20 @@ export async function crashDrill(o: { kills: number; tsdbOutageS: number; rate: 
     const t0 = Date.now() - 3_600_000;
     const acked = new Set<number>();
     let sent = 0;
-    const publish = (n: number) => {
-      sent++;
+    const publish = (n: number, again = false) => {
+      if (!again) sent++;
       sensor!.publish(`sensors/dev-${n % DEVICES}/vibration_rms`, JSON.stringify({ value: n, ts: t0 + n }), { qos: 1 }, (err) => {
-        if (!err) acked.add(n);
+        // A sensor that is told its message failed sends it again, as a well-behaved one does.
+        if (err) setTimeout(() => publish(n, true), 200);
+        else acked.add(n);
       });
     };
     // A bearing that stays too hot the whole time: one problem, so one ticket whatever crashes. Its
-    // samples are 30 s apart in sample time, so the limit rule's 10 minutes pass in about 20 s.
-    const hotT0 = Date.now() - 60 * 60_000;
+    // samples are 5 minutes apart in sample time, so the limit rule's 10 minutes pass within three
+    // samples, between two crashes of the server.
+    const hotT0 = Date.now() - 24 * 3_600_000;
     let hotK = 0;
-    const hot = () => sensor!.publish('sensors/hot-1/bearing_temp', JSON.stringify({ value: 110, ts: Math.min(Date.now(), hotT0 + hotK++ * 30_000) }), { qos: 1 });
+    const hot = () => sensor!.publish('sensors/hot-1/bearing_temp', JSON.stringify({ value: 110, ts: Math.min(Date.now(), hotT0 + hotK++ * 300_000) }), { qos: 1 });
     let n = 0;
     const perTick = Math.max(1, Math.round(o.rate / 10));
     const pubTimer = setInterval(() => {

@@ -104,10 +104,11 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps): Gateway 
     clock,
     registry,
     sink: {
-      async accept(readings) {
-        await outbox.append(readings, clock.now());
+      async accept(readings, origin) {
+        await outbox.append(readings, clock.now(), origin);
         uplink.notify();
       },
+      seen: (origin) => outbox.seenMessage(origin),
     },
     isKnownDevice: (id) => config.acceptUnknownDevices || known.has(id),
     window: () => timeWindow(clock.now(), config.intake.maxAge, config.intake.maxFuture),

@@ -43,7 +43,7 @@ export interface BrokerHooks<P> {
    * PUBACK only after this resolves), which is what lets a durable write happen before the ack.
    * `deny` disconnects the client: use it for a breach of the ACL, not for a bad payload.
    */
-  onPublish(principal: P, packet: PublishPacket): Promise<'accept' | 'deny'> | 'accept' | 'deny';
+  onPublish(principal: P, packet: PublishPacket, clientId: string): Promise<'accept' | 'deny'> | 'accept' | 'deny';
   authorizeSubscribe(principal: P, topic: string): boolean;
 }
 
@@ -140,7 +140,7 @@ export class EmbeddedBroker<P> implements Service {
         // when they were set at CONNECT.
         const principal = client ? this.principals.get(client) : undefined;
         if (!client || principal === undefined) return done(client ? new Error('unauthenticated') : null);
-        Promise.resolve(hooks.onPublish(principal, packet))
+        Promise.resolve(hooks.onPublish(principal, packet, client.id))
           .then((verdict) => done(verdict === 'accept' ? null : new Error('publish not allowed')))
           .catch((err: unknown) => {
             // A failed durable write: refuse (the client keeps the message and resends it).

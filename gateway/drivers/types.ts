@@ -1,9 +1,13 @@
 import type { z } from 'zod';
 import type { Clock, DeviceState, Logger, Reading, Registry, Rejection, Service, TimeWindow } from '../../core/index.ts';
+import type { MessageOrigin } from '../outbox/types.ts';
 
 /** Where drivers hand their readings. Resolves once they are durable in the outbox. */
 export interface ReadingSink {
-  accept(readings: Reading[]): Promise<void>;
+  /** `origin`: the sensor message they came from, recorded so its resend is not taken twice. */
+  accept(readings: Reading[], origin?: MessageOrigin): Promise<void>;
+  /** Whether the readings of this message are already in the outbox. */
+  seen(origin: MessageOrigin): boolean;
 }
 
 /** What a driver learns about the site it runs on. */

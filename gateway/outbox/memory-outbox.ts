@@ -1,6 +1,7 @@
 import type { Reading } from '../../core/index.ts';
 import {
   type EnvelopeHeader,
+  type MessageOrigin,
   type Outbox,
   type OutboxStats,
   type OverflowPolicy,
@@ -30,8 +31,15 @@ export class MemoryOutbox implements Outbox {
 
   constructor(private readonly opts: { maxReadings: number; overflow: OverflowPolicy } = { maxReadings: 1e9, overflow: 'drop_oldest' }) {}
 
-  async append(readings: readonly Reading[], now: number): Promise<void> {
+  private readonly messages = new Map<string, string>();
+
+  seenMessage(o: MessageOrigin): boolean {
+    return this.messages.get(`${o.clientId}\u0000${o.messageId}`) === o.digest;
+  }
+
+  async append(readings: readonly Reading[], now: number, origin?: MessageOrigin): Promise<void> {
     if (readings.length === 0) return;
+    if (origin) this.messages.set(`${origin.clientId}\u0000${origin.messageId}`, origin.digest);
     const held = () => this.stats().pendingReadings + this.stats().sealedReadings;
     if (held() + readings.length > this.opts.maxReadings) {
       if (this.opts.overflow === 'reject_new') {

@@ -3,6 +3,7 @@ import type { Reading } from '../../core/index.ts';
 import { GroupCommit, openDatabase, type Db } from '../../core/index.ts';
 import {
   type EnvelopeHeader,
+  type MessageOrigin,
   type Outbox,
   type OutboxStats,
   type OverflowPolicy,
@@ -17,6 +18,7 @@ interface PendingRow {
   count: number;
   minTs: number;
   at: number;
+  origin: MessageOrigin | undefined;
 }
 
 /**
@@ -36,6 +38,7 @@ export class SqliteOutbox implements Outbox {
   private dropped = 0;
   private readonly seqs = new Map<string, number>();
   private readonly stmt;
+  private commits = 0;
 
   constructor(
     file: string,
@@ -49,6 +52,9 @@ export class SqliteOutbox implements Outbox {
       CREATE TABLE IF NOT EXISTS envelopes (
         id INTEGER PRIMARY KEY AUTOINCREMENT, boot_id TEXT NOT NULL, seq INTEGER NOT NULL, count INTEGER NOT NULL,
         min_ts INTEGER NOT NULL, payload BLOB NOT NULL);
+      CREATE TABLE IF NOT EXISTS sensor_message (
+        client_id TEXT NOT NULL, message_id INTEGER NOT NULL, digest TEXT NOT NULL, at INTEGER NOT NULL,
+        PRIMARY KEY (client_id, message_id)) WITHOUT ROWID;
     `);
     // AUTOINCREMENT: an emptied table must not hand out ids again, or an Envelope sealed while the
     // uplink was away could get an id below the uplink's cursor (files made before keep plain rowids;
@@ -68,6 +74,11 @@ export class SqliteOutbox implements Outbox {
       oldestPendings: db.prepare('SELECT id, count FROM pending ORDER BY id LIMIT 256'),
       deletePending: db.prepare('DELETE FROM pending WHERE id = ?'),
       maxSeq: db.prepare('SELECT max(seq) AS s FROM envelopes WHERE boot_id = ?'),
+      // One row per (client, packet id): a client reuses an id only after its PUBACK, so the table
+      // stays within 65,535 rows a client; rows of clients gone for a day are pruned.
+      recordMessage: db.prepare('INSERT INTO sensor_message (client_id, message_id, digest, at) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET digest = excluded.digest, at = excluded.at'),
+      messageDigest: db.prepare('SELECT digest FROM sensor_message WHERE client_id = ? AND message_id = ?'),
+      pruneMessages: db.prepare('DELETE FROM sensor_message WHERE at < ?'),
     };
     const p = db.prepare('SELECT coalesce(sum(count), 0) AS n FROM pending').get() as { n: number };
     const e = db.prepare('SELECT coalesce(sum(count), 0) AS n, count(*) AS e FROM envelopes').get() as { n: number; e: number };
@@ -82,14 +93,21 @@ export class SqliteOutbox implements Outbox {
         }
         this.stmt.insertPending.run(r.body, r.count, r.minTs, r.at);
         this.pendingCount += r.count;
+        if (r.origin) this.stmt.recordMessage.run(r.origin.clientId, r.origin.messageId, r.origin.digest, r.at);
       }
+      if (++this.commits % 10_000 === 0 && rows.length > 0) this.stmt.pruneMessages.run(rows[0]!.at - 86_400_000);
     });
     this.writer = new GroupCommit((rows) => commit(rows));
   }
 
-  append(readings: readonly Reading[], now: number): Promise<void> {
+  append(readings: readonly Reading[], now: number, origin?: MessageOrigin): Promise<void> {
     if (readings.length === 0) return Promise.resolve();
-    return this.writer.add({ body: readingsBody(readings), count: readings.length, minTs: minTs(readings), at: now });
+    return this.writer.add({ body: readingsBody(readings), count: readings.length, minTs: minTs(readings), at: now, origin });
+  }
+
+  seenMessage(o: MessageOrigin): boolean {
+    const row = this.stmt.messageDigest.get(o.clientId, o.messageId) as { digest: string } | undefined;
+    return row?.digest === o.digest;
   }
 
   /** Applies the overflow policy so `incoming` more readings fit; false when they must be refused. */

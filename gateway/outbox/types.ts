@@ -20,6 +20,17 @@ export const OutboxConfigSchema = z.strictObject({
 });
 export type OutboxConfig = z.infer<typeof OutboxConfigSchema>;
 
+/**
+ * Which sensor message readings came from: a QoS 1 PUBLISH's client id and packet id, and a digest of
+ * its topic and payload. Recorded with the append, so a resend of the same message (DUP set, MQTT
+ * 3.1.1 §3.3.1.1) after a gateway crash is acknowledged without being taken twice.
+ */
+export interface MessageOrigin {
+  clientId: string;
+  messageId: number;
+  digest: string;
+}
+
 export interface EnvelopeHeader {
   site: string;
   gatewayId: string;
@@ -54,7 +65,9 @@ export interface OutboxStats {
  * Envelope with the next sequence number; `ack` removes an Envelope once the uplink broker has it.
  */
 export interface Outbox {
-  append(readings: readonly Reading[], now: number): Promise<void>;
+  append(readings: readonly Reading[], now: number, origin?: MessageOrigin): Promise<void>;
+  /** Whether this message's readings were already appended (a resend whose PUBACK was lost). */
+  seenMessage(origin: MessageOrigin): boolean;
   /** Seals up to `maxReadings` of the oldest pending readings (never splitting one append). */
   seal(header: EnvelopeHeader, maxReadings: number, now: number): SealedEnvelope | undefined;
   /** Sealed envelopes with id > afterId, oldest first. */

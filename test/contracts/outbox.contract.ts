@@ -106,5 +106,21 @@ export function outboxContract(name: string, factory: OutboxFactory): void {
         ob.close();
       });
     }
+
+    it('remembers which sensor messages it took, by client, packet id and digest (across a reopen when durable)', async () => {
+      let ob = factory.create();
+      const origin = { clientId: 'sensor-7', messageId: 42, digest: 'abc' };
+      expect(ob.seenMessage(origin)).toBe(false);
+      await ob.append(readings(2, 0), T0, origin);
+      expect(ob.seenMessage(origin)).toBe(true);
+      // The same packet id with other content is a new message (ids are reused after each PUBACK).
+      expect(ob.seenMessage({ ...origin, digest: 'other' })).toBe(false);
+      expect(ob.seenMessage({ ...origin, clientId: 'sensor-8' })).toBe(false);
+      if (factory.reopen) {
+        ob = factory.reopen(ob);
+        expect(ob.seenMessage(origin)).toBe(true);
+      }
+      ob.close();
+    });
   });
 }

@@ -24,6 +24,7 @@ export function collectingContext(): { ctx: DriverContext; readings: Reading[]; 
       async accept(rs) {
         readings.push(...rs);
       },
+      seen: () => false,
     },
     isKnownDevice: () => true,
     window: () => timeWindow(Date.now(), 400 * 86_400_000, 300_000),

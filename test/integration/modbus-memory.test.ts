@@ -33,7 +33,7 @@ describe('long-run polling', () => {
     const c = collectingContext();
     let kept = 0;
     // Count and drop readings, as the outbox would take them away: only the driver's memory is measured.
-    c.ctx.sink = { accept: async (rs) => void (kept += rs.length) };
+    c.ctx.sink = { accept: async (rs) => void (kept += rs.length), seen: () => false };
     const parsed = parseConfig(DriverConfigSchema, {
       kind: 'modbus-tcp',
       defaults: { pollInterval: 4 },

@@ -1,7 +1,8 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { connect, type MqttClient } from 'mqtt';
 import type { PublishPacket } from 'aedes';
 import { Counter, EmbeddedBroker, TransitionLog, type Rejection, filterCovers, topicMatches } from '../../../core/index.ts';
+import type { MessageOrigin } from '../../outbox/types.ts';
 import type { Driver, DriverContext } from '../types.ts';
 import type { MqttDeviceConfig } from './config.ts';
 import { parsePayload } from './payload.ts';
@@ -30,6 +31,8 @@ export class MqttDeviceDriver implements Driver {
   private client: MqttClient | undefined;
   private readonly link: TransitionLog;
   private messages = 0;
+  /** Resent messages whose readings were already taken. */
+  private resends = 0;
   private lastMessageAt: number | undefined;
 
   constructor(
@@ -80,14 +83,25 @@ export class MqttDeviceDriver implements Driver {
             if (u?.password && u.password.length === given.length && timingSafeEqual(u.password, given)) return u.principal;
             return b.allowAnonymous && password === undefined ? anonymous : undefined;
           },
-          onPublish: async (p, packet) => {
+          onPublish: async (p, packet, clientId) => {
             const refusal = this.refusal(p, packet.topic);
             if (refusal) {
               this.reject({ code: 'acl', message: `${p.username ?? 'anonymous'} ${refusal}` }, packet.topic.slice(0, 200));
               return 'deny' as const;
             }
             if (packet.retain) this.limitRetained(packet, retained, b.retained);
-            await this.handle(packet.topic, packet.payload as Buffer);
+            const payload = packet.payload as Buffer;
+            const origin =
+              packet.qos > 0 && packet.messageId !== undefined
+                ? { clientId, messageId: packet.messageId, digest: createHash('sha1').update(packet.topic).update('\u0000').update(payload).digest('base64').slice(0, 16) }
+                : undefined;
+            // A resend (DUP) of a message whose readings are already on disk: the gateway crashed between
+            // the write and the PUBACK. Acknowledge it again; taking it twice would store it twice.
+            if (origin && packet.dup && this.ctx.sink.seen(origin)) {
+              this.resends++;
+              return 'accept' as const;
+            }
+            await this.handle(packet.topic, payload, origin);
             return 'accept' as const;
           },
           authorizeSubscribe: (p, filter) => p.subscribe.some((allowed) => filterCovers(allowed, filter)),
@@ -146,6 +160,7 @@ export class MqttDeviceDriver implements Driver {
       tlsPort: this.broker?.tlsPort,
       connected: this.client ? this.client.connected : this.broker !== undefined,
       messages: this.messages,
+      resends: this.resends,
       lastMessageAt: this.lastMessageAt,
     };
   }
@@ -179,7 +194,7 @@ export class MqttDeviceDriver implements Driver {
   }
 
   /** One sensor message → readings in the outbox; refusals are counted with their reason. */
-  async handle(topic: string, payload: Buffer): Promise<void> {
+  async handle(topic: string, payload: Buffer, origin?: MessageOrigin): Promise<void> {
     const now = this.ctx.clock.now();
     this.messages++;
     this.lastMessageAt = now;
@@ -195,7 +210,7 @@ export class MqttDeviceDriver implements Driver {
     const { readings, rejections } = parsePayload(payload, match, now, this.ctx.window());
     for (const r of rejections) this.reject(r, topic, match.deviceId);
     if (readings.length > 0) {
-      await this.ctx.sink.accept(readings);
+      await this.ctx.sink.accept(readings, origin);
       this.ctx.accepted(this.id, readings.length);
     }
   }
