@@ -16,6 +16,7 @@ const { values, positionals } = parseArgs({
     cases: { type: 'string' },
     kills: { type: 'string' },
     seed: { type: 'string' },
+    raw: { type: 'boolean', default: false },
   },
 });
 const name = positionals[0];
@@ -24,7 +25,7 @@ const seconds = values.minutes !== undefined ? Number(values.minutes) * 60 : val
 
 const DRILLS: Record<string, () => Promise<Record<string, unknown>>> = {
   outage: () => outageDrill({ seconds: seconds ?? 120, rate: num(values.rate, 2000) }),
-  crash: () => crashDrill({ kills: num(values.kills, 25), tsdbOutageS: seconds ?? 60, rate: num(values.rate, 500), ...(values.seed ? { seed: Number(values.seed) } : {}) }),
+  crash: () => crashDrill({ kills: num(values.kills, 25), tsdbOutageS: seconds ?? 60, rate: num(values.rate, 500), raw: values.raw, ...(values.seed ? { seed: Number(values.seed) } : {}) }),
   soak: () => soakDrill({ seconds: seconds ?? 300, rate: num(values.rate, 2000) }),
   fuzz: async () => {
     const { first_crashes, ...r } = await fuzzDrill({ cases: num(values.cases, 1_000_000), ...(values.seed ? { seed: Number(values.seed) } : {}) });

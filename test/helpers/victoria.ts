@@ -18,6 +18,12 @@ export class Victoria {
   private readonly tmp = tempDir('vigil-vm-');
   port = 0;
 
+  /**
+   * `overwrite`: identical points collapse into one (-dedup.minScrapeInterval=1ms), as InfluxDB
+   * overwrites them; by default every sample written is kept, so a double write shows.
+   */
+  constructor(private readonly opts: { overwrite?: boolean } = {}) {}
+
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
   }
@@ -34,6 +40,7 @@ export class Victoria {
         '-loggerLevel=ERROR',
         '-search.disableCache',
         '-search.latencyOffset=0s',
+        ...(this.opts.overwrite ? ['-dedup.minScrapeInterval=1ms'] : []),
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
