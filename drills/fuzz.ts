@@ -172,6 +172,21 @@ export async function fuzzDrill(o: { cases: number; seed?: number }): Promise<Fu
 
 type Timed = (target: string, input: unknown, fn: () => unknown | Promise<unknown>) => Promise<void>;
 
+/** `n` reads through a transport whose slave answers garbage: a ModbusLinkError is an answer, anything else a crash. */
+async function readAgainst(t: TcpTransport | RtuTransport, target: string, n: number, timeoutMs: number, timed: Timed): Promise<void> {
+  await t.start();
+  for (let i = 0; i < n; i++) {
+    await timed(target, i, async () => {
+      try {
+        await t.read(1, i % 2 ? 'holding' : 'coil', 0, 1 + (i % 10), timeoutMs);
+      } catch (err) {
+        if ((err as Error).name !== 'ModbusLinkError') throw err;
+      }
+    });
+  }
+  await t.stop();
+}
+
 /** A Modbus TCP "slave" that answers each request with the next hostile frame (valid MBAP header or none). */
 async function fuzzModbusTcp(n: number, answers: Buffer[], timed: Timed): Promise<void> {
   let k = 0;
@@ -187,17 +202,7 @@ async function fuzzModbusTcp(n: number, answers: Buffer[], timed: Timed): Promis
   await new Promise<void>((r) => slave.listen(0, '127.0.0.1', () => r()));
   const port = (slave.address() as { port: number }).port;
   const t = new TcpTransport('127.0.0.1', port, silentLogger(), systemClock);
-  await t.start();
-  for (let i = 0; i < n; i++) {
-    await timed('modbus_tcp', i, async () => {
-      try {
-        await t.read(1, i % 2 ? 'holding' : 'coil', 0, 1 + (i % 10), 50);
-      } catch (err) {
-        if ((err as Error).name !== 'ModbusLinkError') throw err;
-      }
-    });
-  }
-  await t.stop();
+  await readAgainst(t, 'modbus_tcp', n, 50, timed);
   await new Promise<void>((r) => slave.close(() => r()));
 }
 
@@ -212,17 +217,7 @@ async function fuzzModbusRtu(n: number, answers: Buffer[], timed: Timed): Promis
     far.write(k % 2 ? rtuFrame(req[0] ?? 1, a) : a);
   });
   const t = new RtuTransport({ path: pair.a, baudRate: 115_200, parity: 'none', dataBits: 8, stopBits: 1 }, silentLogger(), systemClock);
-  await t.start();
-  for (let i = 0; i < n; i++) {
-    await timed('modbus_rtu', i, async () => {
-      try {
-        await t.read(1, i % 2 ? 'holding' : 'coil', 0, 1 + (i % 10), 30);
-      } catch (err) {
-        if ((err as Error).name !== 'ModbusLinkError') throw err;
-      }
-    });
-  }
-  await t.stop();
+  await readAgainst(t, 'modbus_rtu', n, 30, timed);
   await new Promise<void>((r) => far.close(() => r()));
   await pair.stop();
 }

@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { fixedHeader } from '../../test/helpers/mqtt-frames.ts';
 import { MqttFrameMeter } from './mqtt-guard.ts';
 
-const frame = (type: number, body: number): Buffer => {
-  const len: number[] = [];
-  let n = body;
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    len.push(b);
-  } while (n > 0);
-  return Buffer.concat([Buffer.from([type << 4, ...len]), Buffer.alloc(body, 7)]);
-};
+const frame = (type: number, body: number): Buffer => Buffer.concat([fixedHeader(type, body), Buffer.alloc(body, 7)]);
 
 describe('MqttFrameMeter', () => {
   const limit = (i: number) => (i === 0 ? 100 : 10_000);

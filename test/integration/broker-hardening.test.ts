@@ -5,6 +5,7 @@ import { createRegistry, gatewayClientId, metricValue, parseConfig, systemClock 
 import { type Gateway, GatewayConfigSchema, buildGateway } from '../../gateway/index.ts';
 import { waitFor } from '../helpers/net.ts';
 import { GATEWAY_ID, GATEWAY_PASSWORD, type ServerHandle, startServer, testLogger } from '../helpers/pipeline.ts';
+import { fixedHeader } from '../helpers/mqtt-frames.ts';
 import { rawRequest } from '../helpers/raw-http.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -40,18 +41,7 @@ function rawSocket(port: number): Promise<Socket> {
   });
 }
 
-/** A fixed header (MQTT 3.1.1 §2.2) announcing `length` bytes of body. */
-function header(type: number, length: number): Buffer {
-  const bytes = [type << 4];
-  let n = length;
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    bytes.push(b);
-  } while (n > 0);
-  return Buffer.from(bytes);
-}
+const header = fixedHeader;
 
 /** Streams up to `total` bytes of junk after `head`; returns how many were written before the peer closed. */
 async function flood(sock: Socket, head: Buffer, total: number): Promise<number> {
