@@ -54,7 +54,7 @@ describe('vigil demo --tls: every port speaks TLS only', () => {
 
   it('serves the API over HTTPS with its CA, and refuses plain HTTP on that port', async () => {
     expect((await httpsGet(`https://127.0.0.1:${ports.http}/api/v1/devices`, ca, TOKEN)).status).toBe(200);
-    expect((await httpsGet(`https://localhost:${ports.http + 1}/api/v1/status`, ca, TOKEN)).status).toBe(200);
+    expect((await httpsGet(`https://127.0.0.1:${ports.http + 1}/api/v1/status`, ca, TOKEN)).status).toBe(200);
     const plain = new Promise<number>((resolve, reject) => {
       const req = httpRequest(`http://127.0.0.1:${ports.http}/healthz`, (res) => resolve(res.statusCode ?? 0));
       req.on('error', reject);

@@ -67,7 +67,9 @@ describe('TLS on every hop: mutual TLS for gateways, refusals, certificates relo
       { log: testLogger(), clock: systemClock, registry },
     );
     await server.start();
-    brokerUrl = `mqtts://localhost:${server.brokerTlsPort()}`;
+    // 127.0.0.1, not localhost: localhost may resolve to ::1 first, where another process may hold the
+    // same port number (it did under the full test run). The certificate names both.
+    brokerUrl = `mqtts://127.0.0.1:${server.brokerTlsPort()}`;
     gateway = buildGateway(
       parseConfig(GatewayConfigSchema, {
         version: 1,
@@ -108,12 +110,12 @@ describe('TLS on every hop: mutual TLS for gateways, refusals, certificates relo
     const stranger = issueCertificate(ca, { cn: 'gw-stranger', usage: 'client' });
     expect(await login(brokerUrl, { ...base, username: undefined, cert: stranger.certPem, key: stranger.keyPem })).not.toBe('connected');
     // Nor does a plain connection get anywhere: the plain port is off and the TLS port wants a handshake.
-    expect(await login(`mqtt://localhost:${server.brokerTlsPort()}`, { clientId: gatewayClientId(gwId) })).not.toBe('connected');
+    expect(await login(`mqtt://127.0.0.1:${server.brokerTlsPort()}`, { clientId: gatewayClientId(gwId) })).not.toBe('connected');
   });
 
   it('takes renewed certificates without a restart, on the broker and on HTTPS', async () => {
     const next = makeAuthority('Renewed CA');
-    const httpsUrl = `https://localhost:${server.httpAddress().port}/healthz`;
+    const httpsUrl = `https://127.0.0.1:${server.httpAddress().port}/healthz`;
     expect(await httpsStatus(httpsUrl, ca.certPem)).toBe(200);
     expect(await httpsStatus(httpsUrl, next.certPem)).not.toBe(200);
     const renewed = issueCertificate(next, { cn: 'localhost', hosts: ['localhost', '127.0.0.1'], usage: 'server' });
