@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { EnvelopeSchema } from './envelope.ts';
 import { METRIC_CATALOG, METRIC_IDS, canonicalUnit } from './metrics.ts';
 import { ReadingSchema, checkReading, timeWindow } from './reading.ts';
-import { SHARD_COUNT, envelopeFilter, fnv1a32, gatewayTopic, parseGatewayTopic, shardOf } from './topics.ts';
+import { SHARD_COUNT, clientIdOf, envelopeFilter, filterCovers, fnv1a32, gatewayClientId, gatewayTopic, parseGatewayTopic, shardOf, topicMatches } from './topics.ts';
 
 const NOW = Date.UTC(2026, 0, 1);
 const window = timeWindow(NOW, 86_400_000, 60_000);
@@ -12,6 +12,36 @@ describe('checkReading at the edges of time (found by the fuzz drill)', () => {
     for (const ts of [1e145, 8.64e15 + 1, Number.MAX_SAFE_INTEGER]) {
       expect(checkReading({ deviceId: 'pump-1', metric: 'vibration_rms', value: 1, ts }, window)?.code, String(ts)).toBe('bad_ts');
     }
+  });
+});
+
+describe('topic filters for ACLs (MQTT 3.1.1 §4.7)', () => {
+  it('matches topics as a broker does, $-topics only by an explicit filter', () => {
+    expect(topicMatches('sensors/+', 'sensors/pump-1')).toBe(true);
+    expect(topicMatches('sensors/+', 'sensors/pump-1/x')).toBe(false);
+    expect(topicMatches('sensors/#', 'sensors')).toBe(true);
+    expect(topicMatches('#', '$SYS/broker/uptime')).toBe(false);
+    expect(topicMatches('+/broker', '$SYS/broker')).toBe(false);
+    expect(topicMatches('$SYS/#', '$SYS/broker')).toBe(true);
+  });
+
+  it('grants a subscription only when an allowed filter covers all of it', () => {
+    expect(filterCovers('sensors/#', 'sensors/+/vibration_rms')).toBe(true);
+    expect(filterCovers('sensors/+', 'sensors/#')).toBe(false);
+    expect(filterCovers('sensors/+', 'sensors/+')).toBe(true);
+    expect(filterCovers('sensors/pump-1', 'sensors/+')).toBe(false);
+    // `$SYS/#` only when listed: a wildcard at the first level never covers $-topics (§4.7.2).
+    expect(filterCovers('#', '$SYS/#')).toBe(false);
+    expect(filterCovers('$SYS/#', '$SYS/broker/+')).toBe(true);
+    expect(filterCovers('+/#', '$SYS/#')).toBe(false);
+    expect(filterCovers('sensors/+/x', 'sensors/+')).toBe(false);
+  });
+
+  it("binds client ids to their holder, so no suffix spells another gateway's id", () => {
+    expect(clientIdOf(gatewayClientId('gw-1'), 'vigil-gw-gw-1')).toBe(true);
+    expect(clientIdOf(gatewayClientId('gw-1'), 'vigil-gw-gw-1/bench-0')).toBe(true);
+    expect(clientIdOf(gatewayClientId('gw-1'), 'vigil-gw-gw-10')).toBe(false);
+    expect(clientIdOf(gatewayClientId('gw-1'), 'vigil-gw-gw-1-x')).toBe(false);
   });
 });
 

@@ -107,6 +107,8 @@ export function topicMatches(filter: string, topic: string): boolean {
  * subscription only when one of its filters covers the whole requested filter.
  */
 export function filterCovers(outer: string, inner: string): boolean {
+  // §4.7.2: a filter starting with a wildcard matches no $-topic, so it grants no $-filter either.
+  if (inner.startsWith('$') && (outer.startsWith('#') || outer.startsWith('+'))) return false;
   const o = outer.split('/');
   const i = inner.split('/');
   for (let k = 0; k < o.length; k++) {
@@ -115,10 +117,7 @@ export function filterCovers(outer: string, inner: string): boolean {
     const il = i[k];
     if (il === undefined) return false;
     if (il === '#') return false;
-    if (ol === '+') {
-      if (k === 0 && il.startsWith('$')) return false;
-      continue;
-    }
+    if (ol === '+') continue;
     if (il === '+' || ol !== il) return false;
   }
   return o.length === i.length;
