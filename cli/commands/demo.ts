@@ -3,7 +3,6 @@ import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ServiceGroup, createRegistry, service, generateSecret, generateToken, hashSecret, loadConfigFile, parseConfig, systemClock } from '../../core/index.ts';
-import { issueCertificate, makeAuthority, writeIssued } from '../../core/runtime/pki.ts';
 import { ScenarioRunner, ScenarioSchema } from '../../firmware-sim/index.ts';
 import { GatewayConfigSchema, buildGateway } from '../../gateway/index.ts';
 import { ServerConfigSchema, buildServer } from '../../ingest/index.ts';
@@ -41,7 +40,7 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
   const scenario = loadConfigFile(ScenarioSchema, values.scenario, ctx.env);
 
   const modbusDevices = scenario.devices.filter((d) => d.modbus);
-  const tls = values.tls ? demoCertificates(join(dataDir, 'tls')) : undefined;
+  const tls = values.tls ? await demoCertificates(join(dataDir, 'tls')) : undefined;
   const scheme = tls ? { http: 'https', mqtt: 'mqtts' } : { http: 'http', mqtt: 'mqtt' };
   const serverTls = tls && { cert: tls.server.cert, key: tls.server.key };
   // With --tls each port speaks TLS only, so nothing can slip through in clear text beside it.
@@ -142,10 +141,12 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
  * The demo's throwaway PKI: a CA and one server certificate for loopback, made on the first --tls run
  * and kept so a client configured with the CA keeps working across runs. Not for production.
  */
-function demoCertificates(dir: string): { ca: string; server: { cert: string; key: string } } {
+async function demoCertificates(dir: string): Promise<{ ca: string; server: { cert: string; key: string } }> {
   const ca = join(dir, 'ca.pem');
   const server = { cert: join(dir, 'server.pem'), key: join(dir, 'server-key.pem') };
   if (existsSync(ca) && existsSync(server.cert) && existsSync(server.key)) return { ca, server };
+  // Loaded only here: no other command needs a certificate builder.
+  const { issueCertificate, makeAuthority, writeIssued } = await import('../../core/runtime/pki.ts');
   const authority = makeAuthority('Vigil demo CA');
   writeIssued(dir, 'ca', authority);
   rmSync(join(dir, 'ca-key.pem')); // nothing else will be signed with it
