@@ -106,4 +106,24 @@ describe('vigil command', () => {
     db.close();
     tmp.cleanup();
   });
+
+  it('takes INFLUX_TOKEN from the environment without calling it a secret written into the config', async () => {
+    const { influxFromEnv } = await import('./context.ts');
+    const { parseConfig } = await import('../core/index.ts');
+    const { ServerConfigSchema } = await import('../ingest/index.ts');
+    const env = { INFLUX_URL: 'http://127.0.0.1:8086', INFLUX_TOKEN: 'influx-token-from-the-shell', INFLUX_ORG: 'acme' };
+    const config = parseConfig(ServerConfigSchema, { version: 1, broker: { mode: 'embedded' }, influx: influxFromEnv(env) }, env);
+    expect(config.influx).toMatchObject({ url: 'http://127.0.0.1:8086', token: 'influx-token-from-the-shell', org: 'acme' });
+  });
+
+  it('makes a token from a config whose secrets are not set in this shell', async () => {
+    const tmp = tempDir();
+    const file = join(tmp.dir, 'server.yaml');
+    writeFileSync(file, `version: 1\ndataDir: \${VIGIL_DATA:-${join(tmp.dir, 'data')}}\nhttp: { apiToken: "\${VIGIL_API_TOKEN}" }\nbroker: { mode: external, url: "mqtt://127.0.0.1:1", password: "\${BROKER_PASSWORD}" }\ninflux: { url: "http://127.0.0.1:1", token: "\${INFLUX_TOKEN}" }\n`);
+    const made = await run(['token', 'create', '--role', 'viewer', '-c', file]);
+    expect(made.code, made.err).toBe(0);
+    expect((await run(['token', 'list', '-c', file])).out).toMatch(/^1\tviewer/);
+    expect((await run(['secrets', 'rotate', '-c', file], { VIGIL_SECRET_KEY: 'a-new-key-of-enough-length' })).code).toBe(0);
+    tmp.cleanup();
+  });
 });

@@ -1,10 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AuditLog, SecretBox, loadConfigFile, openDatabase, secretKeyOrFile } from '../../core/index.ts';
-import { ServerConfigSchema } from '../../ingest/index.ts';
+import { AuditLog, SecretBox, openDatabase, secretKeyOrFile } from '../../core/index.ts';
 import { WebhookOutbox } from '../../tickets/index.ts';
-import type { CliContext } from '../context.ts';
+import { type CliContext, dataDirOf } from '../context.ts';
 
 export const secretsHelp = `vigil secrets rotate (-c FILE | --data-dir DIR)
   Seals the server's stored secrets (webhook secrets) with the key in VIGIL_SECRET_KEY. The previous key
@@ -13,7 +12,7 @@ export const secretsHelp = `vigil secrets rotate (-c FILE | --data-dir DIR)
 
 export async function secretsCommand(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, 'data-dir': { type: 'string' } }, allowPositionals: true, strict: true });
-  const dataDir = values['data-dir'] ?? (values.config ? loadConfigFile(ServerConfigSchema, values.config, ctx.env).dataDir : undefined);
+  const dataDir = values['data-dir'] ?? (values.config ? dataDirOf(values.config, ctx.env).dataDir : undefined);
   if (positionals[0] !== 'rotate' || !dataDir) {
     ctx.err(secretsHelp);
     return 2;

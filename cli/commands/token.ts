@@ -1,10 +1,7 @@
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parse } from 'yaml';
-import { AuditLog, RoleSchema, TokenScopeSchema, TokenStore, loadConfigFile, openDatabase, readConfigText } from '../../core/index.ts';
-import { GatewayConfigSchema } from '../../gateway/index.ts';
-import { ServerConfigSchema } from '../../ingest/index.ts';
-import type { CliContext } from '../context.ts';
+import { AuditLog, RoleSchema, TokenScopeSchema, TokenStore, openDatabase } from '../../core/index.ts';
+import { type CliContext, dataDirOf } from '../context.ts';
 
 export const tokenHelp = `vigil token create --role viewer|operator|service_desk|admin [--name NAME] [--sites A,B] [--customers C,D] (-c FILE | --data-dir DIR)
 vigil token list (-c FILE | --data-dir DIR)
@@ -25,10 +22,9 @@ export async function tokenCommand(argv: string[], ctx: CliContext): Promise<num
   let gateway = values.gateway;
   let dataDir = values['data-dir'];
   if (!dataDir && values.config) {
-    // A gateway config names its gateway; a server config does not.
-    const raw: unknown = parse(readConfigText(values.config));
-    gateway = typeof raw === 'object' && raw !== null && 'gatewayId' in raw;
-    dataDir = (gateway ? loadConfigFile(GatewayConfigSchema, values.config, ctx.env) : loadConfigFile(ServerConfigSchema, values.config, ctx.env)).dataDir;
+    const of = dataDirOf(values.config, ctx.env);
+    dataDir = of.dataDir;
+    gateway = of.kind === 'gateway';
   }
   if (!dataDir || !verb || !['create', 'list', 'revoke'].includes(verb)) {
     ctx.err(tokenHelp);
