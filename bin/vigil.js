@@ -6,3 +6,6 @@ import { register } from 'tsx/esm/api';
 register();
 const { main } = await import('../cli/main.ts');
 process.exitCode = await main(process.argv.slice(2));
+// A long-running command has stopped its services by now; a connection or timer that is still open
+// (a client that did not go) must not keep the process up.
+setTimeout(() => process.exit(), 2000).unref();

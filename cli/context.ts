@@ -15,17 +15,28 @@ export function cliLogger(env: Env, name: string): Logger {
   return createLogger({ name, level, pretty: env.VIGIL_LOG_FORMAT === 'pretty' || (env.VIGIL_LOG_FORMAT !== 'json' && process.stdout.isTTY === true) });
 }
 
-/** Resolves when the process is asked to stop (SIGINT or SIGTERM). */
-export function untilSignal(): Promise<NodeJS.Signals> {
+/**
+ * Resolves when the process is asked to stop (SIGINT, SIGTERM or SIGHUP). A second signal while the
+ * services stop ends the process at once, and says so, rather than leaving it to a stuck client.
+ */
+export function untilSignal(err: (line: string) => void = (l) => console.error(l)): Promise<NodeJS.Signals> {
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   return new Promise((resolve) => {
-    const on = (sig: NodeJS.Signals) => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
+    const first = (sig: NodeJS.Signals) => {
+      for (const s of signals) process.off(s, first);
+      for (const s of signals) process.once(s, () => {
+        err(`${s} again: exiting without waiting for the stop to finish`);
+        process.exit(130);
+      });
       resolve(sig);
     };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
+    for (const s of signals) process.on(s, first);
   });
+}
+
+/** What a stopping process logs: SIGHUP says that it stops rather than reloads. */
+export function stopMessage(sig: NodeJS.Signals): string {
+  return sig === 'SIGHUP' ? 'SIGHUP: stopping (reloading the configuration is not supported; start again to apply it)' : 'stopping; a second Ctrl-C exits at once';
 }
 
 /**

@@ -6,7 +6,7 @@ import { ServiceGroup, createRegistry, service, generateSecret, generateToken, h
 import { ScenarioRunner, ScenarioSchema } from '../../firmware-sim/index.ts';
 import { GatewayConfigSchema, buildGateway } from '../../gateway/index.ts';
 import { ServerConfigSchema, buildServer } from '../../ingest/index.ts';
-import { type CliContext, cliLogger, influxFromEnv, untilSignal } from '../context.ts';
+import { type CliContext, cliLogger, influxFromEnv, stopMessage, untilSignal } from '../context.ts';
 
 export const demoHelp = `vigil demo [--http-port 8080] [--mqtt-port 1883] [--sensor-port 1884] [--modbus-port 1502] [--data-dir ./data/demo] [--scenario FILE] [--tls]
   Everything in one process on loopback: the server (embedded broker, HTTP API), a gateway hosting
@@ -132,7 +132,7 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
   for (const t of sim.truth) ctx.out(`  ground truth    ${t.deviceId}: ${t.fault}, fails at ${new Date(t.failsAt).toISOString()}`);
   ctx.out('');
   const sig = await untilSignal();
-  log.info({ signal: sig }, 'stopping');
+  log.info({ signal: sig }, stopMessage(sig));
   await all.stop();
   return 0;
 }

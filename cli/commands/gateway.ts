@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { createRegistry, loadConfigFile, systemClock } from '../../core/index.ts';
 import { GatewayConfigSchema, buildGateway } from '../../gateway/index.ts';
-import { type CliContext, cliLogger, untilSignal } from '../context.ts';
+import { type CliContext, cliLogger, stopMessage, untilSignal } from '../context.ts';
 
 export const gatewayHelp = `vigil gateway -c FILE
   Runs the on-site gateway: drivers → outbox on disk → uplink. See gateway.example.yaml.`;
@@ -17,7 +17,7 @@ export async function gatewayCommand(argv: string[], ctx: CliContext): Promise<n
   const gateway = buildGateway(config, { log, clock: systemClock, registry: createRegistry({ defaultMetrics: true }) });
   await gateway.start();
   const sig = await untilSignal();
-  log.info({ signal: sig }, 'stopping');
+  log.info({ signal: sig }, stopMessage(sig));
   await gateway.stop();
   return 0;
 }

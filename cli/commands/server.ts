@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { parseDocument } from 'yaml';
 import { ConfigError, createRegistry, parseConfig, readConfigText, systemClock } from '../../core/index.ts';
 import { ServerConfigSchema, buildServer } from '../../ingest/index.ts';
-import { type CliContext, cliLogger, influxFromEnv, untilSignal } from '../context.ts';
+import { type CliContext, cliLogger, influxFromEnv, stopMessage, untilSignal } from '../context.ts';
 
 export const serverHelp = `vigil server -c FILE
   Runs the central server: broker (embedded or external) → intake → InfluxDB, and the HTTP API.
@@ -33,7 +33,7 @@ export async function serverCommand(argv: string[], ctx: CliContext): Promise<nu
   });
   await server.start();
   const sig = await untilSignal();
-  log.info({ signal: sig }, 'stopping');
+  log.info({ signal: sig }, stopMessage(sig));
   await server.stop();
   return 0;
 }

@@ -8,8 +8,8 @@ export function sseFrame(event: string, data: unknown, id?: number): string {
 
 /**
  * The open event streams of one kind: opening one hijacks the reply, writes a keep-alive comment every
- * 15 s, and forgets the stream when the client goes; all are ended when the app closes, so a stopping
- * server is not held open by its browsers.
+ * 15 s, and forgets the stream when the client goes; all are ended as the app starts to close, so a
+ * stopping server is not held open by its browsers.
  */
 export class SseHub<F = undefined> {
   private readonly streams = new Map<ServerResponse, F>();
@@ -18,7 +18,9 @@ export class SseHub<F = undefined> {
     app: FastifyInstance,
     private readonly max = 200,
   ) {
-    app.addHook('onClose', async () => {
+    // preClose, not onClose: the server's close waits for open connections before onClose hooks run,
+    // so streams ended there would hold every stop until its timeout.
+    app.addHook('preClose', async () => {
       for (const s of this.streams.keys()) s.end();
       this.streams.clear();
     });
