@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `vigil` command. Sources are TypeScript run through tsx's loader, so there is no build step
 // between `npm ci` and a working command and no stale output to trip over.
+import { setTimeout } from 'node:timers';
 import { register } from 'tsx/esm/api';
 
 register();
