@@ -34,8 +34,25 @@ describe('vigil command', () => {
 
   it('says which file it cannot read', async () => {
     const r = await run(['server', '-c', '/nonexistent/server.yaml']);
-    expect(r.code).toBe(78);
-    expect(r.err).toMatch(/nonexistent\/server\.yaml/);
+    expect(r.code).toBe(66); // EX_NOINPUT: missing input, not a bad config
+    expect(r.err).toMatch(/nonexistent\/server\.yaml: cannot read: ENOENT/);
+  });
+
+  it('follows one convention: --help per command exits 0, unknown options are usage errors, missing files 66', async () => {
+    for (const cmd of ['gateway', 'server', 'sim', 'demo', 'credential', 'modbus', 'replay', 'token', 'secrets']) {
+      const h = await run([cmd, '--help']);
+      expect(h.code, cmd).toBe(0);
+      expect(h.out, cmd).toContain(`vigil ${cmd}`);
+    }
+    const unknown = await run(['token', 'list', '--colour']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toMatch(/Unknown option '--colour'[\s\S]*vigil token create/);
+    expect((await run(['replay', '--rules', 'default', '--csv', '/nonexistent/readings.csv'])).code).toBe(66);
+    const { existsSync } = await import('node:fs');
+    const help = (await run(['--help'])).out;
+    expect(help).toMatch(/Exit codes: 0 ok, 1 failure at run time, 2 usage, 65 bad input data, 66 missing input file, 78 bad configuration/);
+    for (const f of help.match(/examples\/[\w./-]+\.ya?ml/g) ?? []) expect(existsSync(new URL(`../${f}`, import.meta.url)), f).toBe(true);
+    expect(help).not.toMatch(/gateway\.example\.yaml/);
   });
 
   it('makes gateway credentials whose hash the server config accepts', async () => {

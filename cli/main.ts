@@ -1,5 +1,6 @@
 import { ConfigError, errorMessage } from '../core/index.ts';
 import type { CliContext } from './context.ts';
+import { EXIT } from './exit-codes.ts';
 import { credentialCommand, credentialHelp } from './commands/credential.ts';
 import { demoCommand, demoHelp } from './commands/demo.ts';
 import { gatewayCommand, gatewayHelp } from './commands/gateway.ts';
@@ -22,7 +23,24 @@ const COMMANDS: Record<string, (argv: string[], ctx: CliContext) => Promise<numb
   secrets: secretsCommand,
 };
 
-const HELP = ['Usage: vigil <command> [options]', '', gatewayHelp, serverHelp, simHelp, demoHelp, credentialHelp, modbusHelp, replayHelp, tokenHelp, secretsHelp].join('\n\n');
+const HELPS: Record<string, string> = {
+  gateway: gatewayHelp,
+  server: serverHelp,
+  sim: simHelp,
+  demo: demoHelp,
+  credential: credentialHelp,
+  modbus: modbusHelp,
+  replay: replayHelp,
+  token: tokenHelp,
+  secrets: secretsHelp,
+};
+
+const HELP = [
+  'Usage: vigil <command> [options]   (vigil <command> --help for one)',
+  '',
+  ...Object.values(HELPS),
+  'Exit codes: 0 ok, 1 failure at run time, 2 usage, 65 bad input data, 66 missing input file, 78 bad configuration.',
+].join('\n\n');
 
 /** The `vigil` command; returns the exit code. The only place that reads argv and the environment. */
 export async function main(argv: string[], ctx: CliContext = { env: process.env, out: (l) => console.log(l), err: (l) => console.error(l) }): Promise<number> {
@@ -34,14 +52,28 @@ export async function main(argv: string[], ctx: CliContext = { env: process.env,
   const command = COMMANDS[name];
   if (!command) {
     ctx.err(`unknown command: ${name}\n\n${HELP}`);
-    return 2;
+    return EXIT.usage;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    ctx.out(HELPS[name]!);
+    return EXIT.ok;
   }
   try {
     return await command(rest, ctx);
   } catch (err) {
     if (err instanceof ConfigError) {
+      // A file that is not there is missing input, not a bad configuration.
+      if (err.issues.length === 1 && err.issues[0]!.message.startsWith('cannot read')) {
+        ctx.err(`vigil ${name}: ${err.source}: ${err.issues[0]!.message}`);
+        return EXIT.noInput;
+      }
       ctx.err(`vigil ${name}: configuration refused\n${err.message}`);
-      return 78; // EX_CONFIG (sysexits.h)
+      return EXIT.config;
+    }
+    // node:util parseArgs: an option the command does not know, or one missing its value.
+    if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      ctx.err(`vigil ${name}: ${errorMessage(err)}\n\n${HELPS[name]}`);
+      return EXIT.usage;
     }
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') {
@@ -49,6 +81,6 @@ export async function main(argv: string[], ctx: CliContext = { env: process.env,
       return 1;
     }
     ctx.err(`vigil ${name}: ${errorMessage(err)}`);
-    return 1;
+    return EXIT.failure;
   }
 }

@@ -4,7 +4,7 @@ import { GatewayConfigSchema, buildGateway } from '../../gateway/index.ts';
 import { type CliContext, cliLogger, stopMessage, untilSignal } from '../context.ts';
 
 export const gatewayHelp = `vigil gateway -c FILE
-  Runs the on-site gateway: drivers → outbox on disk → uplink. See gateway.example.yaml.`;
+  Runs the on-site gateway: drivers → outbox on disk → uplink. See examples/gateway.yaml.`;
 
 export async function gatewayCommand(argv: string[], ctx: CliContext): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' } }, strict: true });

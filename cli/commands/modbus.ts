@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { EXIT } from '../exit-codes.ts';
 import { METRIC_CATALOG, type MetricId, parseConfigText, silentLogger, systemClock, timeWindow } from '../../core/index.ts';
 import {
   Bus,
@@ -105,7 +106,8 @@ export async function modbusCommand(argv: string[], ctx: CliContext): Promise<nu
       if (holes > 0) ctx.out(`  note: the device refused ${holes} combined read(s) (exception 02); lower maxGap in the profile to avoid unmapped registers`);
     }
     for (const n of notes) ctx.err(`  refused: ${n}`);
-    return 0;
+    // A refused value is a failed read for a script that checks the exit code.
+    return notes.length > 0 ? EXIT.failure : EXIT.ok;
   } finally {
     await transport.stop();
   }

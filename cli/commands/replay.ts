@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { EXIT } from '../exit-codes.ts';
 import { readConfigText } from '../../core/index.ts';
 import { CsvError, backtest, defaultRuleset, parseReadingsCsv, parseRuleset } from '../../rules/index.ts';
 import type { CliContext } from '../context.ts';
@@ -43,7 +44,7 @@ export async function replayCommand(argv: string[], ctx: CliContext): Promise<nu
   } catch (err) {
     if (err instanceof CsvError) {
       ctx.err(`vigil replay: ${values.csv}: ${err.message}`);
-      return 65; // EX_DATAERR
+      return EXIT.dataErr;
     }
     throw err;
   }

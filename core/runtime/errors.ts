@@ -19,9 +19,12 @@ export interface ConfigIssue {
 
 export class ConfigError extends VigilError {
   readonly issues: readonly ConfigIssue[];
+  /** The file (or config) the problems are in. */
+  readonly source: string;
   constructor(source: string, issues: readonly ConfigIssue[]) {
     super('E_CONFIG', `${source}: ${issues.length} problem(s)\n${issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n')}`);
     this.issues = issues;
+    this.source = source;
   }
 }
 

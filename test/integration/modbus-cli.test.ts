@@ -35,6 +35,14 @@ describe('vigil modbus read', () => {
     expect(text.output).toMatch(/vibration_rms\s+[\d.]+ mm\/s\s+input 0 float32 CDAB/);
   });
 
+  it('exits 1 when the device answers but a value is refused (a NaN from a failing sensor)', async () => {
+    const srv = await new ModbusTcpSimServer([new SimSlave(3, vib, (t) => ({ ...transmitterValues(model, t), vibration_rms: Number.NaN }), () => T)]).start();
+    running.push(srv);
+    const r = await vigil(['modbus', 'read', '--tcp', `127.0.0.1:${srv.port}`, '--unit', '3', '--profile', 'vibration-transmitter']);
+    expect(r.output).toMatch(/refused: .*vibration_rms|refused: .*finite/);
+    expect(r.code).toBe(1);
+  });
+
   it('names the exact failure: no answer, a Modbus exception, a refused connection', async () => {
     const dead = new SimSlave(1, vib, (t) => transmitterValues(model, t), () => T, { silent: true });
     const failing = new SimSlave(2, vib, (t) => transmitterValues(model, t), () => T, { exception: 4 });
