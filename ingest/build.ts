@@ -109,9 +109,19 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
   const secrets = new SecretBox(keys.key, deps.secretKeys?.previous ? [deps.secretKeys.previous] : []);
   const tickets = new TicketManager(config.tickets, { db, clock, secrets, log: log.child({ component: 'tickets' }), registry, history: recentHistory, findings: rules.findings });
   rules.onFinding((f, id) => tickets.handleFinding(f, id));
+  // Quality: every reading is stored (tagged in the TSDB); only trusted ones feed rules, baselines and
+  // the per-minute history the charts and backtests read. Bad ones are counted.
+  const byQuality = new Counter({ name: 'vigil_readings_by_quality_total', help: 'Readings accepted, by quality (good when not given)', labelNames: ['quality'], registers: [registry] });
+  const trusted = (q: string | undefined) => q === undefined || q === 'good' || (q === 'uncertain' && config.rules.uncertain === 'include');
   intake.onBatch((b) => {
-    history.add(b.site, b.readings);
-    rules.ingest(b.site, b.readings);
+    let readings = b.readings;
+    if (readings.some((r) => r.quality !== undefined && r.quality !== 'good')) {
+      for (const r of readings) if (r.quality !== undefined && r.quality !== 'good') byQuality.inc({ quality: r.quality });
+      readings = readings.filter((r) => trusted(r.quality));
+    }
+    if (readings.length === 0) return;
+    history.add(b.site, readings);
+    rules.ingest(b.site, readings);
   });
 
   const aclViolations = new Counter({ name: 'vigil_broker_acl_violations_total', help: 'Publishes refused by the broker ACL', registers: [registry] });

@@ -3,6 +3,8 @@ import type { DeviceState as PollState, GatewayStatus, MetricId, Reading } from 
 export interface LastValue {
   value: number;
   ts: number;
+  /** Set when the last value came with quality `bad` or `uncertain`. */
+  quality?: 'bad' | 'uncertain';
 }
 
 export interface DeviceState {
@@ -18,6 +20,8 @@ export interface DeviceState {
   state?: PollState;
   stateSince?: number;
   lastError?: string;
+  /** Readings received with quality `bad` or `uncertain`, by quality (kept out of rules; shown to operators). */
+  untrusted?: Partial<Record<'bad' | 'uncertain', number>>;
 }
 
 /** Last-seen time and last value per metric of every device, kept in memory for the API and console. */
@@ -39,10 +43,14 @@ export class DeviceDirectory {
       d.gatewayId = gatewayId;
       if (r.ts > d.lastTs) d.lastTs = r.ts;
       const last = d.values[r.metric];
-      if (last === undefined) d.values[r.metric] = { value: r.value, ts: r.ts };
+      const quality = r.quality === undefined || r.quality === 'good' ? undefined : r.quality;
+      if (quality) d.untrusted = { ...(d.untrusted ?? {}), [quality]: (d.untrusted?.[quality] ?? 0) + 1 };
+      if (last === undefined) d.values[r.metric] = { value: r.value, ts: r.ts, ...(quality ? { quality } : {}) };
       else if (r.ts >= last.ts) {
         last.value = r.value;
         last.ts = r.ts;
+        if (quality) last.quality = quality;
+        else delete last.quality;
       }
     }
   }

@@ -31,6 +31,11 @@ export const RulesConfigSchema = z
     snapshotEvery: DurationSchema.prefault('30s'),
     /** How often clock-driven rules (silence) are evaluated. */
     tickEvery: DurationSchema.prefault('10s'),
+    /**
+     * Readings whose quality is `uncertain`: `exclude` (default) keeps them out of rules and baselines
+     * like `bad` ones, which are always kept out; `include` lets them drive rules. Both are stored.
+     */
+    uncertain: z.enum(['exclude', 'include']).default('exclude'),
   })
   .prefault({});
 export type RulesConfig = z.infer<typeof RulesConfigSchema>;

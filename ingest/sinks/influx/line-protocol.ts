@@ -16,6 +16,8 @@ export function escapeMeasurement(s: string): string {
  * intake throughput): measurement `telemetry`, tags `device`, `gateway`, `site` (sorted, as InfluxDB
  * prefers), one field per metric id, timestamp = sample time in milliseconds (write with precision=ms).
  * Values are written as floats (no `i` suffix) so a field never changes type between writes.
+ * A reading whose quality is not good carries a `quality` tag (`bad`, `uncertain`), so dashboards can
+ * filter it out or show it; good readings, nearly all of them, keep the plain series.
  */
 export class LineEncoder {
   // site → gateway → device → "telemetry,device=…,gateway=…,site=… ": nested maps, so the hot path
@@ -38,7 +40,8 @@ export class LineEncoder {
         prefix = `${this.measurement},device=${escapeTag(r.deviceId)},gateway=${escapeTag(gatewayId)},site=${escapeTag(site)} `;
         if (devices.size < 100_000) devices.set(r.deviceId, prefix);
       }
-      out += (i === 0 ? '' : '\n') + prefix + r.metric + '=' + r.value + ' ' + r.ts;
+      const p = r.quality === undefined || r.quality === 'good' ? prefix : `${prefix.slice(0, -1)},quality=${r.quality} `;
+      out += (i === 0 ? '' : '\n') + p + r.metric + '=' + r.value + ' ' + r.ts;
     }
     return out;
   }

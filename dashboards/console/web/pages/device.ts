@@ -4,7 +4,7 @@ import { badge, h, time } from '../dom.ts';
 import type { Page } from '../main.ts';
 
 interface Overview {
-  device: { deviceId: string; site: string; gatewayId: string; lastSeen: number; values: Record<string, { value: number; ts: number }>; state?: string };
+  device: { deviceId: string; site: string; gatewayId: string; lastSeen: number; values: Record<string, { value: number; ts: number; quality?: string }>; state?: string; untrusted?: Partial<Record<'bad' | 'uncertain', number>> };
   gateway: { state: string; lastEnvelopeAt?: number } | null;
   health: string;
   reasons: string[];
@@ -78,8 +78,20 @@ export function devicePage(root: HTMLElement, _me: Me, deviceId: string): Page {
         api<Overview>(`/api/v1/devices/${encodeURIComponent(deviceId)}/overview`),
         api<{ series: Series }>(`/api/v1/history?device=${encodeURIComponent(deviceId)}&metrics=${METRICS.join(',')}&from=${to - RANGES[range]!}&to=${to}`),
       ]);
+      const untrusted = Object.entries(o.device.untrusted ?? {}).filter(([, n]) => (n ?? 0) > 0);
+      const flagged = Object.entries(o.device.values).filter(([, v]) => v.quality);
       head.replaceChildren(
         h('p', {}, badge(o.health), o.reasons.length ? ` ${o.reasons.join('; ')} ·` : '', ` site ${o.device.site} · gateway ${o.device.gatewayId} (${o.gateway?.state ?? 'unknown'}) · asset class ${o.assetClass ?? 'none'} · last seen ${time(o.device.lastSeen)}`),
+        ...(untrusted.length || flagged.length
+          ? [
+              h(
+                'p',
+                { class: 'quality' },
+                `Readings the sensor marked as not good (stored, kept out of rules and charts): ${untrusted.map(([q, n]) => `${n} ${q}`).join(', ') || 'none since start'}`,
+                flagged.length ? ` · last value ${flagged.map(([m, v]) => `${m} ${v.value} (${v.quality}, ${time(v.ts)})`).join(', ')}` : '',
+              ),
+            ]
+          : []),
       );
       for (const p of plots) p.destroy();
       plots = [];
