@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { DeviceIdSchema, DurationSchema, GatewayIdSchema, SiteIdSchema, httpConfigSchema } from '../core/index.ts';
+import { ConfigError, DeviceIdSchema, DurationSchema, GatewayIdSchema, SiteIdSchema, httpConfigSchema } from '../core/index.ts';
+import { loadProfiles } from './modbus/profile.ts';
 import { DriverConfigSchema } from './drivers/registry.ts';
 import { OutboxConfigSchema } from './outbox/index.ts';
 import { UplinkConfigSchema } from './uplink/index.ts';
@@ -49,6 +50,30 @@ export const GatewayConfigSchema = z
     c.drivers.forEach((d, i) => {
       if (ids.has(d.id)) ctx.addIssue({ code: 'custom', path: ['drivers', i, 'id'], message: `driver id ${d.id} is used twice` });
       ids.add(d.id);
+    });
+    // Polled devices are named in the driver; they must be listed under devices like any other (a
+    // typo would otherwise be polled under a name nobody expects), and their profiles must exist now,
+    // not on the first poll.
+    c.drivers.forEach((d, i) => {
+      if (!('devices' in d) || !Array.isArray(d.devices)) return;
+      const polled = d.devices as readonly { id: string; profile?: string }[];
+      let profiles: ReadonlySet<string> | undefined;
+      if ('profiles' in d && Array.isArray(d.profiles)) {
+        try {
+          profiles = new Set(loadProfiles(d.profiles as string[]).keys());
+        } catch (err) {
+          if (!(err instanceof ConfigError)) throw err;
+          for (const issue of err.issues) ctx.addIssue({ code: 'custom', path: ['drivers', i, 'profiles'], message: `${issue.path}: ${issue.message}` });
+        }
+      }
+      polled.forEach((dev, j) => {
+        if (!c.acceptUnknownDevices && !seen.has(dev.id)) {
+          ctx.addIssue({ code: 'custom', path: ['drivers', i, 'devices', j, 'id'], message: `device ${dev.id} is not listed under devices (add it, or set acceptUnknownDevices: true)` });
+        }
+        if (profiles && dev.profile !== undefined && !profiles.has(dev.profile)) {
+          ctx.addIssue({ code: 'custom', path: ['drivers', i, 'devices', j, 'profile'], message: `no profile ${dev.profile}; have ${[...profiles].join(', ')}` });
+        }
+      });
     });
   });
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
