@@ -21,6 +21,13 @@ function problems(text: string, env: Record<string, string> = {}): string[] {
 }
 
 describe('config loader', () => {
+  it('names a misspelt key rather than the environment variable its value refers to', () => {
+    const p = problems('name: a\nport: 1\nuplink: { url: "http://x.example", pasword: "${UPLINK_PASSWORD}" }\n');
+    expect(p).toEqual([expect.stringMatching(/^uplink: Unrecognized key: "pasword"/)]);
+    // A correctly spelt key still says which variable is missing.
+    expect(problems('name: a\nport: 1\nuplink: { url: "http://x.example", password: "${UPLINK_PASSWORD}" }\n')).toEqual(['uplink.password: environment variable UPLINK_PASSWORD is not set']);
+  });
+
   it('refuses hostile YAML with a ConfigError, never a crash (found by the fuzz drill)', () => {
     expect(problems('a: &a [*a]')[0]).toMatch(/nested too deep/);
     expect(problems('a: *later\nb: &later 1')[0]).toMatch(/YAML: .*alias/);

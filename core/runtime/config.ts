@@ -45,14 +45,23 @@ export function parseConfigText<S extends z.ZodType>(schema: S, text: string, en
 }
 
 export function parseConfig<S extends z.ZodType>(schema: S, raw: unknown, env: Env, source = 'config'): z.infer<S> {
-  const issues: ConfigIssue[] = [];
-  const resolved = interpolate(raw, [], env, issues);
+  const envIssues: ConfigIssue[] = [];
+  const resolved = interpolate(raw, [], env, envIssues);
   const result = schema.safeParse(resolved);
+  const issues: ConfigIssue[] = [];
+  const unknownKeys = new Set<string>();
   if (!result.success) {
     for (const issue of result.error.issues) {
-      issues.push({ path: issue.path.join('.'), message: issue.message });
+      const path = issue.path.join('.');
+      if (issue.code === 'unrecognized_keys') for (const k of issue.keys) unknownKeys.add(path ? `${path}.${k}` : k);
+      issues.push({ path, message: issue.message });
     }
   }
+  // A misspelt key is the problem to report, not the environment variable its value names: a
+  // `pasword: ${UPLINK_PASSWORD}` would otherwise read as "UPLINK_PASSWORD is not set".
+  const underUnknownKey = (path: string) => [...unknownKeys].some((k) => path === k || path.startsWith(`${k}.`));
+  const relevant = envIssues.filter((i) => !(i.message.startsWith('environment variable') && underUnknownKey(i.path)));
+  issues.unshift(...relevant);
   if (issues.length > 0) throw new ConfigError(source, issues);
   return deepFreeze(result.data) as z.infer<S>;
 }
