@@ -1,4 +1,5 @@
-import { statSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { connect, type MqttClient } from 'mqtt';
 
 /** Bytes a SQLite file takes on disk with its WAL (what an edge device's disk actually holds). */
@@ -79,4 +80,41 @@ export async function until(check: () => boolean | Promise<boolean>, timeoutMs: 
     await sleep(intervalMs);
   }
   return false;
+}
+
+/**
+ * A server and a gateway config (JSON, which is YAML) for drills that run both as `vigil` processes on
+ * loopback: the gateway hosts an anonymous site broker and logs in upstream with `${DRILL_PASSWORD}`.
+ */
+export function writeProcessConfigs(
+  dir: string,
+  o: { name: string; passwordHash: string; ports: { http: number; mqtt: number; gwHttp: number; sensors: number }; topic: string; influx?: Record<string, unknown>; uplink?: Record<string, unknown> },
+): { server: string; gateway: string } {
+  const server = join(dir, 'server.yaml');
+  const gateway = join(dir, 'gateway.yaml');
+  const gatewayId = `gw-${o.name}`;
+  writeFileSync(
+    server,
+    JSON.stringify({
+      version: 1,
+      dataDir: join(dir, 'server'),
+      http: { port: o.ports.http, requireAuth: false },
+      broker: { mode: 'embedded', port: o.ports.mqtt, gateways: [{ gatewayId, site: o.name, passwordHash: o.passwordHash }] },
+      ...(o.influx ? { influx: o.influx } : {}),
+    }),
+  );
+  writeFileSync(
+    gateway,
+    JSON.stringify({
+      version: 1,
+      site: o.name,
+      gatewayId,
+      dataDir: join(dir, 'gw'),
+      acceptUnknownDevices: true,
+      http: { port: o.ports.gwHttp, requireAuth: false },
+      drivers: [{ kind: 'mqtt-device', id: 'local', broker: { mode: 'embedded', port: o.ports.sensors, allowAnonymous: true }, topics: [{ pattern: o.topic }] }],
+      uplink: { url: `mqtt://127.0.0.1:${o.ports.mqtt}`, password: '${DRILL_PASSWORD}', ...o.uplink },
+    }),
+  );
+  return { server, gateway };
 }

@@ -1,12 +1,10 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { connect, type MqttClient } from 'mqtt';
 import { hashSecret } from '../core/index.ts';
 import { VigilProcess } from '../test/helpers/child.ts';
 import { freePort } from '../test/helpers/net.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import { Victoria } from '../test/helpers/victoria.ts';
-import { sleep, until } from './common.ts';
+import { sleep, until, writeProcessConfigs } from './common.ts';
 
 const DEVICES = 10;
 
@@ -25,28 +23,17 @@ export async function crashDrill(o: { kills: number; tsdbOutageS: number; rate: 
   const vm = await new Victoria({ overwrite: !o.raw }).start();
   const [http, mqttPort, gwHttp, sensors] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const password = 'crash-gateway-password';
-  const serverFile = join(tmp.dir, 'server.yaml');
-  const gatewayFile = join(tmp.dir, 'gateway.yaml');
-  writeFileSync(
-    serverFile,
-    JSON.stringify({ version: 1, dataDir: join(tmp.dir, 'server'), http: { port: http, requireAuth: false }, broker: { mode: 'embedded', port: mqttPort, gateways: [{ gatewayId: 'gw-crash', site: 'crash', passwordHash: hashSecret(password) }] }, influx: { url: vm.url, timeout: '2s' } }),
-  );
-  writeFileSync(
-    gatewayFile,
-    JSON.stringify({
-      version: 1,
-      site: 'crash',
-      gatewayId: 'gw-crash',
-      dataDir: join(tmp.dir, 'gw'),
-      acceptUnknownDevices: true,
-      http: { port: gwHttp, requireAuth: false },
-      drivers: [{ kind: 'mqtt-device', id: 'local', broker: { mode: 'embedded', port: sensors, allowAnonymous: true }, topics: [{ pattern: 'sensors/{device}/{metric}' }] }],
-      uplink: { url: `mqtt://127.0.0.1:${mqttPort}`, password: '${CRASH_PASSWORD}', maxDelay: 200, reconnect: { initial: 200, max: 1000 } },
-    }),
-  );
+  const files = writeProcessConfigs(tmp.dir, {
+    name: 'crash',
+    passwordHash: hashSecret(password),
+    ports: { http, mqtt: mqttPort, gwHttp, sensors },
+    topic: 'sensors/{device}/{metric}',
+    influx: { url: vm.url, timeout: '2s' },
+    uplink: { maxDelay: 200, reconnect: { initial: 200, max: 1000 } },
+  });
   const env = { VIGIL_LOG_LEVEL: 'error' };
-  const startServer = () => new VigilProcess(['server', '-c', serverFile], env).start();
-  const startGateway = () => new VigilProcess(['gateway', '-c', gatewayFile], { ...env, CRASH_PASSWORD: password }).start();
+  const startServer = () => new VigilProcess(['server', '-c', files.server], env).start();
+  const startGateway = () => new VigilProcess(['gateway', '-c', files.gateway], { ...env, DRILL_PASSWORD: password }).start();
   let server = startServer();
   let gateway = startGateway();
   let sensor: MqttClient | undefined;

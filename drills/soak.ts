@@ -1,10 +1,9 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { hashSecret } from '../core/index.ts';
 import { VigilProcess } from '../test/helpers/child.ts';
 import { freePort } from '../test/helpers/net.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
-import { SamplePublisher, mqttClient, sleep } from './common.ts';
+import { SamplePublisher, mqttClient, sleep, writeProcessConfigs } from './common.ts';
 
 /** Resident memory of a process in MB, from /proc (Linux). */
 function rssMb(pid: number): number {
@@ -31,24 +30,9 @@ export async function soakDrill(o: { seconds: number; rate: number }): Promise<R
   const tmp = tempDir('vigil-soak-');
   const [http, mqtt, gwHttp, sensors] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const password = 'soak-gateway-password';
-  const serverFile = join(tmp.dir, 'server.yaml');
-  const gatewayFile = join(tmp.dir, 'gateway.yaml');
-  writeFileSync(serverFile, JSON.stringify({ version: 1, dataDir: join(tmp.dir, 'server'), http: { port: http, requireAuth: false }, broker: { mode: 'embedded', port: mqtt, gateways: [{ gatewayId: 'gw-soak', site: 'soak', passwordHash: hashSecret(password) }] } }));
-  writeFileSync(
-    gatewayFile,
-    JSON.stringify({
-      version: 1,
-      site: 'soak',
-      gatewayId: 'gw-soak',
-      dataDir: join(tmp.dir, 'gw'),
-      acceptUnknownDevices: true,
-      http: { port: gwHttp, requireAuth: false },
-      drivers: [{ kind: 'mqtt-device', id: 'local', broker: { mode: 'embedded', port: sensors, allowAnonymous: true }, topics: [{ pattern: 'sensors/{device}' }] }],
-      uplink: { url: `mqtt://127.0.0.1:${mqtt}`, password: '${SOAK_PASSWORD}' },
-    }),
-  );
-  const server = new VigilProcess(['server', '-c', serverFile], { VIGIL_LOG_LEVEL: 'warn' }).start();
-  const gateway = new VigilProcess(['gateway', '-c', gatewayFile], { VIGIL_LOG_LEVEL: 'warn', SOAK_PASSWORD: password }).start();
+  const files = writeProcessConfigs(tmp.dir, { name: 'soak', passwordHash: hashSecret(password), ports: { http, mqtt, gwHttp, sensors }, topic: 'sensors/{device}' });
+  const server = new VigilProcess(['server', '-c', files.server], { VIGIL_LOG_LEVEL: 'warn' }).start();
+  const gateway = new VigilProcess(['gateway', '-c', files.gateway], { VIGIL_LOG_LEVEL: 'warn', DRILL_PASSWORD: password }).start();
   try {
     await sleep(3000);
     const sensor = await mqttClient(`mqtt://127.0.0.1:${sensors}`, { clientId: 'soak-sensor' });
