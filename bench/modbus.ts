@@ -37,7 +37,7 @@ async function run(ports: number[], broker: number, dir: string, pollInterval: n
         {
           kind: 'modbus-tcp',
           profiles: [PROFILES],
-          defaults: { pollInterval, timeout: 1000 },
+          defaults: { pollInterval: `${pollInterval}ms`, timeout: '1s' },
           devices: ports.map((port, i) => ({ id: `dev-${i}`, host: '127.0.0.1', port, profile: 'bench-20' })),
         },
       ],

@@ -105,7 +105,7 @@ async function benchGateway(dir: string) {
       dataDir: join(dir, 'gateway'),
       acceptUnknownDevices: true,
       drivers: [{ kind: 'mqtt-device', id: 'local', broker: { mode: 'embedded', port: 0, allowAnonymous: true }, topics: [{ pattern: 'sensors/{device}' }] }],
-      uplink: { url: `mqtt://127.0.0.1:${upBroker.port}`, password: '${PW}', maxReadingsPerEnvelope: 500, maxDelay: 200 },
+      uplink: { url: `mqtt://127.0.0.1:${upBroker.port}`, password: '${PW}', maxReadingsPerEnvelope: 500, maxDelay: '200ms' },
     },
     { PW: PASSWORD },
   );

@@ -29,7 +29,7 @@ export async function crashDrill(o: { kills: number; tsdbOutageS: number; rate: 
     ports: { http, mqtt: mqttPort, gwHttp, sensors },
     topic: 'sensors/{device}/{metric}',
     influx: { url: vm.url, timeout: '2s' },
-    uplink: { maxDelay: 200, reconnect: { initial: 200, max: 1000 } },
+    uplink: { maxDelay: '200ms', reconnect: { initial: '200ms', max: '1000ms' } },
   });
   const env = { VIGIL_LOG_LEVEL: 'error' };
   const startServer = () => new VigilProcess(['server', '-c', files.server], env).start();

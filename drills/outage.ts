@@ -35,7 +35,7 @@ export async function outageDrill(o: { seconds: number; rate: number }): Promise
         dataDir: join(tmp.dir, 'gw'),
         acceptUnknownDevices: true,
         drivers: [{ kind: 'mqtt-device', id: 'local', broker: { mode: 'embedded', port: 0, allowAnonymous: true }, topics: [{ pattern: 'sensors/{device}' }] }],
-        uplink: { url: `mqtt://127.0.0.1:${brokerPort}`, password: '${P}', reconnect: { initial: 200, max: 1000 } },
+        uplink: { url: `mqtt://127.0.0.1:${brokerPort}`, password: '${P}', reconnect: { initial: '200ms', max: '1000ms' } },
       },
       { P: password },
     ),

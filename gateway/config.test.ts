@@ -40,3 +40,24 @@ describe('gateway config: polled devices at the edge', () => {
     expect(problems({ ...base, devices: [], acceptUnknownDevices: true, drivers })).toEqual([]);
   });
 });
+
+describe('gateway config: keys that would have no effect', () => {
+  // Regression (#12): `assetClass` was accepted and silently ignored.
+  it('refuses assetClass on a device and says where asset classes go', () => {
+    expect(problems({ ...base, devices: [{ id: 'press-1', assetClass: 'pump' }], drivers: [{ kind: 'modbus-tcp', devices: [{ id: 'press-1', host: '127.0.0.1', profile: 'vibration-transmitter' }] }] })).toEqual([
+      expect.stringMatching(/^devices\.0\.assetClass: asset classes belong in the server ruleset/),
+    ]);
+  });
+
+  // Regression (#12): `pollInterval: 1` meant 1 ms.
+  it('refuses a unitless pollInterval with a hint, beside any other problem', () => {
+    const p = problems({
+      ...base,
+      drivers: [{ kind: 'modbus-tcp', defaults: { pollInterval: 1 }, devices: [{ id: 'press-9', host: '127.0.0.1', profile: 'vibration-transmitter' }] }],
+    });
+    expect(p).toEqual([
+      expect.stringMatching(/^drivers\.0\.defaults\.pollInterval: a duration needs a unit: 1 is a bare number; write "1s"/),
+      expect.stringMatching(/^drivers\.0\.devices\.0\.id: device press-9 is not listed/),
+    ]);
+  });
+});

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError, DeviceIdSchema, DurationSchema, GatewayIdSchema, SiteIdSchema, httpConfigSchema } from '../core/index.ts';
+import { ConfigError, DeviceIdSchema, DurationSchema, GatewayIdSchema, SiteIdSchema, httpConfigSchema, CROSS_CHECK, crossCheck } from '../core/index.ts';
 import { loadProfiles } from './modbus/profile.ts';
 import { DriverConfigSchema } from './drivers/registry.ts';
 import { OutboxConfigSchema } from './outbox/index.ts';
@@ -10,8 +10,14 @@ export const GATEWAY_CONFIG_VERSION = 1;
 export const DeviceSchema = z.strictObject({
   id: DeviceIdSchema,
   name: z.string().max(200).optional(),
-  /** Equipment type, e.g. `pump`, `fan`, `motor`: picks rule defaults later on. */
-  assetClass: z.string().max(64).optional(),
+  /**
+   * Refused with a pointer: which rules and vibration zones apply to a machine is decided in one
+   * place, the server's ruleset (`devices: [{ id, class }]`). A class set here would be a second
+   * source of truth that the rules never read.
+   */
+  assetClass: z
+    .never({ error: 'asset classes belong in the server ruleset (devices: - { id: pump-1, class: cooling-pump }); the gateway does not use them' })
+    .optional(),
 });
 
 export const IntakeWindowSchema = z
@@ -40,40 +46,48 @@ export const GatewayConfigSchema = z
     uplink: UplinkConfigSchema,
     outbox: OutboxConfigSchema.default({ maxReadings: 10_000_000, overflow: 'drop_oldest', synchronous: 'normal' }),
   })
-  .superRefine((c, ctx) => {
-    const seen = new Set<string>();
-    c.devices.forEach((d, i) => {
-      if (seen.has(d.id)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'id'], message: `device ${d.id} is listed twice` });
-      seen.add(d.id);
-    });
-    const ids = new Set<string>();
-    c.drivers.forEach((d, i) => {
-      if (ids.has(d.id)) ctx.addIssue({ code: 'custom', path: ['drivers', i, 'id'], message: `driver id ${d.id} is used twice` });
-      ids.add(d.id);
-    });
-    // Polled devices are named in the driver; they must be listed under devices like any other (a
-    // typo would otherwise be polled under a name nobody expects), and their profiles must exist now,
-    // not on the first poll.
-    c.drivers.forEach((d, i) => {
-      if (!('devices' in d) || !Array.isArray(d.devices)) return;
-      const polled = d.devices as readonly { id: string; profile?: string }[];
-      let profiles: ReadonlySet<string> | undefined;
-      if ('profiles' in d && Array.isArray(d.profiles)) {
-        try {
-          profiles = new Set(loadProfiles(d.profiles as string[]).keys());
-        } catch (err) {
-          if (!(err instanceof ConfigError)) throw err;
-          for (const issue of err.issues) ctx.addIssue({ code: 'custom', path: ['drivers', i, 'profiles'], message: `${issue.path}: ${issue.message}` });
-        }
-      }
-      polled.forEach((dev, j) => {
-        if (!c.acceptUnknownDevices && !seen.has(dev.id)) {
-          ctx.addIssue({ code: 'custom', path: ['drivers', i, 'devices', j, 'id'], message: `device ${dev.id} is not listed under devices (add it, or set acceptUnknownDevices: true)` });
-        }
-        if (profiles && dev.profile !== undefined && !profiles.has(dev.profile)) {
-          ctx.addIssue({ code: 'custom', path: ['drivers', i, 'devices', j, 'profile'], message: `no profile ${dev.profile}; have ${[...profiles].join(', ')}` });
-        }
+  // The value may be half-parsed when a field above failed (see CROSS_CHECK), hence the guards.
+  .superRefine(
+    crossCheck((c, ctx) => {
+      const listed = Array.isArray(c.devices) ? c.devices : [];
+      const drivers = Array.isArray(c.drivers) ? c.drivers : [];
+      const seen = new Set<string>();
+      listed.forEach((d, i) => {
+        if (typeof d?.id !== 'string') return;
+        if (seen.has(d.id)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'id'], message: `device ${d.id} is listed twice` });
+        seen.add(d.id);
       });
-    });
-  });
+      const ids = new Set<string>();
+      drivers.forEach((d, i) => {
+        if (typeof d?.id !== 'string') return;
+        if (ids.has(d.id)) ctx.addIssue({ code: 'custom', path: ['drivers', i, 'id'], message: `driver id ${d.id} is used twice` });
+        ids.add(d.id);
+      });
+      // Polled devices are named in the driver; they must be listed under devices like any other (a
+      // typo would otherwise be polled under a name nobody expects), and their profiles must exist now,
+      // not on the first poll.
+      drivers.forEach((d, i) => {
+        if (typeof d !== 'object' || d === null || !('devices' in d) || !Array.isArray(d.devices)) return;
+        const polled = d.devices as readonly ({ id?: unknown; profile?: unknown } | undefined)[];
+        let profiles: ReadonlySet<string> | undefined;
+        if ('profiles' in d && Array.isArray(d.profiles) && d.profiles.every((p) => typeof p === 'string')) {
+          try {
+            profiles = new Set(loadProfiles(d.profiles as string[]).keys());
+          } catch (err) {
+            if (!(err instanceof ConfigError)) throw err;
+            for (const issue of err.issues) ctx.addIssue({ code: 'custom', path: ['drivers', i, 'profiles'], message: `${issue.path}: ${issue.message}` });
+          }
+        }
+        polled.forEach((dev, j) => {
+          if (typeof dev?.id === 'string' && c.acceptUnknownDevices !== true && !seen.has(dev.id)) {
+            ctx.addIssue({ code: 'custom', path: ['drivers', i, 'devices', j, 'id'], message: `device ${dev.id} is not listed under devices (add it, or set acceptUnknownDevices: true)` });
+          }
+          if (profiles && typeof dev?.profile === 'string' && !profiles.has(dev.profile)) {
+            ctx.addIssue({ code: 'custom', path: ['drivers', i, 'devices', j, 'profile'], message: `no profile ${dev.profile}; have ${[...profiles].join(', ')}` });
+          }
+        });
+      });
+    }),
+    CROSS_CHECK,
+  );
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { RulesConfigSchema } from '../rules/index.ts';
 import { TicketsConfigSchema } from '../tickets/index.ts';
-import { BrokerLimitsSchema, BrokerTlsSchema, DurationSchema, GatewayIdSchema, PortSchema, SHARD_COUNT, SiteIdSchema, httpConfigSchema, isSecretHash } from '../core/index.ts';
+import { BrokerLimitsSchema, BrokerTlsSchema, DurationSchema, GatewayIdSchema, PortSchema, SHARD_COUNT, SiteIdSchema, httpConfigSchema, isSecretHash, CROSS_CHECK, crossCheck } from '../core/index.ts';
 
 export const SERVER_CONFIG_VERSION = 1;
 
@@ -79,18 +79,21 @@ export const ServerConfigSchema = z
     /** Tickets: priority, SLA and dispatch policy, the knowledge base, webhook delivery. */
     tickets: TicketsConfigSchema,
   })
-  .superRefine((c, ctx) => {
-    if (c.broker.mode === 'embedded') {
-      const b = c.broker;
-      if (!b.plain && !b.tls) ctx.addIssue({ code: 'custom', path: ['broker', 'plain'], message: 'with the plain port off, configure broker.tls' });
-      b.gateways.forEach((g, i) => {
-        if (!g.passwordHash && !b.tls?.ca) ctx.addIssue({ code: 'custom', path: ['broker', 'gateways', i, 'passwordHash'], message: 'a gateway without a password needs client certificates: set broker.tls.ca' });
-      });
-      const seen = new Set<string>();
-      c.broker.gateways.forEach((g, i) => {
-        if (seen.has(g.gatewayId)) ctx.addIssue({ code: 'custom', path: ['broker', 'gateways', i, 'gatewayId'], message: `gateway ${g.gatewayId} is listed twice` });
-        seen.add(g.gatewayId);
-      });
-    }
-  });
+  .superRefine(
+    crossCheck((c, ctx) => {
+      if (c.broker.mode === 'embedded') {
+        const b = c.broker;
+        if (!b.plain && !b.tls) ctx.addIssue({ code: 'custom', path: ['broker', 'plain'], message: 'with the plain port off, configure broker.tls' });
+        b.gateways.forEach((g, i) => {
+          if (!g.passwordHash && !b.tls?.ca) ctx.addIssue({ code: 'custom', path: ['broker', 'gateways', i, 'passwordHash'], message: 'a gateway without a password needs client certificates: set broker.tls.ca' });
+        });
+        const seen = new Set<string>();
+        c.broker.gateways.forEach((g, i) => {
+          if (seen.has(g.gatewayId)) ctx.addIssue({ code: 'custom', path: ['broker', 'gateways', i, 'gatewayId'], message: `gateway ${g.gatewayId} is listed twice` });
+          seen.add(g.gatewayId);
+        });
+      }
+    }),
+    CROSS_CHECK,
+  );
 export type ServerConfig = z.infer<typeof ServerConfigSchema>;

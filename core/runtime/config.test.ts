@@ -67,11 +67,25 @@ describe('config loader', () => {
     ['5m', 300_000],
     ['2h', 7_200_000],
     ['7d', 604_800_000],
-    [250, 250],
     ['1.5s', 1500],
     ['fast', undefined],
-    [-1, undefined],
+    ['250', undefined],
+    ['-1s', undefined],
   ])('parses the duration %j', (text, ms) => {
     expect(parseDuration(text)).toBe(ms);
+  });
+
+  // Regression (#12): `pollInterval: 1` was read as 1 ms; a bare number is now refused with a hint.
+  it.each([1, 250, '1'])('refuses the unitless duration %j with a hint', (value) => {
+    const r = DurationSchema.safeParse(value);
+    expect(r.success).toBe(false);
+    const message = r.error!.issues[0]!.message;
+    expect(message).toMatch(typeof value === 'number' ? /needs a unit.*"1s"|needs a unit.*"250s"/ : /not a duration/);
+    expect(message).toContain('30s');
+  });
+
+  it('reports a bare-number pollInterval in a config with its path', () => {
+    const Schema = z.strictObject({ modbus: z.strictObject({ pollInterval: DurationSchema }) });
+    expect(() => parseConfigText(Schema, 'modbus:\n  pollInterval: 1\n', {})).toThrow(/modbus\.pollInterval.*needs a unit/s);
   });
 });

@@ -106,25 +106,61 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** Parses durations such as `500ms`, `30s`, `5m`, `2h`, `7d` (or a plain number of milliseconds). */
-export function parseDuration(text: string | number): number | undefined {
-  if (typeof text === 'number') return Number.isFinite(text) && text >= 0 ? text : undefined;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$/.exec(text);
+/** Parses durations such as `500ms`, `30s`, `5m`, `2h`, `7d`; the unit is required. */
+export function parseDuration(text: string): number | undefined {
+  if (/^\s*0\s*$/.test(text)) return 0;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$/.exec(text);
   if (!m) return undefined;
-  const n = Number(m[1]);
-  const unit = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 604800e3 }[(m[2] ?? 'ms') as 'ms'];
-  return n * unit;
+  const unit = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 604800e3 }[m[2] as 'ms'];
+  return Number(m[1]) * unit;
 }
 
-/** A duration in config: a number of milliseconds or a string such as `30s`, `5m`, `7d`; parsed to ms. */
-export const DurationSchema = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  const ms = parseDuration(v);
-  if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: `not a duration: ${JSON.stringify(v)} (use e.g. 500ms, 30s, 5m, 2h, 7d)` });
-    return z.NEVER;
-  }
-  return ms;
-});
+const DURATION_PATTERN = /^\s*(?:0|\d+(?:\.\d+)?\s*(?:ms|s|m|h|d|w))\s*$/;
+const DURATION_HINT = 'use e.g. 500ms, 30s, 5m, 2h, 7d';
+
+/**
+ * A duration in config: a string with a unit such as `30s`, `5m`, `7d`; parsed to ms.
+ * A bare number is refused because `pollInterval: 1` reads as one second to a person and
+ * one millisecond to a parser; making the unit mandatory removes the guess. Zero needs none.
+ */
+const DurationText = z
+  .string({
+    error: (issue) =>
+      typeof issue.input === 'number'
+        ? `a duration needs a unit: ${issue.input} is a bare number; write "${issue.input}s" or "${issue.input}ms" (${DURATION_HINT})`
+        : `not a duration: ${JSON.stringify(issue.input)} (${DURATION_HINT})`,
+  })
+  .regex(DURATION_PATTERN, { error: (issue) => `not a duration: ${JSON.stringify(issue.input)} (${DURATION_HINT})` })
+  .transform((v) => parseDuration(v) ?? 0);
+
+export const DurationSchema = z.preprocess((v) => (v === 0 ? '0' : v), DurationText);
 
 /** A TCP port; 0 asks the OS for a free one (tests). */
 export const PortSchema = z.number().int().min(0).max(65535);
+
+/**
+ * Checks across fields (duplicate ids, references between sections) run even when a field failed,
+ * so a config reports every problem in one round instead of revealing the cross-checks only after
+ * the field errors are fixed: `.superRefine(crossCheck((c, ctx) => ...), CROSS_CHECK)`.
+ * On a config that already has problems the value is half-parsed; a check that trips over it (a
+ * TypeError) is skipped there, since the field errors already refuse the config.
+ */
+const halfParsed = new WeakSet<object>();
+
+export const CROSS_CHECK = {
+  when: (payload: { value: unknown; issues: readonly unknown[] }): boolean => {
+    if (typeof payload.value !== 'object' || payload.value === null) return false;
+    if (payload.issues.length > 0) halfParsed.add(payload.value);
+    return true;
+  },
+};
+
+export function crossCheck<T>(check: (value: T, ctx: z.RefinementCtx) => void): (value: T, ctx: z.RefinementCtx) => void {
+  return (value, ctx) => {
+    try {
+      check(value, ctx);
+    } catch (err) {
+      if (!(err instanceof TypeError && typeof value === 'object' && value !== null && halfParsed.has(value))) throw err;
+    }
+  };
+}

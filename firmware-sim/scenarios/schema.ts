@@ -1,16 +1,16 @@
 import { z } from 'zod';
-import { DeviceIdSchema, DurationSchema, SiteIdSchema, parseDuration } from '../../core/index.ts';
+import { DeviceIdSchema, DurationSchema, SiteIdSchema, parseDuration, CROSS_CHECK, crossCheck } from '../../core/index.ts';
 import { FaultKindSchema, SIM_METRICS, SensorFaultKindSchema, type DeviceModel } from '../signals/models.ts';
 
 /** A point in time: relative to the start of the run (`-7d`, `+2h`, `0`) or absolute ISO 8601. */
-export const TimeRefSchema = z.union([z.string(), z.number()]).refine((v) => resolveTime(v, 0) !== undefined, {
-  message: 'a relative time like -7d, +2h, 0, or an ISO 8601 date',
+export const TimeRefSchema = z.union([z.string(), z.number()]).refine((v) => (typeof v !== 'number' || v === 0) && resolveTime(v, 0) !== undefined, {
+  message: 'a relative time with a unit like -7d, +2h, 0, or an ISO 8601 date',
 });
 
 export function resolveTime(v: string | number, origin: number): number | undefined {
   if (typeof v === 'number') return origin + v;
   const m = /^([+-])?\s*(.+)$/.exec(v.trim());
-  if (m && (m[1] !== undefined || /^\d+(\.\d+)?(ms|s|m|h|d|w)?$/.test(m[2]!))) {
+  if (m && (m[1] !== undefined || /^(0|\d+(\.\d+)?(ms|s|m|h|d|w))$/.test(m[2]!))) {
     const d = parseDuration(m[2]!);
     if (d !== undefined) return origin + (m[1] === '-' ? -d : d);
   }
@@ -68,15 +68,18 @@ export const ScenarioSchema = z.strictObject({
   /** Where the scenario's Modbus devices listen (one TCP server, one unit id per device). */
   modbus: z.strictObject({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(1502) }).optional(),
   devices: z.array(ScenarioDeviceSchema).min(1),
-}).superRefine((s, ctx) => {
-  const units = new Set<number>();
-  s.devices.forEach((d, i) => {
-    if (!d.modbus) return;
-    if (!s.modbus) ctx.addIssue({ code: 'custom', path: ['devices', i, 'modbus'], message: 'a Modbus device needs the scenario-level modbus: { port }' });
-    if (units.has(d.modbus.unitId)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'modbus', 'unitId'], message: `unit id ${d.modbus.unitId} is used twice` });
-    units.add(d.modbus.unitId);
-  });
-});
+}).superRefine(
+  crossCheck((s, ctx) => {
+    const units = new Set<number>();
+    s.devices.forEach((d, i) => {
+      if (!d.modbus) return;
+      if (!s.modbus) ctx.addIssue({ code: 'custom', path: ['devices', i, 'modbus'], message: 'a Modbus device needs the scenario-level modbus: { port }' });
+      if (units.has(d.modbus.unitId)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'modbus', 'unitId'], message: `unit id ${d.modbus.unitId} is used twice` });
+      units.add(d.modbus.unitId);
+    });
+  }),
+  CROSS_CHECK,
+);
 export type Scenario = z.infer<typeof ScenarioSchema>;
 
 export interface GroundTruth {

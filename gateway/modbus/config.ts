@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DeviceIdSchema, DurationSchema } from '../../core/index.ts';
+import { DeviceIdSchema, DurationSchema, CROSS_CHECK, crossCheck } from '../../core/index.ts';
 
 export const PollDefaultsSchema = z
   .strictObject({
@@ -56,11 +56,14 @@ export const ModbusRtuConfigSchema = z
     defaults: PollDefaultsSchema,
     devices: z.array(ModbusDeviceBaseSchema.extend({ unitId: SerialUnitIdSchema })).min(1),
   })
-  .superRefine((c, ctx) => {
-    const seen = new Set<number>();
-    c.devices.forEach((d, i) => {
-      if (seen.has(d.unitId)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'unitId'], message: `unit id ${d.unitId} is used twice on this line` });
-      seen.add(d.unitId);
-    });
-  });
+  .superRefine(
+    crossCheck((c, ctx) => {
+      const seen = new Set<number>();
+      c.devices.forEach((d, i) => {
+        if (seen.has(d.unitId)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'unitId'], message: `unit id ${d.unitId} is used twice on this line` });
+        seen.add(d.unitId);
+      });
+    }),
+    CROSS_CHECK,
+  );
 export type ModbusRtuConfig = z.infer<typeof ModbusRtuConfigSchema>;

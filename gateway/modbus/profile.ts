@@ -2,7 +2,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { ConfigError, type ConfigIssue, MetricIdSchema, canonicalUnit, parseConfigText, unitOf } from '../../core/index.ts';
+import { ConfigError, type ConfigIssue, MetricIdSchema, canonicalUnit, parseConfigText, unitOf, CROSS_CHECK, crossCheck } from '../../core/index.ts';
 import { ByteOrderSchema, DataTypeSchema, defaultOrder, ordersFor, registerWidth } from './codec.ts';
 
 export const TableSchema = z.enum(['coil', 'discrete', 'holding', 'input']);
@@ -28,22 +28,25 @@ export const RegisterSpecSchema = z
     offset: z.number().finite().default(0),
     unit: z.string().optional(),
   })
-  .superRefine((r, ctx) => {
-    const bitTable = r.table === 'coil' || r.table === 'discrete';
-    if (bitTable && r.type !== 'bool') ctx.addIssue({ code: 'custom', path: ['type'], message: `${r.table} values are bits: type must be bool` });
-    if (r.type === 'string' && r.length === undefined) ctx.addIssue({ code: 'custom', path: ['length'], message: 'a string needs its length in registers' });
-    if (r.type !== 'string' && r.metric === undefined) ctx.addIssue({ code: 'custom', path: ['metric'], message: 'name the catalog metric this value becomes' });
-    if (r.type === 'string' && r.name === undefined) ctx.addIssue({ code: 'custom', path: ['name'], message: 'a string needs a name' });
-    if (r.bit !== undefined && (r.type !== 'bool' || bitTable)) ctx.addIssue({ code: 'custom', path: ['bit'], message: 'bit applies to bool values in holding or input registers' });
-    if (r.type === 'bool' && !bitTable && r.bit === undefined) ctx.addIssue({ code: 'custom', path: ['bit'], message: 'a bool in a register needs its bit (0-15)' });
-    if (r.order !== undefined) {
-      const bytes = r.type === 'string' ? 2 : registerWidth(r.type) * 2;
-      if (r.order.length !== bytes) ctx.addIssue({ code: 'custom', path: ['order'], message: `a ${r.type} takes one of ${ordersFor(bytes).join(', ')}` });
-    }
-    if (r.metric && r.unit !== undefined && canonicalUnit(r.metric, r.unit) === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['unit'], message: `${r.metric} is in ${unitOf(r.metric) || 'no unit'}; convert with scale and offset` });
-    }
-  });
+  .superRefine(
+    crossCheck((r, ctx) => {
+      const bitTable = r.table === 'coil' || r.table === 'discrete';
+      if (bitTable && r.type !== 'bool') ctx.addIssue({ code: 'custom', path: ['type'], message: `${r.table} values are bits: type must be bool` });
+      if (r.type === 'string' && r.length === undefined) ctx.addIssue({ code: 'custom', path: ['length'], message: 'a string needs its length in registers' });
+      if (r.type !== 'string' && r.metric === undefined) ctx.addIssue({ code: 'custom', path: ['metric'], message: 'name the catalog metric this value becomes' });
+      if (r.type === 'string' && r.name === undefined) ctx.addIssue({ code: 'custom', path: ['name'], message: 'a string needs a name' });
+      if (r.bit !== undefined && (r.type !== 'bool' || bitTable)) ctx.addIssue({ code: 'custom', path: ['bit'], message: 'bit applies to bool values in holding or input registers' });
+      if (r.type === 'bool' && !bitTable && r.bit === undefined) ctx.addIssue({ code: 'custom', path: ['bit'], message: 'a bool in a register needs its bit (0-15)' });
+      if (r.order !== undefined) {
+        const bytes = r.type === 'string' ? 2 : registerWidth(r.type) * 2;
+        if (r.order.length !== bytes) ctx.addIssue({ code: 'custom', path: ['order'], message: `a ${r.type} takes one of ${ordersFor(bytes).join(', ')}` });
+      }
+      if (r.metric && r.unit !== undefined && canonicalUnit(r.metric, r.unit) === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['unit'], message: `${r.metric} is in ${unitOf(r.metric) || 'no unit'}; convert with scale and offset` });
+      }
+    }),
+    CROSS_CHECK,
+  );
 export type RegisterSpec = z.infer<typeof RegisterSpecSchema>;
 
 export const ProfileSchema = z
@@ -59,17 +62,20 @@ export const ProfileSchema = z
     maxRegistersPerRead: z.number().int().min(1).max(125).default(125),
     registers: z.array(RegisterSpecSchema).min(1),
   })
-  .superRefine((p, ctx) => {
-    p.registers.forEach((r, i) => {
-      if (r.address - p.addressBase < 0) ctx.addIssue({ code: 'custom', path: ['registers', i, 'address'], message: 'below the first address of a 1-based profile' });
-    });
-    const metrics = new Set<string>();
-    p.registers.forEach((r, i) => {
-      if (!r.metric) return;
-      if (metrics.has(r.metric)) ctx.addIssue({ code: 'custom', path: ['registers', i, 'metric'], message: `${r.metric} is mapped twice` });
-      metrics.add(r.metric);
-    });
-  });
+  .superRefine(
+    crossCheck((p, ctx) => {
+      p.registers.forEach((r, i) => {
+        if (r.address - p.addressBase < 0) ctx.addIssue({ code: 'custom', path: ['registers', i, 'address'], message: 'below the first address of a 1-based profile' });
+      });
+      const metrics = new Set<string>();
+      p.registers.forEach((r, i) => {
+        if (!r.metric) return;
+        if (metrics.has(r.metric)) ctx.addIssue({ code: 'custom', path: ['registers', i, 'metric'], message: `${r.metric} is mapped twice` });
+        metrics.add(r.metric);
+      });
+    }),
+    CROSS_CHECK,
+  );
 export type Profile = z.infer<typeof ProfileSchema>;
 
 /** A register with its protocol address, width and resolved byte order: what the planner and decoder use. */

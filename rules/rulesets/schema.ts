@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DurationSchema, FaultSchema, MetricIdSchema } from '../../core/index.ts';
+import { DurationSchema, FaultSchema, MetricIdSchema, CROSS_CHECK, crossCheck } from '../../core/index.ts';
 import { KINDS, kindOf } from '../kinds/registry.ts';
 import { ZONE_NAMES } from './zones.ts';
 
@@ -51,15 +51,18 @@ export const RuleSchema = z.strictObject({
   match: MatchSchema.optional(),
   params: ParamsSchema.default({}),
   alert: AlertInputSchema.optional(),
-}).superRefine((r, ctx) => {
-  // Checked per rule, so a ruleset with a broken rule still reports the params of every other one.
-  const kind = kindOf(r.kind)!;
-  if (kind.scope === 'metric' && r.metric === undefined) ctx.addIssue({ code: 'custom', path: ['metric'], message: `a ${r.kind} rule needs a metric` });
-  if (kind.scope === 'device' && r.metric !== undefined) {
-    ctx.addIssue({ code: 'custom', path: ['metric'], message: `a ${r.kind} rule watches the whole device: put the metric in its params` });
-  }
-  issuesOf(kind.params, r.params, ['params'], ctx);
-});
+}).superRefine(
+  crossCheck((r, ctx) => {
+    // Checked per rule, so a ruleset with a broken rule still reports the params of every other one.
+    const kind = kindOf(r.kind)!;
+    if (kind.scope === 'metric' && r.metric === undefined) ctx.addIssue({ code: 'custom', path: ['metric'], message: `a ${r.kind} rule needs a metric` });
+    if (kind.scope === 'device' && r.metric !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['metric'], message: `a ${r.kind} rule watches the whole device: put the metric in its params` });
+    }
+    issuesOf(kind.params, r.params, ['params'], ctx);
+  }),
+  CROSS_CHECK,
+);
 export type Rule = z.infer<typeof RuleSchema>;
 
 const OverrideSchema = z.strictObject({
@@ -96,31 +99,34 @@ export const RulesetSchema = z
     devices: z.array(DeviceEntrySchema).default([]),
     rules: z.array(RuleSchema).min(1),
   })
-  .superRefine((rs, ctx) => {
-    const rules = new Map<string, Rule>();
-    rs.rules.forEach((r, i) => {
-      if (rules.has(r.id)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'id'], message: `rule id ${r.id} is used twice` });
-      rules.set(r.id, r);
-      for (const c of r.match?.classes ?? []) {
-        if (!(c in rs.assetClasses)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'match', 'classes'], message: `unknown asset class ${c}` });
-      }
-    });
-    const checkOverrides = (overrides: Record<string, Override>, path: (string | number)[]) => {
-      for (const [id, o] of Object.entries(overrides)) {
-        const rule = rules.get(id);
-        if (!rule) {
-          ctx.addIssue({ code: 'custom', path: [...path, id], message: `no rule with id ${id}` });
-          continue;
+  .superRefine(
+    crossCheck((rs, ctx) => {
+      const rules = new Map<string, Rule>();
+      rs.rules.forEach((r, i) => {
+        if (rules.has(r.id)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'id'], message: `rule id ${r.id} is used twice` });
+        rules.set(r.id, r);
+        for (const c of r.match?.classes ?? []) {
+          if (!(c in rs.assetClasses)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'match', 'classes'], message: `unknown asset class ${c}` });
         }
-        if (o.params) issuesOf(kindOf(rule.kind)!.params, { ...rule.params, ...o.params }, [...path, id, 'params'], ctx);
-      }
-    };
-    for (const [id, c] of Object.entries(rs.assetClasses)) checkOverrides(c.overrides, ['assetClasses', id, 'overrides']);
-    rs.devices.forEach((d, i) => {
-      if (d.class !== undefined && !(d.class in rs.assetClasses)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'class'], message: `unknown asset class ${d.class}` });
-      checkOverrides(d.overrides, ['devices', i, 'overrides']);
-    });
-  });
+      });
+      const checkOverrides = (overrides: Record<string, Override>, path: (string | number)[]) => {
+        for (const [id, o] of Object.entries(overrides)) {
+          const rule = rules.get(id);
+          if (!rule) {
+            ctx.addIssue({ code: 'custom', path: [...path, id], message: `no rule with id ${id}` });
+            continue;
+          }
+          if (o.params) issuesOf(kindOf(rule.kind)!.params, { ...rule.params, ...o.params }, [...path, id, 'params'], ctx);
+        }
+      };
+      for (const [id, c] of Object.entries(rs.assetClasses)) checkOverrides(c.overrides, ['assetClasses', id, 'overrides']);
+      rs.devices.forEach((d, i) => {
+        if (d.class !== undefined && !(d.class in rs.assetClasses)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'class'], message: `unknown asset class ${d.class}` });
+        checkOverrides(d.overrides, ['devices', i, 'overrides']);
+      });
+    }),
+    CROSS_CHECK,
+  );
 export type Ruleset = z.infer<typeof RulesetSchema>;
 export type RulesetInput = z.input<typeof RulesetSchema>;
 

@@ -100,7 +100,7 @@ export function gatewayConfigObject(opts: { dataDir: string; uplinkUrl: string; 
         topics: [{ pattern: 'sensors/{device}/{metric}' }, { pattern: 'sensors/{device}' }],
       },
     ],
-    uplink: { url: opts.uplinkUrl, password: '${GW_PASSWORD}', maxDelay: opts.maxDelay ?? 100, reconnect: { initial: 200, max: 1000 } },
+    uplink: { url: opts.uplinkUrl, password: '${GW_PASSWORD}', maxDelay: `${opts.maxDelay ?? 100}ms`, reconnect: { initial: '200ms', max: '1000ms' } },
   };
 }
 

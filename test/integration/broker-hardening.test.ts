@@ -197,7 +197,7 @@ describe('site broker: per-sensor ACL, device binding, retained limits; gateway 
             topics: [{ pattern: 'sensors/{device}' }],
           },
         ],
-        uplink: { url: 'mqtt://127.0.0.1:9', password: '${P1}', reconnect: { initial: 60_000, max: 60_000 } },
+        uplink: { url: 'mqtt://127.0.0.1:9', password: '${P1}', reconnect: { initial: '60000ms', max: '60000ms' } },
       },
       { P1: 'sensor-password', GW_TOKEN: TOKEN },
     );

@@ -36,7 +36,7 @@ describe('long-run polling', () => {
     c.ctx.sink = { accept: async (rs) => void (kept += rs.length), seen: () => false };
     const parsed = parseConfig(DriverConfigSchema, {
       kind: 'modbus-tcp',
-      defaults: { pollInterval: 4 },
+      defaults: { pollInterval: '4ms' },
       devices: servers.map((s, i) => ({ id: `dev-${i}`, host: '127.0.0.1', port: s.port, profile: 'vibration-transmitter' })),
     }, {});
     d = (DRIVERS.find((x) => x.kind === 'modbus-tcp')!.create as (c: unknown, ctx: unknown) => Driver)(parsed, c.ctx) as ModbusDriver;

@@ -37,8 +37,8 @@ describe('Modbus device → gateway → server → VictoriaMetrics', () => {
         gatewayId: GATEWAY_ID,
         dataDir: join(tmp.dir, 'gw'),
         devices: [{ id: 'pump-7' }],
-        drivers: [{ kind: 'modbus-tcp', defaults: { pollInterval: 200, timeout: 300, offlineAfter: 2, maxBackoff: 1000 }, devices: [{ id: 'pump-7', host: '127.0.0.1', port: device.port, profile: 'vibration-transmitter' }] }],
-        uplink: { url: srv.brokerUrl, password: '${PW}', maxDelay: 100 },
+        drivers: [{ kind: 'modbus-tcp', defaults: { pollInterval: '200ms', timeout: '300ms', offlineAfter: 2, maxBackoff: '1000ms' }, devices: [{ id: 'pump-7', host: '127.0.0.1', port: device.port, profile: 'vibration-transmitter' }] }],
+        uplink: { url: srv.brokerUrl, password: '${PW}', maxDelay: '100ms' },
       },
       { PW: GATEWAY_PASSWORD },
     );

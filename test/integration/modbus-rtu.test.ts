@@ -36,7 +36,7 @@ describe('modbus-rtu over a virtual serial line (socat)', () => {
     const { driver: d, readings } = driver({
       kind: 'modbus-rtu',
       port: line.a,
-      defaults: { pollInterval: 100, timeout: 300 },
+      defaults: { pollInterval: '100ms', timeout: '300ms' },
       devices: [
         { id: 'pump-3', unitId: 1, profile: 'vibration-transmitter' },
         { id: 'motor-9', unitId: 10, profile: 'temperature-transmitter' },
@@ -60,7 +60,7 @@ describe('modbus-rtu over a virtual serial line (socat)', () => {
     const { driver: d, readings } = driver({
       kind: 'modbus-rtu',
       port: line.a,
-      defaults: { pollInterval: 200, timeout: 150, offlineAfter: 2, maxBackoff: 5000 },
+      defaults: { pollInterval: '200ms', timeout: '150ms', offlineAfter: 2, maxBackoff: '5000ms' },
       devices: [1, 2, 3].map((u) => ({ id: `dev-${u}`, unitId: u, profile: 'vibration-transmitter' })),
     });
     await d.start();
@@ -86,7 +86,7 @@ describe('modbus-rtu over a virtual serial line (socat)', () => {
     const { driver: d, readings } = driver({
       kind: 'modbus-rtu',
       port: line.a,
-      defaults: { pollInterval: 100, timeout: 150, retries: 0 },
+      defaults: { pollInterval: '100ms', timeout: '150ms', retries: 0 },
       devices: [
         { id: 'slow', unitId: 1, profile: 'vibration-transmitter' },
         { id: 'other', unitId: 2, profile: 'vibration-transmitter' },

@@ -27,7 +27,7 @@ const driver = (config: Record<string, unknown>) => modbusDriver(config, running
 describe('modbus-tcp against simulated devices', () => {
   it('decodes every metric of the vibration transmitter to the value the device encoded', async () => {
     const srv = await server([new SimSlave(1, vib, (t) => transmitterValues(fan, t), () => T)]);
-    const { driver: d, readings } = driver({ kind: 'modbus-tcp', defaults: { pollInterval: 100 }, devices: [{ id: 'fan-2', host: '127.0.0.1', port: srv.port, profile: 'vibration-transmitter' }] });
+    const { driver: d, readings } = driver({ kind: 'modbus-tcp', defaults: { pollInterval: '100ms' }, devices: [{ id: 'fan-2', host: '127.0.0.1', port: srv.port, profile: 'vibration-transmitter' }] });
     await d.start();
     await waitFor(() => readings.length >= 6, { message: 'one poll of six metrics' });
     const want = transmitterValues(fan, T);
@@ -55,7 +55,7 @@ describe('modbus-tcp against simulated devices', () => {
     const values = { speed_rpm: 1480, motor_current: 12.5, motor_temp: 61.2, ambient_temp: 24.3 };
     const slave = new SimSlave(1, ProfileSchema.parse(gappy) as Profile, () => values, () => T, { holes: [{ table: 'holding', address: 4 }] });
     const srv = await server([slave]);
-    const { driver: d, readings } = driver({ kind: 'modbus-tcp', profiles: [folder.dir], defaults: { pollInterval: 50 }, devices: [{ id: 'm-1', host: '127.0.0.1', port: srv.port, profile: 'gappy' }] });
+    const { driver: d, readings } = driver({ kind: 'modbus-tcp', profiles: [folder.dir], defaults: { pollInterval: '50ms' }, devices: [{ id: 'm-1', host: '127.0.0.1', port: srv.port, profile: 'gappy' }] });
     await d.start();
     await waitFor(() => readings.length >= 12, { message: 'three polls' });
     for (const r of readings) expect(r.value).toBeCloseTo(values[r.metric as keyof typeof values], 5);
@@ -68,7 +68,7 @@ describe('modbus-tcp against simulated devices', () => {
     const srv = await server(slaves);
     const { driver: d, readings } = driver({
       kind: 'modbus-tcp',
-      defaults: { pollInterval: 100, timeout: 200, offlineAfter: 2, maxBackoff: 2000 },
+      defaults: { pollInterval: '100ms', timeout: '200ms', offlineAfter: 2, maxBackoff: '2000ms' },
       devices: [1, 2, 3].map((u) => ({ id: `dev-${u}`, host: '127.0.0.1', port: srv.port, unitId: u, profile: 'vibration-transmitter' })),
     });
     await d.start();
@@ -89,7 +89,7 @@ describe('modbus-tcp against simulated devices', () => {
 
   it('recovers by itself when the device restarts', async () => {
     const srv = await server([new SimSlave(1, vib, (t) => transmitterValues(fan, t))]);
-    const { driver: d, readings } = driver({ kind: 'modbus-tcp', defaults: { pollInterval: 50, timeout: 200, offlineAfter: 2 }, devices: [{ id: 'fan-2', host: '127.0.0.1', port: srv.port, profile: 'vibration-transmitter' }] });
+    const { driver: d, readings } = driver({ kind: 'modbus-tcp', defaults: { pollInterval: '50ms', timeout: '200ms', offlineAfter: 2 }, devices: [{ id: 'fan-2', host: '127.0.0.1', port: srv.port, profile: 'vibration-transmitter' }] });
     await d.start();
     await waitFor(() => d.devices()[0]!.state === 'online', { message: 'online' });
     await srv.restart(1500);
@@ -100,7 +100,7 @@ describe('modbus-tcp against simulated devices', () => {
 
   it('recovers from a desync (an answer with a stale transaction id) without a restart', async () => {
     const srv = await server([new SimSlave(1, vib, (t) => transmitterValues(fan, t), () => T)]);
-    const { driver: d, readings } = driver({ kind: 'modbus-tcp', defaults: { pollInterval: 50 }, devices: [{ id: 'fan-2', host: '127.0.0.1', port: srv.port, profile: 'vibration-transmitter' }] });
+    const { driver: d, readings } = driver({ kind: 'modbus-tcp', defaults: { pollInterval: '50ms' }, devices: [{ id: 'fan-2', host: '127.0.0.1', port: srv.port, profile: 'vibration-transmitter' }] });
     await d.start();
     await waitFor(() => readings.length >= 12, { message: 'polling' });
     srv.staleOnce = true;

@@ -78,7 +78,7 @@ describe('TLS on every hop: mutual TLS for gateways, refusals, certificates relo
         dataDir: join(tmp.dir, 'gw'),
         acceptUnknownDevices: true,
         drivers: [{ kind: 'mqtt-device', id: 'local', broker: { mode: 'embedded', host: '127.0.0.1', port: 0, allowAnonymous: true }, topics: [{ pattern: 'sensors/{device}' }] }],
-        uplink: { url: brokerUrl, tls: { ca: caFile, cert: gwFiles.cert, key: gwFiles.key }, maxDelay: 100, reconnect: { initial: 200, max: 1000 } },
+        uplink: { url: brokerUrl, tls: { ca: caFile, cert: gwFiles.cert, key: gwFiles.key }, maxDelay: '100ms', reconnect: { initial: '200ms', max: '1000ms' } },
       }, {}),
       { log: testLogger(), clock: systemClock, registry: createRegistry() },
     );

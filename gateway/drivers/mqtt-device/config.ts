@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BrokerLimitsSchema, BrokerTlsSchema, DeviceIdSchema, MetricIdSchema, PortSchema } from '../../../core/index.ts';
+import { BrokerLimitsSchema, BrokerTlsSchema, DeviceIdSchema, MetricIdSchema, PortSchema, CROSS_CHECK, crossCheck } from '../../../core/index.ts';
 import { patternProblems } from './topic-map.ts';
 
 const TopicMappingSchema = z
@@ -11,9 +11,12 @@ const TopicMappingSchema = z
     /** Fixed metric for a pattern without `{metric}` (the payload is then one value). */
     metric: MetricIdSchema.optional(),
   })
-  .superRefine((m, ctx) => {
-    for (const message of patternProblems(m)) ctx.addIssue({ code: 'custom', path: ['pattern'], message });
-  });
+  .superRefine(
+    crossCheck((m, ctx) => {
+      for (const message of patternProblems(m)) ctx.addIssue({ code: 'custom', path: ['pattern'], message });
+    }),
+    CROSS_CHECK,
+  );
 
 const TopicFilterSchema = z
   .string()
@@ -59,18 +62,21 @@ const EmbeddedBrokerSchema = z
     /** Packet sizes before and after login, connect timeout, connections per address, failed-login rate. */
     limits: BrokerLimitsSchema,
   })
-  .refine((b) => b.allowAnonymous || b.users.length > 0, {
-    message: 'sensors could not connect: list users (password from ${ENV}) or set allowAnonymous: true',
-  })
-  .superRefine((b, ctx) => {
-    const seen = new Set<string>();
-    if (!b.plain && !b.tls) ctx.addIssue({ code: 'custom', path: ['plain'], message: 'with the plain port off, configure tls' });
-    b.users.forEach((u, i) => {
-      if (!u.password && !b.tls?.ca) ctx.addIssue({ code: 'custom', path: ['users', i, 'password'], message: 'a user without a password needs client certificates: set tls.ca' });
-      if (seen.has(u.username)) ctx.addIssue({ code: 'custom', path: ['users', i, 'username'], message: `user ${u.username} is listed twice` });
-      seen.add(u.username);
-    });
-  });
+  .superRefine(
+    crossCheck((b, ctx) => {
+      if (!b.allowAnonymous && b.users.length === 0) {
+        ctx.addIssue({ code: 'custom', path: [], message: 'sensors could not connect: list users (password from ${ENV}) or set allowAnonymous: true' });
+      }
+      const seen = new Set<string>();
+      if (!b.plain && !b.tls) ctx.addIssue({ code: 'custom', path: ['plain'], message: 'with the plain port off, configure tls' });
+      b.users.forEach((u, i) => {
+        if (!u.password && !b.tls?.ca) ctx.addIssue({ code: 'custom', path: ['users', i, 'password'], message: 'a user without a password needs client certificates: set tls.ca' });
+        if (seen.has(u.username)) ctx.addIssue({ code: 'custom', path: ['users', i, 'username'], message: `user ${u.username} is listed twice` });
+        seen.add(u.username);
+      });
+    }),
+    CROSS_CHECK,
+  );
 
 const ExternalBrokerSchema = z.strictObject({
   mode: z.literal('external'),
