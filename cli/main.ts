@@ -8,6 +8,7 @@ import { serverCommand, serverHelp } from './commands/server.ts';
 import { simCommand, simHelp } from './commands/sim.ts';
 import { modbusCommand, modbusHelp } from './commands/modbus.ts';
 import { replayCommand, replayHelp } from './commands/replay.ts';
+import { schemaCommand, schemaHelp } from './commands/schema.ts';
 import { secretsCommand, secretsHelp } from './commands/secrets.ts';
 import { tokenCommand, tokenHelp } from './commands/token.ts';
 
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, (argv: string[], ctx: CliContext) => Promise<numb
   replay: replayCommand,
   token: tokenCommand,
   secrets: secretsCommand,
+  schema: schemaCommand,
 };
 
 const HELPS: Record<string, string> = {
@@ -33,6 +35,7 @@ const HELPS: Record<string, string> = {
   replay: replayHelp,
   token: tokenHelp,
   secrets: secretsHelp,
+  schema: schemaHelp,
 };
 
 const HELP = [

@@ -135,6 +135,24 @@ const DurationText = z
 
 export const DurationSchema = z.preprocess((v) => (v === 0 ? '0' : v), DurationText);
 
+/**
+ * A config format as JSON Schema (draft 2020-12, input side: what a person writes), for editors to
+ * validate and complete files. `${VAR}` references are strings, so they fit any string field.
+ */
+export function configJsonSchema(schema: z.ZodType, title: string): Record<string, unknown> {
+  const out = z.toJSONSchema(schema, {
+    io: 'input',
+    unrepresentable: 'any',
+    override: (ctx) => {
+      if (ctx.zodSchema !== DurationText) return;
+      const text = { ...ctx.jsonSchema };
+      for (const key of Object.keys(ctx.jsonSchema)) delete ctx.jsonSchema[key];
+      Object.assign(ctx.jsonSchema, { anyOf: [text, { const: 0 }], description: `A duration with a unit (${DURATION_HINT}), or 0.` });
+    },
+  }) as Record<string, unknown>;
+  return { ...out, title };
+}
+
 /** A TCP port; 0 asks the OS for a free one (tests). */
 export const PortSchema = z.number().int().min(0).max(65535);
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DurationSchema, FaultSchema, MetricIdSchema, CROSS_CHECK, crossCheck } from '../../core/index.ts';
+import { DurationSchema, FaultSchema, MetricIdSchema, CROSS_CHECK, crossCheck, configJsonSchema } from '../../core/index.ts';
 import { KINDS, kindOf } from '../kinds/registry.ts';
 import { ZONE_NAMES } from './zones.ts';
 
@@ -137,5 +137,5 @@ function issuesOf(schema: z.ZodType, value: unknown, path: (string | number)[], 
 
 /** The ruleset format as JSON Schema (input side: durations may be strings), for editors and the console. */
 export function rulesetJsonSchema(): Record<string, unknown> {
-  return z.toJSONSchema(RulesetSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return configJsonSchema(RulesetSchema, 'Vigil ruleset');
 }
