@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { z } from 'zod';
 import {
   type Clock,
   Counter,
@@ -7,6 +8,7 @@ import {
   type Logger,
   type Registry,
   type Rejection,
+  RejectCodeSchema,
   type Service,
   ServiceGroup,
   accessOptions,
@@ -33,6 +35,37 @@ export interface GatewayDeps {
   /** Replaces the SQLite outbox (unit tests). */
   outbox?: Outbox;
 }
+
+// What the gateway API answers; documented in OpenAPI and checked against every answer in tests.
+const int = z.number().int();
+const GatewayStatusResponse = z.strictObject({
+  site: z.string(),
+  gatewayId: z.string(),
+  bootId: z.string(),
+  uplink: z.strictObject({ state: z.string(), url: z.string() }),
+  outbox: z.strictObject({ pendingReadings: int, sealedEnvelopes: int, sealedReadings: int, oldestTs: int.optional(), oldestPendingAt: int.optional(), droppedReadings: int }),
+  drivers: z.array(z.looseObject({ id: z.string(), kind: z.string() })),
+  recentRejections: z.array(z.strictObject({ code: RejectCodeSchema, message: z.string(), at: int, driver: z.string(), topic: z.string().optional(), deviceId: z.string().optional() })),
+});
+const PolledDevicesResponse = z.strictObject({
+  devices: z.array(
+    z.strictObject({
+      driver: z.string(),
+      id: z.string(),
+      unitId: int,
+      link: z.string(),
+      profile: z.string(),
+      state: z.string(),
+      since: int,
+      lastPollAt: int.optional(),
+      lastSuccessAt: int.optional(),
+      lastError: z.string().optional(),
+      consecutiveFailures: int,
+      learnedHoles: int,
+      refusedRegisters: int,
+    }),
+  ),
+});
 
 export interface RecentRejection extends Rejection {
   at: number;
@@ -98,6 +131,10 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps): Gateway 
 
   const known = new Set(config.devices.map((d) => d.id));
   const recent: RecentRejection[] = [];
+  // Refusals by reason since start; they go upstream in the status message, so operators see what
+  // the gateway turned away beside what the server quarantined.
+  const refusedByCode: Record<string, number> = {};
+  let refusedTotal = 0;
   const warned = new Set<string>();
   const ctx: DriverContext = {
     log,
@@ -115,6 +152,8 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps): Gateway 
     rejected(driver, r, detail) {
       rejectedCounter.inc({ driver, code: r.code });
       recent.push({ ...r, at: clock.now(), driver, ...detail });
+      refusedByCode[r.code] = (refusedByCode[r.code] ?? 0) + 1;
+      refusedTotal++;
       if (recent.length > 50) recent.shift();
       // One warning per device and reason; repetitions are on the counter and in /api/v1/status.
       const key = `${detail.deviceId ?? detail.topic ?? ''}\u0000${r.code}`;
@@ -144,12 +183,23 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps): Gateway 
   const statusTimer = setInterval(() => {
     const devices = drivers.flatMap((d) => (d.devices ? d.devices() : []));
     const list = devices.map((x) => ({ id: x.id, state: x.state, since: x.since, ...(x.lastError ? { lastError: x.lastError.slice(0, 500) } : {}) }));
-    const key = JSON.stringify(list.map((x) => [x.id, x.state]));
+    const key = JSON.stringify([list.map((x) => [x.id, x.state]), refusedTotal]);
     if (key === lastStatus && clock.now() - lastSent < 10_000) return;
     lastStatus = key;
     lastSent = clock.now();
     const o = outbox.stats();
-    uplink.publishStatus(JSON.stringify({ v: 1, at: clock.now(), devices: list, outbox: { readings: o.pendingReadings + o.sealedReadings, oldestTs: o.oldestTs ?? null } }));
+    const refusals = {
+      total: refusedByCode,
+      recent: recent.slice(-20).map((r) => ({
+        at: r.at,
+        code: r.code,
+        message: r.message.slice(0, 300),
+        driver: r.driver,
+        ...(r.deviceId ? { deviceId: r.deviceId.slice(0, 64) } : {}),
+        ...(r.topic ? { topic: r.topic.slice(0, 300) } : {}),
+      })),
+    };
+    uplink.publishStatus(JSON.stringify({ v: 1, at: clock.now(), devices: list, outbox: { readings: o.pendingReadings + o.sealedReadings, oldestTs: o.oldestTs ?? null }, refusals }));
   }, 1000);
   statusTimer.unref();
 
@@ -168,8 +218,8 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps): Gateway 
     installAccess(app, access);
     registerDocs(app, { title: 'Vigil gateway', version: '1' });
     registerAccessApi(app, access);
-    endpoint(app, 'GET', '/api/v1/status', { tag: 'gateway', summary: 'Uplink, outbox, drivers and recent refusals' }, () => status());
-    endpoint(app, 'GET', '/api/v1/devices', { tag: 'gateway', summary: 'Polled devices and their states' }, () => ({
+    endpoint(app, 'GET', '/api/v1/status', { tag: 'gateway', summary: 'Uplink, outbox, drivers and recent refusals', response: GatewayStatusResponse }, () => status());
+    endpoint(app, 'GET', '/api/v1/devices', { tag: 'gateway', summary: 'Polled devices and their states', response: PolledDevicesResponse }, () => ({
       devices: drivers.flatMap((d) => (d.devices ? d.devices().map((x) => ({ driver: d.id, ...x })) : [])),
     }));
     services.push(service('gateway-db', async () => undefined, async () => {

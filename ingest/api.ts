@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type FastifyInstance, RejectCodeSchema, canSee, endpoint } from '../core/index.ts';
+import { DeviceStateResponse, GatewayResponse, PipelineResponse } from './api-schemas.ts';
 import type { DeviceDirectory, GatewayDirectory } from './devices.ts';
 import type { Quarantine } from './quarantine.ts';
 
@@ -7,6 +8,23 @@ const QuarantineQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   offset: z.coerce.number().int().min(0).default(0),
   code: RejectCodeSchema.optional(),
+});
+
+const Quarantined = z.strictObject({
+  total: z.number().int(),
+  items: z.array(
+    z.strictObject({
+      id: z.number().int(),
+      at: z.number().int(),
+      code: RejectCodeSchema,
+      reason: z.string(),
+      site: z.string().nullable(),
+      gatewayId: z.string().nullable(),
+      topic: z.string().nullable(),
+      details: z.array(z.strictObject({ code: RejectCodeSchema, reason: z.string(), item: z.unknown().optional() })),
+      payload: z.string().nullable(),
+    }),
+  ),
 });
 
 export interface IngestApiDeps {
@@ -18,12 +36,12 @@ export interface IngestApiDeps {
 
 /** Read-only intake routes under /api/v1. */
 export function registerIngestApi(app: FastifyInstance, deps: IngestApiDeps): void {
-  endpoint(app, 'GET', '/api/v1/devices', { tag: 'pipeline', summary: 'Devices seen, with their last values', scoped: 'filtered' }, ({ principal }) => ({
+  endpoint(app, 'GET', '/api/v1/devices', { tag: 'pipeline', summary: 'Devices seen, with their last values', response: z.strictObject({ devices: z.array(DeviceStateResponse) }), scoped: 'filtered' }, ({ principal }) => ({
     devices: deps.devices.list().filter((d) => canSee(principal, d.site)),
   }));
-  endpoint(app, 'GET', '/api/v1/gateways', { tag: 'pipeline', summary: 'Gateways and their state', scoped: 'filtered' }, ({ principal }) => ({
+  endpoint(app, 'GET', '/api/v1/gateways', { tag: 'pipeline', summary: 'Gateways and their state', response: z.strictObject({ gateways: z.array(GatewayResponse) }), scoped: 'filtered' }, ({ principal }) => ({
     gateways: deps.gateways.list().filter((g) => canSee(principal, g.site)),
   }));
-  endpoint(app, 'GET', '/api/v1/pipeline', { tag: 'pipeline', summary: 'Broker, TSDB spool, gateways and webhook outbox' }, () => deps.status());
-  endpoint(app, 'GET', '/api/v1/quarantine', { tag: 'pipeline', summary: 'Quarantined payloads with reasons', query: QuarantineQuerySchema }, ({ query }) => deps.quarantine.list(query));
+  endpoint(app, 'GET', '/api/v1/pipeline', { tag: 'pipeline', summary: 'Broker, TSDB spool, gateways and webhook outbox', response: PipelineResponse }, () => deps.status());
+  endpoint(app, 'GET', '/api/v1/quarantine', { tag: 'pipeline', summary: 'Quarantined payloads with reasons', query: QuarantineQuerySchema, response: Quarantined }, ({ query }) => deps.quarantine.list(query));
 }

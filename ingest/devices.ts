@@ -95,6 +95,8 @@ export interface GatewayView {
   duplicates: number;
   /** Readings held in its store-and-forward outbox and the oldest sample time, as it last reported. */
   outbox?: { readings: number; oldestTs: number | null; at: number };
+  /** What it refused before sending (counts by reason since it started, the latest few), as it last reported. */
+  refusals?: NonNullable<GatewayStatus['refusals']>;
 }
 
 /** What the server knows of each gateway: its retained state topic and its last Envelope. */
@@ -119,6 +121,10 @@ export class GatewayDirectory {
   /** The gateway's own report of its outbox, as of `at` (the gateway's clock). */
   outbox(site: string, gatewayId: string, o: { readings: number; oldestTs: number | null }, at: number): void {
     this.entry(site, gatewayId).outbox = { ...o, at };
+  }
+
+  refusals(site: string, gatewayId: string, r: NonNullable<GatewayStatus['refusals']>): void {
+    this.entry(site, gatewayId).refusals = r;
   }
 
   envelope(site: string, gatewayId: string, bootId: string, seq: number, now: number, duplicate: boolean): void {

@@ -12,3 +12,4 @@ export * from './rulesets/diff.ts';
 export * from './service/store.ts';
 export * from './service/service.ts';
 export { registerRulesApi } from './service/api.ts';
+export { ActiveAlertSchema } from './service/api-schemas.ts';

@@ -8,7 +8,9 @@ import {
   type Role,
   type Ticket,
   type TicketEvent,
+  TicketEventSchema,
   TicketEventTypeSchema,
+  TicketSchema,
   TicketStatusSchema,
   WebhookPayloadSchema,
   canSee,
@@ -78,6 +80,48 @@ const StreamQuery = z.strictObject({ after: z.coerce.number().int().min(0).optio
 
 const MAX_STREAMS = 200;
 
+// What the routes answer; documented in OpenAPI and checked against every answer in tests.
+const TicketPage = z.strictObject({ tickets: z.array(TicketSchema), total: z.number().int(), limit: z.number().int(), offset: z.number().int() });
+const ActionResult = z.strictObject({ ticket: TicketSchema, event: TicketEventSchema });
+const InboundResult = z.union([ActionResult, z.strictObject({ duplicate: z.literal(true), ticket: TicketSchema.optional() })]);
+const count = z.number().int();
+const RuleStats = z.strictObject({
+  rules: z.array(z.strictObject({ ruleId: z.string(), tickets: count, open: count, confirmed: count, no_fault_found: count, false_alarm: count, precision: z.number().nullable() })),
+});
+const SubscriptionOut = z.strictObject({
+  id: z.number().int(),
+  url: z.string(),
+  events: z.array(z.union([TicketEventTypeSchema, z.literal('*')])),
+  description: z.string(),
+  createdAt: z.number().int(),
+  createdBy: z.string(),
+  active: z.boolean(),
+});
+const Subscriptions = z.strictObject({
+  subscriptions: z.array(SubscriptionOut),
+  outbox: z.strictObject({ pending: z.number().int(), dead: z.number().int(), oldestPendingAt: z.number().int().nullable() }),
+});
+const Created = SubscriptionOut.extend({ secret: z.string().optional().describe('the generated secret, shown once; absent when you gave one') });
+const Deliveries = z.strictObject({
+  deliveries: z.array(
+    z.strictObject({
+      id: z.number().int(),
+      subscriptionId: z.number().int(),
+      eventId: z.number().int(),
+      ticketId: z.number().int(),
+      type: TicketEventTypeSchema,
+      status: z.enum(['pending', 'delivered', 'dead']),
+      attempts: z.number().int(),
+      nextAt: z.number().int(),
+      lastError: z.string().nullable(),
+      createdAt: z.number().int(),
+      deliveredAt: z.number().int().nullable(),
+    }),
+  ),
+  total: z.number().int(),
+});
+const JsonSchemaOut = z.record(z.string(), z.unknown());
+
 function send(reply: { code(n: number): { send(b: unknown): unknown } }, r: ActResult): unknown {
   return r.ok ? { ticket: r.ticket, event: r.event } : reply.code(r.status).send({ error: r.error, message: r.message });
 }
@@ -91,29 +135,29 @@ export function registerTicketsApi(app: FastifyInstance, tickets: TicketManager,
   };
   const notFound = (reply: FastifyReply, id: number) => reply.code(404).send({ error: 'not_found', message: `no ticket ${id}` });
 
-  endpoint(app, 'GET', '/api/v1/tickets', { tag: 'tickets', summary: 'List tickets (filters: status, priority, site, device, slaBreached; pagination: limit, offset)', query: ListQuery, scoped: 'filtered' }, ({ query: q, principal }) => ({
+  endpoint(app, 'GET', '/api/v1/tickets', { tag: 'tickets', summary: 'List tickets (filters: status, priority, site, device, slaBreached; pagination: limit, offset)', query: ListQuery, response: TicketPage, scoped: 'filtered' }, ({ query: q, principal }) => ({
     ...tickets.store.list({ status: q.status, priority: q.priority, site: q.site, device: q.device, slaBreached: q.slaBreached, sites: principal.sites, limit: q.limit, offset: q.offset }),
     limit: q.limit,
     offset: q.offset,
   }));
 
-  endpoint(app, 'GET', '/api/v1/tickets/:id', { tag: 'tickets', summary: 'One ticket with its evidence and suggested action', params: Id, scoped: 'filtered' }, ({ params, principal, reply }) => {
+  endpoint(app, 'GET', '/api/v1/tickets/:id', { tag: 'tickets', summary: 'One ticket with its evidence and suggested action', params: Id, response: TicketSchema, errors: [404], scoped: 'filtered' }, ({ params, principal, reply }) => {
     return visible(params.id, principal) ?? notFound(reply, params.id);
   });
 
-  endpoint(app, 'GET', '/api/v1/tickets/:id/history', { tag: 'tickets', summary: 'Every change to a ticket with actor and time', params: Id, scoped: 'filtered' }, ({ params, principal, reply }) => {
+  endpoint(app, 'GET', '/api/v1/tickets/:id/history', { tag: 'tickets', summary: 'Every change to a ticket with actor and time', params: Id, response: z.strictObject({ events: z.array(TicketEventSchema) }), errors: [404], scoped: 'filtered' }, ({ params, principal, reply }) => {
     if (!visible(params.id, principal)) return notFound(reply, params.id);
     return { events: tickets.store.history(params.id) };
   });
 
   for (const action of ACTIONS) {
     const roles: readonly Role[] = action === 'comment' ? ['service_desk', 'operator'] : DESK;
-    endpoint(app, 'POST', `/api/v1/tickets/:id/${action}`, { tag: 'tickets', summary: `${action[0]!.toUpperCase()}${action.slice(1)} a ticket`, roles, params: Id, body: ActionBodies[action], scoped: 'filtered' }, ({ params, body, principal, reply }) =>
+    endpoint(app, 'POST', `/api/v1/tickets/:id/${action}`, { tag: 'tickets', summary: `${action[0]!.toUpperCase()}${action.slice(1)} a ticket`, roles, params: Id, body: ActionBodies[action], response: ActionResult, errors: [404, 409], scoped: 'filtered' }, ({ params, body, principal, reply }) =>
       visible(params.id, principal) ? send(reply, tickets.act(params.id, { action, ...body } as ActionInput, { name: principal.name, role: principal.role })) : notFound(reply, params.id),
     );
   }
 
-  endpoint(app, 'GET', '/api/v1/rules/stats', { tag: 'rules', summary: 'Per rule: tickets by outcome and precision = confirmed / (confirmed + false_alarm + no_fault_found)' }, () => ({ rules: tickets.stats() }));
+  endpoint(app, 'GET', '/api/v1/rules/stats', { tag: 'rules', summary: 'Per rule: tickets by outcome and precision = confirmed / (confirmed + false_alarm + no_fault_found)', response: RuleStats }, () => ({ rules: tickets.stats() }));
 
   const streams = new SseHub<ReadonlySet<string> | undefined>(app, MAX_STREAMS);
   tickets.onEvent((ev, t) => {
@@ -124,7 +168,7 @@ export function registerTicketsApi(app: FastifyInstance, tickets: TicketManager,
     app,
     'GET',
     '/api/v1/tickets/stream',
-    { tag: 'tickets', summary: 'Live ticket events (Server-Sent Events); resumes after Last-Event-ID or ?after=', query: StreamQuery, queryToken: true, scoped: 'filtered' },
+    { tag: 'tickets', summary: 'Live ticket events (Server-Sent Events); resumes after Last-Event-ID or ?after=', query: StreamQuery, queryToken: true, response: 'event-stream', scoped: 'filtered' },
     ({ query, principal, req, reply }) => {
       const lastId = Number(req.headers['last-event-id'] ?? query.after ?? tickets.store.lastEventId());
       const replay = Number.isInteger(lastId)
@@ -138,27 +182,28 @@ export function registerTicketsApi(app: FastifyInstance, tickets: TicketManager,
   );
 
   // Webhooks: subscriptions, deliveries, dead letters, payload schema.
-  endpoint(app, 'GET', '/api/v1/webhooks', { tag: 'webhooks', summary: 'Webhook subscriptions (secrets are not shown)', roles: ['admin'] }, () => ({
+  endpoint(app, 'GET', '/api/v1/webhooks', { tag: 'webhooks', summary: 'Webhook subscriptions (secrets are not shown)', roles: ['admin'], response: Subscriptions }, () => ({
     subscriptions: tickets.outbox.subscriptions().map(({ secret: _, ...s }) => s),
     outbox: tickets.outbox.counts(),
   }));
-  endpoint(app, 'POST', '/api/v1/webhooks', { tag: 'webhooks', summary: 'Subscribe a URL to ticket events; the secret is shown once', roles: ['admin'], body: SubscriptionBody }, ({ body, principal, reply }) => {
+  endpoint(app, 'POST', '/api/v1/webhooks', { tag: 'webhooks', summary: 'Subscribe a URL to ticket events; the secret is shown once', roles: ['admin'], body: SubscriptionBody, response: Created, status: 201 }, ({ body, principal }) => {
     const secret = body.secret ?? generateSecret(32);
     const s = tickets.outbox.createSubscription({ url: body.url, events: body.events, secret, description: body.description, createdAt: now(), createdBy: principal.name });
-    return reply.code(201).send({ ...s, secret: body.secret ? undefined : secret });
+    const { secret: _, ...shown } = s;
+    return body.secret ? shown : { ...shown, secret };
   });
-  endpoint(app, 'DELETE', '/api/v1/webhooks/:id', { tag: 'webhooks', summary: 'Remove a subscription; its pending deliveries become dead letters', roles: ['admin'], params: Id }, ({ params, reply }) =>
+  endpoint(app, 'DELETE', '/api/v1/webhooks/:id', { tag: 'webhooks', summary: 'Remove a subscription; its pending deliveries become dead letters', roles: ['admin'], params: Id, response: z.strictObject({ deleted: z.number().int() }), errors: [404] }, ({ params, reply }) =>
     tickets.outbox.deleteSubscription(params.id) ? { deleted: params.id } : reply.code(404).send({ error: 'not_found', message: `no subscription ${params.id}` }),
   );
-  endpoint(app, 'GET', '/api/v1/webhooks/deliveries', { tag: 'webhooks', summary: 'Deliveries by status; status=dead is the dead-letter list', roles: ['admin'], query: DeliveriesQuery }, ({ query: q }) =>
+  endpoint(app, 'GET', '/api/v1/webhooks/deliveries', { tag: 'webhooks', summary: 'Deliveries by status; status=dead is the dead-letter list', roles: ['admin'], query: DeliveriesQuery, response: Deliveries }, ({ query: q }) =>
     tickets.outbox.deliveries({ status: q.status, subscriptionId: q.subscription, limit: q.limit, offset: q.offset }),
   );
-  endpoint(app, 'POST', '/api/v1/webhooks/deliveries/:id/replay', { tag: 'webhooks', summary: 'Send a dead letter again (same idempotency key)', roles: ['admin'], params: Id, body: z.strictObject({}) }, ({ params, reply }) => {
+  endpoint(app, 'POST', '/api/v1/webhooks/deliveries/:id/replay', { tag: 'webhooks', summary: 'Send a dead letter again (same idempotency key)', roles: ['admin'], params: Id, body: z.strictObject({}), response: z.strictObject({ replayed: z.number().int() }), errors: [404] }, ({ params, reply }) => {
     if (!tickets.outbox.replay(params.id, now())) return reply.code(404).send({ error: 'not_found', message: `no dead letter ${params.id} of an active subscription` });
     tickets.webhooks.kick();
     return { replayed: params.id };
   });
-  endpoint(app, 'GET', '/api/v1/webhooks/schema', { tag: 'webhooks', summary: 'JSON Schema of webhook payloads (outbound) and inbound updates', scoped: 'global' }, () => ({
+  endpoint(app, 'GET', '/api/v1/webhooks/schema', { tag: 'webhooks', summary: 'JSON Schema of webhook payloads (outbound) and inbound updates', response: z.strictObject({ outbound: JsonSchemaOut, inbound: JsonSchemaOut }), scoped: 'global' }, () => ({
     outbound: z.toJSONSchema(WebhookPayloadSchema, { io: 'output' }),
     inbound: z.toJSONSchema(InboundSchema, { io: 'input' }),
   }));
@@ -170,7 +215,7 @@ export function registerTicketsApi(app: FastifyInstance, tickets: TicketManager,
       child,
       'POST',
       '/api/v1/webhooks/:id/inbound',
-      { tag: 'webhooks', summary: `Inbound update from the service desk, signed in the ${SIGNATURE_HEADER} header with the subscription's secret`, params: Id, auth: 'signature', rawBody: InboundSchema },
+      { tag: 'webhooks', summary: `Inbound update from the service desk, signed in the ${SIGNATURE_HEADER} header with the subscription's secret`, params: Id, auth: 'signature', rawBody: InboundSchema, response: InboundResult, errors: [404, 409] },
       ({ params, req, reply }) => {
         const sub = tickets.outbox.subscription(params.id);
         const raw = typeof req.body === 'string' ? req.body : '';

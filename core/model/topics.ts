@@ -77,6 +77,27 @@ export const GatewayStatusSchema = z.strictObject({
     .max(10_000),
   /** The store-and-forward queue: readings held and the sample time of the oldest. */
   outbox: z.strictObject({ readings: z.number().int().nonnegative(), oldestTs: z.number().int().nullable() }).optional(),
+  /**
+   * What the gateway refused before anything reached the server (unknown devices, bad payloads,
+   * values out of range): counts by reason since it started, and the latest few.
+   */
+  refusals: z
+    .strictObject({
+      total: z.record(z.string().max(64), z.number().int().nonnegative()),
+      recent: z
+        .array(
+          z.strictObject({
+            at: z.number().int().nonnegative(),
+            code: z.string().max(64),
+            message: z.string().max(300),
+            driver: z.string().max(64),
+            deviceId: z.string().max(64).optional(),
+            topic: z.string().max(300).optional(),
+          }),
+        )
+        .max(20),
+    })
+    .optional(),
 });
 export type GatewayStatus = z.infer<typeof GatewayStatusSchema>;
 export type GatewayState = z.infer<typeof GatewayStateSchema>;

@@ -12,9 +12,13 @@ const AuditQuery = z.strictObject({
   action: z.string().max(200).optional(),
 });
 
+const int = z.number().int();
+const TokenInfo = z.strictObject({ id: int, name: z.string(), role: RoleSchema, createdAt: int, createdBy: z.string(), revokedAt: int.nullable(), lastUsedAt: int.nullable(), scope: TokenScopeSchema.nullable() });
+const AuditEntry = z.strictObject({ id: int, at: int, actor: z.string(), action: z.string(), detail: z.record(z.string(), z.unknown()) });
+
 /** API tokens and the audit log, for admins. */
 export function registerAccessApi(app: FastifyInstance, deps: { tokens: TokenStore; audit: AuditLog; now: () => number }): void {
-  endpoint(app, 'GET', '/api/v1/tokens', { tag: 'access', summary: 'API tokens (never the tokens themselves)', roles: ['admin'] }, () => ({ tokens: deps.tokens.list() }));
+  endpoint(app, 'GET', '/api/v1/tokens', { tag: 'access', summary: 'API tokens (never the tokens themselves)', roles: ['admin'], response: z.strictObject({ tokens: z.array(TokenInfo) }) }, () => ({ tokens: deps.tokens.list() }));
   endpoint(
     app,
     'POST',
@@ -23,17 +27,19 @@ export function registerAccessApi(app: FastifyInstance, deps: { tokens: TokenSto
       tag: 'access',
       summary: 'Create a token; it is shown once. `scope` limits it to sites and customers (not for admin)',
       roles: ['admin'],
+      response: TokenInfo.extend({ token: z.string().describe('the token itself, shown this once') }),
+      status: 201,
       body: z
         .strictObject({ name: z.string().trim().min(1).max(100), role: RoleSchema, scope: TokenScopeSchema.optional() })
         .refine((b) => !(b.scope && b.role === 'admin'), { path: ['scope'], message: 'an admin token cannot be scoped' }),
     },
-    ({ body, principal, reply }) => {
+    ({ body, principal }) => {
       const { token, info } = deps.tokens.create({ name: body.name, role: body.role, scope: body.scope, by: principal.name, at: deps.now() });
-      return reply.code(201).send({ ...info, token });
+      return { ...info, token };
     },
   );
-  endpoint(app, 'DELETE', '/api/v1/tokens/:id', { tag: 'access', summary: 'Revoke a token', roles: ['admin'], params: Id }, ({ params, reply }) =>
+  endpoint(app, 'DELETE', '/api/v1/tokens/:id', { tag: 'access', summary: 'Revoke a token', roles: ['admin'], params: Id, response: z.strictObject({ revoked: int }), errors: [404] }, ({ params, reply }) =>
     deps.tokens.revoke(params.id, deps.now()) ? { revoked: params.id } : reply.code(404).send({ error: 'not_found', message: `no active token ${params.id}` }),
   );
-  endpoint(app, 'GET', '/api/v1/audit', { tag: 'access', summary: 'Audit log of privileged actions, newest first', roles: ['admin'], query: AuditQuery }, ({ query }) => ({ entries: deps.audit.list(query) }));
+  endpoint(app, 'GET', '/api/v1/audit', { tag: 'access', summary: 'Audit log of privileged actions, newest first', roles: ['admin'], query: AuditQuery, response: z.strictObject({ entries: z.array(AuditEntry) }) }, ({ query }) => ({ entries: deps.audit.list(query) }));
 }

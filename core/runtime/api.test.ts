@@ -17,8 +17,8 @@ function app(perMinute = 1000) {
   const a = buildHttp({ log: silentLogger(), registry: createRegistry() });
   installAccess(a, { tokens, audit, now: () => clock.now(), required: true, rateLimitPerMinute: perMinute });
   let count = 0;
-  endpoint(a, 'GET', '/api/v1/thing', { tag: 't', summary: 'read' }, () => ({ count }));
-  endpoint(a, 'POST', '/api/v1/thing', { tag: 't', summary: 'write', roles: ['operator'], body: z.strictObject({ by: z.number().int() }) }, ({ body }) => ({ count: (count += body.by) }));
+  endpoint(a, 'GET', '/api/v1/thing', { tag: 't', summary: 'read', response: z.strictObject({ count: z.number() }) }, () => ({ count }));
+  endpoint(a, 'POST', '/api/v1/thing', { tag: 't', summary: 'write', roles: ['operator'], body: z.strictObject({ by: z.number().int() }), response: z.strictObject({ count: z.number() }) }, ({ body }) => ({ count: (count += body.by) }));
   const token = (role: 'viewer' | 'operator') => tokens.create({ name: role, role, by: 'test', at: clock.now() }).token;
   return { a, clock, tokens, audit, token };
 }
@@ -71,7 +71,7 @@ describe('API access: tokens, roles, rate limit, audit', () => {
     a.get('/api/v1/forgotten', async () => ({ ran: ++ran }));
     a.get('/open', { config: { access: 'public' } }, async () => ({ ok: true }));
     // An endpoint on an app where nobody installed access: fails closed rather than running as anyone.
-    endpoint(a, 'GET', '/api/v1/unguarded', { tag: 't', summary: 'read' }, () => ({ ran: ++ran }));
+    endpoint(a, 'GET', '/api/v1/unguarded', { tag: 't', summary: 'read', response: z.strictObject({ ran: z.number() }) }, () => ({ ran: ++ran }));
     expect((await a.inject({ method: 'GET', url: '/api/v1/forgotten' })).statusCode).toBe(403);
     expect((await a.inject({ method: 'HEAD', url: '/api/v1/forgotten' })).statusCode).toBe(403);
     expect((await a.inject({ method: 'GET', url: '/api/v1/unguarded' })).statusCode).toBe(401);
@@ -86,5 +86,34 @@ describe('API access: tokens, roles, rate limit, audit', () => {
     for (let i = 0; i < 8; i++) statuses.push((await a.inject({ method: 'GET', url: '/api/v1/thing', headers: { authorization: `Bearer vgl_guess${i}` } })).statusCode);
     expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429, 429]);
     expect((await a.inject({ method: 'GET', url: '/api/v1/thing' })).statusCode).toBe(429);
+  });
+
+  // The OpenAPI document may not drift: with VIGIL_CHECK_RESPONSES=1 (set for every test run) an
+  // answer that does not fit its declared schema, or a status the route does not declare, is a 500.
+  it('checks answers against the documented schema and statuses when asked to', async () => {
+    const before = process.env.VIGIL_CHECK_RESPONSES;
+    process.env.VIGIL_CHECK_RESPONSES = '1';
+    try {
+      const db = openDatabase(':memory:');
+      const a = buildHttp({ log: silentLogger(), registry: createRegistry() });
+      installAccess(a, { tokens: new TokenStore(db), audit: new AuditLog(db), now: () => 0, required: false, rateLimitPerMinute: 1000 });
+      const Out = z.strictObject({ n: z.number() });
+      endpoint(a, 'GET', '/api/v1/fits', { tag: 't', summary: 'fits', response: Out }, () => ({ n: 1 }));
+      endpoint(a, 'GET', '/api/v1/drifts', { tag: 't', summary: 'drifts', response: Out }, () => ({ n: 'one' }));
+      endpoint(a, 'POST', '/api/v1/made', { tag: 't', summary: 'creates', response: Out, status: 201, body: z.strictObject({}) }, () => ({ n: 2 }));
+      endpoint(a, 'GET', '/api/v1/secret-404', { tag: 't', summary: 'undeclared 404', response: Out }, ({ reply }) => reply.code(404).send({ error: 'not_found', message: 'x' }));
+      endpoint(a, 'GET', '/api/v1/declared-404', { tag: 't', summary: 'declared 404', response: Out, errors: [404] }, ({ reply }) => reply.code(404).send({ error: 'not_found', message: 'x' }));
+      expect((await a.inject({ method: 'GET', url: '/api/v1/fits' })).statusCode).toBe(200);
+      const drift = await a.inject({ method: 'GET', url: '/api/v1/drifts' });
+      expect(drift.statusCode).toBe(500);
+      const made = await a.inject({ method: 'POST', url: '/api/v1/made', payload: {} });
+      expect([made.statusCode, made.json()]).toEqual([201, { n: 2 }]);
+      const hidden = await a.inject({ method: 'GET', url: '/api/v1/secret-404' });
+      expect([hidden.statusCode, hidden.json().error]).toEqual([500, 'undocumented_status']);
+      expect((await a.inject({ method: 'GET', url: '/api/v1/declared-404' })).statusCode).toBe(404);
+    } finally {
+      if (before === undefined) delete process.env.VIGIL_CHECK_RESPONSES;
+      else process.env.VIGIL_CHECK_RESPONSES = before;
+    }
   });
 });

@@ -25,6 +25,16 @@ type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export interface EndpointSpec<B = unknown, Q = unknown, P = unknown> {
   summary: string;
   tag: string;
+  /**
+   * What a successful call answers: a JSON body's schema, or `event-stream` (SSE). Documented in
+   * OpenAPI, and with VIGIL_CHECK_RESPONSES=1 (the tests) every answer is checked against it, so the
+   * document cannot drift from what the server sends.
+   */
+  response: z.ZodType | 'event-stream';
+  /** The status of a success: 201 when the call creates something. */
+  status?: 200 | 201;
+  /** Failures the handler itself sends, beyond the 400/401/403/429 that every route can answer. */
+  errors?: readonly (404 | 409 | 422)[];
   /** Who may call it; admin always may. Reads default to every role; a write must say. */
   roles?: readonly Role[];
   body?: z.ZodType<B>;
@@ -73,6 +83,7 @@ export function endpoint<B = undefined, Q = undefined, P = undefined>(
 ): void {
   const list = catalogs.get(app.server) ?? [];
   catalogs.set(app.server, list);
+  const check = process.env.VIGIL_CHECK_RESPONSES === '1';
   list.push({ method, url, spec: spec as EndpointSpec });
   app.route({
     method,
@@ -92,9 +103,41 @@ export function endpoint<B = undefined, Q = undefined, P = undefined>(
       // Fail closed: a handler never runs without a principal unless its route checks a signature.
       const principal = req.principal;
       if (!principal && spec.auth !== 'signature') return reply.code(401).send({ error: 'unauthorized', message: 'no credentials were checked for this route' });
-      return handler({ body: body as B, query: q as Q, params: params as P, principal: principal ?? SIGNED, req, reply });
+      const out = await handler({ body: body as B, query: q as Q, params: params as P, principal: principal ?? SIGNED, req, reply });
+      if (out === reply || reply.sent) return reply;
+      if (check && spec.response !== 'event-stream') checkResponse(method, url, spec.response, out);
+      return reply.code(spec.status ?? 200).send(out);
     },
+    // Tests only: an answer with a status the document does not declare is turned into a 500 that
+    // names it, so an undocumented 404 or 409 fails the test that provoked it.
+    ...(check
+      ? {
+          onSend: async (_req: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+            if (declaredStatuses(spec as EndpointSpec).includes(reply.statusCode)) return payload;
+            const message = `${method} ${url} answered ${reply.statusCode}, which its endpoint spec does not declare`;
+            reply.code(500);
+            return JSON.stringify({ error: 'undocumented_status', message });
+          },
+        }
+      : {}),
   });
+}
+
+function checkResponse(method: Method, url: string, schema: z.ZodType, out: unknown): void {
+  // What the client sees is the JSON text, so check that (undefined fields dropped, dates as strings).
+  const sent: unknown = out === undefined ? undefined : JSON.parse(JSON.stringify(out));
+  const r = schema.safeParse(sent);
+  if (!r.success) {
+    throw new Error(`${method} ${url}: the answer does not match its documented schema: ${r.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+}
+
+/** Every status a route can answer: its success, the handler's declared failures, and the gate's. */
+function declaredStatuses(spec: EndpointSpec): number[] {
+  const gate = spec.auth === 'signature' ? [400, 401, 429] : [400, 401, 403, 429];
+  // Fastify's own body parsing: too large, or not JSON.
+  const body = spec.body || spec.rawBody ? [413, 415] : [];
+  return [spec.status ?? 200, ...gate, ...body, ...(spec.errors ?? [])].sort((a, b) => a - b);
 }
 
 function withoutToken(query: unknown): unknown {
@@ -224,25 +267,69 @@ export function openApiDocument(app: FastifyInstance, info: { title: string; ver
       for (const [name, s] of Object.entries(js.properties ?? {})) parameters.push({ name, in: where, required: where === 'path' || (js.required ?? []).includes(name), schema: s });
     }
     const scopeNote = spec.scoped === 'filtered' ? ' Scoped tokens see their sites only.' : spec.scoped === 'global' ? '' : ' Not for scoped tokens.';
-    const roles = spec.auth === 'signature' ? 'none: HMAC signature' : ['admin', ...(spec.roles ?? (method === 'GET' ? ALL_ROLES : [])).filter((r) => r !== 'admin')].join(', ');
+    const signed = spec.auth === 'signature';
+    const roles = signed ? 'none: HMAC signature' : ['admin', ...(spec.roles ?? (method === 'GET' ? ALL_ROLES : [])).filter((r) => r !== 'admin')].join(', ');
+    const success = spec.status ?? 200;
+    const responses: Record<string, unknown> = {};
+    for (const code of declaredStatuses(spec)) {
+      if (code === success) {
+        responses[String(code)] =
+          spec.response === 'event-stream'
+            ? { description: 'A stream of Server-Sent Events', content: { 'text/event-stream': { schema: { type: 'string' } } } }
+            : { description: code === 201 ? 'Created' : 'OK', content: { 'application/json': { schema: jsonSchema(spec.response, 'output') } } };
+      } else {
+        const description = code === 401 && signed ? 'Missing or wrong signature' : ERROR_TEXT[code] ?? 'Error';
+        responses[String(code)] = { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } }, ...(code === 429 ? { headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait' } } } : {}) };
+      }
+    }
     (paths[path] ??= {})[method.toLowerCase()] = {
+      operationId: `${method.toLowerCase()}${path.replace(/\{(\w+)\}/g, 'By_$1').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
       summary: spec.summary,
       tags: [spec.tag],
-      description: `Roles: ${roles}.${spec.auth === 'signature' ? '' : scopeNote}`,
+      description: `Roles: ${roles}.${signed ? '' : scopeNote}`,
       ...(parameters.length ? { parameters } : {}),
       ...(spec.body || spec.rawBody ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema((spec.body ?? spec.rawBody)!, 'input') } } } } : {}),
-      responses: { '200': { description: 'OK' }, '400': { description: 'Malformed request: every problem with its path' }, '401': { description: 'No or unknown token' }, '403': { description: 'Role may not' }, '429': { description: 'Rate limited' } },
-      ...(spec.auth === 'signature' ? { security: [] } : {}),
+      responses,
+      // A signed route takes no token: its only credential is the signature header.
+      ...(signed ? { security: [{ signature: [] }] } : {}),
     };
   }
   return {
     openapi: '3.1.0',
     info,
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'An API token from `vigil token create`' },
+        signature: { type: 'apiKey', in: 'header', name: 'Vigil-Signature', description: "t=<unix seconds>,v1=<HMAC-SHA256 of the timestamp and raw body with the subscription's secret>" },
+      },
+      schemas: {
+        Error: {
+          type: 'object',
+          required: ['error', 'message'],
+          properties: {
+            error: { type: 'string', description: 'A stable code, e.g. bad_request, not_found' },
+            message: { type: 'string' },
+            issues: { type: 'array', description: 'On 422: every problem with its path', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } },
+          },
+        },
+      },
+    },
     security: [{ bearer: [] }],
     paths,
   };
 }
+
+const ERROR_TEXT: Record<number, string> = {
+  400: 'Malformed request: every problem with its path',
+  401: 'No token, or an unknown or revoked one',
+  403: 'The token\'s role or scope may not call this',
+  404: 'No such resource (or not visible to this token)',
+  409: 'Not possible in the current state',
+  413: 'Body too large',
+  415: 'Body is not JSON',
+  422: 'Well-formed but invalid: every problem with its path',
+  429: 'Rate limited; retry after the Retry-After seconds',
+};
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): unknown {
   try {

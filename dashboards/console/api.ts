@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { DeviceIdSchema, type FastifyInstance, MetricIdSchema, type Reading, SseHub, canSee, endpoint, sseFrame } from '../../core/index.ts';
 import type { DeviceDirectory, GatewayDirectory } from '../../ingest/devices.ts';
 import type { HistoryRollups } from '../../ingest/history/rollups.ts';
-import type { RuleService } from '../../rules/index.ts';
+import { ActiveAlertSchema, type RuleService } from '../../rules/index.ts';
+import { DeviceStateResponse, GatewayResponse } from '../../ingest/api-schemas.ts';
 import type { TicketManager } from '../../tickets/index.ts';
 import { healthOf } from './health.ts';
 
@@ -21,6 +22,50 @@ const HistoryQuery = z
   .refine((q) => q.from === undefined || q.to === undefined || q.from < q.to, { message: 'from must be before to' })
   .refine((q) => q.from === undefined || q.to === undefined || q.to - q.from <= 92 * DAY, { message: 'at most 92 days at a time' });
 
+// What the routes answer; documented in OpenAPI and checked against every answer in tests.
+const int = z.number().int();
+const Health = z.enum(['ok', 'warning', 'critical', 'offline']);
+const TicketBrief = z.strictObject({ id: int, priority: z.string(), title: z.string() });
+const Fleet = z.strictObject({
+  sites: z.array(
+    z.strictObject({
+      site: z.string(),
+      devices: z.array(
+        z.strictObject({
+          deviceId: z.string(),
+          gatewayId: z.string(),
+          gatewayState: z.string(),
+          health: Health,
+          reasons: z.array(z.string()),
+          lastSeen: int,
+          lastTs: int,
+          values: DeviceStateResponse.shape.values,
+          pollState: z.string().nullable(),
+          openTickets: z.array(TicketBrief),
+        }),
+      ),
+    }),
+  ),
+});
+const Overview = z.strictObject({
+  device: DeviceStateResponse,
+  gateway: GatewayResponse.nullable(),
+  health: Health,
+  reasons: z.array(z.string()),
+  assetClass: z.string().nullable(),
+  rules: z.array(z.strictObject({ ruleId: z.string(), kind: z.string(), metric: z.string(), fault: z.string(), limits: z.record(z.string(), z.unknown()) })),
+  skipped: z.array(z.strictObject({ ruleId: z.string(), metric: z.string(), reason: z.string() })),
+  baselines: z.array(z.strictObject({ ruleId: z.string(), metric: z.string(), baseline: z.number(), deviation: z.number(), measure: z.string(), learnedFrom: int })),
+  alerts: z.array(ActiveAlertSchema),
+  tickets: z.array(z.strictObject({ id: int, title: z.string(), status: z.string(), priority: z.string(), createdAt: int, firstSeenAt: int, resolvedAt: int.nullable() })),
+});
+const History = z.strictObject({
+  device: z.string(),
+  from: int,
+  to: int,
+  series: z.record(z.string(), z.strictObject({ t: z.array(int), mean: z.array(z.number()), min: z.array(z.number()), max: z.array(z.number()) })),
+});
+
 export interface ConsoleApiDeps {
   devices: DeviceDirectory;
   gateways: GatewayDirectory;
@@ -37,14 +82,14 @@ const LIVE_EVERY_MS = 1000;
 
 /** What the console reads beyond the parts' own APIs: who am I, the fleet at a glance, one device, its history. */
 export function registerConsoleApi(app: FastifyInstance, deps: ConsoleApiDeps): void {
-  endpoint(app, 'GET', '/api/v1/me', { tag: 'console', summary: 'The caller: token name, role and scope', scoped: 'global' }, ({ principal }) => ({
+  endpoint(app, 'GET', '/api/v1/me', { tag: 'console', summary: 'The caller: token name, role and scope', response: z.strictObject({ name: z.string(), role: z.string(), scope: z.strictObject({ sites: z.array(z.string()), customers: z.array(z.string()) }).nullable() }), scoped: 'global' }, ({ principal }) => ({
     name: principal.name,
     role: principal.role,
     scope: principal.scope ?? null,
   }));
   const siteOf = (deviceId: string) => deps.devices.list().find((d) => d.deviceId === deviceId)?.site;
 
-  endpoint(app, 'GET', '/api/v1/fleet', { tag: 'console', summary: 'Sites and devices with health (and why), last values, open tickets, gateway state', scoped: 'filtered' }, ({ principal }) => {
+  endpoint(app, 'GET', '/api/v1/fleet', { tag: 'console', summary: 'Sites and devices with health (and why), last values, open tickets, gateway state', response: Fleet, scoped: 'filtered' }, ({ principal }) => {
     const gateways = new Map(deps.gateways.list().map((g) => [`${g.site}/${g.gatewayId}`, g]));
     const alerts = new Map<string, ReturnType<RuleService['live']['alerts']>>();
     for (const a of deps.rules.live.alerts()) alerts.set(a.deviceId, [...(alerts.get(a.deviceId) ?? []), a]);
@@ -77,7 +122,7 @@ export function registerConsoleApi(app: FastifyInstance, deps: ConsoleApiDeps): 
     return { sites: [...sites].sort(([a], [b]) => a.localeCompare(b)).map(([site, devices]) => ({ site, devices })) };
   });
 
-  endpoint(app, 'GET', '/api/v1/devices/:id/overview', { tag: 'console', summary: 'One device: last values, rules with limits, learned baselines, alerts, tickets, gateway', params: z.strictObject({ id: DeviceIdSchema }), scoped: 'filtered' }, ({ params, principal, reply }) => {
+  endpoint(app, 'GET', '/api/v1/devices/:id/overview', { tag: 'console', summary: 'One device: last values, rules with limits, learned baselines, alerts, tickets, gateway', params: z.strictObject({ id: DeviceIdSchema }), response: Overview, errors: [404], scoped: 'filtered' }, ({ params, principal, reply }) => {
     const device = deps.devices.list().find((d) => d.deviceId === params.id);
     if (!device || !canSee(principal, device.site)) return reply.code(404).send({ error: 'not_found', message: `no device ${params.id} has reported` });
     const plan = deps.rules.live.plans().find((p) => p.deviceId === params.id);
@@ -125,11 +170,11 @@ export function registerConsoleApi(app: FastifyInstance, deps: ConsoleApiDeps): 
     app,
     'GET',
     '/api/v1/readings/stream',
-    { tag: 'console', summary: 'Live readings (Server-Sent Events, latest per device and metric each second); ?device= for one device', query: z.strictObject({ device: DeviceIdSchema.optional() }), queryToken: true, scoped: 'filtered' },
+    { tag: 'console', summary: 'Live readings (Server-Sent Events, latest per device and metric each second); ?device= for one device', query: z.strictObject({ device: DeviceIdSchema.optional() }), queryToken: true, response: 'event-stream', scoped: 'filtered' },
     ({ query, principal, req, reply }) => live.open(req, reply, { device: query.device, sites: principal.sites }),
   );
 
-  endpoint(app, 'GET', '/api/v1/history', { tag: 'console', summary: 'Per-minute history (mean, min, max) of metrics of one device; default the last 7 days', query: HistoryQuery, scoped: 'filtered' }, ({ query, principal, reply }) => {
+  endpoint(app, 'GET', '/api/v1/history', { tag: 'console', summary: 'Per-minute history (mean, min, max) of metrics of one device; default the last 7 days', query: HistoryQuery, response: History, errors: [404], scoped: 'filtered' }, ({ query, principal, reply }) => {
     if (principal.sites && !canSee(principal, siteOf(query.device))) return reply.code(404).send({ error: 'not_found', message: `no device ${query.device} has reported` });
     const to = query.to ?? deps.now();
     const from = query.from ?? to - 7 * DAY;

@@ -106,6 +106,7 @@ export class Intake {
       if (!parsed.success) return this.quarantineEnvelope('bad_envelope', `invalid device status: ${parsed.error.issues[0]?.message}`, topic, payload, t);
       this.deps.devices.states(t.site, t.gatewayId, parsed.data.devices, now);
       if (parsed.data.outbox) this.deps.gateways.outbox(t.site, t.gatewayId, parsed.data.outbox, parsed.data.at);
+      if (parsed.data.refusals) this.deps.gateways.refusals(t.site, t.gatewayId, parsed.data.refusals);
       return;
     }
     if (payload.length > this.opts.maxEnvelopeBytes) {

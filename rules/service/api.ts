@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { DeviceIdSchema, type FastifyInstance, type Role, canSee, endpoint } from '../../core/index.ts';
+import { DeviceIdSchema, type FastifyInstance, FindingSchema, type Role, canSee, endpoint } from '../../core/index.ts';
 import { rulesetJsonSchema } from '../rulesets/schema.ts';
-import type { RuleService } from './service.ts';
+import type { RuleService, Validation } from './service.ts';
+import { ActiveAlertSchema as Alert } from './api-schemas.ts';
 
 const DAY = 86_400_000;
 const MAX_YAML = 512 * 1024;
@@ -35,58 +36,70 @@ const FindingsQuery = z.strictObject({
 });
 const VersionParam = z.strictObject({ version: z.coerce.number().int().positive() });
 
+// What the routes answer; documented in OpenAPI and checked against every answer in tests.
+const int = z.number().int();
+const Version = z.strictObject({ version: int, name: z.string(), author: z.string(), comment: z.string(), createdAt: int, diff: z.string() });
+const Skipped = z.array(z.strictObject({ ruleId: z.string(), metric: z.string(), reason: z.string() }));
+const Limits = z.record(z.string(), z.unknown());
+const Run = z.strictObject({ version: int.nullable(), summary: z.looseObject({ readings: int, late: int, findings: int, devices: z.array(z.looseObject({})) }), findings: z.array(FindingSchema), truncated: z.boolean() });
+
+/** A 422 in the API's one error shape, with every problem and its path. */
+function invalid(v: Extract<Validation, { valid: false }>) {
+  return { error: 'invalid_ruleset', message: v.issues.map((i) => `${i.path}: ${i.message}`).join('; '), valid: false, issues: v.issues };
+}
+
 /** Findings, alert states and ruleset management under /api/v1; publishing is recorded under the caller's token name. */
 export function registerRulesApi(app: FastifyInstance, rules: RuleService, now: () => number): void {
-  endpoint(app, 'GET', '/api/v1/findings', { tag: 'rules', summary: 'Findings, newest first (filters: device, rule, since, after)', query: FindingsQuery, scoped: 'filtered' }, ({ query: q, principal }) => ({
+  endpoint(app, 'GET', '/api/v1/findings', { tag: 'rules', summary: 'Findings, newest first (filters: device, rule, since, after)', query: FindingsQuery, response: z.strictObject({ findings: z.array(FindingSchema.extend({ id: int })) }), scoped: 'filtered' }, ({ query: q, principal }) => ({
     findings: rules.findings.list({ ...(q.device ? { deviceId: q.device } : {}), ...(q.rule ? { ruleId: q.rule } : {}), since: q.since, after: q.after, sites: principal.sites, limit: q.limit }),
   }));
 
-  endpoint(app, 'GET', '/api/v1/alerts', { tag: 'rules', summary: 'Alerts that are not normal, with their evidence', query: z.strictObject({ device: DeviceIdSchema.optional() }), scoped: 'filtered' }, ({ query: q, principal }) => ({
+  endpoint(app, 'GET', '/api/v1/alerts', { tag: 'rules', summary: 'Alerts that are not normal, with their evidence', query: z.strictObject({ device: DeviceIdSchema.optional() }), response: z.strictObject({ alerts: z.array(Alert) }), scoped: 'filtered' }, ({ query: q, principal }) => ({
     alerts: rules.live.alerts(q.device ? { deviceId: q.device } : undefined).filter((a) => canSee(principal, a.site)),
   }));
 
-  endpoint(app, 'GET', '/api/v1/rulesets', { tag: 'rules', summary: 'Ruleset versions and the active one' }, () => ({ active: rules.version, versions: rules.versions.list() }));
-  endpoint(app, 'GET', '/api/v1/rulesets/schema', { tag: 'rules', summary: 'JSON Schema of a ruleset', scoped: 'global' }, () => rulesetJsonSchema());
-  endpoint(app, 'GET', '/api/v1/rulesets/active', { tag: 'rules', summary: 'The active ruleset and the rules each device runs' }, () => {
+  endpoint(app, 'GET', '/api/v1/rulesets', { tag: 'rules', summary: 'Ruleset versions and the active one', response: z.strictObject({ active: int, versions: z.array(Version) }) }, () => ({ active: rules.version, versions: rules.versions.list() }));
+  endpoint(app, 'GET', '/api/v1/rulesets/schema', { tag: 'rules', summary: 'JSON Schema of a ruleset', response: z.record(z.string(), z.unknown()), scoped: 'global' }, () => rulesetJsonSchema());
+  endpoint(app, 'GET', '/api/v1/rulesets/active', { tag: 'rules', summary: 'The active ruleset and the rules each device runs', response: Version.extend({ yaml: z.string(), plans: z.array(z.strictObject({ deviceId: z.string(), site: z.string().optional(), assetClass: z.string().optional(), rules: z.array(z.strictObject({ ruleId: z.string(), kind: z.string(), metric: z.string(), limits: Limits })), skipped: Skipped })) }) }, () => {
     const v = rules.versions.get(rules.version)!;
     return { ...v, plans: rules.live.plans().map((p) => ({ deviceId: p.deviceId, site: p.site, assetClass: p.assetClass, rules: p.rules.map((r) => ({ ruleId: r.ruleId, kind: r.kind.kind, metric: r.metric, limits: r.prepared.limits })), skipped: p.skipped })) };
   });
-  endpoint(app, 'GET', '/api/v1/rulesets/:version', { tag: 'rules', summary: 'One ruleset version with its YAML and diff', params: VersionParam }, ({ params: p, reply }) => {
+  endpoint(app, 'GET', '/api/v1/rulesets/:version', { tag: 'rules', summary: 'One ruleset version with its YAML and diff', params: VersionParam, response: Version.extend({ yaml: z.string() }), errors: [404] }, ({ params: p, reply }) => {
     return rules.versions.get(p.version) ?? reply.code(404).send({ error: 'not_found', message: `no ruleset version ${p.version}` });
   });
 
-  endpoint(app, 'POST', '/api/v1/rulesets/validate', { tag: 'rules', summary: 'Check a ruleset; 422 with every problem and its path', roles: OPERATOR, body: YamlBody }, ({ body: b, reply }) => {
+  endpoint(app, 'POST', '/api/v1/rulesets/validate', { tag: 'rules', summary: 'Check a ruleset; 422 with every problem and its path', roles: OPERATOR, body: YamlBody, response: z.strictObject({ valid: z.literal(true), name: z.string(), rules: int }), errors: [422] }, ({ body: b, reply }) => {
     const v = rules.validate(b.yaml);
-    return v.valid ? { valid: true, name: v.ruleset.name, rules: v.ruleset.rules.length } : reply.code(422).send(v);
+    return v.valid ? { valid: true, name: v.ruleset.name, rules: v.ruleset.rules.length } : reply.code(422).send(invalid(v));
   });
 
-  endpoint(app, 'POST', '/api/v1/rulesets/dry-run', { tag: 'rules', summary: 'What publishing a ruleset would change, changing nothing', roles: OPERATOR, body: YamlBody }, ({ body: b, reply }) => {
+  endpoint(app, 'POST', '/api/v1/rulesets/dry-run', { tag: 'rules', summary: 'What publishing a ruleset would change, changing nothing', roles: OPERATOR, body: YamlBody, response: z.strictObject({ valid: z.literal(true), diff: z.string(), devices: z.array(z.strictObject({ deviceId: z.string(), rules: z.array(z.string()), added: z.array(z.string()), removed: z.array(z.string()), skipped: Skipped })) }), errors: [422] }, ({ body: b, reply }) => {
     const v = rules.validate(b.yaml);
-    if (!v.valid) return reply.code(422).send(v);
+    if (!v.valid) return reply.code(422).send(invalid(v));
     return { valid: true, ...rules.dryRun(b.yaml, v.ruleset) };
   });
 
-  endpoint(app, 'POST', '/api/v1/rulesets', { tag: 'rules', summary: 'Publish a ruleset version and make it active', roles: OPERATOR, body: PublishBody }, ({ body: b, principal, reply }) => {
+  endpoint(app, 'POST', '/api/v1/rulesets', { tag: 'rules', summary: 'Publish a ruleset version and make it active', roles: OPERATOR, body: PublishBody, response: z.strictObject({ version: int, diff: z.string() }), status: 201, errors: [422] }, ({ body: b, principal, reply }) => {
     const v = rules.validate(b.yaml);
-    if (!v.valid) return reply.code(422).send(v);
-    return reply.code(201).send(rules.publish(b.yaml, v.ruleset, principal.name, b.comment));
+    if (!v.valid) return reply.code(422).send(invalid(v));
+    return rules.publish(b.yaml, v.ruleset, principal.name, b.comment);
   });
 
-  endpoint(app, 'POST', '/api/v1/rulesets/:version/activate', { tag: 'rules', summary: 'Make a stored version active again (rollback)', roles: OPERATOR, params: VersionParam, body: ActivateBody }, ({ params: p, body: b, principal, reply }) => {
+  endpoint(app, 'POST', '/api/v1/rulesets/:version/activate', { tag: 'rules', summary: 'Make a stored version active again (rollback)', roles: OPERATOR, params: VersionParam, body: ActivateBody, response: z.strictObject({ active: int }), errors: [404] }, ({ params: p, body: b, principal, reply }) => {
     return rules.activate(p.version, principal.name, b.comment) ? { active: p.version } : reply.code(404).send({ error: 'not_found', message: `no ruleset version ${p.version}` });
   });
 
-  endpoint(app, 'POST', '/api/v1/rulesets/backtest', { tag: 'rules', summary: 'Run a ruleset (and the active one) over stored history', roles: OPERATOR, body: BacktestBody }, ({ body: b, reply }) => {
+  endpoint(app, 'POST', '/api/v1/rulesets/backtest', { tag: 'rules', summary: 'Run a ruleset (and the active one) over stored history', roles: OPERATOR, body: BacktestBody, response: z.strictObject({ from: int, to: int, candidate: Run, active: Run.optional() }), errors: [404, 422] }, ({ body: b, reply }) => {
     let candidate;
     if (b.yaml) {
       const v = rules.validate(b.yaml);
-      if (!v.valid) return reply.code(422).send(v);
+      if (!v.valid) return reply.code(422).send(invalid(v));
       candidate = v.ruleset;
     } else if (b.version) {
       const stored = rules.versions.get(b.version);
       if (!stored) return reply.code(404).send({ error: 'not_found', message: `no ruleset version ${b.version}` });
       const v = rules.validate(stored.yaml);
-      if (!v.valid) return reply.code(422).send(v);
+      if (!v.valid) return reply.code(422).send(invalid(v));
       candidate = v.ruleset;
     }
     const to = b.to ?? now();
