@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import mqtt from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, screenshot } from '../helpers/browser.ts';
@@ -16,6 +17,8 @@ describe('operator console in Chromium, on the demo, signed in with the token it
   let startedAt: number;
   // The token the demo prints at start: what a user copies into the sign-in form.
   let ADMIN = '';
+  let sensorPort = 0;
+  const get = async <T>(path: string): Promise<T> => (await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${ADMIN}` } })).json() as Promise<T>;
 
   const signIn = async (token: string): Promise<Page> => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -32,10 +35,11 @@ describe('operator console in Chromium, on the demo, signed in with the token it
     (await fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })).json() as Promise<Record<string, unknown>>;
 
   beforeAll(async () => {
-    const [http, mqtt, sensors, modbus] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const [http, mqttPort, sensors, modbus] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    sensorPort = sensors;
     base = `http://127.0.0.1:${http}`;
     startedAt = Date.now();
-    demo = new VigilProcess(['demo', '--http-port', String(http), '--mqtt-port', String(mqtt), '--sensor-port', String(sensors), '--modbus-port', String(modbus), '--data-dir', join(tmp.dir, 'demo')], { VIGIL_DEMO_TOKEN: '' }).start();
+    demo = new VigilProcess(['demo', '--http-port', String(http), '--mqtt-port', String(mqttPort), '--sensor-port', String(sensors), '--modbus-port', String(modbus), '--data-dir', join(tmp.dir, 'demo')], { VIGIL_DEMO_TOKEN: '' }).start();
     await demo.waitForOutput(/Vigil demo is running/, 30_000);
     ADMIN = /admin token\s+(vgl_\S+)/.exec(demo.output)![1]!;
     browser = await launchBrowser();
@@ -81,6 +85,37 @@ describe('operator console in Chromium, on the demo, signed in with the token it
     await page.close();
   });
 
+  // Regression (#12): only three metrics were charted, an alert on any other was nowhere on a chart,
+  // and evidence was raw JSON with epoch milliseconds.
+  it('charts every metric the device reports, shows each alert on its chart, and reads evidence as sentences', async () => {
+    // fan-2's drive also reports its motor current and speed, as a sensor integrator would add them.
+    const sensor = await mqtt.connectAsync(`mqtt://127.0.0.1:${sensorPort}`, { clientId: 'e2e-drive' });
+    await sensor.publishAsync('sensors/fan-2', JSON.stringify({ motor_current: 12.4, speed_rpm: 1480 }), { qos: 1 });
+    await sensor.endAsync();
+    const reported = await waitFor(async () => {
+      const o = await get<{ device: { values: Record<string, unknown> } }>('/api/v1/devices/fan-2/overview');
+      const keys = Object.keys(o.device.values);
+      return keys.includes('speed_rpm') ? keys : undefined;
+    }, { timeoutMs: 10_000, message: 'motor current and speed reported' });
+    expect(reported).toEqual(expect.arrayContaining(['motor_current', 'speed_rpm', 'vibration_rms', 'bearing_temp']));
+    const page = await signIn(ADMIN);
+    await page.goto(`${base}/#/device/fan-2`);
+    await page.locator('figure[data-metric="vibration_kurtosis"] canvas').waitFor();
+    const charted = await page.locator('figure[data-metric]').evaluateAll((figs) => figs.map((f) => f.getAttribute('data-metric')));
+    expect(charted).toEqual(expect.arrayContaining(reported));
+    const alerting = [...new Set((await get<{ alerts: { metric: string }[] }>('/api/v1/alerts?device=fan-2')).alerts.map((a) => a.metric).filter((m) => m !== '*'))];
+    expect(alerting.length).toBeGreaterThan(0);
+    for (const m of alerting) expect(Number(await page.locator(`figure[data-metric="${m}"]`).getAttribute('data-alerts')), m).toBeGreaterThan(0);
+    const evidence = await page.locator('td.evidence').allTextContents();
+    expect(evidence.length).toBeGreaterThan(0);
+    for (const e of evidence) {
+      expect(e).not.toMatch(/[{}"]/);
+      expect(e).not.toMatch(/\d{13}/);
+      expect(e).toMatch(/^[A-Z].*\.$/);
+    }
+    await page.close();
+  });
+
   it('previews a threshold change against the stored history beside the active ruleset, then publishes it', async () => {
     const page = await signIn(ADMIN);
     await page.click('nav >> text=Rules');
@@ -94,7 +129,23 @@ describe('operator console in Chromium, on the demo, signed in with the token it
     await page.waitForSelector('#preview-summary', { timeout: 60_000 });
     expect(await page.locator('#preview tr[data-differs]').count()).toBeGreaterThan(0);
     await expect(page.locator('#preview-summary').textContent()).resolves.toMatch(/active ruleset \d+ findings and \d+ tickets, this change \d+ findings and \d+ tickets/);
+    // Regression (#12): the preview was a table only. Now a chart of the metric over the window,
+    // with the alerts each ruleset would have raised.
+    const chart = page.locator('#preview-chart');
+    await chart.locator('canvas').waitFor();
+    expect(Number(await chart.getAttribute('data-candidate-alerts'))).toBeGreaterThan(0);
     await screenshot(page, '3-rules-preview');
+    // A limit on the value itself is drawn twice: as it is and as it would be.
+    await page.selectOption('#edit-rule', 'bearing-temp-limit');
+    await page.selectOption('#edit-param', 'warning');
+    await page.fill('#edit-value', '50');
+    await page.waitForSelector('#edit-check >> text=Valid: bearing-temp-limit.warning = 50');
+    await page.click('button:has-text("Preview")');
+    await page.waitForSelector('#preview-chart[data-lines="active,candidate"] canvas', { timeout: 60_000 });
+    await page.selectOption('#edit-rule', 'kurtosis-baseline');
+    await page.selectOption('#edit-param', 'warning');
+    await page.fill('#edit-value', '3');
+    await page.waitForSelector('#edit-check >> text=Valid: kurtosis-baseline.warning = 3');
     await page.fill('#publish-comment', 'kurtosis warns earlier');
     await page.click('button:has-text("Publish")');
     await page.waitForSelector('#rules-status >> text=Published version 2');
@@ -113,6 +164,8 @@ describe('operator console in Chromium, on the demo, signed in with the token it
     await page.click('nav >> text=Tickets');
     const card = page.locator('article.card', { hasText: 'Bearing wear on fan-2' });
     await card.waitFor();
+    await card.locator('details.evidence summary').click();
+    await expect(card.locator('details.evidence').textContent()).resolves.toMatch(/rule kurtosis-baseline on vibration_kurtosis, (fire|escalate) \((warning|critical)\)\. Value [\d.]+, learned normal/);
     await screenshot(page, '4-tickets');
     await card.locator('button:has-text("Acknowledge")').click();
     await page.waitForSelector('[role=status] >> text=acknowledge done');
@@ -156,6 +209,29 @@ describe('operator console in Chromium, on the demo, signed in with the token it
     await page.waitForSelector('#pipeline >> text=demo-gw');
     await page.keyboard.press('Tab');
     await expect(page.evaluate('document.activeElement.textContent')).resolves.toBe('Skip to content');
+    await page.close();
+  });
+
+  // Regression (#12): what a gateway refused never reached the console; and tables overflowed at 800 px.
+  it('shows refusals at the gateway beside the server quarantine, and every page fits 800 px', async () => {
+    const sensor = await mqtt.connectAsync(`mqtt://127.0.0.1:${sensorPort}`, { clientId: 'e2e-ghost' });
+    await sensor.publishAsync('sensors/ghost-9/bearing_temp', '41.5', { qos: 1 });
+    await sensor.endAsync();
+    const page = await signIn(ADMIN);
+    await page.setViewportSize({ width: 800, height: 900 });
+    await page.click('nav >> text=Pipeline');
+    await waitFor(async () => {
+      await page.reload();
+      return page.locator('#gateway-refusals >> text=ghost-9').count();
+    }, { timeoutMs: 20_000, intervalMs: 1000, message: 'the gateway refusal on the pipeline page' });
+    await expect(page.locator('#gateway-refusals-total').textContent()).resolves.toMatch(/demo-gw: \d+ unknown_device/);
+    await screenshot(page, '7-pipeline-800');
+    for (const route of ['#/fleet', '#/device/fan-2', '#/rules', '#/tickets', '#/pipeline']) {
+      await page.goto(`${base}/${route}`);
+      await page.waitForSelector('main h1');
+      await page.waitForTimeout(500);
+      expect(await page.evaluate('document.documentElement.scrollWidth'), route).toBeLessThanOrEqual(800);
+    }
     await page.close();
   });
 

@@ -23,6 +23,7 @@ describe('evidence and parameters as sentences', () => {
     expect(describeEvidence({ value: 5, zones: { standard: 'ISO 10816-3 group 2 rigid', ab: 1.4, bc: 2.8, cd: 4.5 } })).toContain('zones of ISO 10816-3 group 2 rigid (A/B 1.4, B/C 2.8, C/D 4.5)');
     expect(describeEvidence({ mode: 'all', conditions: [{ kind: 'threshold', metric: 'bearing_temp', level: 1, value: 80, warning: 75 }] })).toBe('When all, conditions: bearing_temp (value 80, warning limit 75).');
     expect(describeParams({})).toBe('Defaults.');
+    expect(describeParams({ zone: true, window: '2d', lead: { warning: '14d', critical: '2d' } })).toBe('Limit from the vibration zones of the asset class, window 2d, warns 14d and turns critical 2d before the crossing.');
     expect(describeParams({ warning: 80, critical: 95 })).toBe('Warning limit 80, critical limit 95.');
   });
 });

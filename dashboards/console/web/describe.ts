@@ -6,7 +6,8 @@ import { time } from './dom.ts';
  */
 const num = (v: unknown): string => (typeof v === 'number' ? (Number.isInteger(v) ? v.toLocaleString() : v.toLocaleString(undefined, { maximumFractionDigits: 3 })) : String(v));
 
-function duration(ms: number): string {
+function duration(ms: number | string): string {
+  if (typeof ms === 'string') return ms; // as written in a ruleset: `7d`
   const units: [number, string][] = [[86_400_000, 'd'], [3_600_000, 'h'], [60_000, 'min'], [1000, 's']];
   for (const [size, name] of units) if (ms >= size && ms % size === 0) return `${ms / size} ${name}`;
   return ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${ms} ms`;
@@ -39,6 +40,9 @@ const LABELS: Record<string, string> = {
 function phrase(key: string, v: unknown): string | undefined {
   if (v === null || v === undefined) return key === 'predictedCrossing' ? 'no limit crossing predicted' : undefined;
   const label = LABELS[key] ?? key.replace(/([A-Z])/g, ' $1').toLowerCase();
+  if (key === 'zones' && v === true) return 'limits from the vibration zones of the asset class';
+  if (key === 'zone' && v === true) return 'limit from the vibration zones of the asset class';
+  if (typeof v === 'boolean') return `${label} ${v ? 'yes' : 'no'}`;
   if (TIMES.has(key) && typeof v === 'number') return `${label} ${time(v)}`;
   if (DURATIONS.has(key) && typeof v === 'number') return `${label} ${duration(v)}`;
   if (key === 'learnedFrom') return `learned from ${num(v)} samples`;
@@ -47,7 +51,7 @@ function phrase(key: string, v: unknown): string | undefined {
     return `zones of ${z.standard ?? 'the standard'} (A/B ${num(z.ab)}, B/C ${num(z.bc)}, C/D ${num(z.cd)})`;
   }
   if (key === 'lead' && typeof v === 'object') {
-    const l = v as { warning?: number; critical?: number };
+    const l = v as { warning?: number | string; critical?: number | string };
     return `warns ${l.warning !== undefined ? duration(l.warning) : '?'} and turns critical ${l.critical !== undefined ? duration(l.critical) : '?'} before the crossing`;
   }
   if (key === 'conditions' && Array.isArray(v)) {

@@ -1,5 +1,7 @@
 import uPlot from 'uplot';
 import { type Me, api, liveReadings } from '../api.ts';
+import { annotate, chartWidth } from '../chart.ts';
+import { describeEvidence } from '../describe.ts';
 import { badge, h, time } from '../dom.ts';
 import type { Page } from '../main.ts';
 
@@ -11,12 +13,17 @@ interface Overview {
   assetClass: string | null;
   rules: { ruleId: string; kind: string; metric: string; fault: string; limits: { warning?: number; critical?: number; dir?: number } | null }[];
   baselines: { ruleId: string; metric: string; baseline: number; deviation: number; measure: string }[];
-  alerts: { ruleId: string; metric: string; phase: string; severity: string; since: number; evidence: Record<string, unknown> }[];
+  alerts: { ruleId: string; metric: string; phase: string; severity: string; since: number; firedAt: number | null; evidence: Record<string, unknown> }[];
   tickets: { id: number; title: string; status: string; priority: string; firstSeenAt: number; createdAt: number }[];
 }
 type Series = Record<string, { t: number[]; mean: number[]; min: number[]; max: number[] }>;
 
-const METRICS = ['vibration_rms', 'vibration_kurtosis', 'bearing_temp'];
+/** The metrics to chart: every one the device reports, and any that a rule or an alert is about. */
+export function metricsOf(o: Pick<Overview, 'device' | 'rules' | 'alerts'>): string[] {
+  const all = new Set([...Object.keys(o.device.values), ...o.rules.map((r) => r.metric), ...o.alerts.map((a) => a.metric)]);
+  all.delete('*');
+  return [...all].sort().slice(0, 10);
+}
 const RANGES: Record<string, number> = { '6 h': 6 * 3_600_000, '24 h': 86_400_000, '7 days': 7 * 86_400_000, '30 days': 30 * 86_400_000 };
 
 /** Where a metric's alerts fire, as values on its own axis: fixed limits, or limits relative to the learned baseline. */
@@ -74,10 +81,9 @@ export function devicePage(root: HTMLElement, _me: Me, deviceId: string): Page {
     close: () => es.close(),
     async refresh() {
       const to = Date.now();
-      const [o, hist] = await Promise.all([
-        api<Overview>(`/api/v1/devices/${encodeURIComponent(deviceId)}/overview`),
-        api<{ series: Series }>(`/api/v1/history?device=${encodeURIComponent(deviceId)}&metrics=${METRICS.join(',')}&from=${to - RANGES[range]!}&to=${to}`),
-      ]);
+      const o = await api<Overview>(`/api/v1/devices/${encodeURIComponent(deviceId)}/overview`);
+      const metrics = metricsOf(o);
+      const hist = metrics.length ? await api<{ series: Series }>(`/api/v1/history?device=${encodeURIComponent(deviceId)}&metrics=${metrics.join(',')}&from=${to - RANGES[range]!}&to=${to}`) : { series: {} as Series };
       const untrusted = Object.entries(o.device.untrusted ?? {}).filter(([, n]) => (n ?? 0) > 0);
       const flagged = Object.entries(o.device.values).filter(([, v]) => v.quality);
       head.replaceChildren(
@@ -97,9 +103,16 @@ export function devicePage(root: HTMLElement, _me: Me, deviceId: string): Page {
       plots = [];
       tails.clear();
       charts.replaceChildren();
-      for (const metric of METRICS) {
-        const s = hist.series[metric];
-        if (!s || s.t.length === 0) continue;
+      for (const metric of metrics) {
+        let s = hist.series[metric];
+        // No stored minute yet (a new device, a metric that just appeared): chart its last value, so
+        // the chart and any alert on it are there from the first reading.
+        const last = o.device.values[metric];
+        if ((!s || s.t.length === 0) && last) s = { t: [last.ts], mean: [last.value], min: [last.value], max: [last.value] };
+        if (!s || s.t.length === 0) {
+          if (o.alerts.some((a) => a.metric === metric)) charts.append(h('figure', { 'data-metric': metric, 'data-alerts': o.alerts.filter((a) => a.metric === metric).length }, h('figcaption', {}, `${metric}: no readings to chart yet; alert ${o.alerts.filter((a) => a.metric === metric).map((a) => `${a.ruleId} ${a.phase} (${a.severity})`).join(', ')}`)));
+          continue;
+        }
         charts.append(chart(metric, s, o));
       }
       side.replaceChildren(
@@ -107,7 +120,7 @@ export function devicePage(root: HTMLElement, _me: Me, deviceId: string): Page {
         o.alerts.length === 0
           ? h('p', { class: 'muted' }, 'No alert is pending or firing.')
           : h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Rule'), h('th', {}, 'Metric'), h('th', {}, 'State'), h('th', {}, 'Since'), h('th', { class: 'wide' }, 'Evidence'))),
-              h('tbody', {}, ...o.alerts.map((a) => h('tr', {}, h('td', {}, a.ruleId), h('td', {}, a.metric), h('td', {}, `${a.phase} (${a.severity})`), h('td', {}, time(a.since)), h('td', { class: 'wide' }, h('code', {}, JSON.stringify(a.evidence))))))),
+              h('tbody', {}, ...o.alerts.map((a) => h('tr', {}, h('td', {}, a.ruleId), h('td', {}, a.metric), h('td', {}, `${a.phase} (${a.severity})`), h('td', {}, time(a.since)), h('td', { class: 'wide evidence' }, describeEvidence(a.evidence)))))),
         h('h2', {}, 'Tickets'),
         o.tickets.length === 0 ? h('p', { class: 'muted' }, 'None.') : h('ul', {}, ...o.tickets.map((t) => h('li', {}, h('a', { href: `#/tickets` }, `#${t.id}`), ` ${t.priority} ${t.status}: ${t.title}`))),
         h('h2', {}, 'Rules on this device'),
@@ -135,35 +148,24 @@ export function devicePage(root: HTMLElement, _me: Me, deviceId: string): Page {
       series.push({ label: level, stroke: colour, dash: [2, 2] });
       names.push(level);
     }
-    const markers = o.tickets.map((t) => ({ at: t.firstSeenAt / 1000, label: `#${t.id}` }));
-    const fig = h('figure', { 'data-metric': metric, 'data-series': names.join(','), 'data-markers': markers.length, 'data-points': x.length }, h('figcaption', {}, `${metric}${b ? ` (baseline ${b.baseline.toFixed(2)})` : ''}${lim.warning !== undefined ? `, warning at ${lim.warning.toFixed(2)}` : ''}${lim.critical !== undefined ? `, critical at ${lim.critical.toFixed(2)}` : ''}`));
-    const width = Math.max(320, Math.min(1300, root.clientWidth - 40));
+    const markers = o.tickets.map((t) => ({ at: t.firstSeenAt / 1000, label: `ticket #${t.id}`, colour: '#8250df' }));
+    const now = Date.now() / 1000;
+    const alerts = o.alerts.filter((a) => a.metric === metric);
+    const regions = alerts.map((a) => ({ from: (a.firedAt ?? a.since) / 1000, to: now, label: `${a.severity} ${a.phase}: ${a.ruleId}`, colour: a.severity === 'critical' ? '#cf222e' : '#9a6700' }));
+    const fig = h(
+      'figure',
+      { 'data-metric': metric, 'data-series': names.join(','), 'data-markers': markers.length, 'data-alerts': alerts.length, 'data-points': x.length },
+      h('figcaption', {}, `${metric}${b ? ` (baseline ${b.baseline.toFixed(2)})` : ''}${lim.warning !== undefined ? `, warning at ${lim.warning.toFixed(2)}` : ''}${lim.critical !== undefined ? `, critical at ${lim.critical.toFixed(2)}` : ''}${alerts.length ? ` · alert: ${alerts.map((a) => `${a.ruleId} ${a.phase} (${a.severity}) since ${time(a.firedAt ?? a.since)}`).join(', ')}` : ''}`),
+    );
     const opts: uPlot.Options = {
-      width,
+      width: chartWidth(root),
       height: 240,
       series,
       ...(b ? { bands: [{ series: [3, 4], fill: 'rgba(140,149,159,0.15)' }] } : {}),
-      hooks: {
-        draw: [
-          (u) => {
-            const ctx = u.ctx;
-            ctx.save();
-            ctx.strokeStyle = '#8250df';
-            ctx.fillStyle = '#8250df';
-            ctx.font = '12px system-ui';
-            for (const m of markers) {
-              const px = u.valToPos(m.at, 'x', true);
-              if (px < u.bbox.left || px > u.bbox.left + u.bbox.width) continue;
-              ctx.beginPath();
-              ctx.moveTo(px, u.bbox.top);
-              ctx.lineTo(px, u.bbox.top + u.bbox.height);
-              ctx.stroke();
-              ctx.fillText(`ticket ${m.label}`, px + 3, u.bbox.top + 12);
-            }
-            ctx.restore();
-          },
-        ],
-      },
+      // The x range reaches now while an alert is on, so its shading has room even when the last
+      // stored minute is older (or there is a single point).
+      ...(alerts.length ? { scales: { x: { time: true, range: (_u: uPlot, min: number, max: number): uPlot.Range.MinMax => [Math.min(min, now - 3600), Math.max(max, now)] } } } : {}),
+      hooks: { draw: [annotate(markers, regions)] },
     };
     const plot = new uPlot(opts, data as uPlot.AlignedData, fig);
     plots.push(plot);

@@ -6,12 +6,37 @@ interface Pipeline {
   broker: Record<string, unknown>;
   tsdb: { configured: boolean; spoolReadings?: number; state?: string };
   webhooks: { pending: number; dead: number; oldestPendingAt: number | null };
-  gateways: { site: string; gatewayId: string; state: string; stateSince?: number; lastEnvelopeAt?: number; envelopes: number; duplicates: number; outbox?: { readings: number; oldestTs: number | null; at: number } }[];
+  gateways: {
+    site: string;
+    gatewayId: string;
+    state: string;
+    stateSince?: number;
+    lastEnvelopeAt?: number;
+    envelopes: number;
+    duplicates: number;
+    outbox?: { readings: number; oldestTs: number | null; at: number };
+    refusals?: { total: Record<string, number>; recent: { at: number; code: string; message: string; driver: string; deviceId?: string; topic?: string }[] };
+  }[];
 }
 
 function ago(ts: number): string {
   const s = Math.max(0, Math.round((Date.now() - ts) / 1000));
   return s < 120 ? `${s} s ago` : s < 7200 ? `${Math.round(s / 60)} min ago` : `${Math.round(s / 3600)} h ago`;
+}
+
+/** What the gateways turned away before sending, as each last reported it: counts by reason and the latest few. */
+function refusalsAtGateways(gateways: Pipeline['gateways']): HTMLElement[] {
+  const rows = gateways.flatMap((g) => (g.refusals?.recent ?? []).map((r) => ({ ...r, gatewayId: g.gatewayId })));
+  const totals = gateways.flatMap((g) => Object.entries(g.refusals?.total ?? {}).map(([code, n]) => `${g.gatewayId}: ${n} ${code}`));
+  const count = gateways.reduce((n, g) => n + Object.values(g.refusals?.total ?? {}).reduce((a, b) => a + b, 0), 0);
+  return [
+    h('h2', {}, `Refused at the gateways (${count})`),
+    h('p', { id: 'gateway-refusals-total', class: 'muted' }, totals.length ? `Since each gateway started: ${totals.join(', ')}.` : 'Nothing refused at a gateway.'),
+    rows.length === 0
+      ? h('span')
+      : h('table', { id: 'gateway-refusals' }, h('thead', {}, h('tr', {}, ...['When', 'Gateway', 'Device or topic', 'Code', 'Reason'].map((x) => h('th', {}, x)))),
+          h('tbody', {}, ...rows.sort((a, b) => b.at - a.at).map((r) => h('tr', {}, h('td', {}, time(r.at)), h('td', {}, r.gatewayId), h('td', {}, r.deviceId ?? r.topic ?? '–'), h('td', {}, r.code), h('td', {}, r.message))))),
+  ];
 }
 
 export function pipelinePage(root: HTMLElement, _me: Me): Page {
@@ -40,9 +65,10 @@ export function pipelinePage(root: HTMLElement, _me: Me): Page {
         h('p', { id: 'tsdb' }, p.tsdb.configured ? `${p.tsdb.state === 'down' ? 'Down' : 'Up'}; spool depth ${p.tsdb.spoolReadings ?? 0} readings.` : 'No TSDB configured: readings are validated and tracked, not stored.'),
         h('h2', {}, 'Webhook outbox'),
         h('p', {}, `${p.webhooks.pending} pending${p.webhooks.oldestPendingAt ? ` (oldest ${time(p.webhooks.oldestPendingAt)})` : ''}, ${p.webhooks.dead} dead letters.`),
-        h('h2', {}, `Quarantine (${q.total})`),
-        items.length === 0 ? h('p', { class: 'muted' }, 'Nothing quarantined.') : h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'When'), h('th', {}, 'Code'), h('th', {}, 'Reason'))),
+        h('h2', {}, `Quarantine on the server (${q.total})`),
+        items.length === 0 ? h('p', { class: 'muted' }, 'Nothing quarantined.') : h('table', { id: 'quarantine' }, h('thead', {}, h('tr', {}, h('th', {}, 'When'), h('th', {}, 'Code'), h('th', {}, 'Reason'))),
           h('tbody', {}, ...items.map((i) => h('tr', {}, h('td', {}, time(i.at)), h('td', {}, i.code), h('td', {}, i.reason))))),
+        ...refusalsAtGateways(p.gateways),
       );
     },
   };

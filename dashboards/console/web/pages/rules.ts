@@ -1,10 +1,16 @@
+import uPlot from 'uplot';
 import { parseDocument } from 'yaml';
+import { annotate, chartWidth, type Marker } from '../chart.ts';
 import { ApiError, type Me, api, can } from '../api.ts';
+import { describeParams } from '../describe.ts';
 import { h, time } from '../dom.ts';
 import type { Page } from '../main.ts';
 
 interface DeviceSummary { deviceId: string; firstWarning: number | null; firstCritical: number | null; alerts: number; flaps: number; findings: number; tickets: number }
-interface Run { summary: { findings: number; devices: DeviceSummary[] } }
+interface BacktestFinding { ruleId: string; deviceId: string; metric: string; severity: string; event: string; at: number }
+interface Run { summary: { findings: number; devices: DeviceSummary[] }; findings: BacktestFinding[] }
+/** What was changed, for the preview chart: the rule, its parameter, the active and the candidate value. */
+interface Change { rule: RuleDoc; param: string; active: number | undefined; candidate: number }
 interface Version { version: number; name: string; author: string; comment: string; createdAt: number; diff: string }
 interface Stat { ruleId: string; tickets: number; open: number; confirmed: number; no_fault_found: number; false_alarm: number; precision: number | null }
 type RuleDoc = { id: string; kind: string; metric?: string | string[]; fault: string; params?: Record<string, unknown> };
@@ -77,8 +83,10 @@ export function rulesPage(root: HTMLElement, me: Me): Page {
     const runPreview = async () => {
       if (!(await validate())) return;
       preview.replaceChildren(h('p', { class: 'muted' }, 'Backtesting…'));
-      const r = await api<{ candidate: Run; active: Run; from: number; to: number }>('/api/v1/rulesets/backtest', { method: 'POST', body: { yaml: candidate, days: Number(days.value) || 7, limit: 0 } });
-      drawPreview(r);
+      const r = await api<{ candidate: Run; active: Run; from: number; to: number }>('/api/v1/rulesets/backtest', { method: 'POST', body: { yaml: candidate, days: Number(days.value) || 7, limit: 10_000 } });
+      const rule = rules.find((x) => x.id === ruleSel.value)!;
+      const before = rule.params?.[paramSel.value];
+      drawPreview(r, { rule, param: paramSel.value, active: typeof before === 'number' ? before : undefined, candidate: Number(value.value) });
     };
     const publish = async () => {
       if (!(await validate()) || !comment.value.trim()) {
@@ -108,7 +116,7 @@ export function rulesPage(root: HTMLElement, me: Me): Page {
     fillParams();
   }
 
-  function drawPreview(r: { candidate: Run; active: Run; from: number; to: number }) {
+  function drawPreview(r: { candidate: Run; active: Run; from: number; to: number }, change: Change) {
     const ids = [...new Set([...r.active.summary.devices, ...r.candidate.summary.devices].map((d) => d.deviceId))].sort();
     const get = (run: Run, id: string) => run.summary.devices.find((d) => d.deviceId === id);
     const cell = (d: DeviceSummary | undefined) => (d ? `${d.tickets} tickets, ${d.alerts} alerts, ${d.flaps} flaps, first warning ${time(d.firstWarning)}${d.firstCritical ? `, first critical ${time(d.firstCritical)}` : ''}` : 'nothing');
@@ -120,6 +128,51 @@ export function rulesPage(root: HTMLElement, me: Me): Page {
       h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Device'), h('th', {}, 'Active'), h('th', {}, 'With the change'))),
         h('tbody', {}, ...ids.map((id) => h('tr', { 'data-differs': changed.includes(id) }, h('td', {}, `${changed.includes(id) ? '● ' : ''}${id}`), h('td', {}, cell(get(r.active, id))), h('td', {}, cell(get(r.candidate, id))))))),
     );
+    const metric = Array.isArray(change.rule.metric) ? change.rule.metric[0] : change.rule.metric;
+    const devices = [...new Set([...changed, ...ids])];
+    if (!metric || devices.length === 0) return;
+    const pick = h('select', { id: 'preview-device' }, ...devices.map((id) => h('option', { value: id }, `${changed.includes(id) ? '● ' : ''}${id}`)));
+    const box = h('div');
+    pick.addEventListener('change', () => void previewChart(box, r, change, metric, pick.value));
+    preview.append(h('h3', {}, `${metric} over the preview window`), h('label', {}, 'Device', pick), box);
+    void previewChart(box, r, change, metric, devices[0]!);
+  }
+
+  /**
+   * The metric of one device over the preview window, with the active and the candidate limit (for a
+   * limit on the value itself) and the alerts each ruleset would have raised, as markers.
+   */
+  async function previewChart(box: HTMLElement, r: { candidate: Run; active: Run; from: number; to: number }, change: Change, metric: string, deviceId: string) {
+    const hist = await api<{ series: Record<string, { t: number[]; mean: number[] }> }>(`/api/v1/history?device=${encodeURIComponent(deviceId)}&metrics=${metric}&from=${r.from}&to=${r.to}`);
+    const s = hist.series[metric] ?? { t: [], mean: [] };
+    const x = s.t.map((t) => t / 1000);
+    const data: (number | null)[][] = [x, s.mean];
+    const series: uPlot.Series[] = [{}, { label: metric, stroke: '#0969da', width: 1.5 }];
+    // Only a threshold's warning or critical is a level on the metric's own axis; other parameters
+    // (deviations from a baseline, trend windows) show through the alerts they change.
+    const onAxis = change.rule.kind === 'threshold' && (change.param === 'warning' || change.param === 'critical');
+    const lines: string[] = [];
+    if (onAxis) {
+      if (change.active !== undefined) {
+        data.push(x.map(() => change.active!));
+        series.push({ label: `active ${change.param} ${change.active}`, stroke: '#57606a', dash: [6, 4] });
+        lines.push('active');
+      }
+      data.push(x.map(() => change.candidate));
+      series.push({ label: `candidate ${change.param} ${change.candidate}`, stroke: '#cf222e', dash: [2, 2] });
+      lines.push('candidate');
+    }
+    const raised = (run: Run, who: string, colour: string, row: number): Marker[] =>
+      run.findings.filter((f) => f.deviceId === deviceId && f.ruleId === change.rule.id && (f.event === 'fire' || f.event === 'escalate')).map((f) => ({ at: f.at / 1000, label: `${who}: ${f.severity}`, colour, row }));
+    const markers = [...raised(r.active, 'active', '#57606a', 0), ...raised(r.candidate, 'candidate', '#cf222e', 1)];
+    const fig = h('figure', { id: 'preview-chart', 'data-device': deviceId, 'data-lines': lines.join(','), 'data-active-alerts': markers.filter((m) => m.row === 0).length, 'data-candidate-alerts': markers.filter((m) => m.row === 1).length, 'data-points': x.length },
+      h('figcaption', {}, `${deviceId}: ${metric}; alerts of rule ${change.rule.id} with the active ruleset (grey, ${markers.filter((m) => m.row === 0).length}) and with the change (red, ${markers.filter((m) => m.row === 1).length}).`));
+    box.replaceChildren(fig);
+    if (x.length === 0) {
+      fig.append(h('p', { class: 'muted' }, 'No stored history for this device and metric in the window.'));
+      return;
+    }
+    new uPlot({ width: chartWidth(preview), height: 240, series, hooks: { draw: [annotate(markers)] } }, data as uPlot.AlignedData, fig);
   }
 
   async function fetchJson(path: string, body: unknown): Promise<{ ok: boolean; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -143,7 +196,7 @@ export function rulesPage(root: HTMLElement, me: Me): Page {
       activeBox.replaceChildren(
         h('p', {}, `Active: version ${active.version} (${active.name}), ${rules.length} rules.`),
         h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Rule'), h('th', {}, 'Kind'), h('th', {}, 'Metric'), h('th', {}, 'Fault'), h('th', { class: 'wide' }, 'Parameters'))),
-          h('tbody', {}, ...rules.map((r) => h('tr', {}, h('td', {}, r.id), h('td', {}, r.kind), h('td', {}, String(r.metric ?? 'device')), h('td', {}, r.fault), h('td', { class: 'wide' }, h('code', {}, JSON.stringify(r.params ?? {}))))))),
+          h('tbody', {}, ...rules.map((r) => h('tr', {}, h('td', {}, r.id), h('td', {}, r.kind), h('td', {}, String(r.metric ?? 'device')), h('td', {}, r.fault), h('td', { class: 'wide' }, describeParams(r.params ?? {})))))),
         h('details', {}, h('summary', {}, `By device and asset class (${active.plans.length} devices)`),
           h('table', { id: 'plans' }, h('thead', {}, h('tr', {}, h('th', {}, 'Device'), h('th', {}, 'Asset class'), h('th', {}, 'Rules that apply'), h('th', { class: 'wide' }, 'Skipped, and why'))),
             h('tbody', {}, ...[...active.plans].sort((a, b) => a.deviceId.localeCompare(b.deviceId)).map((p) => h('tr', {}, h('td', {}, p.deviceId), h('td', {}, p.assetClass ?? 'none'), h('td', {}, String(p.rules.length)), h('td', { class: 'wide' }, p.skipped.map((x) => `${x.ruleId}: ${x.reason}`).join('; ') || '–')))))),

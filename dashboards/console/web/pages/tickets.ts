@@ -1,4 +1,5 @@
 import { type Me, api, can } from '../api.ts';
+import { describeEvidence } from '../describe.ts';
 import { h, time, timeLeft } from '../dom.ts';
 import type { Page } from '../main.ts';
 
@@ -18,6 +19,22 @@ interface Ticket {
   likelyParts: string[];
   occurrences: number;
   outcome: string | null;
+  evidence: {
+    limitsCrossed: { ruleId: string; metric: string; severity: string; measure: string; value: number | null; limit: number | null }[];
+    predictedLimitAt: number | null;
+    findings: { ruleId: string; metric: string; severity: string; event: string; at: number; evidence: Record<string, unknown> }[];
+  };
+}
+
+const fmt = (v: number | null) => (v === null ? '?' : v.toLocaleString(undefined, { maximumFractionDigits: 3 }));
+
+/** The ticket's evidence as sentences: which limits were crossed, the predicted crossing, each rule's figures. */
+export function evidenceLines(e: Ticket['evidence']): string[] {
+  return [
+    ...e.limitsCrossed.map((l) => `${l.metric} ${l.measure === 'value' ? 'reached' : `(${l.measure}) reached`} ${fmt(l.value)} against a ${l.severity} limit of ${fmt(l.limit)} (rule ${l.ruleId}).`),
+    ...(e.predictedLimitAt ? [`Predicted to cross a limit on ${time(e.predictedLimitAt)}.`] : []),
+    ...e.findings.map((f) => `${time(f.at)}: rule ${f.ruleId} on ${f.metric}, ${f.event} (${f.severity}). ${describeEvidence(f.evidence)}`),
+  ];
 }
 
 const ACTIVE = 'open,acknowledged,in_progress,reopened';
@@ -80,6 +97,7 @@ export function ticketsPage(root: HTMLElement, me: Me): Page {
       h('h3', {}, `#${t.id} ${t.title}`),
       h('div', {}, `${t.status.replace('_', ' ')} · ${t.severity} · ${t.occurrences}× · ${t.dispatchGroup}${t.assignee ? ` · ${t.assignee}` : ''}${t.outcome ? ` · ${t.outcome}` : ''}`),
       h('div', { class: breached ? 'breached' : '' }, `${breached ? '⚠ SLA breached: ' : ''}${t.status === 'open' || t.status === 'reopened' ? 'respond' : 'resolve'} by ${time(deadline)} (${left.text})`),
+      h('details', { class: 'evidence' }, h('summary', {}, 'Evidence'), h('ul', {}, ...evidenceLines(t.evidence).map((line) => h('li', {}, line)))),
       h('details', {}, h('summary', {}, 'Suggested action'), h('p', {}, t.suggestedAction), h('p', { class: 'muted' }, `Parts: ${t.likelyParts.join(', ')}`), h('a', { href: `#/device/${encodeURIComponent(t.deviceId)}` }, `Open ${t.deviceId}`)),
       t.status === 'closed' ? null : actions(t),
     );
