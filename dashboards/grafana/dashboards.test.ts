@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { METRIC_IDS, createRegistry, parseConfig, silentLogger, systemClock } from '../../core/index.ts';
@@ -14,10 +14,31 @@ describe('Grafana dashboards as code', () => {
     it(`${file} is what dashboards.ts generates (UPDATE_DASHBOARDS=1 rewrites it)`, () => {
       const path = new URL(`./dashboards/${file}`, import.meta.url);
       const want = `${JSON.stringify(make(), null, 2)}\n`;
-      if (process.env.UPDATE_DASHBOARDS) writeFileSync(path, want);
+      if (process.env.UPDATE_DASHBOARDS) {
+        mkdirSync(new URL('.', path), { recursive: true });
+        writeFileSync(path, want);
+      }
       expect(readFileSync(path, 'utf8')).toBe(want);
     });
   }
+
+  it('ships each dashboard for InfluxDB 2 (Flux) and for PromQL, and no stray files', () => {
+    const shipped = ['influxdb2', 'promql'].flatMap((dir) => readdirSync(new URL(`./dashboards/${dir}/`, import.meta.url)).map((f) => `${dir}/${f}`));
+    expect(shipped.sort()).toEqual(Object.keys(DASHBOARDS).sort());
+    expect(readdirSync(new URL('./dashboards/', import.meta.url)).sort()).toEqual(['influxdb2', 'promql']);
+  });
+
+  it('names only catalog metrics in PromQL, and leaves out readings marked bad', () => {
+    for (const [file, make] of Object.entries(DASHBOARDS)) {
+      if (!file.startsWith('promql/')) continue;
+      for (const t of targets(make())) {
+        for (const m of (t.expr ?? '').matchAll(/\btelemetry_([a-z_]+)\{/g)) {
+          expect(METRIC_IDS).toContain(m[1]);
+          expect(t.expr).toContain('quality!="bad"');
+        }
+      }
+    }
+  });
 
   it('queries only the telemetry measurement and metrics from the catalog', () => {
     let fields = 0;

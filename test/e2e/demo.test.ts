@@ -1,9 +1,11 @@
 import { join } from 'node:path';
+import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VigilProcess } from '../helpers/child.ts';
 import { freePort, waitFor } from '../helpers/net.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { Victoria } from '../helpers/victoria.ts';
+import { DASHBOARDS } from '../../dashboards/grafana/dashboards.ts';
 
 const ingested = async (url: string) => Number(/^vigil_readings_ingested_total (\d+)/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? 0);
 const TOKEN = 'demo-admin-token-chosen-by-the-test';
@@ -14,18 +16,21 @@ describe('vigil demo (what `npm start` runs), as a user starts it', () => {
   let demo: VigilProcess;
   let api: string;
   let startedAt: number;
+  let sensorPort = 0;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const get = async (path: string, token = TOKEN): Promise<any> => (await fetch(`${api}${path}`, { headers: { authorization: `Bearer ${token}` } })).json();
   const post = async (path: string, body: unknown, token = TOKEN) =>
     fetch(`${api}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
   beforeAll(async () => {
-    await vm.start();
-    const [http, mqtt, sensors, modbus] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const [http, mqttPort, sensors, modbus] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    sensorPort = sensors;
+    // VictoriaMetrics also scrapes the server's /metrics, as a Prometheus would for the dashboards.
+    await vm.start({ scrape: [`127.0.0.1:${http}`] });
     // The gateway's status API takes http + 1; make sure it is free too.
     api = `http://127.0.0.1:${http}`;
     startedAt = Date.now();
-    demo = new VigilProcess(['demo', '--http-port', String(http), '--mqtt-port', String(mqtt), '--sensor-port', String(sensors), '--modbus-port', String(modbus), '--data-dir', join(tmp.dir, 'demo')], {
+    demo = new VigilProcess(['demo', '--http-port', String(http), '--mqtt-port', String(mqttPort), '--sensor-port', String(sensors), '--modbus-port', String(modbus), '--data-dir', join(tmp.dir, 'demo')], {
       INFLUX_URL: vm.url,
       VIGIL_DEMO_TOKEN: TOKEN,
     }).start();
@@ -133,6 +138,37 @@ describe('vigil demo (what `npm start` runs), as a user starts it', () => {
 
   it('stores the readings in the TSDB it was given with INFLUX_URL', async () => {
     await waitFor(async () => (await vm.count('{__name__="telemetry_vibration_rms",device="fan-2"}')) > 100, { message: 'fan-2 readings in VictoriaMetrics' });
+  });
+
+  // Regression (#12): the Grafana dashboards were Flux only, which neither VictoriaMetrics nor InfluxDB 3 runs.
+  it('answers every query of the PromQL Grafana dashboards from VictoriaMetrics with the demo data', async () => {
+    // The simulated fleet reports vibration and bearing temperature; fan-2's drive also reports the
+    // rest of what the device dashboard charts, as a sensor integrator would add it.
+    const drive = await mqtt.connectAsync(`mqtt://127.0.0.1:${sensorPort}`, { clientId: 'e2e-drive' });
+    await drive.publishAsync('sensors/fan-2', JSON.stringify({ vibration_accel_rms: 0.4, vibration_crest: 3.1, motor_temp: 61, motor_current: 12.4, speed_rpm: 1480 }), { qos: 1 });
+    await drive.endAsync();
+    await waitFor(async () => (await vm.count('{__name__="telemetry_speed_rpm",device="fan-2"}')) > 0, { message: 'fan-2 drive readings stored' });
+    await waitFor(async () => (await vm.queryRange('vigil_readings_ingested_total', 1, '10s')).length > 0, { timeoutMs: 30_000, message: 'the server scraped' });
+    await new Promise((r) => setTimeout(r, 3000)); // a few scrapes, so rate() has two points
+    const grafana = (expr: string) => expr.replaceAll('$site', '.*').replaceAll('$device', 'fan-2').replaceAll('$__interval', '1h');
+    let queries = 0;
+    for (const [file, make] of Object.entries(DASHBOARDS)) {
+      if (!file.startsWith('promql/')) continue;
+      const d = make() as { panels: { title: string; targets: { expr: string }[] }[]; templating: { list: { name: string; query: string }[] } };
+      for (const v of d.templating.list) {
+        const m = /^label_values\((.+), (\w+)\)$/.exec(v.query)!;
+        const values = new Set((await vm.queryRange(`count by (${m[2]}) (${grafana(m[1]!)})`, 8)).map((s) => s.metric[m[2]!]));
+        expect(values.size, `${file} variable ${v.name}`).toBeGreaterThan(0);
+      }
+      for (const p of d.panels) {
+        for (const t of p.targets) {
+          const series = await vm.queryRange(grafana(t.expr), 8);
+          expect(series.length, `${file} · ${p.title}: ${t.expr}`).toBeGreaterThan(0);
+          queries++;
+        }
+      }
+    }
+    expect(queries).toBeGreaterThanOrEqual(19);
   });
 
   it('stops cleanly on SIGTERM', async () => {

@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { requireBinary, stopProcess } from './binaries.ts';
 import { freePort, waitFor } from './net.ts';
 import { tempDir } from './tmp.ts';
@@ -28,9 +30,16 @@ export class Victoria {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  async start(): Promise<this> {
+  /** `scrape`: host:port targets whose /metrics VictoriaMetrics scrapes every second, as Prometheus would. */
+  async start(opts: { scrape?: string[] } = {}): Promise<this> {
     const bin = requireBinary('/usr/bin/victoria-metrics', 'victoria-metrics');
     if (this.port === 0) this.port = await freePort();
+    let scrapeArgs: string[] = [];
+    if (opts.scrape?.length) {
+      const file = join(this.tmp.dir, 'scrape.yml');
+      writeFileSync(file, `scrape_configs:\n  - job_name: vigil\n    scrape_interval: 1s\n    static_configs:\n      - targets: [${opts.scrape.map((t) => `"${t}"`).join(', ')}]\n`);
+      scrapeArgs = [`-promscrape.config=${file}`];
+    }
     this.proc = spawn(
       bin,
       [
@@ -41,6 +50,7 @@ export class Victoria {
         '-search.disableCache',
         '-search.latencyOffset=0s',
         ...(this.opts.overwrite ? ['-dedup.minScrapeInterval=1ms'] : []),
+        ...scrapeArgs,
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
@@ -72,6 +82,17 @@ export class Victoria {
       .split('\n')
       .filter((l) => l.trim().length > 0)
       .map((l) => JSON.parse(l) as Sample);
+  }
+
+  /** A PromQL range query (last `days` days, one point per `step`), as Grafana would send it. */
+  async queryRange(query: string, days: number, step = '1h'): Promise<{ metric: Record<string, string>; values: [number, string][] }[]> {
+    await fetch(`${this.url}/internal/force_flush`);
+    const end = Math.floor(Date.now() / 1000);
+    const q = new URLSearchParams({ query, start: String(end - days * 86_400), end: String(end), step });
+    const res = await fetch(`${this.url}/api/v1/query_range?${q}`);
+    const body = (await res.json()) as { status: string; error?: string; data?: { result: { metric: Record<string, string>; values: [number, string][] }[] } };
+    if (body.status !== 'success') throw new Error(`${query}: ${body.error ?? res.status}`);
+    return body.data!.result;
   }
 
   /** Number of stored samples (duplicates included, so a double write shows). */
