@@ -136,7 +136,7 @@ describe('vigil command', () => {
   it('makes a token from a config whose secrets are not set in this shell', async () => {
     const tmp = tempDir();
     const file = join(tmp.dir, 'server.yaml');
-    writeFileSync(file, `version: 1\ndataDir: \${VIGIL_DATA:-${join(tmp.dir, 'data')}}\nhttp: { apiToken: "\${VIGIL_API_TOKEN}" }\nbroker: { mode: external, url: "mqtt://127.0.0.1:1", password: "\${BROKER_PASSWORD}" }\ninflux: { url: "http://127.0.0.1:1", token: "\${INFLUX_TOKEN}" }\n`);
+    writeFileSync(file, `version: 1\ndataDir: \${VIGIL_DATA:-${join(tmp.dir, 'data')}}\nhttp: { apiToken: "\${VIGIL_TOKEN}" }\nbroker: { mode: external, url: "mqtt://127.0.0.1:1", password: "\${BROKER_PASSWORD}" }\ninflux: { url: "http://127.0.0.1:1", token: "\${INFLUX_TOKEN}" }\n`);
     const made = await run(['token', 'create', '--role', 'viewer', '-c', file]);
     expect(made.code, made.err).toBe(0);
     expect((await run(['token', 'list', '-c', file])).out).toMatch(/^1\tviewer/);

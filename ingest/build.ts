@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import {
+  type ReadinessCheck,
   type AuditLog,
   SecretBox,
   secretKeyOrFile,
@@ -46,6 +47,8 @@ export interface ServerDeps {
    * Without a key the server keeps one in `<dataDir>/secret.key`.
    */
   secretKeys?: { current?: string | undefined; previous?: string | undefined };
+  /** More checks behind `/readyz` (the demo's: its week of history has been replayed). */
+  readiness?: readonly ReadinessCheck[];
 }
 
 export interface Server extends Service {
@@ -178,6 +181,7 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
         name: 'broker',
         check: () => (broker ? (broker.port > 0 || broker.tlsPort > 0 ? true : 'broker not listening') : subscriber?.connected ? true : 'not connected to the broker'),
       },
+      ...(deps.readiness ?? []),
     ],
   });
   installAccess(app, access);

@@ -4,7 +4,7 @@ import { accessSync, constants } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const binaries = ['/usr/bin/victoria-metrics', '/usr/sbin/mosquitto', '/usr/bin/mosquitto_pub', '/usr/bin/socat', '/usr/bin/chromium'];
+const binaries = ['/usr/bin/victoria-metrics', '/usr/sbin/mosquitto', '/usr/bin/mosquitto_pub', '/usr/bin/socat', '/usr/bin/chromium', '/usr/bin/curl', '/usr/bin/jq', '/usr/bin/openssl'];
 const missing = binaries.filter((b) => {
   try {
     accessSync(b, constants.X_OK);

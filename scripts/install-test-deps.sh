@@ -11,6 +11,10 @@ NEEDED=(
   "mosquitto-clients:/usr/bin/mosquitto_pub"
   "socat:/usr/bin/socat"
   "chromium:/usr/bin/chromium"
+  # The README's shell blocks, which test/e2e/readme.test.ts runs as a user would.
+  "curl:/usr/bin/curl"
+  "jq:/usr/bin/jq"
+  "openssl:/usr/bin/openssl"
 )
 
 missing=()

@@ -12,7 +12,7 @@ export const demoHelp = `vigil demo [--http-port 8080] [--mqtt-port 1883] [--sen
   Everything in one process on loopback: the server (embedded broker, HTTP API), a gateway hosting
   the site broker for sensors, and a simulated fleet with a wearing bearing. Set INFLUX_URL to store
   readings in InfluxDB (or VictoriaMetrics). The API takes the admin token it prints, or the one
-  given in VIGIL_DEMO_TOKEN. --tls makes a CA and certificates under <data-dir>/tls/ (kept for the
+  given in VIGIL_TOKEN. --tls makes a CA and certificates under <data-dir>/tls/ (kept for the
   next run) and speaks only TLS: HTTPS on the HTTP ports, MQTTS on the server and sensor ports.`;
 
 const DEMO_SCENARIO = fileURLToPath(new URL('../../firmware-sim/scenarios/demo.yaml', import.meta.url));
@@ -48,9 +48,11 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
   // A fresh gateway password each run: the broker still requires credentials, even in the demo.
   const password = generateSecret();
   const influx = influxFromEnv(ctx.env);
-  // The API requires a token even in the demo; this one is printed (or chosen in VIGIL_DEMO_TOKEN) and
+  // The API requires a token even in the demo; this one is printed (or chosen in VIGIL_TOKEN, the name every client example uses) and
   // admits to the gateway's API too.
-  const token = ctx.env.VIGIL_DEMO_TOKEN || generateToken();
+  const given = ctx.env.VIGIL_TOKEN;
+  const token = given || generateToken();
+  let historyReplayed: () => true | string = () => 'starting';
   const server = buildServer(
     parseConfig(
       ServerConfigSchema,
@@ -64,7 +66,15 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
       ctx.env,
       'demo server',
     ),
-    { log: log.child({ part: 'server' }), clock: systemClock, registry: createRegistry({ defaultMetrics: true }), secretKeys: { current: ctx.env.VIGIL_SECRET_KEY } },
+    {
+      log: log.child({ part: 'server' }),
+      clock: systemClock,
+      registry: createRegistry({ defaultMetrics: true }),
+      secretKeys: { current: ctx.env.VIGIL_SECRET_KEY },
+      // Ready once the week of history has been replayed and has left the gateway, so what the README
+      // shows (findings, tickets) is there for a script that waits on /readyz.
+      readiness: [{ name: 'demo history', check: () => historyReplayed() }],
+    },
   );
   const gateway = buildGateway(
     parseConfig(
@@ -103,7 +113,12 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
     { log: log.child({ part: 'gateway' }), clock: systemClock, registry: createRegistry() },
   );
   server.tokens.register(token, { name: 'demo-admin', role: 'admin', by: 'demo', at: Date.now() });
-  const sim = new ScenarioRunner(scenario, { url: `${scheme.mqtt}://127.0.0.1:${sensorPort}`, ca: tls ? readFileSync(tls.ca) : undefined, modbusPort, log: log.child({ part: 'sim' }), clock: systemClock });
+  const sim: ScenarioRunner = new ScenarioRunner(scenario, { url: `${scheme.mqtt}://127.0.0.1:${sensorPort}`, ca: tls ? readFileSync(tls.ca) : undefined, modbusPort, log: log.child({ part: 'sim' }), clock: systemClock });
+  historyReplayed = () => {
+    if (!sim.stats().caughtUp) return 'replaying the week of history';
+    const o = gateway.outbox.stats();
+    return o.pendingReadings + o.sealedReadings === 0 ? true : 'history still in the gateway outbox';
+  };
 
   // Modbus devices are up before the gateway polls them (as real ones would be); MQTT sensors start
   // after it, since they connect to the site broker the gateway hosts.
@@ -114,7 +129,7 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
   const api = `${scheme.http}://127.0.0.1:${httpPort}`;
   ctx.out('');
   ctx.out(`Vigil demo is running (started in ${((Date.now() - started) / 1000).toFixed(1)} s). Ctrl-C stops it.`);
-  ctx.out(`  admin token     ${ctx.env.VIGIL_DEMO_TOKEN ? '(from VIGIL_DEMO_TOKEN)' : token}   send it as: Authorization: Bearer <token>`);
+  ctx.out(`  admin token     ${given ? '(from VIGIL_TOKEN)' : token}   send it as: Authorization: Bearer <token>`);
   ctx.out(`  console         ${api}/console/   (sign in with the admin token)`);
   ctx.out(`  API docs        ${api}/docs`);
   ctx.out(`  server API      ${api}/api/v1/devices   ${api}/api/v1/quarantine`);

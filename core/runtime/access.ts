@@ -75,7 +75,7 @@ export class TokenStore {
     return { token, info: this.register(token, q) };
   }
 
-  /** Stores a token chosen elsewhere (the demo's `VIGIL_DEMO_TOKEN`); registering it again is a no-op. */
+  /** Stores a token chosen elsewhere (the demo's `VIGIL_TOKEN`); registering it again is a no-op. */
   register(token: string, q: { name: string; role: Role; by: string; at: number; scope?: TokenScope | undefined }): TokenInfo {
     if (q.scope && q.role === 'admin') throw new Error('an admin token cannot be scoped: it manages tokens, which would let it widen its own scope');
     const hash = digest(token);

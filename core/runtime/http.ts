@@ -104,7 +104,7 @@ export function httpConfigSchema(defaultPort: number) {
     .strictObject({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(defaultPort),
-      /** A bootstrap admin token from the environment (`${VIGIL_API_TOKEN}`); make the rest with `vigil token create`. */
+      /** A bootstrap admin token from the environment (`${VIGIL_TOKEN}`); make the rest with `vigil token create`. */
       apiToken: z.string().min(16).optional(),
       /** false lets callers without a token act as admin: for a loopback-only development process, refused otherwise. */
       requireAuth: z.boolean().default(true),

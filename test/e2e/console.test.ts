@@ -39,7 +39,7 @@ describe('operator console in Chromium, on the demo, signed in with the token it
     sensorPort = sensors;
     base = `http://127.0.0.1:${http}`;
     startedAt = Date.now();
-    demo = new VigilProcess(['demo', '--http-port', String(http), '--mqtt-port', String(mqttPort), '--sensor-port', String(sensors), '--modbus-port', String(modbus), '--data-dir', join(tmp.dir, 'demo')], { VIGIL_DEMO_TOKEN: '' }).start();
+    demo = new VigilProcess(['demo', '--http-port', String(http), '--mqtt-port', String(mqttPort), '--sensor-port', String(sensors), '--modbus-port', String(modbus), '--data-dir', join(tmp.dir, 'demo')], { VIGIL_TOKEN: '' }).start();
     await demo.waitForOutput(/Vigil demo is running/, 30_000);
     ADMIN = /admin token\s+(vgl_\S+)/.exec(demo.output)![1]!;
     browser = await launchBrowser();

@@ -36,7 +36,7 @@ describe('vigil demo --tls: every port speaks TLS only', () => {
     const [http, mqtt, sensors, modbus] = [await freePort(), await freePort(), await freePort(), await freePort()];
     ports = { http, mqtt, sensors };
     demo = new VigilProcess(['demo', '--tls', '--http-port', String(http), '--mqtt-port', String(mqtt), '--sensor-port', String(sensors), '--modbus-port', String(modbus), '--data-dir', join(tmp.dir, 'demo')], {
-      VIGIL_DEMO_TOKEN: TOKEN,
+      VIGIL_TOKEN: TOKEN,
     }).start();
     await demo.waitForOutput(/Vigil demo is running/, 30_000);
     caPath = /TLS CA\s+(\S+)/.exec(demo.output)![1]!;

@@ -32,7 +32,7 @@ describe('vigil demo (what `npm start` runs), as a user starts it', () => {
     startedAt = Date.now();
     demo = new VigilProcess(['demo', '--http-port', String(http), '--mqtt-port', String(mqttPort), '--sensor-port', String(sensors), '--modbus-port', String(modbus), '--data-dir', join(tmp.dir, 'demo')], {
       INFLUX_URL: vm.url,
-      VIGIL_DEMO_TOKEN: TOKEN,
+      VIGIL_TOKEN: TOKEN,
     }).start();
     await demo.waitForOutput(/Vigil demo is running/, 30_000);
   });
@@ -47,7 +47,7 @@ describe('vigil demo (what `npm start` runs), as a user starts it', () => {
     expect(Date.now() - startedAt).toBeLessThan(30_000);
     expect(demo.output).toMatch(/server API\s+http:\/\/127\.0\.0\.1:\d+\/api\/v1\/devices/);
     expect(demo.output).toMatch(/ground truth\s+fan-2: bearing_wear/);
-    expect(demo.output).toMatch(/admin token\s+\(from VIGIL_DEMO_TOKEN\)/);
+    expect(demo.output).toMatch(/admin token\s+\(from VIGIL_TOKEN\)/);
     expect(demo.output).not.toContain(TOKEN);
   });
 

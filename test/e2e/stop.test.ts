@@ -8,7 +8,7 @@ const TOKEN = 'demo-admin-token-for-the-stop-test';
 
 async function demo(dir: string): Promise<{ p: VigilProcess; api: string }> {
   const [http, mqtt, sensors, modbus] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  const p = new VigilProcess(['demo', '--http-port', String(http), '--mqtt-port', String(mqtt), '--sensor-port', String(sensors), '--modbus-port', String(modbus), '--data-dir', dir], { VIGIL_DEMO_TOKEN: TOKEN }).start();
+  const p = new VigilProcess(['demo', '--http-port', String(http), '--mqtt-port', String(mqtt), '--sensor-port', String(sensors), '--modbus-port', String(modbus), '--data-dir', dir], { VIGIL_TOKEN: TOKEN }).start();
   await p.waitForOutput(/Vigil demo is running/, 30_000);
   return { p, api: `http://127.0.0.1:${http}` };
 }

@@ -30,7 +30,7 @@ describe('webhook delivery survives the server being killed with SIGKILL mid-del
   let brokerPort: number;
 
   const startServer = async () => {
-    const p = new VigilProcess(['server', '-c', configFile], { VIGIL_API_TOKEN: TOKEN }).start();
+    const p = new VigilProcess(['server', '-c', configFile], { VIGIL_TOKEN: TOKEN }).start();
     procs.push(p);
     await p.waitForOutput(/server started/);
     return p;
@@ -55,7 +55,7 @@ describe('webhook delivery survives the server being killed with SIGKILL mid-del
       stringify({
         version: 1,
         dataDir: join(tmp.dir, 'server'),
-        http: { host: '127.0.0.1', port: httpPort, apiToken: '${VIGIL_API_TOKEN}' },
+        http: { host: '127.0.0.1', port: httpPort, apiToken: '${VIGIL_TOKEN}' },
         broker: { mode: 'embedded', host: '127.0.0.1', port: brokerPort, gateways: [{ gatewayId: GATEWAY_ID, site: SITE, passwordHash: passwordHash() }] },
         rules: { ruleset: join(tmp.dir, 'ruleset.yaml') },
         tickets: { webhooks: { initialBackoff: '50ms', maxBackoff: '300ms', timeout: '2s', concurrency: 2 } },
