@@ -42,6 +42,9 @@ describe('vigil schema', () => {
     expect(validate.errors!.map((e) => e.params)).toContainEqual({ additionalProperty: 'upLink' });
     expect(validate({ ...gw, intake: { maxAge: 400 } })).toBe(false);
     expect(validate({ ...gw, intake: { maxAge: '400d' } })).toBe(true);
+    // A `${VAR}` reference stands for the value, so its own text need not fit the field's limits.
+    expect(validate({ ...gw, http: { port: 9101, apiToken: '${T}' } })).toBe(true);
+    expect(validate({ ...gw, http: { port: 9101, apiToken: 'short' } })).toBe(false);
   });
 
   it('refuses an unknown format with usage and exit code 2', async () => {

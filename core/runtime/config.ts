@@ -135,6 +135,8 @@ const DurationText = z
 
 export const DurationSchema = z.preprocess((v) => (v === 0 ? '0' : v), DurationText);
 
+const ENV_REFERENCE = { type: 'string', pattern: '\\$\\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\\}', description: 'an environment variable, ${NAME} or ${NAME:-default}' };
+
 /**
  * A config format as JSON Schema (draft 2020-12, input side: what a person writes), for editors to
  * validate and complete files. `${VAR}` references are strings, so they fit any string field.
@@ -144,10 +146,18 @@ export function configJsonSchema(schema: z.ZodType, title: string): Record<strin
     io: 'input',
     unrepresentable: 'any',
     override: (ctx) => {
-      if (ctx.zodSchema !== DurationText) return;
-      const text = { ...ctx.jsonSchema };
-      for (const key of Object.keys(ctx.jsonSchema)) delete ctx.jsonSchema[key];
-      Object.assign(ctx.jsonSchema, { anyOf: [text, { const: 0 }], description: `A duration with a unit (${DURATION_HINT}), or 0.` });
+      const js = ctx.jsonSchema as Record<string, unknown>;
+      const replace = (next: Record<string, unknown>) => {
+        for (const key of Object.keys(js)) delete js[key];
+        Object.assign(js, next);
+      };
+      if (ctx.zodSchema === DurationText) {
+        replace({ anyOf: [{ ...js }, { const: 0 }], description: `A duration with a unit (${DURATION_HINT}), or 0.` });
+      } else if (js.type === 'string' && ['minLength', 'maxLength', 'pattern', 'format', 'enum'].some((k) => k in js)) {
+        // A `${VAR}` reference is replaced before validation, so the literal text need not fit.
+        const { default: d, description, ...rest } = js;
+        replace({ anyOf: [rest, ENV_REFERENCE], ...(d !== undefined ? { default: d } : {}), ...(description ? { description } : {}) });
+      }
     },
   }) as Record<string, unknown>;
   return { ...out, title };
