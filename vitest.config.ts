@@ -9,6 +9,7 @@ process.env.VIGIL_CHECK_RESPONSES ??= '1';
 
 export default defineConfig({
   test: {
+    globalSetup: ['./test/global-setup.ts'],
     reporters: ['default', './test/reporters/summary.ts'],
     projects: [
       {

@@ -1,18 +1,38 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Registry, createRegistry, metricValue, parseConfig, silentLogger, systemClock } from '../core/index.ts';
-import { GatewayConfigSchema, buildGateway } from '../gateway/index.ts';
+import { stringify } from 'yaml';
+import { freePort } from '../test/helpers/net.ts';
 
 const SIM = fileURLToPath(new URL('./modbus-sim.ts', import.meta.url));
 const PROFILES = fileURLToPath(new URL('./profiles/', import.meta.url));
 const TSX = fileURLToPath(new URL('../node_modules/tsx/dist/esm/index.mjs', import.meta.url));
 
-/** p-quantile from a prom-client histogram, interpolating within the bucket. */
-async function quantile(registry: Registry, name: string, q: number): Promise<number> {
-  const m = ((await registry.getSingleMetric(name)!.get()).values as { metricName?: string; labels: Record<string, string | number>; value: number }[]).filter((v) => v.metricName === `${name}_bucket`);
-  const buckets = m.map((v) => ({ le: v.labels.le === '+Inf' ? Infinity : Number(v.labels.le), n: v.value })).sort((a, b) => a.le - b.le);
-  const total = buckets.at(-1)!.n;
+const VIGIL = fileURLToPath(new URL('../bin/vigil.js', import.meta.url));
+const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
+
+/** CPU seconds (user + system, all threads) a process has used so far, from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+function rssBytes(pid: number): number {
+  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+}
+
+/** Prometheus text: the sum over every series of `name` whose labels include `labels` (e.g. `outcome="ok"`). */
+function sample(text: string, name: string, labels = ''): number {
+  let sum = 0;
+  for (const m of text.matchAll(new RegExp(`^${name}(?:\\{([^}]*)\\})? (\\S+)$`, 'gm'))) if (!labels || (m[1] ?? '').includes(labels)) sum += Number(m[2]);
+  return sum;
+}
+
+/** p-quantile of a histogram in Prometheus text, interpolating within the bucket. */
+function quantile(text: string, name: string, q: number): number {
+  const buckets = [...text.matchAll(new RegExp(`^${name}_bucket\\{(?:[^}]*,)?le="([^"]+)"[^}]*\\} (\\S+)$`, 'gm'))].map((m) => ({ le: m[1] === '+Inf' ? Infinity : Number(m[1]), n: Number(m[2]) }));
+  const total = buckets.at(-1)?.n ?? 0;
   const want = total * q;
   let prevLe = 0;
   let prevN = 0;
@@ -24,15 +44,22 @@ async function quantile(registry: Registry, name: string, q: number): Promise<nu
   return prevLe;
 }
 
-async function run(ports: number[], broker: number, dir: string, pollInterval: number, seconds: number) {
-  const config = parseConfig(
-    GatewayConfigSchema,
-    {
+/**
+ * The gateway as it is deployed: `vigil gateway -c FILE`, compiled, in its own process, polling the
+ * simulated devices; CPU read from /proc (every thread), figures from its own /metrics.
+ */
+export async function runModbus(ports: number[], broker: number, dir: string, pollInterval: number, seconds: number) {
+  const httpPort = await freePort();
+  const file = join(dir, `gw-${pollInterval}.yaml`);
+  writeFileSync(
+    file,
+    stringify({
       version: 1,
       site: 'bench',
       gatewayId: 'bench-gw',
       dataDir: join(dir, `gw-${pollInterval}`),
       acceptUnknownDevices: true,
+      http: { host: '127.0.0.1', port: httpPort },
       drivers: [
         {
           kind: 'modbus-tcp',
@@ -42,27 +69,77 @@ async function run(ports: number[], broker: number, dir: string, pollInterval: n
         },
       ],
       uplink: { url: `mqtt://127.0.0.1:${broker}`, password: '${PW}', maxReadingsPerEnvelope: 500 },
-    },
-    { PW: 'x' },
+    }),
   );
-  const registry = createRegistry();
-  const gateway = buildGateway(config, { log: silentLogger(), clock: systemClock, registry });
-  await gateway.start();
-  // Let every device be polled once (the first polls are spread over one interval), then measure.
-  await new Promise((r) => setTimeout(r, Math.max(1500, pollInterval * 2)));
-  const ok0 = await metricValue(registry, 'vigil_modbus_polls_total', { outcome: 'ok' });
-  registry.getSingleMetric('vigil_modbus_poll_duration_seconds')!.reset();
-  const cpu0 = process.cpuUsage();
-  const t0 = Date.now();
-  await new Promise((r) => setTimeout(r, seconds * 1000));
-  const cpu = process.cpuUsage(cpu0);
-  const ms = Date.now() - t0;
-  const ok = (await metricValue(registry, 'vigil_modbus_polls_total', { outcome: 'ok' })) - ok0;
-  const failed = await metricValue(registry, 'vigil_modbus_polls_total', { outcome: 'failed' });
-  const p99 = await quantile(registry, 'vigil_modbus_poll_duration_seconds', 0.99);
-  const uplinked = await metricValue(registry, 'vigil_gateway_uplink_readings_total');
-  await gateway.stop();
-  return { pollsPerS: Math.round((ok / ms) * 1000), p99Ms: Math.round(p99 * 10000) / 10, cpuPct: Math.round(((cpu.user + cpu.system) / 1000 / ms) * 100), failed, uplinked };
+  const gw = spawn(process.execPath, [VIGIL, 'gateway', '-c', file], { env: { ...process.env, PW: 'x', VIGIL_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const metrics = async () => (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  try {
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && !(await fetch(`http://127.0.0.1:${httpPort}/readyz`).then((r) => r.ok, () => false))) await new Promise((r) => setTimeout(r, 100));
+    // Let every device be polled a few times (the first polls are spread over one interval), then measure.
+    await new Promise((r) => setTimeout(r, Math.max(3000, pollInterval * 3)));
+    const m0 = await metrics();
+    const cpu0 = cpuSeconds(gw.pid!);
+    const t0 = Date.now();
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    const cpu = cpuSeconds(gw.pid!) - cpu0;
+    const ms = Date.now() - t0;
+    const m1 = await metrics();
+    const polls = sample(m1, 'vigil_modbus_polls_total', 'outcome="ok"') - sample(m0, 'vigil_modbus_polls_total', 'outcome="ok"');
+    const values = sample(m1, 'vigil_gateway_uplink_readings_total') - sample(m0, 'vigil_gateway_uplink_readings_total');
+    const cpuPct = (cpu / (ms / 1000)) * 100;
+    const valuesPerS = (values / ms) * 1000;
+    return {
+      pollsPerS: Math.round((polls / ms) * 1000),
+      valuesPerS: Math.round(valuesPerS),
+      p99Ms: Math.round(quantile(m1, 'vigil_modbus_poll_duration_seconds', 0.99) * 10000) / 10,
+      cpuPct: Math.round(cpuPct * 10) / 10,
+      /** Share of one core per 1,000 values read, decoded, stored in the outbox and sent upstream each second. */
+      cpuPctPer1000ValuesPerS: valuesPerS > 0 ? Math.round((cpuPct / (valuesPerS / 1000)) * 100) / 100 : null,
+      failed: sample(m1, 'vigil_modbus_polls_total', 'outcome="failed"'),
+      rssMB: Math.round(rssBytes(gw.pid!) / 1e6),
+    };
+  } finally {
+    gw.kill('SIGKILL');
+  }
+}
+
+/** How quickly `vigil --help` answers (median of runs, wall clock) and with how much memory. */
+export function benchStartup(runs = 7): { helpMs: number; helpRssMB: number } {
+  const times: number[] = [];
+  let rss = 0;
+  for (let i = 0; i < runs; i++) {
+    const t = process.hrtime.bigint();
+    const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, VIGIL, '--help'], { encoding: 'utf8' });
+    times.push(Number(process.hrtime.bigint() - t) / 1e6);
+    rss = Math.max(rss, Number(r.stderr.trim().split('\n').at(-1)) * 1024);
+  }
+  times.sort((a, b) => a - b);
+  return { helpMs: Math.round(times[Math.floor(runs / 2)]!), helpRssMB: Math.round(rss / 1e6) };
+}
+
+/** An idle gateway (site broker for MQTT sensors, uplink, outbox, no API) after 10 s: its resident memory. */
+export async function benchIdleGateway(dir: string, broker: number): Promise<{ idleRssMB: number }> {
+  const file = join(dir, 'idle-gw.yaml');
+  writeFileSync(
+    file,
+    stringify({
+      version: 1,
+      site: 'bench',
+      gatewayId: 'idle-gw',
+      dataDir: join(dir, 'idle-gw'),
+      devices: [{ id: 'pump-1' }],
+      drivers: [{ kind: 'mqtt-device', broker: { mode: 'embedded', host: '127.0.0.1', port: 0, allowAnonymous: true }, topics: [{ pattern: 'sensors/{device}' }] }],
+      uplink: { url: `mqtt://127.0.0.1:${broker}`, password: '${PW}' },
+    }),
+  );
+  const gw = spawn(process.execPath, [VIGIL, 'gateway', '-c', file], { env: { ...process.env, PW: 'x', VIGIL_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  try {
+    await new Promise((r) => setTimeout(r, 10_000));
+    return { idleRssMB: Math.round(rssBytes(gw.pid!) / 1e6) };
+  } finally {
+    gw.kill('SIGKILL');
+  }
 }
 
 export async function benchModbus(dir: string, devices = 200) {
@@ -77,9 +154,10 @@ export async function benchModbus(dir: string, devices = 200) {
       });
       sim.once('exit', (code) => reject(new Error(`simulator exited ${code}`)));
     });
-    const at1hz = await run(ports, broker, dir, 1000, 10);
-    const max = await run(ports, broker, dir, 20, 5);
-    return { devices, at1hz, max };
+    const at1hz = await runModbus(ports, broker, dir, 1000, 20);
+    const max = await runModbus(ports, broker, dir, 20, 5);
+    const idle = await benchIdleGateway(dir, broker);
+    return { devices, at1hz, max, ...idle };
   } finally {
     sim.kill('SIGKILL');
   }

@@ -1,28 +1,23 @@
-import { ConfigError, errorMessage } from '../core/index.ts';
+import { ConfigError, errorMessage } from '../core/runtime/errors.ts';
 import type { CliContext } from './context.ts';
 import { EXIT } from './exit-codes.ts';
-import { credentialCommand, credentialHelp } from './commands/credential.ts';
-import { demoCommand, demoHelp } from './commands/demo.ts';
-import { gatewayCommand, gatewayHelp } from './commands/gateway.ts';
-import { serverCommand, serverHelp } from './commands/server.ts';
-import { simCommand, simHelp } from './commands/sim.ts';
-import { modbusCommand, modbusHelp } from './commands/modbus.ts';
-import { replayCommand, replayHelp } from './commands/replay.ts';
-import { schemaCommand, schemaHelp } from './commands/schema.ts';
-import { secretsCommand, secretsHelp } from './commands/secrets.ts';
-import { tokenCommand, tokenHelp } from './commands/token.ts';
+import { credentialHelp, demoHelp, gatewayHelp, modbusHelp, replayHelp, schemaHelp, secretsHelp, serverHelp, simHelp, tokenHelp } from './help.ts';
 
-const COMMANDS: Record<string, (argv: string[], ctx: CliContext) => Promise<number>> = {
-  gateway: gatewayCommand,
-  server: serverCommand,
-  sim: simCommand,
-  demo: demoCommand,
-  credential: credentialCommand,
-  modbus: modbusCommand,
-  replay: replayCommand,
-  token: tokenCommand,
-  secrets: secretsCommand,
-  schema: schemaCommand,
+type Command = (argv: string[], ctx: CliContext) => Promise<number>;
+
+// Each command loads its part of the system only when it runs: `vigil --help` and a gateway do not
+// pay for the server's modules, nor the other way round.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  gateway: async () => (await import('./commands/gateway.ts')).gatewayCommand,
+  server: async () => (await import('./commands/server.ts')).serverCommand,
+  sim: async () => (await import('./commands/sim.ts')).simCommand,
+  demo: async () => (await import('./commands/demo.ts')).demoCommand,
+  credential: async () => (await import('./commands/credential.ts')).credentialCommand,
+  modbus: async () => (await import('./commands/modbus.ts')).modbusCommand,
+  replay: async () => (await import('./commands/replay.ts')).replayCommand,
+  token: async () => (await import('./commands/token.ts')).tokenCommand,
+  secrets: async () => (await import('./commands/secrets.ts')).secretsCommand,
+  schema: async () => (await import('./commands/schema.ts')).schemaCommand,
 };
 
 const HELPS: Record<string, string> = {
@@ -62,7 +57,7 @@ export async function main(argv: string[], ctx: CliContext = { env: process.env,
     return EXIT.ok;
   }
   try {
-    return await command(rest, ctx);
+    return await (await command())(rest, ctx);
   } catch (err) {
     if (err instanceof ConfigError) {
       // A file that is not there is missing input, not a bad configuration.

@@ -1,10 +1,8 @@
 import { parseArgs } from 'node:util';
 import { GatewayIdSchema, SiteIdSchema, generateSecret, hashSecret } from '../../core/index.ts';
 import type { CliContext } from '../context.ts';
+import { credentialHelp } from '../help.ts';
 
-export const credentialHelp = `vigil credential --gateway ID --site SITE
-  Makes a password for a gateway and prints the server-config entry holding its hash. The password
-  goes to the gateway's environment (uplink password), never into a file.`;
 
 export async function credentialCommand(argv: string[], ctx: CliContext): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { gateway: { type: 'string' }, site: { type: 'string' } }, strict: true });
@@ -21,3 +19,4 @@ export async function credentialCommand(argv: string[], ctx: CliContext): Promis
   ctx.out(`- { gatewayId: ${g.data}, site: ${s.data}, passwordHash: "${hashSecret(password)}" }`);
   return 0;
 }
+export { credentialHelp };

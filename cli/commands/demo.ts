@@ -7,13 +7,8 @@ import { ScenarioRunner, ScenarioSchema } from '../../firmware-sim/index.ts';
 import { GatewayConfigSchema, buildGateway } from '../../gateway/index.ts';
 import { ServerConfigSchema, buildServer } from '../../ingest/index.ts';
 import { type CliContext, cliLogger, influxFromEnv, stopMessage, untilSignal } from '../context.ts';
+import { demoHelp } from '../help.ts';
 
-export const demoHelp = `vigil demo [--http-port 8080] [--mqtt-port 1883] [--sensor-port 1884] [--modbus-port 1502] [--data-dir ./data/demo] [--scenario FILE] [--tls]
-  Everything in one process on loopback: the server (embedded broker, HTTP API), a gateway hosting
-  the site broker for sensors, and a simulated fleet with a wearing bearing. Set INFLUX_URL to store
-  readings in InfluxDB (or VictoriaMetrics). The API takes the admin token it prints, or the one
-  given in VIGIL_TOKEN. --tls makes a CA and certificates under <data-dir>/tls/ (kept for the
-  next run) and speaks only TLS: HTTPS on the HTTP ports, MQTTS on the server and sensor ports.`;
 
 const DEMO_SCENARIO = fileURLToPath(new URL('../../firmware-sim/scenarios/demo.yaml', import.meta.url));
 
@@ -168,3 +163,4 @@ async function demoCertificates(dir: string): Promise<{ ca: string; server: { ce
   writeIssued(dir, 'server', issueCertificate(authority, { cn: 'localhost', hosts: ['localhost', '127.0.0.1', '::1'], usage: 'server' }));
   return { ca, server };
 }
+export { demoHelp };

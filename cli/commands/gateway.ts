@@ -2,9 +2,8 @@ import { parseArgs } from 'node:util';
 import { createRegistry, loadConfigFile, systemClock } from '../../core/index.ts';
 import { GatewayConfigSchema, buildGateway } from '../../gateway/index.ts';
 import { type CliContext, cliLogger, stopMessage, untilSignal } from '../context.ts';
+import { gatewayHelp } from '../help.ts';
 
-export const gatewayHelp = `vigil gateway -c FILE
-  Runs the on-site gateway: drivers → outbox on disk → uplink. See examples/gateway.yaml.`;
 
 export async function gatewayCommand(argv: string[], ctx: CliContext): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' } }, strict: true });
@@ -21,3 +20,4 @@ export async function gatewayCommand(argv: string[], ctx: CliContext): Promise<n
   await gateway.stop();
   return 0;
 }
+export { gatewayHelp };

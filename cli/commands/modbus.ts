@@ -13,10 +13,8 @@ import {
   loadProfiles,
 } from '../../gateway/modbus/index.ts';
 import type { CliContext } from '../context.ts';
+import { modbusHelp } from '../help.ts';
 
-export const modbusHelp = `vigil modbus read (--tcp HOST:PORT | --rtu PATH [--baud 19200] [--parity even]) --unit N --profile NAME|FILE [--profiles DIR] [--timeout 1000] [--json]
-  Polls a device once with a profile and prints the decoded values, or the exact Modbus error.
-  --json prints one JSON object per value: {"metric", "value", "unit"} ({"name", "value"} for strings).`;
 
 export async function modbusCommand(argv: string[], ctx: CliContext): Promise<number> {
   const [sub, ...rest] = argv;
@@ -120,3 +118,4 @@ function resolveProfile(nameOrFile: string, dirs: string[]): Profile {
   if (!p) throw new Error(`no profile ${nameOrFile}; have ${[...profiles.keys()].join(', ')} (or give a .yaml file)`);
   return p;
 }
+export { modbusHelp };

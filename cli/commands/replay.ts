@@ -3,13 +3,8 @@ import { EXIT } from '../exit-codes.ts';
 import { readConfigText } from '../../core/index.ts';
 import { CsvError, backtest, defaultRuleset, parseReadingsCsv, parseRuleset } from '../../rules/index.ts';
 import type { CliContext } from '../context.ts';
+import { replayHelp } from '../help.ts';
 
-export const replayHelp = `vigil replay --rules FILE|default --csv FILE [--json] [--device ID] [--map COLUMN=METRIC,...] [--site SITE]
-  Runs a ruleset over a CSV of readings with the live rule engine and prints what would have fired,
-  then a summary per device (first warning, first critical, alerts, flaps).
-  CSV: long (ts,device,metric,value) or wide (ts[,device],<one column per metric>); ts is ISO 8601 or
-  epoch ms. Wide columns are named after catalog metrics or mapped with --map vib=vibration_rms.
-  --json prints one JSON object per finding per line, then {"summary": ...}.`;
 
 export async function replayCommand(argv: string[], ctx: CliContext): Promise<number> {
   const { values } = parseArgs({
@@ -85,3 +80,4 @@ function brief(e: Record<string, unknown>): string {
     .map((k) => `${k}=${typeof e[k] === 'number' && (k === 'predictedCrossing' || k === 'lastHeard' || k === 'stuckSince') ? new Date(e[k]).toISOString() : JSON.stringify(e[k])}`)
     .join(' ');
 }
+export { replayHelp };

@@ -7,6 +7,7 @@ import { ServerConfigSchema } from '../../ingest/index.ts';
 import { RulesetSchema } from '../../rules/index.ts';
 import type { CliContext } from '../context.ts';
 import { EXIT } from '../exit-codes.ts';
+import { schemaHelp } from '../help.ts';
 
 const FORMATS: Record<string, { schema: z.ZodType; title: string }> = {
   gateway: { schema: GatewayConfigSchema, title: 'Vigil gateway configuration' },
@@ -16,10 +17,6 @@ const FORMATS: Record<string, { schema: z.ZodType; title: string }> = {
   profile: { schema: ProfileSchema, title: 'Vigil Modbus device profile' },
 };
 
-export const schemaHelp = `vigil schema gateway|server|ruleset|scenario|profile
-  Prints the JSON Schema of that file format, for editors to validate and complete configs, e.g.
-  npx vigil schema gateway > gateway.schema.json, then in gateway.yaml the first line
-  # yaml-language-server: $schema=./gateway.schema.json`;
 
 export function schemaCommand(argv: string[], ctx: CliContext): Promise<number> {
   const format = argv.length === 1 ? FORMATS[argv[0]!] : undefined;
@@ -30,3 +27,4 @@ export function schemaCommand(argv: string[], ctx: CliContext): Promise<number> 
   ctx.out(JSON.stringify(configJsonSchema(format.schema, format.title), null, 2));
   return Promise.resolve(EXIT.ok);
 }
+export { schemaHelp };

@@ -4,11 +4,8 @@ import { parseArgs } from 'node:util';
 import { AuditLog, SecretBox, openDatabase, secretKeyOrFile } from '../../core/index.ts';
 import { WebhookOutbox } from '../../tickets/index.ts';
 import { type CliContext, dataDirOf } from '../context.ts';
+import { secretsHelp } from '../help.ts';
 
-export const secretsHelp = `vigil secrets rotate (-c FILE | --data-dir DIR)
-  Seals the server's stored secrets (webhook secrets) with the key in VIGIL_SECRET_KEY. The previous key
-  comes from VIGIL_SECRET_KEY_OLD, or from <dataDir>/secret.key when the server made one itself.
-  Run it with the server stopped, then start the server with the new VIGIL_SECRET_KEY.`;
 
 export async function secretsCommand(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, 'data-dir': { type: 'string' } }, allowPositionals: true, strict: true });
@@ -37,3 +34,4 @@ export async function secretsCommand(argv: string[], ctx: CliContext): Promise<n
     db.close();
   }
 }
+export { secretsHelp };

@@ -3,10 +3,8 @@ import { parseDocument } from 'yaml';
 import { ConfigError, createRegistry, parseConfig, readConfigText, systemClock } from '../../core/index.ts';
 import { ServerConfigSchema, buildServer } from '../../ingest/index.ts';
 import { type CliContext, cliLogger, influxFromEnv, stopMessage, untilSignal } from '../context.ts';
+import { serverHelp } from '../help.ts';
 
-export const serverHelp = `vigil server -c FILE
-  Runs the central server: broker (embedded or external) → intake → InfluxDB, and the HTTP API.
-  INFLUX_URL, INFLUX_TOKEN, INFLUX_ORG, INFLUX_BUCKET configure the TSDB when the file has no influx section.`;
 
 export async function serverCommand(argv: string[], ctx: CliContext): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' } }, strict: true });
@@ -37,3 +35,4 @@ export async function serverCommand(argv: string[], ctx: CliContext): Promise<nu
   await server.stop();
   return 0;
 }
+export { serverHelp };

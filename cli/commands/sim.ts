@@ -2,10 +2,8 @@ import { parseArgs } from 'node:util';
 import { loadConfigFile, systemClock } from '../../core/index.ts';
 import { ScenarioRunner, ScenarioSchema } from '../../firmware-sim/index.ts';
 import { type CliContext, cliLogger, untilSignal } from '../context.ts';
+import { simHelp } from '../help.ts';
 
-export const simHelp = `vigil sim SCENARIO [--url mqtt://127.0.0.1:1883] [--username NAME] [--speed N]
-  Plays a scenario file (see firmware-sim/scenarios/) as MQTT sensors. The password, if the broker
-  needs one, comes from VIGIL_SIM_PASSWORD. Prints the scenario's ground truth first.`;
 
 export async function simCommand(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -40,3 +38,4 @@ export async function simCommand(argv: string[], ctx: CliContext): Promise<numbe
   ctx.out(`${outcome === 'finished' ? 'scenario finished' : 'stopped'}: ${stats.published} messages published`);
   return 0;
 }
+export { simHelp };

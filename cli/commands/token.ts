@@ -2,14 +2,8 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AuditLog, RoleSchema, TokenScopeSchema, TokenStore, openDatabase } from '../../core/index.ts';
 import { type CliContext, dataDirOf } from '../context.ts';
+import { tokenHelp } from '../help.ts';
 
-export const tokenHelp = `vigil token create --role viewer|operator|service_desk|admin [--name NAME] [--sites A,B] [--customers C,D] (-c FILE | --data-dir DIR)
-vigil token list (-c FILE | --data-dir DIR)
-vigil token revoke ID (-c FILE | --data-dir DIR)
-  API tokens, kept hashed in the server's database (its dataDir, from the server config or given), or
-  in the gateway's when FILE is a gateway config (add --gateway with --data-dir).
-  A new token is printed once; send it as "Authorization: Bearer <token>". --sites and --customers
-  scope it: it then sees only those sites (a customer's sites come from the ticket policy).`;
 
 export async function tokenCommand(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -82,3 +76,4 @@ export async function tokenCommand(argv: string[], ctx: CliContext): Promise<num
     db.close();
   }
 }
+export { tokenHelp };

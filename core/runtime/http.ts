@@ -1,4 +1,6 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { createRequire } from 'node:module';
+import type FastifyModule from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import type { Logger } from './logger.ts';
@@ -7,6 +9,15 @@ import { service, type Service } from './service.ts';
 import { readTlsFiles, TlsServerFilesSchema, type TlsServerFiles, watchTlsFiles } from './tls.ts';
 
 export type { FastifyInstance };
+
+// fastify is required when a process first serves HTTP, not at import: a gateway without an API
+// (most edge boxes) never loads it, which is a fifth of its memory. It is CommonJS, so a plain
+// require keeps buildHttp synchronous.
+let fastifyModule: typeof FastifyModule | undefined;
+const fastify = (): { default: typeof FastifyModule; LogController: typeof FastifyModule.LogController } => {
+  fastifyModule ??= createRequire(import.meta.url)('fastify') as typeof FastifyModule;
+  return { default: fastifyModule, LogController: fastifyModule.LogController };
+};
 
 export interface ReadinessCheck {
   name: string;
@@ -28,6 +39,7 @@ export interface HttpDeps {
  * listening so tests can `inject()` requests without a socket.
  */
 export function buildHttp(deps: HttpDeps): FastifyInstance {
+  const { default: Fastify, LogController } = fastify();
   const app = Fastify({
     loggerInstance: deps.log.child({ component: 'http' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),

@@ -1,4 +1,8 @@
-import { SerialPort } from 'serialport';
+import type * as SerialPortModule from 'serialport';
+import type { SerialPort } from 'serialport';
+
+// Loaded on first use, so a gateway without a serial line does not carry the library.
+let serialport: typeof SerialPortModule | undefined;
 import { Backoff, type Clock, type Logger, TransitionLog } from '../../core/index.ts';
 import { READ_FC, type ReadAnswer, crcOk, parseReadResponse, readRequestPdu, responseDataBytes, rtuFrame } from './frames.ts';
 import type { Table } from './profile.ts';
@@ -55,6 +59,10 @@ export class RtuTransport implements ModbusTransport {
 
   /** Resolves once the port has opened or failed to (the first poll should not fail for nothing). */
   async start(): Promise<void> {
+    if (!serialport) {
+      const m = (await import('serialport')) as typeof SerialPortModule & { default?: typeof SerialPortModule };
+      serialport = m.SerialPort ? m : m.default!;
+    }
     await new Promise<void>((resolve) => this.open(resolve));
   }
 
@@ -68,7 +76,7 @@ export class RtuTransport implements ModbusTransport {
 
   private open(opened?: () => void): void {
     if (this.stopped) return opened?.();
-    const port = new SerialPort({ ...this.opts, autoOpen: false });
+    const port = new serialport!.SerialPort({ ...this.opts, autoOpen: false });
     this.port = port;
     port.on('data', (d: Buffer) => this.onData(d));
     port.on('close', () => {

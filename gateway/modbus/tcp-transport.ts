@@ -1,29 +1,37 @@
 import { Socket } from 'node:net';
-import Modbus from 'jsmodbus';
 import { Backoff, type Logger, TransitionLog, type Clock } from '../../core/index.ts';
-import type { ReadAnswer } from './frames.ts';
+import { type ReadAnswer, mbapFrame, parseReadResponse, readRequestPdu } from './frames.ts';
 import type { Table } from './profile.ts';
 import { ModbusLinkError, type ModbusTransport } from './transport.ts';
 
-type TcpClient = InstanceType<typeof Modbus.client.TCP>;
-
-interface UserRequestErrorLike {
-  err: string;
-  message: string;
-  response?: { body?: { code?: number } };
+interface Waiting {
+  tid: number;
+  unitId: number;
+  table: Table;
+  count: number;
+  timer: NodeJS.Timeout;
+  resolve(a: ReadAnswer): void;
+  reject(e: Error): void;
 }
 
 /**
- * Modbus TCP through jsmodbus. One socket per host:port; one jsmodbus client per unit id and timeout
- * on it (a TCP-to-RTU gateway serves several unit ids on one connection). A late answer to a read that
- * timed out shows up as a transaction id mismatch (jsmodbus `OutOfSync`); the socket is then replaced
- * at once, so the stream is clean again without a restart.
+ * Modbus TCP (Modbus Messaging on TCP/IP Implementation Guide v1.0b): one socket per host:port, which
+ * may serve several unit ids (a TCP-to-RTU gateway), one request in flight on it (the Bus sees to
+ * that). Answers are framed by their MBAP header and matched by transaction id. An answer with another
+ * transaction id (a late reply to a read that timed out, or a confused device) means the stream can
+ * no longer be trusted: the socket is replaced at once, so it is clean again without a restart.
+ *
+ * The framing is done here rather than by a library: this is the poll hot path, and parsing each
+ * chunk once without exceptions for incomplete frames halves its CPU.
  */
 export class TcpTransport implements ModbusTransport {
   readonly id: string;
   private socket: Socket | undefined;
-  private clients = new Map<string, TcpClient>();
   private isConnected = false;
+  private waiting: Waiting | undefined;
+  private nextTid = 0;
+  /** Bytes of an answer that has not fully arrived. */
+  private pending: Buffer | undefined;
   private stopped = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private readonly backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
@@ -66,6 +74,7 @@ export class TcpTransport implements ModbusTransport {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
+    this.fail(new ModbusLinkError('offline', `link ${this.id} stopped`));
     this.socket?.destroy();
   }
 
@@ -73,8 +82,11 @@ export class TcpTransport implements ModbusTransport {
     if (this.stopped) return;
     const socket = new Socket();
     this.socket = socket;
-    this.clients = new Map();
+    this.pending = undefined;
     socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      if (this.socket === socket) this.onData(chunk);
+    });
     socket.on('connect', () => {
       this.isConnected = true;
       this.backoff.reset();
@@ -87,6 +99,7 @@ export class TcpTransport implements ModbusTransport {
     socket.on('close', () => {
       if (this.socket !== socket) return;
       this.isConnected = false;
+      this.fail(new ModbusLinkError('offline', `connection to ${this.id} closed`));
       this.link.down('connection closed');
       if (!this.stopped) this.reconnectTimer = setTimeout(() => this.connect(), this.backoff.next());
     });
@@ -98,72 +111,69 @@ export class TcpTransport implements ModbusTransport {
     const old = this.socket;
     this.socket = undefined;
     this.isConnected = false;
+    this.pending = undefined;
     old?.destroy();
     clearTimeout(this.reconnectTimer);
     this.connect();
   }
 
-  private client(unitId: number, timeoutMs: number): TcpClient {
-    const key = `${unitId}/${timeoutMs}`;
-    let c = this.clients.get(key);
-    if (!c) {
-      const socket = this.socket!;
-      const before = new Set(socket.listeners('data'));
-      c = new Modbus.client.TCP(socket, unitId, timeoutMs);
-      // jsmodbus parses answers inside its socket 'data' listener and throws there on some malformed
-      // frames (an exception response with an unknown code), which would end the whole process. Its
-      // listener runs guarded instead: such a frame renews the connection like any desync.
-      for (const l of socket.listeners('data')) {
-        if (before.has(l)) continue;
-        socket.off('data', l as (d: Buffer) => void);
-        socket.on('data', (d: Buffer) => {
-          try {
-            (l as (d: Buffer) => void)(d);
-          } catch (err) {
-            this.desyncs++;
-            this.lastError = `malformed answer: ${(err as Error).message || 'unparseable frame'}`;
-            if (this.socket === socket) this.reset();
-          }
-        });
-      }
-      // The socket is already connected when a client joins later; jsmodbus learns that from 'connect'.
-      if (this.isConnected) (c as unknown as { _requestHandler: { _state: string } })._requestHandler._state = 'online';
-      this.clients.set(key, c);
-    }
-    return c;
+  private fail(err: Error): void {
+    const w = this.waiting;
+    if (!w) return;
+    this.waiting = undefined;
+    clearTimeout(w.timer);
+    w.reject(err);
   }
 
-  async read(unitId: number, table: Table, start: number, count: number, timeoutMs: number): Promise<ReadAnswer> {
-    if (!this.isConnected || !this.socket) throw new ModbusLinkError('offline', `not connected to ${this.id}`);
-    const c = this.client(unitId, timeoutMs);
-    try {
-      switch (table) {
-        case 'holding':
-          return { kind: 'data', data: Buffer.from((await c.readHoldingRegisters(start, count)).response.body.valuesAsBuffer) };
-        case 'input':
-          return { kind: 'data', data: Buffer.from((await c.readInputRegisters(start, count)).response.body.valuesAsBuffer) };
-        case 'coil':
-          return { kind: 'data', data: [...(await c.readCoils(start, count)).response.body.valuesAsArray].slice(0, count).map(Boolean) };
-        case 'discrete':
-          return { kind: 'data', data: [...(await c.readDiscreteInputs(start, count)).response.body.valuesAsArray].slice(0, count).map(Boolean) };
-      }
-    } catch (e) {
-      const err = e as UserRequestErrorLike;
-      switch (err.err) {
-        case 'ModbusException':
-          return { kind: 'exception', code: err.response?.body?.code ?? 0 };
-        case 'Timeout':
-          throw new ModbusLinkError('timeout', `no answer from unit ${unitId} within ${timeoutMs} ms`);
-        case 'Offline':
-          throw new ModbusLinkError('offline', err.message);
-        case 'OutOfSync':
-        case 'Protocol':
-          this.desyncs++;
-          this.reset();
-          throw new ModbusLinkError('desync', `answer out of sequence on ${this.id} (${err.message}); connection renewed`);
-        default:
-          throw new ModbusLinkError('protocol', err.message ?? String(e));
-      }
+  private desync(why: string): void {
+    this.desyncs++;
+    this.lastError = why;
+    this.fail(new ModbusLinkError('desync', `${why} on ${this.id}; connection renewed`));
+    this.reset();
+  }
+
+  /** Splits the byte stream into MBAP frames; keeps an incomplete tail for the next chunk. */
+  private onData(chunk: Buffer): void {
+    const socket = this.socket;
+    let buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    this.pending = undefined;
+    while (buf.length >= 7) {
+      const length = buf.readUInt16BE(4);
+      if (buf.readUInt16BE(2) !== 0 || length < 2 || length > 254) return this.desync('not a Modbus TCP frame');
+      const total = 6 + length;
+      if (buf.length < total) break;
+      this.onFrame(buf.readUInt16BE(0), buf[6]!, buf.subarray(7, total));
+      if (this.socket !== socket) return; // the frame made us renew the connection
+      buf = buf.subarray(total);
     }
+    if (buf.length > 0) this.pending = Buffer.from(buf);
+  }
+
+  private onFrame(tid: number, unitId: number, pdu: Buffer): void {
+    const w = this.waiting;
+    if (!w || tid !== w.tid) return this.desync(`answer with transaction id ${tid} while ${w ? `waiting for ${w.tid}` : 'nothing was asked'}`);
+    this.waiting = undefined;
+    clearTimeout(w.timer);
+    if (unitId !== w.unitId) return w.reject(new ModbusLinkError('protocol', `answer from unit ${unitId} to a read of unit ${w.unitId}`));
+    const answer = parseReadResponse(w.table, w.count, pdu);
+    if (typeof answer === 'string') return w.reject(new ModbusLinkError('protocol', `malformed answer from unit ${unitId}: ${answer}`));
+    w.resolve(answer);
+  }
+
+  read(unitId: number, table: Table, start: number, count: number, timeoutMs: number): Promise<ReadAnswer> {
+    const socket = this.socket;
+    if (!this.isConnected || !socket) return Promise.reject(new ModbusLinkError('offline', `not connected to ${this.id}`));
+    if (this.waiting) return Promise.reject(new ModbusLinkError('protocol', `a read is already waiting on ${this.id}`));
+    this.nextTid = (this.nextTid + 1) & 0xffff;
+    const tid = this.nextTid;
+    return new Promise<ReadAnswer>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (this.waiting?.tid !== tid) return;
+        this.waiting = undefined;
+        reject(new ModbusLinkError('timeout', `no answer from unit ${unitId} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiting = { tid, unitId, table, count, timer, resolve, reject };
+      socket.write(mbapFrame(tid, unitId, readRequestPdu(table, start, count)));
+    });
   }
 }

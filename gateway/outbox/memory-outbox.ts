@@ -89,6 +89,10 @@ export class MemoryOutbox implements Outbox {
     return this.seqs.get(bootId) ?? 0;
   }
 
+  depth(): { pendingReadings: number; sealedEnvelopes: number; oldestPendingAt: number | undefined } {
+    return { pendingReadings: this.pending.reduce((n, p) => n + p.count, 0), sealedEnvelopes: this.envelopes.length, oldestPendingAt: this.pending[0]?.at };
+  }
+
   stats(): OutboxStats {
     const all = [...this.pending.map((p) => p.minTs), ...this.envelopes.map((e) => e.minTs)];
     return {

@@ -36,6 +36,8 @@ export class SqliteOutbox implements Outbox {
   private sealedCount = 0;
   private sealedEnvelopes = 0;
   private dropped = 0;
+  /** When the oldest pending reading was appended: undefined with none pending, null when not known (read on demand). */
+  private oldestPendingAt: number | undefined | null = null;
   private readonly seqs = new Map<string, number>();
   private readonly stmt;
   private commits = 0;
@@ -92,6 +94,7 @@ export class SqliteOutbox implements Outbox {
           continue;
         }
         this.stmt.insertPending.run(r.body, r.count, r.minTs, r.at);
+        if (this.pendingCount === 0) this.oldestPendingAt = r.at;
         this.pendingCount += r.count;
         if (r.origin) this.stmt.recordMessage.run(r.origin.clientId, r.origin.messageId, r.origin.digest, r.at);
       }
@@ -128,6 +131,7 @@ export class SqliteOutbox implements Outbox {
       }
       for (const p of pend) {
         this.stmt.deletePending.run(p.id);
+        this.oldestPendingAt = null;
         this.pendingCount -= p.count;
         this.dropped += p.count;
         if (this.pendingCount + this.sealedCount + incoming <= limit) return true;
@@ -160,6 +164,7 @@ export class SqliteOutbox implements Outbox {
       return Number(this.stmt.insertEnvelope.run(header.bootId, seq, count, oldest, stored).lastInsertRowid);
     })();
     this.seqs.set(header.bootId, seq + 1);
+    this.oldestPendingAt = null;
     this.pendingCount -= count;
     this.sealedCount += count;
     this.sealedEnvelopes++;
@@ -188,6 +193,12 @@ export class SqliteOutbox implements Outbox {
       this.seqs.set(bootId, s);
     }
     return s;
+  }
+
+  depth(): { pendingReadings: number; sealedEnvelopes: number; oldestPendingAt: number | undefined } {
+    if (this.pendingCount === 0) this.oldestPendingAt = undefined;
+    else if (this.oldestPendingAt === null) this.oldestPendingAt = (this.stmt.oldestPending.get() as { at: number } | undefined)?.at;
+    return { pendingReadings: this.pendingCount, sealedEnvelopes: this.sealedEnvelopes, oldestPendingAt: this.oldestPendingAt };
   }
 
   stats(): OutboxStats {

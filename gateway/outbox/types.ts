@@ -76,6 +76,11 @@ export interface Outbox {
   /** The next seq for `bootId` (one past the highest sealed so far, or 0). */
   nextSeq(bootId: string): number;
   stats(): OutboxStats;
+  /**
+   * What the uplink asks on every append, from memory (no query): readings pending, Envelopes sealed
+   * and not yet acknowledged, and when the oldest pending reading was appended.
+   */
+  depth(): { pendingReadings: number; sealedEnvelopes: number; oldestPendingAt: number | undefined };
   close(): void;
 }
 

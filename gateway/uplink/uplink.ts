@@ -175,14 +175,16 @@ export class Uplink implements Service {
     if (this.stopping) return;
     if (!client?.connected) {
       // Offline: seal full Envelopes anyway, so a long outage is stored compact, not as raw appends.
-      while (outbox.stats().pendingReadings >= this.cfg.maxReadingsPerEnvelope && outbox.seal(header, this.cfg.maxReadingsPerEnvelope, clock.now()));
+      while (outbox.depth().pendingReadings >= this.cfg.maxReadingsPerEnvelope && outbox.seal(header, this.cfg.maxReadingsPerEnvelope, clock.now()));
       return;
     }
     while (this.inflight.size < this.cfg.maxInflight) {
-      const next = outbox.sealed(this.cursor, this.cfg.maxInflight + this.inflight.size + 1).find((e) => !this.inflight.has(e.id));
+      // This runs after every append (each poll, each sensor message): ask the database for sealed
+      // Envelopes only when there are more than the ones in flight.
+      const s = outbox.depth();
+      const next = s.sealedEnvelopes > this.inflight.size ? outbox.sealed(this.cursor, this.cfg.maxInflight + this.inflight.size + 1).find((e) => !this.inflight.has(e.id)) : undefined;
       let env = next;
       if (!env) {
-        const s = outbox.stats();
         if (s.pendingReadings === 0) return;
         const waited = clock.now() - (s.oldestPendingAt ?? clock.now());
         if (s.pendingReadings < this.cfg.maxReadingsPerEnvelope && waited < this.cfg.maxDelay) {

@@ -1,0 +1,54 @@
+/**
+ * Every command's help, in one module with no imports, so `vigil --help` and `vigil <command> --help`
+ * load nothing else (they answer in milliseconds on an edge box).
+ */
+export const credentialHelp = `vigil credential --gateway ID --site SITE
+  Makes a password for a gateway and prints the server-config entry holding its hash. The password
+  goes to the gateway's environment (uplink password), never into a file.`;
+
+export const demoHelp = `vigil demo [--http-port 8080] [--mqtt-port 1883] [--sensor-port 1884] [--modbus-port 1502] [--data-dir ./data/demo] [--scenario FILE] [--tls]
+  Everything in one process on loopback: the server (embedded broker, HTTP API), a gateway hosting
+  the site broker for sensors, and a simulated fleet with a wearing bearing. Set INFLUX_URL to store
+  readings in InfluxDB (or VictoriaMetrics). The API takes the admin token it prints, or the one
+  given in VIGIL_TOKEN. --tls makes a CA and certificates under <data-dir>/tls/ (kept for the
+  next run) and speaks only TLS: HTTPS on the HTTP ports, MQTTS on the server and sensor ports.`;
+
+export const gatewayHelp = `vigil gateway -c FILE
+  Runs the on-site gateway: drivers → outbox on disk → uplink. See examples/gateway.yaml.`;
+
+export const serverHelp = `vigil server -c FILE
+  Runs the central server: broker (embedded or external) → intake → InfluxDB, and the HTTP API.
+  INFLUX_URL, INFLUX_TOKEN, INFLUX_ORG, INFLUX_BUCKET configure the TSDB when the file has no influx section.`;
+
+export const simHelp = `vigil sim SCENARIO [--url mqtt://127.0.0.1:1883] [--username NAME] [--speed N]
+  Plays a scenario file (see firmware-sim/scenarios/) as MQTT sensors. The password, if the broker
+  needs one, comes from VIGIL_SIM_PASSWORD. Prints the scenario's ground truth first.`;
+
+export const modbusHelp = `vigil modbus read (--tcp HOST:PORT | --rtu PATH [--baud 19200] [--parity even]) --unit N --profile NAME|FILE [--profiles DIR] [--timeout 1000] [--json]
+  Polls a device once with a profile and prints the decoded values, or the exact Modbus error.
+  --json prints one JSON object per value: {"metric", "value", "unit"} ({"name", "value"} for strings).`;
+
+export const replayHelp = `vigil replay --rules FILE|default --csv FILE [--json] [--device ID] [--map COLUMN=METRIC,...] [--site SITE]
+  Runs a ruleset over a CSV of readings with the live rule engine and prints what would have fired,
+  then a summary per device (first warning, first critical, alerts, flaps).
+  CSV: long (ts,device,metric,value) or wide (ts[,device],<one column per metric>); ts is ISO 8601 or
+  epoch ms. Wide columns are named after catalog metrics or mapped with --map vib=vibration_rms.
+  --json prints one JSON object per finding per line, then {"summary": ...}.`;
+
+export const schemaHelp = `vigil schema gateway|server|ruleset|scenario|profile
+  Prints the JSON Schema of that file format, for editors to validate and complete configs, e.g.
+  npx vigil schema gateway > gateway.schema.json, then in gateway.yaml the first line
+  # yaml-language-server: $schema=./gateway.schema.json`;
+
+export const secretsHelp = `vigil secrets rotate (-c FILE | --data-dir DIR)
+  Seals the server's stored secrets (webhook secrets) with the key in VIGIL_SECRET_KEY. The previous key
+  comes from VIGIL_SECRET_KEY_OLD, or from <dataDir>/secret.key when the server made one itself.
+  Run it with the server stopped, then start the server with the new VIGIL_SECRET_KEY.`;
+
+export const tokenHelp = `vigil token create --role viewer|operator|service_desk|admin [--name NAME] [--sites A,B] [--customers C,D] (-c FILE | --data-dir DIR)
+vigil token list (-c FILE | --data-dir DIR)
+vigil token revoke ID (-c FILE | --data-dir DIR)
+  API tokens, kept hashed in the server's database (its dataDir, from the server config or given), or
+  in the gateway's when FILE is a gateway config (add --gateway with --data-dir).
+  A new token is printed once; send it as "Authorization: Bearer <token>". --sites and --customers
+  scope it: it then sees only those sites (a customer's sites come from the ticket policy).`;
