@@ -52,3 +52,10 @@ vigil token revoke ID (-c FILE | --data-dir DIR)
   in the gateway's when FILE is a gateway config (add --gateway with --data-dir).
   A new token is printed once; send it as "Authorization: Bearer <token>". --sites and --customers
   scope it: it then sees only those sites (a customer's sites come from the ticket policy).`;
+
+export const backupHelp = `vigil backup (-c FILE | --data-dir DIR) --to DIR
+  Copies a server's or gateway's data directory while it runs: each SQLite database as a consistent
+  snapshot (VACUUM INTO: one read transaction, writers carry on), plus secret.key when there is one,
+  and a manifest. DIR must not exist yet.
+vigil restore --from DIR (-c FILE | --data-dir DIR)
+  Puts a backup into an empty (or new) data directory; start the server or gateway on it afterwards.`;

@@ -1,7 +1,7 @@
 import { ConfigError, errorMessage } from '../core/runtime/errors.ts';
 import type { CliContext } from './context.ts';
 import { EXIT } from './exit-codes.ts';
-import { credentialHelp, demoHelp, gatewayHelp, modbusHelp, replayHelp, schemaHelp, secretsHelp, serverHelp, simHelp, tokenHelp } from './help.ts';
+import { backupHelp, credentialHelp, demoHelp, gatewayHelp, modbusHelp, replayHelp, schemaHelp, secretsHelp, serverHelp, simHelp, tokenHelp } from './help.ts';
 
 type Command = (argv: string[], ctx: CliContext) => Promise<number>;
 
@@ -18,6 +18,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   token: async () => (await import('./commands/token.ts')).tokenCommand,
   secrets: async () => (await import('./commands/secrets.ts')).secretsCommand,
   schema: async () => (await import('./commands/schema.ts')).schemaCommand,
+  backup: async () => (await import('./commands/backup.ts')).backupCommand,
+  restore: async () => (await import('./commands/backup.ts')).restoreCommand,
 };
 
 const HELPS: Record<string, string> = {
@@ -31,12 +33,14 @@ const HELPS: Record<string, string> = {
   token: tokenHelp,
   secrets: secretsHelp,
   schema: schemaHelp,
+  backup: backupHelp,
+  restore: backupHelp,
 };
 
 const HELP = [
   'Usage: vigil <command> [options]   (vigil <command> --help for one)',
   '',
-  ...Object.values(HELPS),
+  ...new Set(Object.values(HELPS)),
   'Exit codes: 0 ok, 1 failure at run time, 2 usage, 65 bad input data, 66 missing input file, 78 bad configuration.',
 ].join('\n\n');
 
