@@ -59,3 +59,9 @@ export const backupHelp = `vigil backup (-c FILE | --data-dir DIR) --to DIR
   and a manifest. DIR must not exist yet.
 vigil restore --from DIR (-c FILE | --data-dir DIR)
   Puts a backup into an empty (or new) data directory; start the server or gateway on it afterwards.`;
+
+export const exportHelp = `vigil export readings|tickets|findings (-c FILE | --data-dir DIR) [--from T] [--to T] [--format csv|jsonl] [--out FILE]
+  Streams what the server holds, oldest first, to stdout (or FILE), while it runs: readings as the
+  per-minute history (mean, min, max, last, count per device and metric; raw readings are in the TSDB),
+  tickets by creation time, findings by time. T is ISO 8601 (2026-11-01, 2026-11-01T06:00Z), epoch ms,
+  or relative to now (--from=-7d, --from=-12h). Default: everything up to now, as CSV.`;

@@ -1,7 +1,7 @@
 import { ConfigError, errorMessage } from '../core/runtime/errors.ts';
 import type { CliContext } from './context.ts';
 import { EXIT } from './exit-codes.ts';
-import { backupHelp, credentialHelp, demoHelp, gatewayHelp, modbusHelp, replayHelp, schemaHelp, secretsHelp, serverHelp, simHelp, tokenHelp } from './help.ts';
+import { backupHelp, credentialHelp, exportHelp, demoHelp, gatewayHelp, modbusHelp, replayHelp, schemaHelp, secretsHelp, serverHelp, simHelp, tokenHelp } from './help.ts';
 
 type Command = (argv: string[], ctx: CliContext) => Promise<number>;
 
@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   schema: async () => (await import('./commands/schema.ts')).schemaCommand,
   backup: async () => (await import('./commands/backup.ts')).backupCommand,
   restore: async () => (await import('./commands/backup.ts')).restoreCommand,
+  export: async () => (await import('./commands/export.ts')).exportCommand,
 };
 
 const HELPS: Record<string, string> = {
@@ -35,6 +36,7 @@ const HELPS: Record<string, string> = {
   schema: schemaHelp,
   backup: backupHelp,
   restore: backupHelp,
+  export: exportHelp,
 };
 
 const HELP = [

@@ -3,3 +3,4 @@ export { ServerConfigSchema, type ServerConfig, type GatewayCredential } from '.
 export { Intake, type Sender, type BatchListener } from './subscriber/intake.ts';
 export type { AcceptedBatch, TelemetrySink } from './sinks/types.ts';
 export { LineEncoder, InfluxWriter, classifyStatus, parseRetryAfter } from './sinks/influx/index.ts';
+export { HistoryRollups, type RollupRow } from './history/rollups.ts';

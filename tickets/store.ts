@@ -109,6 +109,12 @@ export class TicketStore {
     return (this.stmts.findings.all(ticketId) as { finding: string }[]).map((r) => JSON.parse(r.finding) as Finding);
   }
 
+  /** Every ticket created in `from <= createdAt < to`, oldest first, one at a time (for exports of any size). */
+  *iterate(from: number, to: number): Generator<Ticket> {
+    const rows = this.db.prepare("SELECT data FROM ticket WHERE json_extract(data, '$.createdAt') >= ? AND json_extract(data, '$.createdAt') < ? ORDER BY id").iterate(from, to) as Iterable<{ data: string }>;
+    for (const r of rows) yield JSON.parse(r.data) as Ticket;
+  }
+
   list(q: TicketQuery): { tickets: Ticket[]; total: number } {
     const w = new Where()
       .in('status', q.status)

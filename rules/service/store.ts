@@ -114,34 +114,44 @@ export class FindingStore {
     return this.query(`${w} ORDER BY id DESC LIMIT ?`, [...w.args, q.limit]);
   }
 
-  private query(tail: string, args: (string | number)[]): (Finding & { id: number })[] {
-    const rows = this.db.prepare(`SELECT * FROM finding ${tail}`).all(...args) as {
-      id: number;
-      at: number;
-      rule_id: string;
-      device_id: string;
-      metric: string;
-      severity: string;
-      event: string;
-      fault: string;
-      dedupe_key: string;
-      site: string | null;
-      evidence: string;
-    }[];
-    return rows.map((r) => ({
-      id: r.id,
-      ruleId: r.rule_id,
-      deviceId: r.device_id,
-      metric: r.metric as Finding['metric'],
-      severity: r.severity as Finding['severity'],
-      event: r.event as Finding['event'],
-      fault: r.fault as Finding['fault'],
-      at: r.at,
-      evidence: JSON.parse(r.evidence) as Record<string, unknown>,
-      dedupeKey: r.dedupe_key,
-      ...(r.site !== null ? { site: r.site } : {}),
-    }));
+  /** Every finding with `from <= at < to`, oldest first, one row at a time (for exports of any size). */
+  *iterate(from: number, to: number): Generator<Finding & { id: number }> {
+    for (const r of this.db.prepare('SELECT * FROM finding WHERE at >= ? AND at < ? ORDER BY id').iterate(from, to) as Iterable<FindingRow>) yield toFinding(r);
   }
+
+  private query(tail: string, args: (string | number)[]): (Finding & { id: number })[] {
+    return (this.db.prepare(`SELECT * FROM finding ${tail}`).all(...args) as FindingRow[]).map(toFinding);
+  }
+}
+
+interface FindingRow {
+  id: number;
+  at: number;
+  rule_id: string;
+  device_id: string;
+  metric: string;
+  severity: string;
+  event: string;
+  fault: string;
+  dedupe_key: string;
+  site: string | null;
+  evidence: string;
+}
+
+function toFinding(r: FindingRow): Finding & { id: number } {
+  return {
+    id: r.id,
+    ruleId: r.rule_id,
+    deviceId: r.device_id,
+    metric: r.metric as Finding['metric'],
+    severity: r.severity as Finding['severity'],
+    event: r.event as Finding['event'],
+    fault: r.fault as Finding['fault'],
+    at: r.at,
+    evidence: JSON.parse(r.evidence) as Record<string, unknown>,
+    dedupeKey: r.dedupe_key,
+    ...(r.site !== null ? { site: r.site } : {}),
+  };
 }
 
 /** Engine state snapshots: one row per (device, metric), replaced wholesale each snapshot. */
