@@ -44,7 +44,7 @@ export const GatewayConfigSchema = z
     intake: IntakeWindowSchema,
     drivers: z.array(DriverConfigSchema).min(1),
     uplink: UplinkConfigSchema,
-    outbox: OutboxConfigSchema.default({ maxReadings: 10_000_000, overflow: 'drop_oldest', synchronous: 'normal' }),
+    outbox: OutboxConfigSchema.prefault({}),
   })
   // The value may be half-parsed when a field above failed (see CROSS_CHECK), hence the guards.
   .superRefine(

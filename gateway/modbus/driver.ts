@@ -1,4 +1,4 @@
-import { ConfigError, Counter, Gauge, Histogram, type Registry } from '../../core/index.ts';
+import { ConfigError, Counter, Gauge, Histogram, type Registry, errorMessage } from '../../core/index.ts';
 import type { Driver, DriverContext } from '../drivers/types.ts';
 import { Bus } from './bus.ts';
 import type { PollDefaultsSchema } from './config.ts';
@@ -71,9 +71,13 @@ export class ModbusDriver implements Driver {
         for (const s of STATES) m.state.set({ driver: id, device: d.id, state: s }, s === 'connecting' ? 1 : 0);
         this.pollers.push(
           new DevicePoller({ id: d.id, unitId: d.unitId, profile, settings }, bus, {
-            readings: async (rs) => {
-              await ctx.sink.accept(rs);
-              ctx.accepted(id, rs.length);
+            // The poll goes on at once; the values reach the outbox with the next batched commit.
+            readings: (rs) => {
+              ctx.sink.accept(rs).then(
+                () => ctx.accepted(id, rs.length),
+                (err: unknown) => ctx.log.error({ err: errorMessage(err), device: rs[0]?.deviceId }, 'polled values could not be stored in the outbox'),
+              );
+              return Promise.resolve();
             },
             rejected: (r, deviceId) => ctx.rejected(id, r, { deviceId }),
             window: () => ctx.window(),

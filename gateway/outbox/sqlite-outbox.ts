@@ -44,7 +44,7 @@ export class SqliteOutbox implements Outbox {
 
   constructor(
     file: string,
-    private readonly opts: { maxReadings: number; overflow: OverflowPolicy; synchronous?: 'normal' | 'full' },
+    private readonly opts: { maxReadings: number; overflow: OverflowPolicy; synchronous?: 'normal' | 'full'; commitWithin?: number },
   ) {
     // A 1 MiB WAL: the default (4 MiB and never truncated) would be most of the file in a short outage.
     this.db = openDatabase(file, { synchronous: opts.synchronous ?? 'normal', walBytes: 1024 * 1024 });
@@ -105,7 +105,7 @@ export class SqliteOutbox implements Outbox {
 
   append(readings: readonly Reading[], now: number, origin?: MessageOrigin): Promise<void> {
     if (readings.length === 0) return Promise.resolve();
-    return this.writer.add({ body: readingsBody(readings), count: readings.length, minTs: minTs(readings), at: now, origin });
+    return this.writer.add({ body: readingsBody(readings), count: readings.length, minTs: minTs(readings), at: now, origin }, origin ? 0 : (this.opts.commitWithin ?? 0));
   }
 
   seenMessage(o: MessageOrigin): boolean {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Reading } from '../../core/index.ts';
+import { DurationSchema, type Reading } from '../../core/index.ts';
 
 export const OverflowPolicySchema = z.enum(['drop_oldest', 'reject_new']);
 export type OverflowPolicy = z.infer<typeof OverflowPolicySchema>;
@@ -17,6 +17,12 @@ export const OutboxConfigSchema = z.strictObject({
   overflow: OverflowPolicySchema.default('drop_oldest'),
   /** `full` fsyncs every commit so data survives power loss, not only a crash; see core/runtime/sqlite.ts. */
   synchronous: z.enum(['normal', 'full']).default('normal'),
+  /**
+   * Readings nobody waits on (polled values) are committed together at most this far apart, a few
+   * transactions a second instead of one per poll. A sensor's MQTT message is committed at once,
+   * before its acknowledgement. A crash loses at most this much of polled data that was never stored.
+   */
+  commitWithin: DurationSchema.prefault('100ms'),
 });
 export type OutboxConfig = z.infer<typeof OutboxConfigSchema>;
 
