@@ -83,7 +83,8 @@ export const GatewayStatusSchema = z.strictObject({
    */
   refusals: z
     .strictObject({
-      total: z.record(z.string().max(64), z.number().int().nonnegative()),
+      // Keyed by refusal code: a gateway has a handful; a flood of keys is not a report.
+      total: z.record(z.string().max(64), z.number().int().nonnegative()).refine((t) => Object.keys(t).length <= 64, 'at most 64 refusal codes'),
       recent: z
         .array(
           z.strictObject({

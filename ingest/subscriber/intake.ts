@@ -96,6 +96,8 @@ export class Intake {
       return;
     }
     if (t.kind === 'status') {
+      // A status message is a few KB; the Envelope limit bounds it too, before it is parsed.
+      if (payload.length > this.opts.maxEnvelopeBytes) return this.quarantineEnvelope('too_large', `status message of ${payload.length} bytes exceeds ${this.opts.maxEnvelopeBytes}`, topic, payload, t);
       let status: unknown;
       try {
         status = JSON.parse(payload.toString('utf8'));
