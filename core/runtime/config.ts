@@ -106,16 +106,17 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** Parses durations such as `500ms`, `30s`, `5m`, `2h`, `7d`; the unit is required. */
+/** A number with a unit, or a bare 0; the one definition the parser and the JSON Schema share. */
+const DURATION_PATTERN = /^\s*(?:0|(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w))\s*$/;
+const UNIT_MS = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 604800e3 } as const;
+
+/** Parses durations such as `500ms`, `30s`, `5m`, `2h`, `7d`; the unit is required (only 0 goes without). */
 export function parseDuration(text: string): number | undefined {
-  if (/^\s*0\s*$/.test(text)) return 0;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$/.exec(text);
+  const m = DURATION_PATTERN.exec(text);
   if (!m) return undefined;
-  const unit = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 604800e3 }[m[2] as 'ms'];
-  return Number(m[1]) * unit;
+  return m[1] === undefined ? 0 : Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
 }
 
-const DURATION_PATTERN = /^\s*(?:0|\d+(?:\.\d+)?\s*(?:ms|s|m|h|d|w))\s*$/;
 const DURATION_HINT = 'use e.g. 500ms, 30s, 5m, 2h, 7d';
 
 /**
