@@ -20,7 +20,7 @@ describe('systemd units in examples/systemd', () => {
       expect(text.split('\n'), `${unit}: ${line}`).toContain(line);
     }
     expect(text).toMatch(/^StateDirectory=vigil\/(gateway|server)$/m);
-    expect(text).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/vigil\/bin\/vigil\.js (gateway|server) -c \/etc\/vigil\/(gateway|server)\.yaml$/m);
+    expect(text).toMatch(/^ExecStart=\/usr\/bin\/node (--v8-pool-size=0 )?\/opt\/vigil\/bin\/vigil\.js (gateway|server) -c \/etc\/vigil\/(gateway|server)\.yaml$/m);
     // V8 writes machine code at run time; this option would kill the process at start.
     expect(text).not.toMatch(/^MemoryDenyWriteExecute=yes/m);
   });
