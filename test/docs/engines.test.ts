@@ -15,3 +15,13 @@ describe('locked dependencies and the supported Node', () => {
     expect(refusing).toEqual([]);
   });
 });
+
+// Regression (#12): the README used three names for the API token (VIGIL_DEMO_TOKEN, VIGIL_API_TOKEN,
+// VIGIL_TOKEN); a reader copying one block into the next got a 401.
+describe('README token variables', () => {
+  it('names the API token one way everywhere (INFLUX_TOKEN is the TSDB’s, not the API’s)', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const names = new Set([...readme.matchAll(/\b[A-Z][A-Z0-9_]*TOKEN[A-Z0-9_]*\b/g)].map((m) => m[0]));
+    expect([...names].sort()).toEqual(['INFLUX_TOKEN', 'VIGIL_TOKEN']);
+  });
+});
