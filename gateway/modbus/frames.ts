@@ -81,6 +81,19 @@ export function mbapFrame(transactionId: number, unitId: number, pdu: Buffer): B
   return f;
 }
 
+/** A read request as one Modbus TCP frame, in one allocation (the poll hot path). */
+export function mbapReadRequest(transactionId: number, unitId: number, table: Table, start: number, count: number): Buffer {
+  const f = Buffer.allocUnsafe(12);
+  f.writeUInt16BE(transactionId, 0);
+  f.writeUInt16BE(0, 2);
+  f.writeUInt16BE(6, 4);
+  f[6] = unitId;
+  f[7] = READ_FC[table];
+  f.writeUInt16BE(start, 8);
+  f.writeUInt16BE(count, 10);
+  return f;
+}
+
 export function exceptionPdu(fc: number, code: number): Buffer {
   return Buffer.from([fc | 0x80, code]);
 }

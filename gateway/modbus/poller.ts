@@ -59,6 +59,8 @@ export interface DeviceStatus {
 export class DevicePoller {
   private readonly registers: MappedRegister[];
   private readonly learned: LearnedMap = emptyLearnedMap();
+  /** The reads of one poll, planned once and again only when the device teaches a hole or a refusal. */
+  private plan: readonly ReadBlock[] | undefined;
   private state: DeviceState = 'connecting';
   private since: number;
   private failures = 0;
@@ -155,7 +157,8 @@ export class DevicePoller {
   private async readAll(): Promise<{ values: DecodedValue[]; ts: number } | { error: string; reason: string }> {
     const { profile, settings, unitId } = this.spec;
     const limits = { maxRegisters: profile.maxRegistersPerRead, maxGap: profile.maxGap };
-    const queue: ReadBlock[] = planReads(this.registers, limits, this.learned);
+    this.plan ??= planReads(this.registers, limits, this.learned);
+    const queue: ReadBlock[] = [...this.plan];
     const values: DecodedValue[] = [];
     // Retries are for devices known to answer; a device not yet seen is probed once, like a failing one.
     const healthy = this.state === 'online';
@@ -203,6 +206,7 @@ export class DevicePoller {
   private learnHole(block: ReadBlock, queue: ReadBlock[], limits: { maxRegisters: number; maxGap: number }): void {
     const at = splitPoint(block);
     if (at !== undefined) {
+      this.plan = undefined;
       let barriers = this.learned.barriers.get(block.table);
       if (!barriers) this.learned.barriers.set(block.table, (barriers = new Set()));
       barriers.add(at);
@@ -211,6 +215,7 @@ export class DevicePoller {
       this.log.info({ table: block.table, start: block.start, count: block.count, splitAt: at }, 'device refused a read spanning a hole; reading around it from now on');
       return;
     }
+    this.plan = undefined;
     let refused = this.learned.refused.get(block.table);
     if (!refused) this.learned.refused.set(block.table, (refused = new Set()));
     refused.add(block.start);

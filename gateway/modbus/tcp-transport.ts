@@ -1,6 +1,6 @@
 import { Socket } from 'node:net';
 import { Backoff, type Logger, TransitionLog, type Clock } from '../../core/index.ts';
-import { type ReadAnswer, mbapFrame, parseReadResponse, readRequestPdu } from './frames.ts';
+import { type ReadAnswer, mbapReadRequest, parseReadResponse } from './frames.ts';
 import type { Table } from './profile.ts';
 import { ModbusLinkError, type ModbusTransport } from './transport.ts';
 
@@ -173,7 +173,7 @@ export class TcpTransport implements ModbusTransport {
         reject(new ModbusLinkError('timeout', `no answer from unit ${unitId} within ${timeoutMs} ms`));
       }, timeoutMs);
       this.waiting = { tid, unitId, table, count, timer, resolve, reject };
-      socket.write(mbapFrame(tid, unitId, readRequestPdu(table, start, count)));
+      socket.write(mbapReadRequest(tid, unitId, table, start, count));
     });
   }
 }
