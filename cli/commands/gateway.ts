@@ -13,7 +13,9 @@ export async function gatewayCommand(argv: string[], ctx: CliContext): Promise<n
   }
   const config = loadConfigFile(GatewayConfigSchema, values.config, ctx.env);
   const log = cliLogger(ctx.env, 'vigil-gateway');
-  const gateway = buildGateway(config, { log, clock: systemClock, registry: createRegistry({ defaultMetrics: true }) });
+  // Process metrics (CPU, memory, event-loop lag) are collected only where someone can read them: a
+  // gateway without its API has no /metrics, and on an edge box the collectors are memory for nothing.
+  const gateway = buildGateway(config, { log, clock: systemClock, registry: createRegistry({ defaultMetrics: config.http !== undefined }) });
   await gateway.start();
   const sig = await untilSignal();
   log.info({ signal: sig }, stopMessage(sig));
