@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../core/index.ts';
+import { parseConfig } from '../core/index.ts';
 import { GatewayConfigSchema } from './config.ts';
+import { configProblems } from '../test/helpers/config.ts';
 
-function problems(raw: Record<string, unknown>): string[] {
-  try {
-    parseConfig(GatewayConfigSchema, raw, { P: 'x' });
-  } catch (err) {
-    if (err instanceof ConfigError) return err.issues.map((i) => `${i.path}: ${i.message}`);
-    throw err;
-  }
-  return [];
-}
+const problems = (raw: Record<string, unknown>): string[] => configProblems(() => parseConfig(GatewayConfigSchema, raw, { P: 'x' }));
 
 const base = {
   version: 1,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ConfigError } from './errors.ts';
 import { DurationSchema, parseConfigText, parseDuration } from './config.ts';
+import { configProblems } from '../../test/helpers/config.ts';
 
 const Schema = z.strictObject({
   name: z.string(),
@@ -10,15 +10,7 @@ const Schema = z.strictObject({
   every: DurationSchema.prefault('1s'),
 });
 
-function problems(text: string, env: Record<string, string> = {}): string[] {
-  try {
-    parseConfigText(Schema, text, env, 'test.yaml');
-  } catch (err) {
-    if (err instanceof ConfigError) return err.issues.map((i) => `${i.path}: ${i.message}`);
-    throw err;
-  }
-  return [];
-}
+const problems = (text: string, env: Record<string, string> = {}): string[] => configProblems(() => parseConfigText(Schema, text, env, 'test.yaml'));
 
 describe('config loader', () => {
   it('names a misspelt key rather than the environment variable its value refers to', () => {

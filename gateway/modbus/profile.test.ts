@@ -1,17 +1,10 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { ConfigError} from '../../core/index.ts';
 import { METRIC_IDS, parseConfig } from '../../core/index.ts';
 import { BUILTIN_PROFILES, ProfileSchema, loadProfiles, mapRegisters } from './profile.ts';
+import { configProblems } from '../../test/helpers/config.ts';
 
-const problems = (raw: unknown) => {
-  try {
-    parseConfig(ProfileSchema, raw, {});
-    return [];
-  } catch (e) {
-    return (e as ConfigError).issues.map((i) => `${i.path}: ${i.message}`);
-  }
-};
+const problems = (raw: unknown): string[] => configProblems(() => parseConfig(ProfileSchema, raw, {}));
 
 describe('profiles', () => {
   it('ships profiles that load and name only catalog metrics', () => {

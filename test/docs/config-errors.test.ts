@@ -1,21 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { ConfigError, parseConfigText } from '../../core/index.ts';
+import { parseConfigText } from '../../core/index.ts';
 import { ScenarioSchema } from '../../firmware-sim/index.ts';
 import { GatewayConfigSchema } from '../../gateway/index.ts';
 import { ProfileSchema } from '../../gateway/modbus/index.ts';
 import { ServerConfigSchema } from '../../ingest/index.ts';
 import { RulesetSchema } from '../../rules/index.ts';
+import { configProblems } from '../helpers/config.ts';
 
-function problems(schema: z.ZodType, text: string): string[] {
-  try {
-    parseConfigText(schema, text, { P: 'a-long-enough-secret-value' });
-  } catch (err) {
-    if (err instanceof ConfigError) return err.issues.map((i) => `${i.path}: ${i.message}`);
-    throw err;
-  }
-  return [];
-}
+const problems = (schema: z.ZodType, text: string): string[] => configProblems(() => parseConfigText(schema, text, { P: 'a-long-enough-secret-value' }));
 
 // Regression (#12): errors came in rounds. A field error hid the cross-checks (duplicate ids,
 // references between sections) until it was fixed, so each run revealed the next problem.

@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { ConfigError} from '../../../core/index.ts';
 import { parseConfig } from '../../../core/index.ts';
 import { DriverConfigSchema } from '../registry.ts';
+import { configProblems } from '../../../test/helpers/config.ts';
 
-const problems = (raw: unknown) => {
-  try {
-    parseConfig(DriverConfigSchema, raw, {});
-    return [];
-  } catch (e) {
-    return (e as ConfigError).issues.map((i) => `${i.path}: ${i.message}`);
-  }
-};
+const problems = (raw: unknown): string[] => configProblems(() => parseConfig(DriverConfigSchema, raw, {}));
 
 describe('modbus-tcp config', () => {
   it('fills defaults: port 502, unit 1, poll every second', () => {
