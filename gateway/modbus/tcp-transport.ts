@@ -30,6 +30,7 @@ export class TcpTransport implements ModbusTransport {
   private isConnected = false;
   private waiting: Waiting | undefined;
   private nextTid = 0;
+  private lastResetAt = 0;
   /** Bytes of an answer that has not fully arrived. */
   private pending: Buffer | undefined;
   private stopped = false;
@@ -89,7 +90,6 @@ export class TcpTransport implements ModbusTransport {
     });
     socket.on('connect', () => {
       this.isConnected = true;
-      this.backoff.reset();
       this.link.up();
     });
     socket.on('error', (err) => {
@@ -106,7 +106,11 @@ export class TcpTransport implements ModbusTransport {
     socket.connect(this.port, this.host);
   }
 
-  /** Drops the connection and opens a new one at once (not after backoff): the device itself is fine. */
+  /**
+   * Drops the connection and opens a new one: at once after a single desync (the device itself is
+   * fine), after backoff when they come within a second of each other, so a device (or anything on
+   * its port) that answers every connection with garbage cannot hold the gateway in a reconnect loop.
+   */
   private reset(): void {
     const old = this.socket;
     this.socket = undefined;
@@ -114,7 +118,11 @@ export class TcpTransport implements ModbusTransport {
     this.pending = undefined;
     old?.destroy();
     clearTimeout(this.reconnectTimer);
-    this.connect();
+    const now = Date.now();
+    const again = now - this.lastResetAt < 1000;
+    this.lastResetAt = now;
+    if (again) this.reconnectTimer = setTimeout(() => this.connect(), this.backoff.next());
+    else this.connect();
   }
 
   private fail(err: Error): void {
@@ -154,6 +162,8 @@ export class TcpTransport implements ModbusTransport {
     if (!w || tid !== w.tid) return this.desync(`answer with transaction id ${tid} while ${w ? `waiting for ${w.tid}` : 'nothing was asked'}`);
     this.waiting = undefined;
     clearTimeout(w.timer);
+    // The link works once a device answers in order, not merely when TCP connects.
+    this.backoff.reset();
     if (unitId !== w.unitId) return w.reject(new ModbusLinkError('protocol', `answer from unit ${unitId} to a read of unit ${w.unitId}`));
     const answer = parseReadResponse(w.table, w.count, pdu);
     if (typeof answer === 'string') return w.reject(new ModbusLinkError('protocol', `malformed answer from unit ${unitId}: ${answer}`));

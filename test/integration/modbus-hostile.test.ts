@@ -59,4 +59,25 @@ describe('Modbus TCP against a hostile slave', () => {
     expect(await t.read(1, 'holding', 0, 1, 1000)).toEqual({ kind: 'data', data: Buffer.from([1, 2]) });
     expect(t.desyncs).toBe(2);
   });
+
+  it('does not reconnect in a tight loop to a port that answers every connection with garbage', async () => {
+    let connections = 0;
+    slave = createServer((sock) => {
+      connections++;
+      sock.write(Buffer.from('SSH-2.0-OpenSSH_9.2\r\n'));
+      sock.on('data', () => sock.write(Buffer.alloc(64, 0xff)));
+      sock.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => slave!.listen(0, '127.0.0.1', () => r()));
+    t = new TcpTransport('127.0.0.1', (slave.address() as { port: number }).port, silentLogger(), systemClock);
+    await t.start();
+    const deadline = Date.now() + 3000;
+    while (Date.now() < deadline) {
+      await t.read(1, 'holding', 0, 1, 200).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    // At once after the first desync, then with backoff (500 ms, doubling): a handful in 3 s, not hundreds.
+    expect(t.desyncs).toBeGreaterThanOrEqual(2);
+    expect(connections).toBeLessThanOrEqual(8);
+  });
 });
