@@ -8,14 +8,15 @@ import { EXIT } from '../exit-codes.ts';
 import { backupHelp } from '../help.ts';
 
 /** Files beside the databases that a restored process needs: the key that seals stored secrets. */
-const EXTRA_FILES = ['secret.key'];
+const EXTRA_FILES = ['secret.key'] as const;
 
+// Names only, never paths: a manifest edited to say `../../etc/x` must not make restore write there.
 const ManifestSchema = z.strictObject({
   format: z.literal('vigil-backup/1'),
   kind: z.enum(['server', 'gateway', 'unknown']),
   at: z.string(),
-  databases: z.array(z.strictObject({ file: z.string(), bytes: z.number().int() })),
-  files: z.array(z.string()),
+  databases: z.array(z.strictObject({ file: z.string().regex(/^[a-z][a-z0-9_-]*\.db$/, 'a database file name'), bytes: z.number().int() })).max(16),
+  files: z.array(z.enum(EXTRA_FILES)),
 });
 
 function target(values: { config?: string | undefined; 'data-dir'?: string | undefined }, ctx: CliContext): { dataDir: string; kind: 'server' | 'gateway' | 'unknown' } | undefined {
@@ -90,7 +91,7 @@ export async function restoreCommand(argv: string[], ctx: CliContext): Promise<n
     ctx.err(`vigil restore: this is a ${manifest.kind} backup; the config is a ${into.kind}'s`);
     return EXIT.dataErr;
   }
-  const present = existsSync(into.dataDir) ? readdirSync(into.dataDir).filter((f) => f.endsWith('.db') || f.endsWith('.db-wal') || EXTRA_FILES.includes(f)) : [];
+  const present = existsSync(into.dataDir) ? readdirSync(into.dataDir).filter((f) => f.endsWith('.db') || f.endsWith('.db-wal') || (EXTRA_FILES as readonly string[]).includes(f)) : [];
   if (present.length > 0) {
     ctx.err(`vigil restore: ${into.dataDir} already holds ${present.join(', ')}; restore into an empty directory (stop the process, move the old one aside)`);
     return EXIT.failure;

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../gateway/index.ts';
@@ -84,6 +84,20 @@ describe('vigil backup and restore, while the processes run', () => {
     gateways.push(restored.gateway);
     await waitFor(async () => (await srv.ingested()) >= sent, { timeoutMs: 20_000, message: 'the restored outbox delivered' });
     expect(await srv.ingested()).toBe(sent);
+  });
+
+  it('refuses a manifest edited to write outside the data directory, and writes nothing', async () => {
+    const forged = join(tmp.dir, 'forged');
+    mkdirSync(forged);
+    copyFileSync(join(tmp.dir, 'server-backup', 'server.db'), join(forged, 'server.db'));
+    for (const file of ['../escaped.db', '/tmp/escaped.db', 'server.db/../../escaped.db']) {
+      writeFileSync(join(forged, 'backup.json'), JSON.stringify({ format: 'vigil-backup/1', kind: 'server', at: 'x', databases: [{ file, bytes: 1 }], files: [] }));
+      expect(await vigil(['restore', '--from', forged, '--data-dir', join(tmp.dir, 'target')]), file).toMatchObject({ code: 65 });
+    }
+    writeFileSync(join(forged, 'backup.json'), JSON.stringify({ format: 'vigil-backup/1', kind: 'server', at: 'x', databases: [], files: ['../../.bashrc'] }));
+    expect((await vigil(['restore', '--from', forged, '--data-dir', join(tmp.dir, 'target')])).code).toBe(65);
+    expect(existsSync(join(tmp.dir, 'escaped.db'))).toBe(false);
+    expect(existsSync(join(tmp.dir, 'target'))).toBe(false);
   });
 
   it('refuses what is not a backup, and a backup over an existing one', async () => {
