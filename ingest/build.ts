@@ -1,3 +1,4 @@
+import { hkdfSync } from 'node:crypto';
 import { join } from 'node:path';
 import {
   type ReadinessCheck,
@@ -23,7 +24,7 @@ import {
   timeWindow,
 } from '../core/index.ts';
 import { RuleService, registerRulesApi } from '../rules/index.ts';
-import { TicketManager, registerTicketsApi } from '../tickets/index.ts';
+import { TicketManager, registerSurveyPages, registerTicketsApi } from '../tickets/index.ts';
 import { registerConsoleApi, registerConsoleStatic } from '../dashboards/console/index.ts';
 import { registerIngestApi } from './api.ts';
 import { centralBroker } from './broker/embedded.ts';
@@ -110,7 +111,13 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
   const keys = secretKeyOrFile(deps.secretKeys?.current, join(config.dataDir, 'secret.key'));
   if (keys.source === 'file') log.warn({ file: join(config.dataDir, 'secret.key') }, 'VIGIL_SECRET_KEY is not set: stored secrets are sealed with a key kept beside the database');
   const secrets = new SecretBox(keys.key, deps.secretKeys?.previous ? [deps.secretKeys.previous] : []);
-  const tickets = new TicketManager(config.tickets, { db, clock, secrets, log: log.child({ component: 'tickets' }), registry, history: recentHistory, findings: rules.findings });
+  // Customers' links are signed with a key derived from the secret key, so they survive a restart.
+  const linkKey = Buffer.from(hkdfSync('sha256', keys.key, 'vigil', 'customer-links', 32));
+  const deviceLookup = {
+    siteOf: (id: string) => devices.siteOf(id) ?? history.siteOf(id),
+    knownSite: (site: string) => devices.hasSite(site) || history.hasSite(site),
+  };
+  const tickets = new TicketManager(config.tickets, { db, clock, secrets, log: log.child({ component: 'tickets' }), registry, history: recentHistory, findings: rules.findings, devices: deviceLookup, linkKey });
   rules.onFinding((f, id) => tickets.handleFinding(f, id));
   // Quality: every reading is stored (tagged in the TSDB); only trusted ones feed rules, baselines and
   // the per-minute history the charts and backtests read. Bad ones are counted.
@@ -190,6 +197,7 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
   registerIngestApi(app, { devices, gateways, quarantine, status: pipeline });
   registerRulesApi(app, rules, now);
   registerTicketsApi(app, tickets, now);
+  registerSurveyPages(app, tickets, linkKey, now);
   registerConsoleApi(app, { devices, gateways, rules, tickets, history, now, onBatch: (l) => intake.onBatch(l) });
   registerConsoleStatic(app);
   const http = httpService(app, config.http.host, config.http.port);

@@ -55,6 +55,15 @@ export class DeviceDirectory {
     }
   }
 
+  siteOf(deviceId: string): string | undefined {
+    for (const [site, devices] of this.sites) if (devices.has(deviceId)) return site;
+    return undefined;
+  }
+
+  hasSite(site: string): boolean {
+    return this.sites.has(site);
+  }
+
   /** Applies a gateway's device-status message (a device it polls may not have sent a reading yet). */
   states(site: string, gatewayId: string, devices: GatewayStatus['devices'], now: number): void {
     let map = this.sites.get(site);

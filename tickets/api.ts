@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import {
+  ChannelSchema,
+  ContactSchema,
   DeviceIdSchema,
+  FaultSchema,
+  PartUsedSchema,
+  UrgencySchema,
+  VisitResultSchema,
   type FastifyInstance,
   OutcomeSchema,
   type Principal,
@@ -21,13 +27,39 @@ import {
   sseFrame,
 } from '../core/index.ts';
 import type { FastifyReply } from 'fastify';
-import type { ActResult, ActionInput, TicketManager } from './manager.ts';
+import type { ActResult, ActionInput, ReportResult as ReportOutcome, TicketManager } from './manager.ts';
 import { verify, SIGNATURE_HEADER } from './webhooks/signature.ts';
 
 const DESK: readonly Role[] = ['service_desk'];
 const Id = z.strictObject({ id: z.coerce.number().int().positive() });
 const Note = z.string().trim().min(1).max(4000);
 const ExternalRef = z.string().min(1).max(200);
+const SiteName = z.string().trim().min(1).max(64);
+const Person = z.string().trim().min(1).max(200);
+const Epoch = z.number().int().min(0).max(8_640_000_000_000_000);
+
+/** A customer's report, as the desk takes it down (phone, web form, app, mail, or on site). */
+export const ReportBody = z.strictObject({
+  channel: ChannelSchema,
+  contact: ContactSchema,
+  site: SiteName.optional(),
+  deviceId: DeviceIdSchema.optional(),
+  /** The desk's first diagnosis, if any; otherwise the ticket's fault is `unspecified`. */
+  fault: FaultSchema.optional(),
+  symptom: z.string().trim().min(1).max(4000),
+  urgency: UrgencySchema.default('normal'),
+});
+const VisitBody = z.strictObject({
+  plannedAt: Epoch,
+  technician: Person,
+  arrivedAt: Epoch.optional(),
+  leftAt: Epoch.optional(),
+  workDone: z.string().trim().min(1).max(4000).optional(),
+  partsUsed: z.array(PartUsedSchema).max(100).optional(),
+  result: VisitResultSchema.optional(),
+});
+const VisitUpdate = VisitBody.partial().refine((v) => Object.keys(v).length > 0, 'give at least one field of the visit');
+const VisitId = z.strictObject({ id: z.coerce.number().int().positive(), n: z.coerce.number().int().positive() });
 const list = <T extends z.ZodType<unknown, string>>(item: T) =>
   z
     .string()
@@ -53,6 +85,12 @@ export const ActionBodies = {
   resolve: z.strictObject({ outcome: OutcomeSchema, note: Note }),
   close: z.strictObject({ note: Note.optional() }),
   reopen: z.strictObject({ note: Note }),
+  /** Completes a customer's report that named no known site: then it is prioritised and dispatched. */
+  review: z.strictObject({ site: SiteName, deviceId: DeviceIdSchema.optional(), fault: FaultSchema.optional(), urgency: UrgencySchema.optional(), note: Note.optional() }),
+  /** The customer confirms the fix (recorded by the technician with the customer's name). */
+  accept: z.strictObject({ by: Person, note: Note.optional() }),
+  /** The return visit's answer: satisfaction 1-5 (4-5 is satisfied), optional NPS 0-10 and comment. */
+  survey: z.strictObject({ score: z.number().int().min(1).max(5), nps: z.number().int().min(0).max(10).optional(), comment: z.string().trim().min(1).max(2000).optional() }),
 } as const;
 type ActionName = keyof typeof ActionBodies;
 const ACTIONS = Object.keys(ActionBodies) as ActionName[];
@@ -84,6 +122,8 @@ const MAX_STREAMS = 200;
 const TicketPage = z.strictObject({ tickets: z.array(TicketSchema), total: z.number().int(), limit: z.number().int(), offset: z.number().int() });
 const ActionResult = z.strictObject({ ticket: TicketSchema, event: TicketEventSchema });
 const InboundResult = z.union([ActionResult, z.strictObject({ duplicate: z.literal(true), ticket: TicketSchema.optional() })]);
+const ReportResult = ActionResult.extend({ joined: z.boolean().describe('the report joined an open ticket of the device instead of opening one') });
+const LinkOut = z.strictObject({ purpose: z.enum(['accept', 'survey']), url: z.string(), expiresAt: z.number().int() });
 const count = z.number().int();
 const RuleStats = z.strictObject({
   rules: z.array(z.strictObject({ ruleId: z.string(), tickets: count, open: count, confirmed: count, no_fault_found: count, false_alarm: count, precision: z.number().nullable() })),
@@ -122,7 +162,7 @@ const Deliveries = z.strictObject({
 });
 const JsonSchemaOut = z.record(z.string(), z.unknown());
 
-function send(reply: { code(n: number): { send(b: unknown): unknown } }, r: ActResult): unknown {
+function send(reply: { code(n: number): { send(b: unknown): unknown } }, r: ActResult | ReportOutcome): unknown {
   return r.ok ? { ticket: r.ticket, event: r.event } : reply.code(r.status).send({ error: r.error, message: r.message });
 }
 
@@ -152,10 +192,42 @@ export function registerTicketsApi(app: FastifyInstance, tickets: TicketManager,
 
   for (const action of ACTIONS) {
     const roles: readonly Role[] = action === 'comment' ? ['service_desk', 'operator'] : DESK;
-    endpoint(app, 'POST', `/api/v1/tickets/:id/${action}`, { tag: 'tickets', summary: `${action[0]!.toUpperCase()}${action.slice(1)} a ticket`, roles, params: Id, body: ActionBodies[action], response: ActionResult, errors: [404, 409], scoped: 'filtered' }, ({ params, body, principal, reply }) =>
-      visible(params.id, principal) ? send(reply, tickets.act(params.id, { action, ...body } as ActionInput, { name: principal.name, role: principal.role })) : notFound(reply, params.id),
+    const via = action === 'accept' ? { via: 'technician' } : action === 'survey' ? { via: 'api' } : {};
+    endpoint(app, 'POST', `/api/v1/tickets/:id/${action}`, { tag: 'tickets', summary: `${action[0]!.toUpperCase()}${action.slice(1)} a ticket`, roles, params: Id, body: ActionBodies[action] as z.ZodType<Record<string, unknown>>, response: ActionResult, errors: [404, 409], scoped: 'filtered' }, ({ params, body, principal, reply }) =>
+      visible(params.id, principal) ? send(reply, tickets.act(params.id, { action, ...body, ...via } as ActionInput, { name: principal.name, role: principal.role })) : notFound(reply, params.id),
     );
   }
+
+  endpoint(
+    app,
+    'POST',
+    '/api/v1/tickets',
+    { tag: 'tickets', summary: "A customer's report: joins the device's open ticket for the same problem, or opens a `reported` ticket (`new` until reviewed when no known site)", roles: DESK, body: ReportBody, response: ReportResult, status: 201, scoped: 'filtered' },
+    ({ body, principal, reply }) => {
+      if (principal.sites && !(body.site !== undefined && principal.sites.has(body.site))) return reply.code(403).send({ error: 'forbidden', message: 'a token scoped to sites reports for one of its sites: give site' });
+      return send(reply, tickets.report(body, { name: principal.name, role: principal.role }));
+    },
+  );
+
+  endpoint(app, 'POST', '/api/v1/tickets/:id/visits', { tag: 'tickets', summary: "Plan a technician's visit (and, if it is over, record it)", roles: DESK, params: Id, body: VisitBody, response: ActionResult, status: 201, errors: [404, 409], scoped: 'filtered' }, ({ params, body, principal, reply }) =>
+    visible(params.id, principal) ? send(reply, tickets.visit(params.id, undefined, body, { name: principal.name, role: principal.role })) : notFound(reply, params.id),
+  );
+  endpoint(app, 'POST', '/api/v1/tickets/:id/visits/:n', { tag: 'tickets', summary: 'Record what happened on a visit: arrived, left, work done, parts used, result', roles: DESK, params: VisitId, body: VisitUpdate, response: ActionResult, errors: [404, 409], scoped: 'filtered' }, ({ params, body, principal, reply }) =>
+    visible(params.id, principal) ? send(reply, tickets.visit(params.id, params.n, body, { name: principal.name, role: principal.role })) : notFound(reply, params.id),
+  );
+  endpoint(
+    app,
+    'POST',
+    '/api/v1/tickets/:id/link',
+    { tag: 'tickets', summary: "A fresh signed link for the customer: `accept` (confirm the fix) or `survey` (the return visit's questions)", roles: DESK, params: Id, body: z.strictObject({ purpose: z.enum(['accept', 'survey']) }), response: LinkOut, errors: [404, 409], scoped: 'filtered' },
+    ({ params, body, principal, reply }) => {
+      const t = visible(params.id, principal);
+      if (!t) return notFound(reply, params.id);
+      const want = body.purpose === 'accept' ? ['resolved'] : ['resolved', 'accepted'];
+      if (!want.includes(t.status)) return reply.code(409).send({ error: 'conflict', message: `a ${body.purpose} link is for a ticket that is ${want.join(' or ')}; this one is ${t.status}` });
+      return tickets.link(t, body.purpose, now()) ?? reply.code(409).send({ error: 'conflict', message: 'this server signs no customer links' });
+    },
+  );
 
   endpoint(app, 'GET', '/api/v1/rules/stats', { tag: 'rules', summary: 'Per rule: tickets by outcome and precision = confirmed / (confirmed + false_alarm + no_fault_found)', response: RuleStats }, () => ({ rules: tickets.stats() }));
 
@@ -236,7 +308,8 @@ export function registerTicketsApi(app: FastifyInstance, tickets: TicketManager,
         const key = String(req.headers['idempotency-key'] ?? req.headers[SIGNATURE_HEADER]);
         const ticket = tickets.store.get(ticketId);
         if (!tickets.outbox.takeInbound(params.id, key, now())) return { duplicate: true, ticket };
-        const result = tickets.act(ticketId, input as ActionInput, { name: actor, role: `webhook:${params.id}` });
+        const via = input.action === 'accept' || input.action === 'survey' ? { via: 'webhook' } : {};
+        const result = tickets.act(ticketId, { ...input, ...via } as ActionInput, { name: actor, role: `webhook:${params.id}` });
         if (!result.ok) tickets.outbox.forgetInbound(params.id, key);
         return send(reply, result);
       },

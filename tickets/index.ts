@@ -1,5 +1,7 @@
-export { TicketManager, TicketsConfigSchema, type TicketsConfig, type ActionInput, type ActResult, RULE_ENGINE, SLA_CLOCK } from './manager.ts';
-export { registerTicketsApi, ActionBodies, InboundSchema } from './api.ts';
+export { TicketManager, TicketsConfigSchema, type TicketsConfig, type ActionInput, type ActResult, type ReportInput, type VisitInput, type DeviceLookup, RULE_ENGINE, SLA_CLOCK } from './manager.ts';
+export { registerTicketsApi, ActionBodies, InboundSchema, ReportBody } from './api.ts';
+export { registerSurveyPages } from './survey-page.ts';
+export { signLink, verifyLink, type LinkClaim, type LinkPurpose } from './links.ts';
 export { TicketPolicySchema, type TicketPolicy, assetOf, priorityOf, slaOf, dispatchGroupOf, escalate } from './policy.ts';
 export { KNOWLEDGE_BASE, adviceFor } from './knowledge.ts';
 export { TRANSITIONS, step, type Action } from './lifecycle.ts';

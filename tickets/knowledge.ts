@@ -53,6 +53,11 @@ export const KNOWLEDGE_BASE: Readonly<Record<Fault, Advice>> = {
     action: 'Check power and network to the device and its gateway, then the gateway’s state in the console; a machine stopped on purpose can be closed as no fault found.',
     parts: ['network cable', 'fuse for the sensor supply'],
   },
+  unspecified: {
+    title: 'Customer-reported problem',
+    action: 'Call the customer back to confirm the symptom, check the device page for recent readings and alerts, then plan a visit with the parts its equipment type usually needs.',
+    parts: [],
+  },
 };
 
 export function adviceFor(fault: Fault, overrides: Partial<Record<Fault, Advice>>): Advice {

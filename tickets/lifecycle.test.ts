@@ -7,13 +7,20 @@ const ACTIONS = Object.keys(TRANSITIONS) as Action[];
 
 // The whole machine as a table: rows are states, columns actions; '-' is refused.
 const EXPECTED: Record<TicketStatus, Record<Action, TicketStatus | '-'>> = {
-  open: { acknowledge: 'acknowledged', start: 'in_progress', assign: 'open', comment: 'open', resolve: 'resolved', close: '-', reopen: '-' },
-  acknowledged: { acknowledge: '-', start: 'in_progress', assign: 'acknowledged', comment: 'acknowledged', resolve: 'resolved', close: '-', reopen: '-' },
-  in_progress: { acknowledge: '-', start: '-', assign: 'in_progress', comment: 'in_progress', resolve: 'resolved', close: '-', reopen: '-' },
-  resolved: { acknowledge: '-', start: '-', assign: '-', comment: 'resolved', resolve: '-', close: 'closed', reopen: 'reopened' },
-  closed: { acknowledge: '-', start: '-', assign: '-', comment: 'closed', resolve: '-', close: '-', reopen: 'reopened' },
-  reopened: { acknowledge: 'acknowledged', start: 'in_progress', assign: 'reopened', comment: 'reopened', resolve: 'resolved', close: '-', reopen: '-' },
+  //           review   acknowledge      start          assign         comment        visit          resolve     accept      survey    close     reopen
+  new: row('open', '-', '-', '-', 'new', '-', '-', '-', '-', 'closed', '-'),
+  open: row('-', 'acknowledged', 'in_progress', 'open', 'open', 'open', 'resolved', '-', '-', '-', '-'),
+  acknowledged: row('-', '-', 'in_progress', 'acknowledged', 'acknowledged', 'acknowledged', 'resolved', '-', '-', '-', '-'),
+  in_progress: row('-', '-', '-', 'in_progress', 'in_progress', 'in_progress', 'resolved', '-', '-', '-', '-'),
+  resolved: row('-', '-', '-', '-', 'resolved', '-', '-', 'accepted', 'closed', 'closed', 'reopened'),
+  accepted: row('-', '-', '-', '-', 'accepted', '-', '-', '-', 'closed', 'closed', 'reopened'),
+  closed: row('-', '-', '-', '-', 'closed', '-', '-', '-', '-', '-', 'reopened'),
+  reopened: row('-', 'acknowledged', 'in_progress', 'reopened', 'reopened', 'reopened', 'resolved', '-', '-', '-', '-'),
 };
+function row(...to: (TicketStatus | '-')[]): Record<Action, TicketStatus | '-'> {
+  const order: Action[] = ['review', 'acknowledge', 'start', 'assign', 'comment', 'visit', 'resolve', 'accept', 'survey', 'close', 'reopen'];
+  return Object.fromEntries(order.map((a, i) => [a, to[i]!])) as Record<Action, TicketStatus | '-'>;
+}
 
 describe('ticket lifecycle state machine', () => {
   for (const from of STATUSES) {
@@ -29,7 +36,7 @@ describe('ticket lifecycle state machine', () => {
     }
   }
 
-  it('reaches closed only through resolved, and every state can reach closed', () => {
+  it('reaches closed only after resolution (or from an unreviewed report), and every state can reach closed', () => {
     const reach = (s: TicketStatus, seen = new Set<TicketStatus>()): Set<TicketStatus> => {
       seen.add(s);
       for (const a of ACTIONS) {
@@ -40,6 +47,6 @@ describe('ticket lifecycle state machine', () => {
     };
     for (const s of STATUSES) expect(reach(s).has('closed')).toBe(true);
     const intoClosed = STATUSES.filter((s) => s !== 'closed' && ACTIONS.some((a) => { const r = step(s, a); return r.ok && r.status === 'closed'; }));
-    expect(intoClosed).toEqual(['resolved']);
+    expect(intoClosed).toEqual(['new', 'resolved', 'accepted']);
   });
 });

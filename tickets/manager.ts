@@ -1,6 +1,17 @@
 import { z } from 'zod';
+import { randomUUID } from 'node:crypto';
 import {
+  type Acceptance,
   type Actor,
+  type CustomerReport,
+  type Fault,
+  type Priority,
+  type Severity,
+  type Survey,
+  TICKET_DEFAULTS,
+  type Urgency,
+  type Visit,
+  dedupeKeyOf,
   type Clock,
   Counter,
   type Db,
@@ -23,6 +34,7 @@ import {
 import { type HistoryRows, buildEvidence } from './evidence.ts';
 import { AdviceSchema, adviceFor } from './knowledge.ts';
 import { TRANSITIONS, awaitsResponse, step } from './lifecycle.ts';
+import { type LinkPurpose, signLink } from './links.ts';
 import { TicketPolicySchema, assetOf, dispatchGroupOf, escalate, higherPriority, priorityOf, slaOf } from './policy.ts';
 import { type RuleStats, TicketStore } from './store.ts';
 import { WebhookConfigSchema, WebhookDispatcher, idempotencyKey } from './webhooks/dispatcher.ts';
@@ -33,8 +45,16 @@ export const TicketsConfigSchema = z
     policy: TicketPolicySchema,
     /** Replaces the shipped suggested action and likely parts for a fault. */
     knowledge: z.partialRecord(FaultSchema, AdviceSchema).default({}),
-    /** How often SLA deadlines are checked against the clock. */
+    /** How often SLA deadlines (and unanswered return visits) are checked against the clock. */
     slaCheckEvery: DurationSchema.prefault('30s'),
+    /** Signs the links of acceptance and survey pages sent to customers. */
+    links: z
+      .strictObject({
+        ttl: DurationSchema.prefault('14d'),
+        /** Where customers reach this server (`https://service.example.com`); links in webhook events are relative without it. */
+        baseUrl: z.url({ protocol: /^https?$/ }).max(500).optional(),
+      })
+      .prefault({}),
     webhooks: WebhookConfigSchema,
   })
   .prefault({});
@@ -44,13 +64,46 @@ export const RULE_ENGINE: Actor = { name: 'rule-engine', role: 'system' };
 export const SLA_CLOCK: Actor = { name: 'sla-clock', role: 'system' };
 
 
+type Opt<T> = T | undefined;
 export type ActionInput =
-  | { action: 'acknowledge' | 'start' | 'close' | 'reopen'; note?: string | undefined; externalRef?: string | undefined }
-  | { action: 'assign'; assignee: string; note?: string | undefined; externalRef?: string | undefined }
-  | { action: 'comment'; note: string; externalRef?: string | undefined }
-  | { action: 'resolve'; outcome: Outcome; note: string; externalRef?: string | undefined };
+  | { action: 'acknowledge' | 'start' | 'close' | 'reopen'; note?: Opt<string>; externalRef?: Opt<string> }
+  | { action: 'assign'; assignee: string; note?: Opt<string>; externalRef?: Opt<string> }
+  | { action: 'comment'; note: string; externalRef?: Opt<string> }
+  | { action: 'resolve'; outcome: Outcome; note: string; externalRef?: Opt<string> }
+  | { action: 'review'; site: string; deviceId?: Opt<string>; fault?: Opt<Fault>; urgency?: Opt<Urgency>; note?: Opt<string>; externalRef?: Opt<string> }
+  | { action: 'accept'; by: string; via?: Opt<Acceptance['via']>; note?: Opt<string>; externalRef?: Opt<string> }
+  | { action: 'survey'; score: number; nps?: Opt<number>; comment?: Opt<string>; via?: Opt<Survey['via']>; externalRef?: Opt<string> };
 
-export type ActResult = { ok: true; ticket: Ticket; event: TicketEvent } | { ok: false; status: 404 | 409; error: string; message: string };
+export type ActResult = { ok: true; ticket: Ticket; event: TicketEvent } | { ok: false; status: 400 | 404 | 409; error: string; message: string };
+
+/** A customer's report as the desk takes it down. */
+export interface ReportInput {
+  channel: CustomerReport['channel'];
+  contact: CustomerReport['contact'];
+  site?: Opt<string>;
+  deviceId?: Opt<string>;
+  /** The desk's first diagnosis, when it has one; `unspecified` otherwise. */
+  fault?: Opt<Fault>;
+  symptom: string;
+  urgency: Urgency;
+}
+export type ReportResult = { ok: true; ticket: Ticket; event: TicketEvent; joined: boolean } | { ok: false; status: 400; error: string; message: string };
+
+export interface VisitInput {
+  plannedAt?: Opt<number>;
+  technician?: Opt<string>;
+  arrivedAt?: Opt<number>;
+  leftAt?: Opt<number>;
+  workDone?: Opt<string>;
+  partsUsed?: Opt<Visit['partsUsed']>;
+  result?: Opt<Visit['result']>;
+}
+
+/** What the server knows of devices and sites, to tie a customer's report to them. */
+export interface DeviceLookup {
+  siteOf(deviceId: string): string | undefined;
+  knownSite(site: string): boolean;
+}
 
 /** Findings already stored by the rule engine, oldest first after an id: the catch-up after a restart. */
 export interface FindingSource {
@@ -66,6 +119,9 @@ export interface TicketDeps {
   findings?: FindingSource | undefined;
   /** Seals webhook secrets at rest. */
   secrets?: SecretBox | undefined;
+  devices?: DeviceLookup | undefined;
+  /** Signs customer links; without it no links are made. */
+  linkKey?: Buffer | undefined;
 }
 
 /**
@@ -88,7 +144,10 @@ export class TicketManager implements Service {
     private readonly config: TicketsConfig,
     private readonly deps: TicketDeps,
   ) {
-    this.store = new TicketStore(deps.db);
+    this.store = new TicketStore(deps.db, (t) => {
+      const a = assetOf(config.policy, t.deviceId ?? '', t.site);
+      return { region: a.region, customer: a.customer, equipment: a.equipment };
+    });
     this.outbox = new WebhookOutbox(deps.db, deps.secrets);
     const resealed = this.outbox.reseal();
     if (resealed > 0) deps.log.info({ subscriptions: resealed }, 'webhook secrets sealed with the current key');
@@ -141,7 +200,7 @@ export class TicketManager implements Service {
     return t;
   }
 
-  /** A person (or the desk's system) acts on a ticket. Refused with 404 or 409 without changing anything. */
+  /** A person (or the desk's system) acts on a ticket. Refused with 400, 404 or 409 without changing anything. */
   act(id: number, input: ActionInput, actor: Actor): ActResult {
     const out: [TicketEvent, Ticket][] = [];
     const r = this.deps.db.transaction((): ActResult => {
@@ -150,10 +209,29 @@ export class TicketManager implements Service {
       const s = step(t.status, input.action);
       if (!s.ok) return { ok: false, status: 409, error: 'conflict', message: s.message };
       const now = this.deps.clock.now();
-      const next: Ticket = { ...t, status: s.status, updatedAt: now, ...(input.externalRef ? { externalRef: input.externalRef } : {}) };
+      const { policy } = this.config;
+      const tier = assetOf(policy, t.deviceId ?? '', t.site).tier;
+      let next: Ticket = { ...t, status: s.status, updatedAt: now, ...(input.externalRef ? { externalRef: input.externalRef } : {}) };
       const detail: Record<string, unknown> = { from: t.status, to: s.status };
-      if (input.note) detail.note = input.note;
+      if ('note' in input && input.note) detail.note = input.note;
       switch (input.action) {
+        case 'review': {
+          const r = this.placeReport(input.site, input.deviceId ?? t.deviceId ?? undefined);
+          if (!r.ok) return { ok: false, status: 400, error: 'bad_request', message: r.message };
+          if (!r.site) return { ok: false, status: 400, error: 'bad_request', message: `site: ${input.site} is not a site this server knows (the ticket policy's sites, or one a device reports from)` };
+          const fault = input.fault ?? t.fault;
+          const urgency = input.urgency ?? t.reports[0]?.urgency ?? 'normal';
+          const key = r.deviceId ? dedupeKeyOf(r.deviceId, fault) : t.dedupeKey;
+          const other = key !== t.dedupeKey ? this.store.byKey(key) : undefined;
+          if (other) return { ok: false, status: 409, error: 'conflict', message: `ticket ${other.id} is already open for ${key}; add the report there and close this one` };
+          const asset = assetOf(policy, r.deviceId ?? '', r.site);
+          const priority = priorityOf(policy, severityOf(urgency), fault, asset);
+          const advice = adviceFor(fault, this.config.knowledge);
+          // The response clock runs from the customer's call, not from the review.
+          next = { ...next, site: r.site, deviceId: r.deviceId ?? null, fault, dedupeKey: key, priority, dispatchGroup: dispatchGroupOf(policy, asset), title: titleOf(advice.title, r.deviceId ?? null, r.site), suggestedAction: advice.action, likelyParts: advice.parts, ...slaOf(policy, priority, t.createdAt) };
+          Object.assign(detail, { site: r.site, deviceId: r.deviceId ?? null, fault, priority });
+          break;
+        }
         case 'acknowledge':
         case 'start':
           next.acknowledgedAt = t.acknowledgedAt ?? now;
@@ -162,18 +240,42 @@ export class TicketManager implements Service {
           next.assignee = input.assignee;
           detail.assignee = input.assignee;
           break;
-        case 'resolve':
+        case 'resolve': {
           next.outcome = input.outcome;
           next.resolvedAt = now;
           detail.outcome = input.outcome;
+          // Decided at the first resolution; a reopen inside the window takes it back.
+          if (t.firstTimeFix === null && t.visits.length > 0) next.firstTimeFix = t.visits[0]!.result === 'fixed';
+          if (next.firstTimeFix !== null) next.firstFixUntil = now + policy.service.firstFix.window;
+          const link = this.link(next, policy.service.acceptance[tier] ? 'accept' : 'survey', now);
+          if (link) detail.link = link;
+          break;
+        }
+        case 'accept':
+          next.acceptance = { at: now, by: input.by, via: input.via ?? 'technician' };
+          detail.acceptedBy = input.by;
+          {
+            const link = this.link(next, 'survey', now);
+            if (link) detail.link = link;
+          }
+          break;
+        case 'survey':
+          if (t.status === 'resolved' && policy.service.acceptance[tier]) return { ok: false, status: 409, error: 'conflict', message: `a ${tier} customer accepts the fix before the return visit (accept first)` };
+          next.survey = { at: now, score: input.score, nps: input.nps ?? null, comment: input.comment ?? null, via: input.via ?? 'api' };
+          next.closedAt = now;
+          next.closeReason = 'answered';
+          Object.assign(detail, { score: input.score, nps: input.nps ?? null, satisfied: input.score >= 4 });
           break;
         case 'close':
+          if (t.status === 'resolved' && policy.service.acceptance[tier]) return { ok: false, status: 409, error: 'conflict', message: `a ${tier} customer accepts the fix before the ticket closes (accept, then the return visit closes it)` };
+          if (t.status !== 'new' && policy.service.returnVisit.required[tier]) return { ok: false, status: 409, error: 'conflict', message: `a ${tier} customer gets a return visit: the survey answer closes the ticket, or no answer within ${policy.service.returnVisit.closeAfter / 86_400_000} days` };
           next.closedAt = now;
+          next.closeReason = 'desk';
           break;
         case 'reopen': {
-          const other = this.store.byKey(t.dedupeKey);
+          const other = t.deviceId !== null ? this.store.byKey(t.dedupeKey) : undefined;
           if (other && other.id !== t.id) return { ok: false, status: 409, error: 'conflict', message: `ticket ${other.id} is already open for ${t.dedupeKey}; work on that one` };
-          Object.assign(next, { outcome: null, resolvedAt: null, closedAt: null, acknowledgedAt: null, slaBreached: [], ...slaOf(this.config.policy, t.priority, now) });
+          next = reopened(next, now, slaOf(policy, t.priority, now));
           break;
         }
         case 'comment':
@@ -186,6 +288,172 @@ export class TicketManager implements Service {
     })();
     this.publish(out);
     return r;
+  }
+
+  /**
+   * A customer's report. It joins the device's open ticket for the same problem (any open ticket of the
+   * device when the desk gives no fault), reopens a resolved one, or opens a `reported` ticket; one
+   * that names no known site waits in `new` for the desk's review.
+   */
+  report(input: ReportInput, actor: Actor): ReportResult {
+    const out: [TicketEvent, Ticket][] = [];
+    const r = this.deps.db.transaction((): ReportResult => {
+      const placed = this.placeReport(input.site, input.deviceId);
+      if (!placed.ok) return { ok: false, status: 400, error: 'bad_request', message: placed.message };
+      const now = this.deps.clock.now();
+      const { policy } = this.config;
+      const rep: CustomerReport = { at: now, channel: input.channel, contact: input.contact, symptom: input.symptom, urgency: input.urgency, recordedBy: actor.name };
+      const deviceId = placed.deviceId ?? null;
+      const fault = input.fault ?? 'unspecified';
+      const asset = assetOf(policy, deviceId ?? '', placed.site ?? null);
+      const priority = priorityOf(policy, severityOf(input.urgency), fault, asset);
+      if (deviceId !== null) {
+        const active = this.store.activeOfDevice(deviceId);
+        const same = active.find((t) => t.fault === fault) ?? (fault === 'unspecified' ? [...active].sort(byUrgency)[0] : undefined);
+        if (same) {
+          let next: Ticket = { ...same, reports: [...same.reports, rep], customerNoticed: same.customerNoticed || same.source === 'predicted', updatedAt: now };
+          const detail: Record<string, unknown> = { channel: rep.channel, urgency: rep.urgency, symptom: rep.symptom };
+          if (same.status === 'resolved' || same.status === 'accepted') {
+            next = reopened(next, now, slaOf(policy, higherPriority(same.priority, priority), now));
+            Object.assign(detail, { from: same.status, to: 'reopened', note: 'the customer reports the problem again after it was resolved' });
+            this.store.save(next);
+            this.record(next, 'ticket.reopened', actor, detail, out);
+          }
+          const p = higherPriority(next.priority, priority);
+          if (p !== next.priority) {
+            const sla = slaOf(policy, p, now);
+            next = { ...next, priority: p, respondBy: Math.min(next.respondBy, sla.respondBy), resolveBy: Math.min(next.resolveBy, sla.resolveBy) };
+            detail.priority = { from: same.priority, to: p };
+          }
+          this.store.save(next);
+          const event = this.record(next, 'ticket.reported', actor, detail, out);
+          return { ok: true, ticket: next, event, joined: true };
+        }
+      }
+      const advice = adviceFor(fault, this.config.knowledge);
+      const known = placed.site !== undefined;
+      const created = this.store.create({
+        ...TICKET_DEFAULTS,
+        dedupeKey: deviceId !== null ? dedupeKeyOf(deviceId, fault) : `report:${randomUUID()}`,
+        site: placed.site ?? input.site ?? null,
+        deviceId,
+        fault,
+        title: titleOf(advice.title, deviceId, placed.site ?? input.site ?? null),
+        status: known ? 'open' : 'new',
+        priority,
+        severity: severityOf(input.urgency),
+        dispatchGroup: dispatchGroupOf(policy, asset),
+        assignee: null,
+        occurrences: 1,
+        rules: [],
+        createdAt: now,
+        updatedAt: now,
+        firstSeenAt: now,
+        lastSeenAt: now,
+        conditionCleared: false,
+        ...slaOf(policy, priority, now),
+        acknowledgedAt: null,
+        resolvedAt: null,
+        closedAt: null,
+        slaBreached: [],
+        outcome: null,
+        suggestedAction: advice.action,
+        likelyParts: advice.parts,
+        evidence: { recent: [], baseline: {}, limitsCrossed: [], predictedLimitAt: null, findings: [] },
+        externalRef: null,
+        source: 'reported',
+        reports: [rep],
+      });
+      this.loseFirstFix(created, out);
+      const event = this.record(created, 'ticket.created', actor, { source: 'reported', channel: rep.channel, urgency: rep.urgency, symptom: rep.symptom, ...(known ? {} : { note: 'no known site: awaiting review' }) }, out);
+      return { ok: true, ticket: created, event, joined: false };
+    })();
+    this.publish(out);
+    return r;
+  }
+
+  /** Plans a technician's visit (`n` absent) or records what happened on visit `n`. */
+  visit(id: number, n: number | undefined, input: VisitInput, actor: Actor): ActResult {
+    const out: [TicketEvent, Ticket][] = [];
+    const r = this.deps.db.transaction((): ActResult => {
+      const t = this.store.get(id);
+      if (!t) return { ok: false, status: 404, error: 'not_found', message: `no ticket ${id}` };
+      const s = step(t.status, 'visit');
+      if (!s.ok) return { ok: false, status: 409, error: 'conflict', message: s.message };
+      const now = this.deps.clock.now();
+      let visit: Visit;
+      if (n === undefined) {
+        if (input.plannedAt === undefined || input.technician === undefined) return { ok: false, status: 400, error: 'bad_request', message: 'body: a new visit needs plannedAt and technician' };
+        visit = { n: t.visits.length + 1, plannedAt: input.plannedAt, technician: input.technician, arrivedAt: null, leftAt: null, workDone: null, partsUsed: [], result: null };
+      } else {
+        const old = t.visits.find((v) => v.n === n);
+        if (!old) return { ok: false, status: 404, error: 'not_found', message: `ticket ${id} has no visit ${n}` };
+        if (old.result !== null) return { ok: false, status: 409, error: 'conflict', message: `visit ${n} already has its result (${old.result}); record another visit` };
+        visit = { ...old };
+      }
+      for (const k of ['plannedAt', 'technician', 'arrivedAt', 'leftAt', 'workDone', 'partsUsed', 'result'] as const) {
+        if (input[k] !== undefined) (visit as Record<string, unknown>)[k] = input[k];
+      }
+      if (visit.leftAt !== null && visit.arrivedAt === null) return { ok: false, status: 400, error: 'bad_request', message: 'body.leftAt: a visit cannot end before it has arrived (give arrivedAt)' };
+      if (visit.leftAt !== null && visit.arrivedAt !== null && visit.leftAt < visit.arrivedAt) return { ok: false, status: 400, error: 'bad_request', message: 'body.leftAt: before arrivedAt' };
+      const visits = n === undefined ? [...t.visits, visit] : t.visits.map((v) => (v.n === n ? visit : v));
+      const next: Ticket = { ...t, visits, updatedAt: now };
+      this.store.save(next);
+      const event = this.record(next, n === undefined ? 'ticket.visit_planned' : 'ticket.visit_updated', actor, { visit }, out);
+      return { ok: true, ticket: next, event };
+    })();
+    this.publish(out);
+    return r;
+  }
+
+  /** A customer's signed link for this ticket, or undefined when the server signs none. */
+  link(t: Ticket, purpose: LinkPurpose, now: number): { purpose: LinkPurpose; url: string; expiresAt: number } | undefined {
+    if (!this.deps.linkKey) return undefined;
+    const expiresAt = now + this.config.links.ttl;
+    const path = `/survey/${signLink(this.deps.linkKey, { ticketId: t.id, purpose, expiresAt })}`;
+    return { purpose, url: `${(this.config.links.baseUrl ?? '').replace(/\/$/, '')}${path}`, expiresAt };
+  }
+
+  /** Closes tickets whose return visit got no answer within `returnVisit.closeAfter`. */
+  closeUnanswered(): number {
+    const now = this.deps.clock.now();
+    const out: [TicketEvent, Ticket][] = [];
+    const after = this.config.policy.service.returnVisit.closeAfter;
+    const n = this.deps.db.transaction(() => {
+      let n = 0;
+      for (const t of this.store.awaitingAnswer(now - after)) {
+        const next: Ticket = { ...t, status: 'closed', closedAt: now, closeReason: 'no_response', updatedAt: now };
+        this.store.save(next);
+        this.record(next, 'ticket.closed', SLA_CLOCK, { from: t.status, to: 'closed', closeReason: 'no_response', note: `no answer to the return visit within ${after / 86_400_000} days` }, out);
+        n++;
+      }
+      return n;
+    })();
+    this.publish(out);
+    return n;
+  }
+
+  /** Where a report belongs: its device must be known, and agree with the site when both are given. */
+  private placeReport(site: string | undefined, deviceId: string | undefined): { ok: true; site: string | undefined; deviceId: string | undefined } | { ok: false; message: string } {
+    const lookup = this.deps.devices;
+    if (deviceId !== undefined) {
+      const at = lookup?.siteOf(deviceId);
+      if (at === undefined) return { ok: false, message: `deviceId: ${deviceId} is not a device this server knows (it has sent no readings)` };
+      if (site !== undefined && site !== at) return { ok: false, message: `deviceId: ${deviceId} is at site ${at}, not ${site}` };
+      return { ok: true, site: at, deviceId };
+    }
+    const known = site !== undefined && (site in this.config.policy.sites || (lookup?.knownSite(site) ?? false));
+    return { ok: true, site: known ? site : undefined, deviceId: undefined };
+  }
+
+  /** A new ticket for a device and problem whose last fix was inside its window: that fix did not hold. */
+  private loseFirstFix(t: Ticket, out: [TicketEvent, Ticket][]): void {
+    if (t.deviceId === null) return;
+    const prev = this.store.previousOfKey(t.dedupeKey, t.id);
+    if (!prev || prev.firstTimeFix !== true || prev.firstFixUntil === null || t.createdAt > prev.firstFixUntil) return;
+    const next: Ticket = { ...prev, firstTimeFix: false, updatedAt: t.createdAt };
+    this.store.save(next);
+    this.record(next, 'ticket.updated', RULE_ENGINE, { changed: ['firstTimeFix'], note: `ticket ${t.id} opened for the same problem within the first-fix window` }, out);
   }
 
   /** Marks tickets past a deadline as breached, once per deadline, and escalates their priority. */
@@ -210,7 +478,7 @@ export class TicketManager implements Service {
       return n;
     })();
     this.publish(out);
-    return n;
+    return n + this.closeUnanswered();
   }
 
   stats(): RuleStats[] {
@@ -290,6 +558,7 @@ export class TicketManager implements Service {
     if (!t) {
       const advice = adviceFor(f.fault, this.config.knowledge);
       const created = this.store.create({
+        ...TICKET_DEFAULTS,
         dedupeKey: f.dedupeKey,
         site: f.site ?? null,
         deviceId: f.deviceId,
@@ -321,17 +590,18 @@ export class TicketManager implements Service {
       this.store.putFinding(created.id, f);
       const ticket = { ...created, evidence: buildEvidence([f], this.deps.history) };
       this.store.save(ticket);
+      this.loseFirstFix(ticket, out);
       this.record(ticket, 'ticket.created', RULE_ENGINE, { ruleId: f.ruleId, metric: f.metric, severity: f.severity, findingAt: f.at }, out);
       return ticket;
     }
 
     const changed: string[] = [];
     let next: Ticket = { ...t, occurrences: t.occurrences + 1, lastSeenAt: Math.max(t.lastSeenAt, f.at), updatedAt: now, conditionCleared: false };
-    if (t.status === 'resolved') {
+    if (t.status === 'resolved' || t.status === 'accepted') {
       // The condition came back after the desk called it fixed: the same problem, so the same ticket.
-      next = { ...next, status: 'reopened', outcome: null, resolvedAt: null, acknowledgedAt: null, slaBreached: [], ...slaOf(policy, higherPriority(t.priority, priority), now) };
+      next = reopened(next, now, slaOf(policy, higherPriority(t.priority, priority), now));
       this.store.save(next);
-      this.record(next, 'ticket.reopened', RULE_ENGINE, { from: 'resolved', to: 'reopened', note: `${f.ruleId} fired again after the ticket was resolved`, previousOutcome: t.outcome }, out);
+      this.record(next, 'ticket.reopened', RULE_ENGINE, { from: t.status, to: 'reopened', note: `${f.ruleId} fired again after the ticket was resolved`, previousOutcome: t.outcome }, out);
     }
     if (f.severity === 'critical' && t.severity !== 'critical') {
       next.severity = 'critical';
@@ -381,6 +651,19 @@ export class TicketManager implements Service {
   }
 }
 
-function titleOf(what: string, deviceId: string, site: string | null): string {
-  return `${what} on ${deviceId}${site ? ` at ${site}` : ''}`;
+function titleOf(what: string, deviceId: string | null, site: string | null): string {
+  return `${what}${deviceId ? ` on ${deviceId}` : ''}${site ? ` at ${site}` : ''}`;
 }
+
+/** Back to work: the resolution, acceptance and answer are undone; a fix undone inside its window was not a first-time fix. */
+function reopened(t: Ticket, now: number, sla: { respondBy: number; resolveBy: number }): Ticket {
+  const lost = t.firstTimeFix === true && t.firstFixUntil !== null && now <= t.firstFixUntil;
+  return { ...t, status: 'reopened', outcome: null, resolvedAt: null, closedAt: null, acknowledgedAt: null, acceptance: null, survey: null, closeReason: null, slaBreached: [], ...sla, ...(lost ? { firstTimeFix: false } : {}) };
+}
+
+/** The customer's urgency in the policy's terms: high and critical weigh as a critical finding. */
+function severityOf(u: Urgency): Severity {
+  return u === 'high' || u === 'critical' ? 'critical' : 'warning';
+}
+
+const byUrgency = (a: { priority: Priority; id: number }, b: { priority: Priority; id: number }) => a.priority.localeCompare(b.priority) || a.id - b.id;

@@ -9,6 +9,9 @@ export type Tier = z.infer<typeof TierSchema>;
 const PRIORITIES = PrioritySchema.options;
 const Sla = (response: string, resolution: string) => z.strictObject({ response: DurationSchema, resolution: DurationSchema }).prefault({ response, resolution });
 const glob = z.string().min(1).max(100);
+const perTier = (basic: boolean, standard: boolean, premium: boolean) =>
+  z.strictObject({ basic: z.boolean().default(basic), standard: z.boolean().default(standard), premium: z.boolean().default(premium) }).prefault({});
+const share = (d: number) => z.number().min(0).max(1).default(d);
 
 export const TicketPolicySchema = z
   .strictObject({
@@ -35,6 +38,32 @@ export const TicketPolicySchema = z
         rules: z.array(z.strictObject({ region: glob.default('*'), equipment: glob.default('*'), group: z.string().min(1) })).default([]),
         /** `{region}` and `{equipment}` are filled in. */
         template: z.string().min(1).default('{region}-{equipment}'),
+      })
+      .prefault({}),
+    /** After the fix: the customer's acceptance, the return visit, and when a fix counts as first-time. */
+    service: z
+      .strictObject({
+        /** Per tier: the customer must accept the fix (on site or through the signed link) before the return visit. */
+        acceptance: perTier(false, false, false),
+        returnVisit: z
+          .strictObject({
+            /** Per tier: only the return visit's answer (or no answer in time) closes the ticket; the desk cannot. */
+            required: perTier(false, false, false),
+            /** A resolved or accepted ticket with no answer by then closes as `no_response`. */
+            closeAfter: DurationSchema.prefault('7d'),
+          })
+          .prefault({}),
+        /** A fix counts as first-time when nothing for the same device and problem opens or reopens within this. */
+        firstFix: z.strictObject({ window: DurationSchema.prefault('30d') }).prefault({}),
+      })
+      .prefault({}),
+    /** The desk's targets; a KPI below its target shows red and raises `kpi.below_target` once per period. */
+    targets: z
+      .strictObject({
+        responseMinutes: z.number().positive().default(30),
+        firstTimeFix: share(0.85),
+        resolution: share(0.95),
+        satisfaction: share(0.9),
       })
       .prefault({}),
   })

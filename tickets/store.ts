@@ -1,4 +1,4 @@
-import { type Actor, type Db, type Finding, type Outcome, type Priority, type Ticket, type TicketEvent, type TicketEventType, type TicketStatus, Where } from '../core/index.ts';
+import { type Actor, type Db, type Finding, type Outcome, type Priority, TICKET_DEFAULTS, type Ticket, type TicketEvent, type TicketEventType, type TicketStatus, Where } from '../core/index.ts';
 
 export interface TicketQuery {
   status?: TicketStatus[] | undefined;
@@ -23,14 +23,26 @@ export interface RuleStats {
   precision: number | null;
 }
 
+/** How a ticket is grouped in the KPIs, from the policy as it stands when the ticket is saved. */
+export interface KpiDimensions {
+  region: string;
+  customer: string | null;
+  equipment: string;
+}
+
 /**
  * Tickets, their history and the latest finding of each rule on them, in the server's SQLite file.
  * A partial unique index keeps one ticket per dedupe key that is not closed, whatever the callers do.
+ * Each save also writes the ticket's row of `ticket_kpi`: the few numbers the KPIs aggregate, in
+ * columns, so a year of a million tickets is one indexed scan, not a million JSON parses.
  */
 export class TicketStore {
   private readonly stmts;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    private readonly dims: (t: Ticket) => KpiDimensions = () => ({ region: 'default', customer: null, equipment: 'equipment' }),
+  ) {
     db.exec(`CREATE TABLE IF NOT EXISTS ticket (id INTEGER PRIMARY KEY AUTOINCREMENT, dedupe_key TEXT NOT NULL, status TEXT NOT NULL,
         priority TEXT NOT NULL, site TEXT, device_id TEXT NOT NULL, sla_breached INTEGER NOT NULL, respond_by INTEGER NOT NULL,
         resolve_by INTEGER NOT NULL, updated_at INTEGER NOT NULL, data TEXT NOT NULL);
@@ -41,7 +53,12 @@ export class TicketStore {
       CREATE INDEX IF NOT EXISTS ticket_event_ticket ON ticket_event (ticket_id, id);
       CREATE TABLE IF NOT EXISTS ticket_finding (ticket_id INTEGER NOT NULL, rule_id TEXT NOT NULL, metric TEXT NOT NULL, finding TEXT NOT NULL,
         PRIMARY KEY (ticket_id, rule_id, metric)) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS ticket_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), finding_id INTEGER NOT NULL);`);
+      CREATE TABLE IF NOT EXISTS ticket_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), finding_id INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS ticket_kpi (ticket_id INTEGER PRIMARY KEY, opened_at INTEGER NOT NULL, week INTEGER NOT NULL, month TEXT NOT NULL,
+        site TEXT NOT NULL, region TEXT NOT NULL, grp TEXT NOT NULL, customer TEXT NOT NULL, equipment TEXT NOT NULL, source TEXT NOT NULL,
+        device_id TEXT NOT NULL, status TEXT NOT NULL, predicted_first INTEGER NOT NULL, response_ms INTEGER, respond_by INTEGER NOT NULL,
+        resolve_by INTEGER NOT NULL, resolved_at INTEGER, first_fix INTEGER, score INTEGER, nps INTEGER);
+      CREATE INDEX IF NOT EXISTS ticket_kpi_opened ON ticket_kpi (opened_at);`);
     this.stmts = {
       insert: db.prepare(`INSERT INTO ticket (dedupe_key, status, priority, site, device_id, sla_breached, respond_by, resolve_by, updated_at, data)
         VALUES (@dedupeKey, @status, @priority, @site, @deviceId, @slaBreached, @respondBy, @resolveBy, @updatedAt, '{}')`),
@@ -53,22 +70,75 @@ export class TicketStore {
       event: db.prepare('INSERT INTO ticket_event (ticket_id, type, at, actor, detail) VALUES (?, ?, ?, ?, ?)'),
       finding: db.prepare('INSERT INTO ticket_finding (ticket_id, rule_id, metric, finding) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET finding = excluded.finding'),
       findings: db.prepare('SELECT finding FROM ticket_finding WHERE ticket_id = ? ORDER BY rule_id, metric'),
+      kpi: db.prepare(`INSERT OR REPLACE INTO ticket_kpi VALUES (@id, @openedAt, @week, @month, @site, @region, @grp, @customer, @equipment, @source,
+        @deviceId, @status, @predictedFirst, @responseMs, @respondBy, @resolveBy, @resolvedAt, @firstFix, @score, @nps)`),
+      previousOfKey: db.prepare('SELECT data FROM ticket WHERE dedupe_key = ? AND id != ? ORDER BY id DESC LIMIT 1'),
     };
+    this.backfillKpis();
+  }
+
+  /** Tickets saved before `ticket_kpi` existed get their rows once. */
+  private backfillKpis(): void {
+    const missing = this.db.prepare('SELECT t.data FROM ticket t LEFT JOIN ticket_kpi k ON k.ticket_id = t.id WHERE k.ticket_id IS NULL').all() as { data: string }[];
+    if (missing.length === 0) return;
+    this.db.transaction(() => {
+      for (const r of missing) this.stmts.kpi.run(this.kpiRow(parse(r.data)));
+    })();
+  }
+
+  private kpiRow(t: Ticket) {
+    const d = this.dims(t);
+    const day = new Date(t.createdAt);
+    const monday = Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate() - ((day.getUTCDay() + 6) % 7));
+    return {
+      id: t.id,
+      openedAt: t.createdAt,
+      week: monday,
+      month: day.toISOString().slice(0, 7),
+      site: t.site ?? '',
+      region: d.region,
+      grp: t.dispatchGroup,
+      customer: d.customer ?? '',
+      equipment: d.equipment,
+      source: t.source,
+      deviceId: t.deviceId ?? '',
+      status: t.status,
+      predictedFirst: t.source === 'predicted' && !t.customerNoticed ? 1 : 0,
+      responseMs: t.acknowledgedAt !== null ? t.acknowledgedAt - t.createdAt : null,
+      respondBy: t.respondBy,
+      resolveBy: t.resolveBy,
+      resolvedAt: t.resolvedAt,
+      firstFix: t.firstTimeFix === null ? null : t.firstTimeFix ? 1 : 0,
+      score: t.survey?.score ?? null,
+      nps: t.survey?.nps ?? null,
+    };
+  }
+
+  /** The latest other ticket that had this dedupe key (closed or not). */
+  previousOfKey(key: string, exceptId: number): Ticket | undefined {
+    const row = this.stmts.previousOfKey.get(key, exceptId) as { data: string } | undefined;
+    return row && parse(row.data);
+  }
+
+  /** Resolved or accepted tickets with no return-visit answer, resolved (or accepted) before `before`. */
+  awaitingAnswer(before: number): Ticket[] {
+    const rows = this.db.prepare("SELECT data FROM ticket WHERE status IN ('resolved', 'accepted') AND updated_at <= ? ORDER BY id").all(before) as { data: string }[];
+    return rows.map((r) => parse(r.data)).filter((t) => (t.acceptance?.at ?? t.resolvedAt ?? t.updatedAt) <= before);
   }
 
   get(id: number): Ticket | undefined {
     const row = this.stmts.get.get(id) as { data: string } | undefined;
-    return row && (JSON.parse(row.data) as Ticket);
+    return row && (parse(row.data));
   }
 
   /** The ticket for this dedupe key that is not closed, if any. */
   byKey(key: string): Ticket | undefined {
     const row = this.stmts.byKey.get(key) as { data: string } | undefined;
-    return row && (JSON.parse(row.data) as Ticket);
+    return row && (parse(row.data));
   }
 
   activeOfDevice(deviceId: string): Ticket[] {
-    return (this.stmts.activeOfDevice.all(deviceId) as { data: string }[]).map((r) => JSON.parse(r.data) as Ticket);
+    return (this.stmts.activeOfDevice.all(deviceId) as { data: string }[]).map((r) => parse(r.data));
   }
 
   /** Inserts a ticket and returns it with its id. */
@@ -81,6 +151,7 @@ export class TicketStore {
 
   save(t: Ticket): void {
     this.stmts.update.run({ ...columns(t), data: JSON.stringify(t) });
+    this.stmts.kpi.run(this.kpiRow(t));
   }
 
   addEvent(ticketId: number, type: TicketEventType, at: number, actor: Actor, detail: Record<string, unknown>): TicketEvent {
@@ -112,7 +183,7 @@ export class TicketStore {
   /** Every ticket created in `from <= createdAt < to`, oldest first, one at a time (for exports of any size). */
   *iterate(from: number, to: number): Generator<Ticket> {
     const rows = this.db.prepare("SELECT data FROM ticket WHERE json_extract(data, '$.createdAt') >= ? AND json_extract(data, '$.createdAt') < ? ORDER BY id").iterate(from, to) as Iterable<{ data: string }>;
-    for (const r of rows) yield JSON.parse(r.data) as Ticket;
+    for (const r of rows) yield parse(r.data);
   }
 
   list(q: TicketQuery): { tickets: Ticket[]; total: number } {
@@ -125,7 +196,7 @@ export class TicketStore {
       .within('site', q.sites);
     const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM ticket ${w}`).get(...w.args) as { n: number }).n;
     const rows = this.db.prepare(`SELECT data FROM ticket ${w} ORDER BY priority, resolve_by, id LIMIT ? OFFSET ?`).all(...w.args, q.limit, q.offset) as { data: string }[];
-    return { tickets: rows.map((r) => JSON.parse(r.data) as Ticket), total };
+    return { tickets: rows.map((r) => parse(r.data)), total };
   }
 
   /** Tickets still running whose response or resolution deadline has passed; the caller tells new breaches from known ones. */
@@ -136,7 +207,7 @@ export class TicketStore {
           (resolve_by <= ?) OR (status IN ('open', 'reopened') AND respond_by <= ?)) ORDER BY id`,
       )
       .all(now, now) as { data: string }[];
-    return rows.map((r) => JSON.parse(r.data) as Ticket);
+    return rows.map((r) => parse(r.data));
   }
 
   countByStatus(): { status: string; n: number }[] {
@@ -155,7 +226,7 @@ export class TicketStore {
     const rows = this.db.prepare('SELECT DISTINCT f.rule_id AS ruleId, t.data AS data FROM ticket_finding f JOIN ticket t ON t.id = f.ticket_id').all() as { ruleId: string; data: string }[];
     const by = new Map<string, RuleStats>();
     for (const r of rows) {
-      const t = JSON.parse(r.data) as Ticket;
+      const t = parse(r.data);
       let s = by.get(r.ruleId);
       if (!s) by.set(r.ruleId, (s = { ruleId: r.ruleId, tickets: 0, open: 0, confirmed: 0, no_fault_found: 0, false_alarm: 0, precision: null }));
       s.tickets++;
@@ -171,6 +242,11 @@ export class TicketStore {
   }
 }
 
+/** A stored ticket; one saved before the service-loop fields existed reads with their defaults. */
+function parse(data: string): Ticket {
+  return { ...TICKET_DEFAULTS, ...(JSON.parse(data) as Partial<Ticket>) } as Ticket;
+}
+
 function columns(t: Ticket) {
   return {
     id: t.id,
@@ -178,7 +254,7 @@ function columns(t: Ticket) {
     status: t.status,
     priority: t.priority,
     site: t.site,
-    deviceId: t.deviceId,
+    deviceId: t.deviceId ?? '',
     slaBreached: t.slaBreached.length > 0 ? 1 : 0,
     respondBy: t.respondBy,
     resolveBy: t.resolveBy,

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { createRegistry, loadConfigFile, systemClock } from '../../core/index.ts';
+import { createRegistry, dropPacketIdCache, loadConfigFile, systemClock } from '../../core/index.ts';
 import { GatewayConfigSchema, buildGateway } from '../../gateway/index.ts';
 import { type CliContext, cliLogger, stopMessage, untilSignal } from '../context.ts';
 import { gatewayHelp } from '../help.ts';
@@ -13,6 +13,7 @@ export async function gatewayCommand(argv: string[], ctx: CliContext): Promise<n
   }
   const config = loadConfigFile(GatewayConfigSchema, values.config, ctx.env);
   const log = cliLogger(ctx.env, 'vigil-gateway');
+  dropPacketIdCache();
   // Process metrics (CPU, memory, event-loop lag) are collected only where someone can read them: a
   // gateway without its API has no /metrics, and on an edge box the collectors are memory for nothing.
   const gateway = buildGateway(config, { log, clock: systemClock, registry: createRegistry({ defaultMetrics: config.http !== undefined }) });

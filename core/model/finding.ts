@@ -22,6 +22,8 @@ export const FaultSchema = z.enum([
   'vibration',
   'sensor_fault',
   'device_offline',
+  /** A customer's report the desk has not diagnosed yet. */
+  'unspecified',
 ]);
 export type Fault = z.infer<typeof FaultSchema>;
 

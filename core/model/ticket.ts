@@ -5,7 +5,11 @@ import { FaultSchema, SeveritySchema } from './finding.ts';
 export const PrioritySchema = z.enum(['P1', 'P2', 'P3', 'P4']);
 export type Priority = z.infer<typeof PrioritySchema>;
 
-export const TicketStatusSchema = z.enum(['open', 'acknowledged', 'in_progress', 'resolved', 'closed', 'reopened']);
+/**
+ * `new`: a customer's report not yet tied to a known site, awaiting the desk's review. `accepted`: the
+ * customer confirmed the fix; the return visit (a satisfaction survey) closes it.
+ */
+export const TicketStatusSchema = z.enum(['new', 'open', 'acknowledged', 'in_progress', 'resolved', 'accepted', 'closed', 'reopened']);
 export type TicketStatus = z.infer<typeof TicketStatusSchema>;
 
 /** The service desk's verdict at resolution; it feeds each rule's precision. */
@@ -25,6 +29,12 @@ export const TicketEventTypeSchema = z.enum([
   'ticket.closed',
   'ticket.reopened',
   'ticket.sla_breached',
+  'ticket.reported',
+  'ticket.reviewed',
+  'ticket.visit_planned',
+  'ticket.visit_updated',
+  'ticket.accepted',
+  'ticket.surveyed',
 ]);
 export type TicketEventType = z.infer<typeof TicketEventTypeSchema>;
 
@@ -62,11 +72,71 @@ export const TicketEvidenceSchema = z.strictObject({
 });
 export type TicketEvidence = z.infer<typeof TicketEvidenceSchema>;
 
+/** Where a ticket came from: a rule's finding, or a customer's report. */
+export const TicketSourceSchema = z.enum(['predicted', 'reported']);
+export type TicketSource = z.infer<typeof TicketSourceSchema>;
+export const ChannelSchema = z.enum(['phone', 'web', 'app', 'email', 'onsite']);
+/** The customer's own view of how urgent it is (priority stays the policy's decision). */
+export const UrgencySchema = z.enum(['low', 'normal', 'high', 'critical']);
+export type Urgency = z.infer<typeof UrgencySchema>;
+export const ContactSchema = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  phone: z.string().trim().regex(/^[+0-9 ()./-]{3,40}$/, 'digits, spaces and + ( ) . / - only').optional(),
+  email: z.email().max(254).optional(),
+});
+
+/** A customer's report as recorded on the ticket it opened or joined. */
+export const CustomerReportSchema = z.strictObject({
+  at: z.number().int(),
+  channel: ChannelSchema,
+  contact: ContactSchema,
+  symptom: z.string(),
+  urgency: UrgencySchema,
+  /** Who took it down (the desk's token name). */
+  recordedBy: z.string(),
+});
+export type CustomerReport = z.infer<typeof CustomerReportSchema>;
+
+export const VisitResultSchema = z.enum(['fixed', 'not_fixed', 'needs_parts']);
+export const PartUsedSchema = z.strictObject({ name: z.string().trim().min(1).max(200), quantity: z.number().positive().max(1_000_000) });
+/** A technician's visit: planned, then (as it happens) arrived, left, the work and its result. */
+export const VisitSchema = z.strictObject({
+  /** 1, 2, ... in the order the visits were recorded. */
+  n: z.number().int().positive(),
+  plannedAt: z.number().int(),
+  technician: z.string(),
+  arrivedAt: z.number().int().nullable(),
+  leftAt: z.number().int().nullable(),
+  workDone: z.string().nullable(),
+  partsUsed: z.array(PartUsedSchema),
+  result: VisitResultSchema.nullable(),
+});
+export type Visit = z.infer<typeof VisitSchema>;
+
+export const AcceptanceSchema = z.strictObject({
+  at: z.number().int(),
+  /** The customer's name as they gave it. */
+  by: z.string(),
+  /** `technician`: recorded on site; `link`: the customer confirmed through the signed link. */
+  via: z.enum(['technician', 'link', 'api', 'webhook']),
+});
+export type Acceptance = z.infer<typeof AcceptanceSchema>;
+/** The return visit's answer: satisfaction 1-5 (4 and 5 count as satisfied), optional NPS 0-10. */
+export const SurveySchema = z.strictObject({
+  at: z.number().int(),
+  score: z.number().int().min(1).max(5),
+  nps: z.number().int().min(0).max(10).nullable(),
+  comment: z.string().nullable(),
+  via: z.enum(['api', 'webhook', 'page']),
+});
+export type Survey = z.infer<typeof SurveySchema>;
+
 export const TicketSchema = z.strictObject({
   id: z.number().int().positive(),
   dedupeKey: z.string(),
   site: z.string().nullable(),
-  deviceId: DeviceIdSchema,
+  /** Null only for a customer's report that names no device. */
+  deviceId: DeviceIdSchema.nullable(),
   fault: FaultSchema,
   title: z.string(),
   status: TicketStatusSchema,
@@ -94,8 +164,37 @@ export const TicketSchema = z.strictObject({
   likelyParts: z.array(z.string()),
   evidence: TicketEvidenceSchema,
   externalRef: z.string().nullable(),
+  source: TicketSourceSchema,
+  /** Customers' reports: the one that opened a reported ticket, and any that joined a predicted one. */
+  reports: z.array(CustomerReportSchema),
+  /** The customer noticed the problem too (a report joined this predicted ticket). */
+  customerNoticed: z.boolean(),
+  visits: z.array(VisitSchema),
+  acceptance: AcceptanceSchema.nullable(),
+  survey: SurveySchema.nullable(),
+  /** How a closed ticket ended: by the desk, by the return visit's answer, or with no answer in time. */
+  closeReason: z.enum(['desk', 'answered', 'no_response']).nullable(),
+  /**
+   * The first visit fixed it and nothing for the same device and problem opened or reopened since;
+   * null until a visit has a result. Final once `firstFixUntil` has passed.
+   */
+  firstTimeFix: z.boolean().nullable(),
+  firstFixUntil: z.number().int().nullable(),
 });
 export type Ticket = z.infer<typeof TicketSchema>;
+
+/** What a ticket stored before the service-loop fields existed reads as. */
+export const TICKET_DEFAULTS = {
+  source: 'predicted',
+  reports: [],
+  customerNoticed: false,
+  visits: [],
+  acceptance: null,
+  survey: null,
+  closeReason: null,
+  firstTimeFix: null,
+  firstFixUntil: null,
+} as const satisfies Partial<Ticket>;
 
 /** Who did it: a token's name and role, the rule engine, the SLA clock or the service desk's system. */
 export const ActorSchema = z.strictObject({ name: z.string(), role: z.string() });

@@ -14,6 +14,7 @@ export * from './secret-box.ts';
 export * from './mqtt-guard.ts';
 export * from './tls.ts';
 export * from './mqtt-broker.ts';
+export * from './mqtt-packet.ts';
 export * from './audit.ts';
 export * from './access.ts';
 export * from './api.ts';

@@ -94,7 +94,8 @@ export function registerConsoleApi(app: FastifyInstance, deps: ConsoleApiDeps): 
     const alerts = new Map<string, ReturnType<RuleService['live']['alerts']>>();
     for (const a of deps.rules.live.alerts()) alerts.set(a.deviceId, [...(alerts.get(a.deviceId) ?? []), a]);
     const open = new Map<string, { id: number; priority: string; title: string }[]>();
-    for (const t of deps.tickets.store.list({ status: ['open', 'acknowledged', 'in_progress', 'reopened'], sites: principal.sites, limit: 100_000, offset: 0 }).tickets) {
+    for (const t of deps.tickets.store.list({ status: ['new', 'open', 'acknowledged', 'in_progress', 'reopened'], sites: principal.sites, limit: 100_000, offset: 0 }).tickets) {
+      if (t.deviceId === null) continue;
       const list = open.get(t.deviceId) ?? [];
       open.set(t.deviceId, list);
       list.push({ id: t.id, priority: t.priority, title: t.title });

@@ -104,6 +104,16 @@ export class HistoryRollups {
   }
 
   /** Drops rollups older than `before`. */
+  /** The site a device last reported from, as far as the stored history knows (it outlives a restart). */
+  siteOf(deviceId: string): string | undefined {
+    const row = this.db.prepare('SELECT site FROM rollup_1m WHERE device_id = ? ORDER BY minute DESC LIMIT 1').get(deviceId) as { site: string } | undefined;
+    return row?.site;
+  }
+
+  hasSite(site: string): boolean {
+    return this.db.prepare('SELECT 1 FROM rollup_1m WHERE site = ? LIMIT 1').get(site) !== undefined;
+  }
+
   prune(before: number): number {
     return this.db.prepare('DELETE FROM rollup_1m WHERE minute < ?').run(before).changes;
   }
