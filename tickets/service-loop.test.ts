@@ -31,8 +31,7 @@ function ok<T extends { ok: boolean }>(r: T): Extract<T, { ok: true }> {
 describe('the service loop', () => {
   it('reported → reviewed → dispatched → visit (not fixed) → visit (fixed) → resolved → accepted → return visit → closed', () => {
     const { m, clock } = setup({ policy: { sites: { 'plant-a': { region: 'north', tier: 'premium' } }, service: { acceptance: { premium: true }, returnVisit: { required: { premium: true } } } } });
-    const steps: [string, () => { ok: boolean; ticket?: { status: string } }, string][] = [];
-    let id = 0;
+    let id: number;
     const t0 = clock.now();
     // No site and no device: the report waits for review.
     const created = ok(m.report(report({ site: 'somewhere' }), desk));
