@@ -31,11 +31,10 @@ function ok<T extends { ok: boolean }>(r: T): Extract<T, { ok: true }> {
 describe('the service loop', () => {
   it('reported → reviewed → dispatched → visit (not fixed) → visit (fixed) → resolved → accepted → return visit → closed', () => {
     const { m, clock } = setup({ policy: { sites: { 'plant-a': { region: 'north', tier: 'premium' } }, service: { acceptance: { premium: true }, returnVisit: { required: { premium: true } } } } });
-    let id: number;
     const t0 = clock.now();
     // No site and no device: the report waits for review.
     const created = ok(m.report(report({ site: 'somewhere' }), desk));
-    id = created.ticket.id;
+    const id = created.ticket.id;
     expect(created.ticket).toMatchObject({ status: 'new', source: 'reported', fault: 'unspecified', deviceId: null, customerNoticed: false, reports: [{ channel: 'phone', contact: { name: 'Kim' }, recordedBy: 'dana' }] });
     const table: [string, () => { ok: boolean }, string][] = [
       ['acknowledge before review', () => m.act(id, { action: 'acknowledge' }, desk), 'refused'],
