@@ -29,6 +29,7 @@ import {
 import type { FastifyReply } from 'fastify';
 import type { ActResult, ActionInput, ReportResult as ReportOutcome, TicketManager } from './manager.ts';
 import { verify, SIGNATURE_HEADER } from './webhooks/signature.ts';
+import { INDUSTRY_BANDS, KpiGroupSchema, KpiIntervalSchema, KpiRowSchema, computeKpis, kpiCsv } from './kpis.ts';
 
 const DESK: readonly Role[] = ['service_desk'];
 const Id = z.strictObject({ id: z.coerce.number().int().positive() });
@@ -118,6 +119,32 @@ const StreamQuery = z.strictObject({ after: z.coerce.number().int().min(0).optio
 
 const MAX_STREAMS = 200;
 
+/** An instant in a query: epoch milliseconds, a date (`2026-01-31`, midnight UTC) or an ISO date-time. */
+const Instant = z.union([
+  z.string().regex(/^\d{1,15}$/).transform(Number),
+  z.iso.date().transform((d) => Date.parse(`${d}T00:00:00Z`)),
+  z.iso.datetime({ offset: true }).transform((d) => Date.parse(d)),
+]);
+const KpiQuery = z
+  .strictObject({
+    from: Instant.optional(),
+    to: Instant.optional(),
+    groupBy: KpiGroupSchema.default('site'),
+    interval: KpiIntervalSchema.default('month'),
+    format: z.enum(['json', 'csv']).default('json'),
+  })
+  .refine((q) => q.from === undefined || q.to === undefined || q.from < q.to, { message: 'from must be before to', path: ['from'] })
+  .refine((q) => q.from === undefined || q.to === undefined || q.to - q.from <= 3 * 366 * 86_400_000, { message: 'at most three years at once', path: ['to'] });
+const KpiPage = z.strictObject({
+  from: z.number().int(),
+  to: z.number().int(),
+  groupBy: KpiGroupSchema,
+  interval: KpiIntervalSchema,
+  targets: z.strictObject({ responseMinutes: z.number(), firstTimeFix: z.number(), resolution: z.number(), satisfaction: z.number() }),
+  industry: z.strictObject({ firstTimeFix: z.strictObject({ average: z.array(z.number()), bestInClass: z.number(), source: z.string() }) }),
+  rows: z.array(KpiRowSchema),
+});
+
 // What the routes answer; documented in OpenAPI and checked against every answer in tests.
 const TicketPage = z.strictObject({ tickets: z.array(TicketSchema), total: z.number().int(), limit: z.number().int(), offset: z.number().int() });
 const ActionResult = z.strictObject({ ticket: TicketSchema, event: TicketEventSchema });
@@ -163,7 +190,8 @@ const Deliveries = z.strictObject({
 const JsonSchemaOut = z.record(z.string(), z.unknown());
 
 function send(reply: { code(n: number): { send(b: unknown): unknown } }, r: ActResult | ReportOutcome): unknown {
-  return r.ok ? { ticket: r.ticket, event: r.event } : reply.code(r.status).send({ error: r.error, message: r.message });
+  if (!r.ok) return reply.code(r.status).send({ error: r.error, message: r.message });
+  return 'joined' in r ? { ticket: r.ticket, event: r.event, joined: r.joined } : { ticket: r.ticket, event: r.event };
 }
 
 /** Tickets, their live stream, rule precision and webhook management under /api/v1. */
@@ -226,6 +254,21 @@ export function registerTicketsApi(app: FastifyInstance, tickets: TicketManager,
       const want = body.purpose === 'accept' ? ['resolved'] : ['resolved', 'accepted'];
       if (!want.includes(t.status)) return reply.code(409).send({ error: 'conflict', message: `a ${body.purpose} link is for a ticket that is ${want.join(' or ')}; this one is ${t.status}` });
       return tickets.link(t, body.purpose, now()) ?? reply.code(409).send({ error: 'conflict', message: 'this server signs no customer links' });
+    },
+  );
+
+  endpoint(
+    app,
+    'GET',
+    '/api/v1/kpis',
+    { tag: 'tickets', summary: 'The desk\'s KPIs per group and period (response time, first-time fix, resolution, satisfaction, NPS, MTTR, share predicted), with targets; format=csv for the table as CSV', query: KpiQuery, response: KpiPage, scoped: 'filtered' },
+    ({ query: q, principal, reply }) => {
+      const to = q.to ?? now();
+      const from = q.from ?? to - 90 * 86_400_000;
+      const targets = tickets.policy.targets;
+      const rows = computeKpis(tickets.store.db, { from, to, groupBy: q.groupBy, interval: q.interval, asOf: now(), sites: principal.sites }, targets);
+      if (q.format === 'csv') return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="vigil-kpis-${q.groupBy}-${q.interval}.csv"`).send(kpiCsv(rows));
+      return { from, to, groupBy: q.groupBy, interval: q.interval, targets, industry: { firstTimeFix: { ...INDUSTRY_BANDS.firstTimeFix, average: [...INDUSTRY_BANDS.firstTimeFix.average] } }, rows };
     },
   );
 

@@ -33,6 +33,7 @@ import {
 } from '../core/index.ts';
 import { type HistoryRows, buildEvidence } from './evidence.ts';
 import { AdviceSchema, adviceFor } from './knowledge.ts';
+import { computeKpis } from './kpis.ts';
 import { TRANSITIONS, awaitsResponse, step } from './lifecycle.ts';
 import { type LinkPurpose, signLink } from './links.ts';
 import { TicketPolicySchema, assetOf, dispatchGroupOf, escalate, higherPriority, priorityOf, slaOf } from './policy.ts';
@@ -166,6 +167,35 @@ export class TicketManager implements Service {
         for (const r of store.countByStatus()) this.set({ status: r.status }, r.n);
       },
     });
+    const policy = config.policy;
+    const clock = deps.clock;
+    new Gauge({
+      name: 'vigil_kpi',
+      help: 'The desk\'s KPIs per site over the current calendar month (UTC): response_minutes (mean), first_time_fix, resolution, satisfaction (ratios), nps, predicted_share',
+      labelNames: ['site', 'kpi'],
+      registers,
+      collect() {
+        this.reset();
+        const now = clock.now();
+        const d = new Date(now);
+        for (const r of computeKpis(store.db, { from: Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1), to: now + 1, groupBy: 'site', interval: 'month', asOf: now }, policy.targets)) {
+          const figures: [string, number | null][] = [
+            ['response_minutes', r.response.meanMinutes],
+            ['first_time_fix', r.firstTimeFix.rate],
+            ['resolution', r.resolution.rate],
+            ['satisfaction', r.satisfaction.rate],
+            ['nps', r.nps.score],
+            ['predicted_share', r.predictedShare],
+          ];
+          for (const [kpi, v] of figures) if (v !== null) this.set({ site: r.group, kpi }, v);
+        }
+      },
+    });
+    const target = new Gauge({ name: 'vigil_kpi_target', help: 'The policy\'s target for each KPI (response_minutes is a ceiling, the ratios floors)', labelNames: ['kpi'], registers });
+    target.set({ kpi: 'response_minutes' }, policy.targets.responseMinutes);
+    target.set({ kpi: 'first_time_fix' }, policy.targets.firstTimeFix);
+    target.set({ kpi: 'resolution' }, policy.targets.resolution);
+    target.set({ kpi: 'satisfaction' }, policy.targets.satisfaction);
   }
 
   /** Every ticket event, after it is committed: the live stream. */
@@ -479,6 +509,10 @@ export class TicketManager implements Service {
     })();
     this.publish(out);
     return n + this.closeUnanswered();
+  }
+
+  get policy(): TicketsConfig['policy'] {
+    return this.config.policy;
   }
 
   stats(): RuleStats[] {

@@ -40,7 +40,7 @@ export class TicketStore {
   private readonly stmts;
 
   constructor(
-    private readonly db: Db,
+    readonly db: Db,
     private readonly dims: (t: Ticket) => KpiDimensions = () => ({ region: 'default', customer: null, equipment: 'equipment' }),
   ) {
     db.exec(`CREATE TABLE IF NOT EXISTS ticket (id INTEGER PRIMARY KEY AUTOINCREMENT, dedupe_key TEXT NOT NULL, status TEXT NOT NULL,
@@ -57,7 +57,7 @@ export class TicketStore {
       CREATE TABLE IF NOT EXISTS ticket_kpi (ticket_id INTEGER PRIMARY KEY, opened_at INTEGER NOT NULL, week INTEGER NOT NULL, month TEXT NOT NULL,
         site TEXT NOT NULL, region TEXT NOT NULL, grp TEXT NOT NULL, customer TEXT NOT NULL, equipment TEXT NOT NULL, source TEXT NOT NULL,
         device_id TEXT NOT NULL, status TEXT NOT NULL, predicted_first INTEGER NOT NULL, response_ms INTEGER, respond_by INTEGER NOT NULL,
-        resolve_by INTEGER NOT NULL, resolved_at INTEGER, first_fix INTEGER, score INTEGER, nps INTEGER);
+        resolve_by INTEGER NOT NULL, resolved_at INTEGER, first_fix INTEGER, score INTEGER, nps INTEGER, close_reason TEXT);
       CREATE INDEX IF NOT EXISTS ticket_kpi_opened ON ticket_kpi (opened_at);`);
     this.stmts = {
       insert: db.prepare(`INSERT INTO ticket (dedupe_key, status, priority, site, device_id, sla_breached, respond_by, resolve_by, updated_at, data)
@@ -71,7 +71,7 @@ export class TicketStore {
       finding: db.prepare('INSERT INTO ticket_finding (ticket_id, rule_id, metric, finding) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET finding = excluded.finding'),
       findings: db.prepare('SELECT finding FROM ticket_finding WHERE ticket_id = ? ORDER BY rule_id, metric'),
       kpi: db.prepare(`INSERT OR REPLACE INTO ticket_kpi VALUES (@id, @openedAt, @week, @month, @site, @region, @grp, @customer, @equipment, @source,
-        @deviceId, @status, @predictedFirst, @responseMs, @respondBy, @resolveBy, @resolvedAt, @firstFix, @score, @nps)`),
+        @deviceId, @status, @predictedFirst, @responseMs, @respondBy, @resolveBy, @resolvedAt, @firstFix, @score, @nps, @closeReason)`),
       previousOfKey: db.prepare('SELECT data FROM ticket WHERE dedupe_key = ? AND id != ? ORDER BY id DESC LIMIT 1'),
     };
     this.backfillKpis();
@@ -111,6 +111,7 @@ export class TicketStore {
       firstFix: t.firstTimeFix === null ? null : t.firstTimeFix ? 1 : 0,
       score: t.survey?.score ?? null,
       nps: t.survey?.nps ?? null,
+      closeReason: t.closeReason,
     };
   }
 

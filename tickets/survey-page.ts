@@ -47,13 +47,13 @@ export function registerSurveyPages(app: FastifyInstance, tickets: TicketManager
       return { ticket, purpose: check.claim.purpose, token: (p as { data: { token: string } }).data.token };
     };
 
-    child.get('/survey/:token', async (req, reply) => {
+    child.get('/survey/:token', { config: { access: 'public' } }, async (req, reply) => {
       const o = open(req.params, reply);
       if (!o) return reply;
       return page(reply, 200, o.purpose === 'accept' ? 'Please confirm the repair' : 'How did we do?', form(o.ticket, o.purpose, o.token));
     });
 
-    child.post('/survey/:token', { bodyLimit: 8192 }, async (req, reply) => {
+    child.post('/survey/:token', { bodyLimit: 8192, config: { access: 'public' } }, async (req, reply) => {
       const o = open(req.params, reply);
       if (!o) return reply;
       const body = req.body && typeof req.body === 'object' ? req.body : {};

@@ -1,0 +1,185 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ServerHandle, startServer } from '../helpers/pipeline.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+const ADMIN = 'admin-token-for-the-service-loop-test';
+type Res = { status: number; body: any; headers: Record<string, unknown> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+const DAY = 86_400_000;
+
+describe('service loop over the API: customer reports, visits, acceptance, return visit, KPIs', () => {
+  const tmp = tempDir();
+  let srv: ServerHandle;
+  const tokens: Record<string, string> = {};
+  const call = async (method: string, url: string, o: { token?: string | null; body?: unknown; raw?: string } = {}): Promise<Res> => {
+    const token = o.token === undefined ? tokens.service_desk : o.token;
+    const res = await srv.server.http.inject({
+      method: method as 'GET',
+      url,
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(o.body !== undefined || o.raw !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(o.raw !== undefined ? { payload: o.raw } : o.body !== undefined ? { payload: JSON.stringify(o.body) } : {}),
+    });
+    return { status: res.statusCode, headers: res.headers, body: res.headers['content-type']?.toString().includes('json') ? res.json() : res.body };
+  };
+  const snapshot = () => ({ tickets: srv.server.tickets.store.list({ limit: 500, offset: 0 }), events: srv.server.tickets.store.lastEventId() });
+  const report = { channel: 'phone', contact: { name: 'Kim Lee', phone: '+49 30 555 0101', email: 'kim@example.com' }, deviceId: 'pump-1', symptom: 'grinding noise since this morning', urgency: 'high' };
+  const page = (path: string, form?: Record<string, string>) =>
+    fetch(`${srv.httpUrl}${path}`, form ? { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString() } : {});
+
+  beforeAll(async () => {
+    srv = await startServer({ dataDir: `${tmp.dir}/server`, http: { requireAuth: true, apiToken: '${ADMIN_TOKEN}' }, env: { ADMIN_TOKEN: ADMIN } });
+    for (const role of ['viewer', 'operator', 'service_desk']) tokens[role] = (await call('POST', '/api/v1/tokens', { token: ADMIN, body: { name: `${role}-1`, role } })).body.token;
+    tokens.scoped = (await call('POST', '/api/v1/tokens', { token: ADMIN, body: { name: 'plant-b-desk', role: 'service_desk', scope: { sites: ['plant-b'] } } })).body.token;
+    // The devices the server knows: they have sent readings.
+    const now = Date.now();
+    srv.server.devices.update('plant-a', 'gw-1', [{ deviceId: 'pump-1', metric: 'bearing_temp', value: 50, ts: now }, { deviceId: 'fan-2', metric: 'bearing_temp', value: 40, ts: now }], now);
+    srv.server.devices.update('plant-b', 'gw-2', [{ deviceId: 'pump-9', metric: 'bearing_temp', value: 50, ts: now }], now);
+  });
+  afterAll(async () => {
+    await srv?.server.stop();
+    tmp.cleanup();
+  });
+
+  it('refuses malformed reports, unknown fields, unknown devices, wrong roles and scopes with a clear 4xx, changing nothing', async () => {
+    const before = snapshot();
+    const cases: [string, { body?: unknown; raw?: string; token?: string }, number, RegExp][] = [
+      ['not JSON', { raw: '{"channel": ' }, 400, /JSON/i],
+      ['unknown field', { body: { ...report, priority: 'P1' } }, 400, /priority/],
+      ['bad channel', { body: { ...report, channel: 'pigeon' } }, 400, /channel/],
+      ['no contact name', { body: { ...report, contact: { phone: '123' } } }, 400, /contact\.name/],
+      ['bad email', { body: { ...report, contact: { name: 'K', email: 'not-mail' } } }, 400, /contact\.email/],
+      ['bad phone', { body: { ...report, contact: { name: 'K', phone: '<script>' } } }, 400, /contact\.phone/],
+      ['empty symptom', { body: { ...report, symptom: '  ' } }, 400, /symptom/],
+      ['bad urgency', { body: { ...report, urgency: 'yesterday' } }, 400, /urgency/],
+      ['unknown device', { body: { ...report, deviceId: 'pump-404' } }, 400, /pump-404 is not a device this server knows/],
+      ['device at another site', { body: { ...report, site: 'plant-b' } }, 400, /pump-1 is at site plant-a, not plant-b/],
+      ['device id with a path in it', { body: { ...report, deviceId: '../pump-1' } }, 400, /deviceId/],
+      ['oversized symptom', { body: { ...report, symptom: 'x'.repeat(5000) } }, 400, /symptom/],
+      ['viewer', { body: report, token: tokens.viewer }, 403, /role viewer/],
+      ['operator', { body: report, token: tokens.operator }, 403, /role operator/],
+      ['scoped token, other site', { body: { ...report, site: 'plant-a' }, token: tokens.scoped }, 403, /scoped/],
+      ['scoped token, no site', { body: report, token: tokens.scoped }, 403, /scoped/],
+      ['no token', { body: report, token: '' }, 401, /Bearer/],
+    ];
+    for (const [name, o, status, problem] of cases) {
+      const r = await call('POST', '/api/v1/tickets', { ...o, token: o.token === '' ? null : o.token });
+      expect(r.status, name).toBe(status);
+      expect(r.body.message, name).toMatch(problem);
+    }
+    expect(snapshot()).toEqual(before);
+  });
+
+  it('carries a report from the call to the closed return visit, with webhook events on the way', async () => {
+    // No device and a site nobody knows: it waits for review.
+    const created = await call('POST', '/api/v1/tickets', { body: { channel: 'web', contact: { name: 'Kim Lee' }, site: 'the-big-plant', symptom: 'pump makes noise', urgency: 'normal' } });
+    expect(created).toMatchObject({ status: 201, body: { joined: false, ticket: { status: 'new', source: 'reported', fault: 'unspecified', deviceId: null } } });
+    const id = created.body.ticket.id;
+    const steps: [string, string, unknown, number, string?][] = [
+      ['acknowledge', `/api/v1/tickets/${id}/acknowledge`, {}, 409],
+      ['review with an unknown site', `/api/v1/tickets/${id}/review`, { site: 'the-big-plant' }, 400],
+      ['review', `/api/v1/tickets/${id}/review`, { site: 'plant-a', deviceId: 'fan-2', fault: 'imbalance' }, 200, 'open'],
+      ['review twice', `/api/v1/tickets/${id}/review`, { site: 'plant-a' }, 409],
+      ['acknowledge', `/api/v1/tickets/${id}/acknowledge`, {}, 200, 'acknowledged'],
+      ['dispatch', `/api/v1/tickets/${id}/assign`, { assignee: 'north-team' }, 200, 'acknowledged'],
+      ['accept before resolution', `/api/v1/tickets/${id}/accept`, { by: 'Kim' }, 409],
+      ['plan a visit', `/api/v1/tickets/${id}/visits`, { plannedAt: Date.now() + DAY, technician: 'Tom' }, 201, 'acknowledged'],
+      ['visit without a technician', `/api/v1/tickets/${id}/visits`, { plannedAt: Date.now() }, 400],
+      ['visit 1: not fixed', `/api/v1/tickets/${id}/visits/1`, { arrivedAt: Date.now(), leftAt: Date.now() + 3_600_000, workDone: 'balanced impeller', result: 'not_fixed' }, 200, 'acknowledged'],
+      ['visit 1 again', `/api/v1/tickets/${id}/visits/1`, { result: 'fixed' }, 409],
+      ['visit 7', `/api/v1/tickets/${id}/visits/7`, { result: 'fixed' }, 404],
+      ['visit that leaves before it arrives', `/api/v1/tickets/${id}/visits`, { plannedAt: Date.now(), technician: 'Tom', arrivedAt: 2000, leftAt: 1000 }, 400],
+      ['visit with a bad part', `/api/v1/tickets/${id}/visits`, { plannedAt: Date.now(), technician: 'Tom', partsUsed: [{ name: 'bolt', quantity: -1 }] }, 400],
+      ['visit 2: fixed', `/api/v1/tickets/${id}/visits`, { plannedAt: Date.now(), technician: 'Tom', arrivedAt: Date.now(), partsUsed: [{ name: 'impeller', quantity: 1 }], result: 'fixed' }, 201, 'acknowledged'],
+      ['resolve', `/api/v1/tickets/${id}/resolve`, { outcome: 'confirmed', note: 'impeller replaced' }, 200, 'resolved'],
+      ['visit after resolution', `/api/v1/tickets/${id}/visits`, { plannedAt: Date.now(), technician: 'Tom' }, 409],
+      ['accept', `/api/v1/tickets/${id}/accept`, { by: 'Kim Lee' }, 200, 'accepted'],
+      ['accept twice', `/api/v1/tickets/${id}/accept`, { by: 'Kim Lee' }, 409],
+      ['survey out of range', `/api/v1/tickets/${id}/survey`, { score: 6 }, 400],
+    ];
+    for (const [name, url, body, status, want] of steps) {
+      const before = snapshot();
+      const r = await call('POST', url, { body });
+      expect(r.status, `${name}: ${JSON.stringify(r.body)}`).toBe(status);
+      if (want) expect(r.body.ticket.status, name).toBe(want);
+      else expect(snapshot(), `${name} changed nothing`).toEqual(before);
+    }
+    const t = (await call('GET', `/api/v1/tickets/${id}`)).body;
+    expect(t).toMatchObject({ site: 'plant-a', deviceId: 'fan-2', source: 'reported', firstTimeFix: false, acceptance: { by: 'Kim Lee', via: 'technician' }, visits: [{ n: 1, result: 'not_fixed' }, { n: 2, result: 'fixed', partsUsed: [{ name: 'impeller', quantity: 1 }] }] });
+
+    // The return visit through the signed page, as the customer would answer it.
+    const link = await call('POST', `/api/v1/tickets/${id}/link`, { body: { purpose: 'survey' } });
+    expect(link).toMatchObject({ status: 200, body: { purpose: 'survey', url: expect.stringMatching(/^\/survey\//) } });
+    const form = await page(link.body.url);
+    expect(form.status).toBe(200);
+    expect(await form.text()).toContain('How satisfied are you');
+    const bad = await page(link.body.url, { score: '9' });
+    expect(bad.status).toBe(400);
+    expect(srv.server.tickets.store.get(id)!.status).toBe('accepted');
+    const answered = await page(link.body.url, { score: '5', nps: '9', comment: 'quick and friendly' });
+    expect(answered.status).toBe(200);
+    expect(await answered.text()).toContain('Thank you');
+    expect(srv.server.tickets.store.get(id)).toMatchObject({ status: 'closed', closeReason: 'answered', survey: { score: 5, nps: 9, comment: 'quick and friendly', via: 'page' } });
+    const again = await page(link.body.url, { score: '1' });
+    expect(again.status).toBe(409);
+    expect(srv.server.tickets.store.get(id)!.survey!.score).toBe(5);
+
+    const types = (await call('GET', `/api/v1/tickets/${id}/history`)).body.events.map((e: { type: string }) => e.type);
+    expect(types).toEqual(['ticket.created', 'ticket.reviewed', 'ticket.acknowledged', 'ticket.assigned', 'ticket.visit_planned', 'ticket.visit_updated', 'ticket.visit_planned', 'ticket.resolved', 'ticket.accepted', 'ticket.surveyed']);
+  });
+
+  it('joins a report to the open predicted ticket of the same device, and says so', async () => {
+    const predicted = srv.server.tickets.handleFinding({ ruleId: 'temp', deviceId: 'pump-1', metric: 'bearing_temp', severity: 'warning', event: 'fire', fault: 'overheating', at: Date.now(), evidence: {}, dedupeKey: 'pump-1:overheating', site: 'plant-a' })!;
+    const r = await call('POST', '/api/v1/tickets', { body: report });
+    expect(r).toMatchObject({ status: 201, body: { joined: true, ticket: { id: predicted.id, source: 'predicted', customerNoticed: true }, event: { type: 'ticket.reported' } } });
+  });
+
+  it('refuses tampered, expired and foreign survey links with a page that says so, changing nothing', async () => {
+    const t = (await call('POST', '/api/v1/tickets', { body: { ...report, deviceId: 'pump-9', fault: 'imbalance' } })).body.ticket;
+    await call('POST', `/api/v1/tickets/${t.id}/resolve`, { body: { outcome: 'confirmed', note: 'done' } });
+    const url: string = (await call('POST', `/api/v1/tickets/${t.id}/link`, { body: { purpose: 'survey' } })).body.url;
+    const before = snapshot();
+    const i = url.length - 5;
+    const tampered = url.slice(0, i) + (url[i] === 'a' ? 'b' : 'a') + url.slice(i + 1);
+    const otherTicket = url.replace(`/survey/${t.id}.`, `/survey/${t.id - 1}.`);
+    const expired = srv.server.tickets.link(srv.server.tickets.store.get(t.id)!, 'survey', Date.now() - 30 * DAY)!.url;
+    for (const [name, u, status, text] of [
+      ['one character changed', tampered, 403, 'not valid'],
+      ['another ticket id', otherTicket, 403, 'not valid'],
+      ['expired', expired, 410, 'expired'],
+      ['garbage', '/survey/%00%00', 403, 'not valid'],
+      // The router refuses a path parameter this long before any handler.
+      ['very long', `/survey/${'x'.repeat(300)}`, 414, ''],
+    ] as const) {
+      for (const form of [undefined, { score: '5' }]) {
+        const res = await page(u, form);
+        expect(res.status, `${name} ${form ? 'POST' : 'GET'}`).toBe(status);
+        expect(await res.text()).toContain(text);
+      }
+    }
+    // A JSON body is checked as the form is (and fails: no score as a form field); an oversized form is refused.
+    const json = await fetch(`${srv.httpUrl}${url}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"score":5}' });
+    expect(json.status).toBe(400);
+    expect(await json.text()).toContain('please choose how satisfied you are');
+    const huge = await page(url, { score: '5', comment: 'x'.repeat(20_000) });
+    expect(huge.status).toBe(413);
+    expect(snapshot()).toEqual(before);
+  });
+
+  it('answers the KPIs per site with targets and industry bands, as JSON and CSV; refuses bad queries', async () => {
+    const k = await call('GET', '/api/v1/kpis?groupBy=site&interval=month', { token: tokens.viewer });
+    expect(k.status).toBe(200);
+    expect(k.body).toMatchObject({ groupBy: 'site', interval: 'month', targets: { responseMinutes: 30, firstTimeFix: 0.85, resolution: 0.95, satisfaction: 0.9 }, industry: { firstTimeFix: { bestInClass: 0.88 } } });
+    const a = k.body.rows.find((r: { group: string }) => r.group === 'plant-a');
+    expect(a).toMatchObject({ opened: 2, firstTimeFix: { judged: 1, rate: 0 }, satisfaction: { answered: 1, rate: 1 }, nps: { answered: 1, score: 100 } });
+    expect(a.belowTarget).toContain('firstTimeFix');
+    const csv = await call('GET', '/api/v1/kpis?groupBy=source&interval=week&format=csv', { token: tokens.viewer });
+    expect(csv.headers['content-type']).toMatch(/text\/csv/);
+    expect(csv.body.split('\r\n')[0]).toMatch(/^group,period,opened,response_mean_min/);
+    expect(csv.body).toMatch(/\r\nreported,\d{4}-\d\d-\d\d,/);
+    const scoped = await call('GET', '/api/v1/kpis', { token: tokens.scoped });
+    expect(scoped.body.rows.map((r: { group: string }) => r.group)).toEqual(['plant-b']);
+    for (const q of ['groupBy=planet', 'interval=day', 'from=2026-02-01&to=2026-01-01', 'from=yesterday', 'format=xml', 'from=2020-01-01&to=2026-01-01', 'colour=red']) {
+      const r = await call('GET', `/api/v1/kpis?${q}`);
+      expect(r.status, q).toBe(400);
+    }
+  });
+});

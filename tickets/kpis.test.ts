@@ -1,0 +1,203 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { ManualClock, type Ticket, createRegistry, dedupeKeyOf, openDatabase, parseConfig, silentLogger } from '../core/index.ts';
+import { type KpiGroup, type KpiInterval, computeKpis } from './kpis.ts';
+import { TicketManager, TicketsConfigSchema } from './manager.ts';
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const DAY = 24 * HOUR;
+const T0 = Date.UTC(2026, 0, 5); // a Monday
+const desk = { name: 'dana', role: 'service_desk' };
+const SITES = ['plant-a', 'plant-b', 'plant-c'];
+
+/** The seeded history is written ticket by ticket, so its clock jumps back to each ticket's start. */
+class SetClock extends ManualClock {
+  private at = T0;
+  override now(): number {
+    return this.at;
+  }
+  set(t: number): void {
+    this.at = t;
+  }
+}
+
+/** A small PRNG so the seeded history is the same on every run. */
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s ^ (s >>> 15), 2246822507) + 0x9e3779b9) >>> 0) / 2 ** 32);
+}
+
+function seeded(n = 300) {
+  const db = openDatabase(':memory:');
+  const clock = new SetClock(T0);
+  const siteOf = (id: string) => SITES[Number(id.split('-')[1]) % 3];
+  const config = parseConfig(TicketsConfigSchema, { policy: { sites: { 'plant-a': { region: 'north' }, 'plant-b': { region: 'north' }, 'plant-c': { region: 'south' } } } }, {});
+  const m = new TicketManager(config, { db, clock, log: silentLogger(), registry: createRegistry(), devices: { siteOf, knownSite: (s) => SITES.includes(s) }, linkKey: randomBytes(32) });
+  const r = rng(7);
+  // Tickets open in time order, one every ~6 hours over ~11 weeks; each is worked at once, as the
+  // fake clock allows: acknowledge, visits, resolve, answer, each a known step later.
+  for (let i = 0; i < n; i++) {
+    clock.set(T0 + i * 6 * HOUR);
+    const dev = `pump-${i}`;
+    const t =
+      r() < 0.6
+        ? m.handleFinding({ ruleId: 'wear', deviceId: dev, metric: 'vibration_rms', severity: r() < 0.2 ? 'critical' : 'warning', event: 'fire', fault: 'bearing_wear', at: clock.now(), evidence: {}, dedupeKey: dedupeKeyOf(dev, 'bearing_wear'), site: siteOf(dev) })!
+        : ok(m.report({ channel: 'phone', contact: { name: 'c' }, deviceId: dev, fault: 'bearing_wear', symptom: 'noise', urgency: r() < 0.3 ? 'high' : 'normal' }, desk)).ticket;
+    const id = t.id;
+    if (t.source === 'predicted' && r() < 0.2) ok(m.report({ channel: 'web', contact: { name: 'c' }, deviceId: dev, symptom: 'noise', urgency: 'normal' }, desk));
+    if (r() < 0.1) continue; // never acknowledged
+    const start = clock.now();
+    clock.set(start + Math.floor(r() * 90) * MIN);
+    ok(m.act(id, { action: 'acknowledge' }, desk));
+    const visits = r() < 0.15 ? 0 : r() < 0.8 ? 1 : 2;
+    for (let v = 1; v <= visits; v++) {
+      ok(m.visit(id, undefined, { plannedAt: clock.now(), technician: 'tom' }, desk));
+      ok(m.visit(id, v, { arrivedAt: clock.now(), result: v === visits && r() < 0.9 ? 'fixed' : 'not_fixed' }, desk));
+    }
+    if (r() < 0.1) continue; // still being worked on
+    clock.set(start + Math.floor(r() * 48) * HOUR);
+    ok(m.act(id, { action: 'resolve', outcome: 'confirmed', note: 'x' }, desk));
+    const answer = r();
+    if (answer < 0.7) ok(m.act(id, { action: 'survey', score: 1 + Math.floor(r() * 5), nps: r() < 0.5 ? Math.floor(r() * 11) : undefined }, desk));
+    else if (answer < 0.85) {
+      clock.set(clock.now() + 8 * DAY);
+      m.closeUnanswered();
+    }
+  }
+  clock.set(T0 + n * 6 * HOUR + 30 * DAY);
+  return { m, db, clock, config };
+}
+
+function ok<T extends { ok: boolean }>(r: T): Extract<T, { ok: true }> {
+  if (!r.ok) throw new Error(`refused: ${JSON.stringify(r)}`);
+  return r as Extract<T, { ok: true }>;
+}
+
+/** The same figures worked out from the tickets themselves, one by one, as the README defines them. */
+function byHand(tickets: Ticket[], groupBy: KpiGroup, interval: KpiInterval, asOf: number, region: (site: string) => string) {
+  const key = (t: Ticket) => (groupBy === 'site' ? t.site! : groupBy === 'source' ? t.source : groupBy === 'region' ? region(t.site!) : t.dispatchGroup);
+  const period = (t: Ticket) => {
+    const d = new Date(t.createdAt);
+    if (interval === 'month') return d.toISOString().slice(0, 7);
+    const monday = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() - ((d.getUTCDay() + 6) % 7));
+    return new Date(monday).toISOString().slice(0, 10);
+  };
+  const groups = new Map<string, Ticket[]>();
+  for (const t of tickets) {
+    const k = `${key(t)}|${period(t)}`;
+    groups.set(k, [...(groups.get(k) ?? []), t]);
+  }
+  const rows = [...groups].map(([k, ts]) => {
+    const [group, p] = k.split('|') as [string, string];
+    const acked = ts.filter((t) => t.acknowledgedAt !== null);
+    const minutes = acked.map((t) => Math.floor((t.acknowledgedAt! - t.createdAt) / MIN)).sort((a, b) => a - b);
+    const due = ts.filter((t) => t.acknowledgedAt !== null || t.respondBy <= asOf);
+    const judged = ts.filter((t) => t.firstTimeFix !== null);
+    const resDue = ts.filter((t) => t.resolvedAt !== null || t.resolveBy <= asOf);
+    const resolved = ts.filter((t) => t.resolvedAt !== null);
+    const answers = ts.filter((t) => t.survey !== null);
+    const noAnswer = ts.filter((t) => t.closeReason === 'no_response');
+    const nps = answers.filter((t) => t.survey!.nps !== null).map((t) => t.survey!.nps!);
+    const frac = (a: number, b: number) => (b > 0 ? a / b : null);
+    return {
+      group,
+      period: p,
+      opened: ts.length,
+      response: {
+        responded: acked.length,
+        meanMinutes: acked.length ? acked.reduce((s, t) => s + t.acknowledgedAt! - t.createdAt, 0) / acked.length / MIN : null,
+        p90Minutes: minutes.length ? minutes[Math.ceil(0.9 * minutes.length) - 1]! : null,
+        withinSla: frac(acked.filter((t) => t.acknowledgedAt! <= t.respondBy).length, due.length),
+      },
+      firstTimeFix: { judged: judged.length, rate: frac(judged.filter((t) => t.firstTimeFix).length, judged.length) },
+      resolution: { due: resDue.length, rate: frac(resolved.filter((t) => t.resolvedAt! <= t.resolveBy).length, resDue.length) },
+      satisfaction: { answered: answers.length, rate: frac(answers.filter((t) => t.survey!.score >= 4).length, answers.length), answerRate: frac(answers.length, answers.length + noAnswer.length) },
+      nps: { answered: nps.length, score: nps.length ? (100 * (nps.filter((n) => n >= 9).length - nps.filter((n) => n <= 6).length)) / nps.length : null },
+      mttrHours: resolved.length ? resolved.reduce((s, t) => s + t.resolvedAt! - t.createdAt, 0) / resolved.length / HOUR : null,
+      predictedShare: frac(ts.filter((t) => t.source === 'predicted' && !t.customerNoticed).length, ts.length),
+    };
+  });
+  return rows.sort((a, b) => (a.group === b.group ? a.period.localeCompare(b.period) : a.group < b.group ? -1 : 1));
+}
+
+describe('KPIs over a seeded history of 300 tickets', () => {
+  const { m, db, clock, config } = seeded();
+  const all = [...m.store.iterate(0, Number.MAX_SAFE_INTEGER)];
+  const region = (s: string) => config.policy.sites[s]!.region;
+
+  it('the history has every kind of ticket the figures distinguish', () => {
+    expect(all).toHaveLength(300);
+    expect(new Set(all.map((t) => t.source))).toEqual(new Set(['predicted', 'reported']));
+    expect(all.some((t) => t.customerNoticed)).toBe(true);
+    expect(new Set(all.map((t) => t.firstTimeFix))).toEqual(new Set([true, false, null]));
+    expect(new Set(all.map((t) => t.closeReason))).toEqual(new Set(['answered', 'no_response', null]));
+  });
+
+  for (const [groupBy, interval] of [['site', 'month'], ['source', 'week'], ['region', 'month'], ['site', 'week']] as const) {
+    it(`by ${groupBy} and ${interval}: every figure as worked out ticket by ticket`, () => {
+      const got = computeKpis(db, { from: T0, to: T0 + 365 * DAY, groupBy, interval, asOf: clock.now() }, config.policy.targets);
+      const want = byHand(all, groupBy, interval, clock.now(), region);
+      expect(got.map(({ belowTarget: _b, periodStart: _p, ...r }) => r)).toEqual(want.map((w) => expect.objectContaining(closeTo(w))));
+      expect(got.length).toBe(want.length);
+    });
+  }
+
+  it('a window takes only tickets opened inside it, and marks figures below their targets', () => {
+    const jan = computeKpis(db, { from: T0, to: Date.UTC(2026, 1, 1), groupBy: 'site', interval: 'month', asOf: clock.now() }, config.policy.targets);
+    expect(jan.map((r) => r.period)).toEqual(['2026-01', '2026-01', '2026-01']);
+    expect(jan.reduce((s, r) => s + r.opened, 0)).toBe(all.filter((t) => t.createdAt < Date.UTC(2026, 1, 1)).length);
+    for (const r of jan) {
+      expect(r.belowTarget.includes('satisfaction')).toBe(r.satisfaction.rate! < 0.9);
+      expect(r.belowTarget.includes('response')).toBe(r.response.meanMinutes! > 30);
+    }
+  });
+});
+
+describe('KPIs on four tickets counted by hand', () => {
+  it('gives the figures a person would write down', () => {
+    const db = openDatabase(':memory:');
+    const clock = new SetClock(T0);
+    const m = new TicketManager(parseConfig(TicketsConfigSchema, {}, {}), { db, clock, log: silentLogger(), registry: createRegistry(), devices: { siteOf: () => 'plant-a', knownSite: () => true } });
+    const rep = (d: string) => ok(m.report({ channel: 'phone', contact: { name: 'c' }, deviceId: d, fault: 'imbalance', symptom: 's', urgency: 'normal' }, desk)).ticket.id;
+    // P3 by default: respond within 1 day, resolve within 5 days.
+    const a = rep('a'), b = rep('b'), c = rep('c'), d = rep('d');
+    clock.set(T0 + 10 * MIN); ok(m.act(a, { action: 'acknowledge' }, desk));
+    clock.set(T0 + 20 * MIN); ok(m.act(b, { action: 'acknowledge' }, desk));
+    clock.set(T0 + 2 * DAY); ok(m.act(c, { action: 'acknowledge' }, desk)); // late
+    for (const [id, result] of [[a, 'fixed'], [b, 'not_fixed'], [c, 'fixed']] as const) {
+      ok(m.visit(id, undefined, { plannedAt: clock.now(), technician: 't' }, desk));
+      ok(m.visit(id, 1, { result }, desk));
+    }
+    clock.set(T0 + 3 * DAY); ok(m.act(a, { action: 'resolve', outcome: 'confirmed', note: 'x' }, desk));
+    clock.set(T0 + 6 * DAY); ok(m.act(b, { action: 'resolve', outcome: 'confirmed', note: 'x' }, desk)); // late
+    ok(m.act(a, { action: 'survey', score: 5, nps: 10 }, desk));
+    ok(m.act(b, { action: 'survey', score: 3, nps: 5 }, desk));
+    clock.set(T0 + 20 * DAY);
+    const [row] = computeKpis(db, { from: T0, to: T0 + 30 * DAY, groupBy: 'site', interval: 'month', asOf: clock.now() }, { responseMinutes: 30, firstTimeFix: 0.85, resolution: 0.95, satisfaction: 0.9 });
+    expect(row).toEqual({
+      group: 'plant-a',
+      period: '2026-01',
+      periodStart: Date.UTC(2026, 0, 1),
+      opened: 4,
+      // a 10, b 20, c 2,880 minutes; d never, and its deadline has passed.
+      response: { responded: 3, meanMinutes: (10 + 20 + 2880) / 3, p90Minutes: 2880, withinSla: 2 / 4 },
+      // Judged at resolution: a's first visit fixed it, b's did not; c is not resolved yet, d had no visit.
+      firstTimeFix: { judged: 2, rate: 1 / 2 },
+      // a in time, b late, c and d past their deadline unresolved.
+      resolution: { due: 4, rate: 1 / 4 },
+      satisfaction: { answered: 2, rate: 1 / 2, answerRate: 1 },
+      nps: { answered: 2, score: 0 },
+      mttrHours: (3 * 24 + 6 * 24) / 2,
+      predictedShare: 0,
+      belowTarget: ['response', 'firstTimeFix', 'resolution', 'satisfaction'],
+    });
+  });
+});
+
+/** Means and shares compared to 9 digits (SQL and JS sum in different orders). */
+function closeTo(w: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(w)) out[k] = typeof v === 'number' && !Number.isInteger(v) ? expect.closeTo(v, 9) : v && typeof v === 'object' ? closeTo(v as Record<string, unknown>) : v;
+  return out;
+}
