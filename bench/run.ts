@@ -13,7 +13,7 @@ import { Victoria } from '../test/helpers/victoria.ts';
 import { MinimalPipeline } from './minimal.ts';
 import { benchModbus, benchStartup } from './modbus.ts';
 import { benchRules } from './rules.ts';
-import { benchTickets } from './tickets.ts';
+import { benchKpis, benchTickets } from './tickets.ts';
 
 const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, readings: { type: 'string', default: '400000' } } });
 const READINGS = Number(values.readings);
@@ -155,11 +155,13 @@ try {
     `rules    default ruleset, 10,000 device-metrics, one core: ${rules.readingsPerS.toLocaleString('en')} readings/s = ${rules.evaluationsPerS.toLocaleString('en')} rule evaluations/s (${rules.rulesPerReading} rules per reading); state ${rules.stateBytesPerDeviceMetric} bytes per device-metric (snapshot ${rules.snapshotMs} ms)`,
   );
   const tk = await benchTickets(tmp.dir);
+  const kpi = benchKpis(tmp.dir);
   console.log(
     `tickets  10,000 findings on 100 devices: ${tk.floodFindingsPerS.toLocaleString('en')} findings/s (100 tickets); 5,000 new problems: ${tk.newTicketsPerS.toLocaleString('en')} tickets/s; webhooks: ${tk.webhookDeliveriesPerS.toLocaleString('en')} deliveries/s (${tk.deliveries.toLocaleString('en')} signed, loopback receiver, 8 in flight)`,
   );
   const best = rows.reduce((a, b) => (b.intake > a.intake ? b : a));
-  console.log(`\ntargets: intake >= 150,000 readings/s and >= 60% of minimal; gateway >= 20,000 readings/s; Modbus 200 devices at 1 Hz under 7.5% of a core (Node-RED with node-red-contrib-modbus on the same devices), >= 2,000 polls/s maximum; vigil --help under 300 ms, idle gateway under 80 MB; rules >= 1,000,000 evaluations/s, <= 2 KB state per device-metric; tickets >= 1,000 findings/s, webhooks >= 200 deliveries/s`);
+  console.log(`kpis     a year of ${kpi.tickets.toLocaleString('en')} stored tickets (200 sites): by site and month ${kpi.bySiteMonthMs} ms (${kpi.rows.toLocaleString('en')} rows); by source and week ${kpi.bySourceWeekMs} ms`);
+  console.log(`\ntargets: intake >= 150,000 readings/s and >= 60% of minimal; gateway >= 20,000 readings/s; Modbus 200 devices at 1 Hz under 7.5% of a core (Node-RED with node-red-contrib-modbus on the same devices), >= 2,000 polls/s maximum; vigil --help under 300 ms, idle gateway under 80 MB; rules >= 1,000,000 evaluations/s, <= 2 KB state per device-metric; tickets >= 1,000 findings/s, webhooks >= 200 deliveries/s; KPIs over 1,000,000 tickets under 1 s`);
   console.log(`best intake ${best.intake.toLocaleString('en')} readings/s at ${best.size}/Envelope (${(best.ratio * 100).toFixed(0)}% of minimal)`);
   if (values.json) {
     console.log(
@@ -181,6 +183,8 @@ try {
         rules_state_bytes_per_device_metric: rules.stateBytesPerDeviceMetric,
         tickets_flood_findings_per_s: tk.floodFindingsPerS,
         tickets_new_per_s: tk.newTicketsPerS,
+        kpi_1m_tickets_site_month_ms: kpi.bySiteMonthMs,
+        kpi_1m_tickets_source_week_ms: kpi.bySourceWeekMs,
         webhook_deliveries_per_s: tk.webhookDeliveriesPerS,
         intake_by_envelope_size: Object.fromEntries(rows.map((r) => [r.size, { intake: r.intake, minimal: r.minimal, ratio: Number(r.ratio.toFixed(3)) }])),
       }),

@@ -29,7 +29,7 @@ import {
 import type { FastifyReply } from 'fastify';
 import type { ActResult, ActionInput, ReportResult as ReportOutcome, TicketManager } from './manager.ts';
 import { verify, SIGNATURE_HEADER } from './webhooks/signature.ts';
-import { INDUSTRY_BANDS, KpiGroupSchema, KpiIntervalSchema, KpiRowSchema, computeKpis, kpiCsv } from './kpis.ts';
+import { INDUSTRY_BANDS, KpiGroupSchema, KpiIntervalSchema, KpiRowSchema, computeKpis, kpiCsv, kpiPeriods } from './kpis.ts';
 
 const DESK: readonly Role[] = ['service_desk'];
 const Id = z.strictObject({ id: z.coerce.number().int().positive() });
@@ -263,8 +263,8 @@ export function registerTicketsApi(app: FastifyInstance, tickets: TicketManager,
     '/api/v1/kpis',
     { tag: 'tickets', summary: 'The desk\'s KPIs per group and period (response time, first-time fix, resolution, satisfaction, NPS, MTTR, share predicted), with targets; format=csv for the table as CSV', query: KpiQuery, response: KpiPage, scoped: 'filtered' },
     ({ query: q, principal, reply }) => {
-      const to = q.to ?? now();
-      const from = q.from ?? to - 90 * 86_400_000;
+      // Whole weeks or months: the periods the rows stand for, and what the answer says it covered.
+      const { from, to } = kpiPeriods(q.from ?? (q.to ?? now()) - 90 * 86_400_000, q.to ?? now(), q.interval);
       const targets = tickets.policy.targets;
       const rows = computeKpis(tickets.store.db, { from, to, groupBy: q.groupBy, interval: q.interval, asOf: now(), sites: principal.sites }, targets);
       if (q.format === 'csv') return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="vigil-kpis-${q.groupBy}-${q.interval}.csv"`).send(kpiCsv(rows));

@@ -9,4 +9,4 @@ export { TicketStore, type RuleStats } from './store.ts';
 export { WebhookOutbox, type Subscription, type Delivery } from './webhooks/outbox.ts';
 export { WebhookDispatcher, WebhookConfigSchema, idempotencyKey } from './webhooks/dispatcher.ts';
 export { sign, verify, SIGNATURE_HEADER } from './webhooks/signature.ts';
-export { computeKpis, kpiCsv, KpiRowSchema, KpiGroupSchema, KpiIntervalSchema, INDUSTRY_BANDS, type KpiRow, type KpiGroup, type KpiInterval } from './kpis.ts';
+export { computeKpis, kpiCsv, KpiWriter, RESPONSE_LADDER, type KpiTicketRow, KpiRowSchema, KpiGroupSchema, KpiIntervalSchema, INDUSTRY_BANDS, type KpiRow, type KpiGroup, type KpiInterval } from './kpis.ts';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ManualClock, type Ticket, createRegistry, dedupeKeyOf, openDatabase, parseConfig, silentLogger } from '../core/index.ts';
-import { type KpiGroup, type KpiInterval, computeKpis } from './kpis.ts';
+import { type KpiGroup, type KpiInterval, RESPONSE_LADDER, computeKpis } from './kpis.ts';
 import { TicketManager, TicketsConfigSchema } from './manager.ts';
 
 const MIN = 60_000;
@@ -91,7 +91,7 @@ function byHand(tickets: Ticket[], groupBy: KpiGroup, interval: KpiInterval, asO
   const rows = [...groups].map(([k, ts]) => {
     const [group, p] = k.split('|') as [string, string];
     const acked = ts.filter((t) => t.acknowledgedAt !== null);
-    const minutes = acked.map((t) => Math.floor((t.acknowledgedAt! - t.createdAt) / MIN)).sort((a, b) => a - b);
+    const minutes = acked.map((t) => (t.acknowledgedAt! - t.createdAt) / MIN).sort((a, b) => a - b);
     const due = ts.filter((t) => t.acknowledgedAt !== null || t.respondBy <= asOf);
     const judged = ts.filter((t) => t.firstTimeFix !== null);
     const resDue = ts.filter((t) => t.resolvedAt !== null || t.resolveBy <= asOf);
@@ -107,7 +107,7 @@ function byHand(tickets: Ticket[], groupBy: KpiGroup, interval: KpiInterval, asO
       response: {
         responded: acked.length,
         meanMinutes: acked.length ? acked.reduce((s, t) => s + t.acknowledgedAt! - t.createdAt, 0) / acked.length / MIN : null,
-        p90Minutes: minutes.length ? minutes[Math.ceil(0.9 * minutes.length) - 1]! : null,
+        p90Minutes: minutes.length ? (RESPONSE_LADDER.find((m) => minutes[Math.ceil(0.9 * minutes.length) - 1]! <= m) ?? null) : null,
         withinSla: frac(acked.filter((t) => t.acknowledgedAt! <= t.respondBy).length, due.length),
       },
       firstTimeFix: { judged: judged.length, rate: frac(judged.filter((t) => t.firstTimeFix).length, judged.length) },

@@ -20,7 +20,7 @@ export const KpiRowSchema = z.strictObject({
     /** Tickets acknowledged by a person. */
     responded: count,
     meanMinutes: z.number().nullable(),
-    /** Nearest-rank 90th percentile, to the minute. */
+    /** The first step of RESPONSE_LADDER at or above the 90th percentile, in minutes (null past 30 days). */
     p90Minutes: z.number().nullable(),
     /** Acknowledged by the response deadline, over those acknowledged or past it. */
     withinSla: share,
@@ -45,9 +45,163 @@ export const KpiRowSchema = z.strictObject({
 export type KpiRow = z.infer<typeof KpiRowSchema>;
 
 const COLUMN: Record<KpiGroup, string> = { site: 'site', region: 'region', group: 'grp', customer: 'customer', equipment: 'equipment', source: 'source' };
+const DAY = 86_400_000;
+
+/**
+ * Response times are counted against this ladder of minutes: p90 is reported as the first step at or
+ * above the true 90th percentile (exact below 6 minutes, within 5 minutes up to an hour). Counting
+ * against fixed steps keeps the figures additive, so a year of tickets is a sum over days.
+ */
+export const RESPONSE_LADDER = [1, 2, 3, 4, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60, 75, 90, 105, 120, 150, 180, 240, 300, 360, 480, 720, 1440, 2880, 4320, 10080, 20160, 43200] as const;
+const LADDER_COLUMNS = RESPONSE_LADDER.map((m) => `r${m}`);
+
+/** What the store writes per ticket into `ticket_kpi`. */
+export interface KpiTicketRow {
+  id: number;
+  openedAt: number;
+  week: number;
+  month: string;
+  site: string;
+  region: string;
+  grp: string;
+  customer: string;
+  equipment: string;
+  source: string;
+  deviceId: string;
+  status: string;
+  predictedFirst: 0 | 1;
+  responseMs: number | null;
+  respondBy: number;
+  resolveBy: number;
+  resolvedAt: number | null;
+  firstFix: 0 | 1 | null;
+  score: number | null;
+  nps: number | null;
+  closeReason: string | null;
+}
+
+const COUNTERS = ['opened', 'responded', 'resp_sum', 'resp_in', 'ff_n', 'ff_yes', 'resolved', 'res_in', 'mttr_sum', 'answered', 'satisfied', 'unanswered', 'nps_n', 'promoters', 'detractors', 'predicted_first', ...LADDER_COLUMNS] as const;
+const DIMS = ['site', 'region', 'grp', 'customer', 'equipment', 'source'] as const;
+
+/**
+ * The KPI tables: `ticket_kpi`, one row per ticket (the numbers the figures need, in columns), and
+ * `kpi_cell`, their sums per group and cell (the days a week and a month share, UTC), kept in step by
+ * {@link KpiWriter} on every save. The figures read `kpi_cell`, a few rows per group and week however
+ * many tickets there are; only the counts that depend on the moment of asking (deadlines passed by
+ * now) read tickets, through partial indexes over the few still waiting.
+ */
+export class KpiWriter {
+  private readonly stmts;
+
+  constructor(private readonly db: Db) {
+    db.exec(`CREATE TABLE IF NOT EXISTS ticket_kpi (ticket_id INTEGER PRIMARY KEY, opened_at INTEGER NOT NULL, week INTEGER NOT NULL, month TEXT NOT NULL,
+        site TEXT NOT NULL, region TEXT NOT NULL, grp TEXT NOT NULL, customer TEXT NOT NULL, equipment TEXT NOT NULL, source TEXT NOT NULL,
+        device_id TEXT NOT NULL, status TEXT NOT NULL, predicted_first INTEGER NOT NULL, response_ms INTEGER, respond_by INTEGER NOT NULL,
+        resolve_by INTEGER NOT NULL, resolved_at INTEGER, first_fix INTEGER, score INTEGER, nps INTEGER, close_reason TEXT);
+      CREATE INDEX IF NOT EXISTS ticket_kpi_unresponded ON ticket_kpi (opened_at) WHERE response_ms IS NULL;
+      CREATE INDEX IF NOT EXISTS ticket_kpi_unresolved ON ticket_kpi (opened_at) WHERE resolved_at IS NULL;
+      CREATE TABLE IF NOT EXISTS kpi_cell (week INTEGER NOT NULL, month TEXT NOT NULL, ${DIMS.map((d) => `${d} TEXT NOT NULL`).join(', ')},
+        ${COUNTERS.map((c) => `${c} INTEGER NOT NULL`).join(', ')},
+        PRIMARY KEY (week, month, ${DIMS.join(', ')})) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS kpi_cell_month ON kpi_cell (month);`);
+    this.stmts = {
+      get: db.prepare('SELECT * FROM ticket_kpi WHERE ticket_id = ?'),
+      put: db.prepare(`INSERT OR REPLACE INTO ticket_kpi VALUES (@id, @openedAt, @week, @month, @site, @region, @grp, @customer, @equipment, @source,
+        @deviceId, @status, @predictedFirst, @responseMs, @respondBy, @resolveBy, @resolvedAt, @firstFix, @score, @nps, @closeReason)`),
+      add: db.prepare(`INSERT INTO kpi_cell (week, month, ${DIMS.join(', ')}, ${COUNTERS.join(', ')}) VALUES (${['week', 'month', ...DIMS, ...COUNTERS].map(() => '?').join(', ')})
+        ON CONFLICT (week, month, ${DIMS.join(', ')}) DO UPDATE SET ${COUNTERS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}`),
+    };
+  }
+
+  /** Replaces a ticket's row and moves its sums from what it counted before to what it counts now. */
+  put(row: KpiTicketRow): void {
+    const old = this.stmts.get.get(row.id) as StoredRow | undefined;
+    if (old) this.add(fromStored(old), -1);
+    this.add(row, 1);
+    this.stmts.put.run(row);
+  }
+
+  has(id: number): boolean {
+    return this.stmts.get.get(id) !== undefined;
+  }
+
+  private add(r: KpiTicketRow, sign: 1 | -1): void {
+    const responded = r.responseMs !== null;
+    const minutes = responded ? r.responseMs! / 60_000 : Infinity;
+    const values = [
+      1,
+      responded ? 1 : 0,
+      r.responseMs ?? 0,
+      responded && r.openedAt + r.responseMs! <= r.respondBy ? 1 : 0,
+      r.firstFix !== null ? 1 : 0,
+      r.firstFix === 1 ? 1 : 0,
+      r.resolvedAt !== null ? 1 : 0,
+      r.resolvedAt !== null && r.resolvedAt <= r.resolveBy ? 1 : 0,
+      r.resolvedAt !== null ? r.resolvedAt - r.openedAt : 0,
+      r.score !== null ? 1 : 0,
+      r.score !== null && r.score >= 4 ? 1 : 0,
+      r.closeReason === 'no_response' ? 1 : 0,
+      r.nps !== null ? 1 : 0,
+      r.nps !== null && r.nps >= 9 ? 1 : 0,
+      r.nps !== null && r.nps <= 6 ? 1 : 0,
+      r.predictedFirst,
+      ...RESPONSE_LADDER.map((m) => (minutes <= m ? 1 : 0)),
+    ];
+    this.stmts.add.run(r.week, r.month, r.site, r.region, r.grp, r.customer, r.equipment, r.source, ...values.map((v) => v * sign));
+  }
+}
+
+interface StoredRow {
+  ticket_id: number;
+  opened_at: number;
+  week: number;
+  month: string;
+  site: string;
+  region: string;
+  grp: string;
+  customer: string;
+  equipment: string;
+  source: string;
+  device_id: string;
+  status: string;
+  predicted_first: 0 | 1;
+  response_ms: number | null;
+  respond_by: number;
+  resolve_by: number;
+  resolved_at: number | null;
+  first_fix: 0 | 1 | null;
+  score: number | null;
+  nps: number | null;
+  close_reason: string | null;
+}
+const fromStored = (r: StoredRow): KpiTicketRow => ({
+  id: r.ticket_id,
+  openedAt: r.opened_at,
+  week: r.week,
+  month: r.month,
+  site: r.site,
+  region: r.region,
+  grp: r.grp,
+  customer: r.customer,
+  equipment: r.equipment,
+  source: r.source,
+  deviceId: r.device_id,
+  status: r.status,
+  predictedFirst: r.predicted_first,
+  responseMs: r.response_ms,
+  respondBy: r.respond_by,
+  resolveBy: r.resolve_by,
+  resolvedAt: r.resolved_at,
+  firstFix: r.first_fix,
+  score: r.score,
+  nps: r.nps,
+  closeReason: r.close_reason,
+});
 
 export interface KpiQuery {
+  /** Rounded down to the start of its week or month. */
   from: number;
+  /** Rounded up to the end of its week or month. */
   to: number;
   groupBy: KpiGroup;
   interval: KpiInterval;
@@ -57,104 +211,79 @@ export interface KpiQuery {
   sites?: ReadonlySet<string> | undefined;
 }
 
-interface Agg {
-  g: string;
-  b: string | number;
-  opened: number;
-  responded: number;
-  meanResp: number | null;
-  respIn: number;
-  respDue: number;
-  ffN: number;
-  ffYes: number | null;
-  resDue: number;
-  resIn: number;
-  resolved: number;
-  mttr: number | null;
-  answered: number;
-  satisfied: number | null;
-  unanswered: number;
-  npsN: number;
-  promoters: number | null;
-  detractors: number | null;
-  predictedFirst: number;
+/** Monday 00:00 UTC of the week of `t`. */
+export function weekStart(t: number): number {
+  const d = new Date(t);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() - ((d.getUTCDay() + 6) % 7));
 }
 
+/** The whole periods a query covers: a KPI row is always a whole week or a whole month. */
+export function kpiPeriods(from: number, to: number, interval: KpiInterval): { from: number; to: number } {
+  if (interval === 'week') {
+    const end = weekStart(to - 1);
+    return { from: weekStart(from), to: end + 7 * DAY };
+  }
+  const f = new Date(from);
+  const l = new Date(to - 1);
+  return { from: Date.UTC(f.getUTCFullYear(), f.getUTCMonth(), 1), to: Date.UTC(l.getUTCFullYear(), l.getUTCMonth() + 1, 1) };
+}
+
+type Counter = 'opened' | 'responded' | 'resp_sum' | 'resp_in' | 'ff_n' | 'ff_yes' | 'resolved' | 'res_in' | 'mttr_sum' | 'answered' | 'satisfied' | 'unanswered' | 'nps_n' | 'promoters' | 'detractors' | 'predicted_first';
+type Sums = { g: string; b: string | number } & Record<Counter, number> & Partial<Record<`r${number}`, number>>;
+
 /**
- * The desk's figures per group and period, from `ticket_kpi` (one row per ticket, kept by the store):
- * one grouped scan for the counts and means, one for the response-time distribution by minute, so a
- * year of a million tickets is answered without reading a single ticket's JSON.
+ * The desk's figures per group and period over the tickets opened in the whole weeks or months that
+ * [from, to) touches: sums of `kpi_cell`, plus, per group, the tickets still unanswered or unresolved
+ * past their deadline as of `asOf`.
  */
 export function computeKpis(db: Db, q: KpiQuery, targets: TicketPolicy['targets']): KpiRow[] {
   const g = COLUMN[q.groupBy];
   const b = q.interval === 'week' ? 'week' : 'month';
+  const { from, to } = kpiPeriods(q.from, q.to, q.interval);
   const scope = q.sites ? [...q.sites] : undefined;
-  const sites = scope ? ` AND site IN (${scope.map((_, i) => `@s${i}`).join(', ') || "''"})` : '';
-  const siteArgs = Object.fromEntries((scope ?? []).map((s, i) => [`s${i}`, s]));
-  const where = `WHERE opened_at >= @from AND opened_at < @to${sites}`;
-  const args = { from: q.from, to: q.to, asOf: q.asOf, ...siteArgs };
-  const aggs = db
-    .prepare(
-      `SELECT ${g} AS g, ${b} AS b, COUNT(*) AS opened,
-        COUNT(response_ms) AS responded, AVG(response_ms) AS meanResp,
-        SUM(response_ms IS NOT NULL AND opened_at + response_ms <= respond_by) AS respIn,
-        SUM(response_ms IS NOT NULL OR respond_by <= @asOf) AS respDue,
-        COUNT(first_fix) AS ffN, SUM(first_fix) AS ffYes,
-        SUM(resolved_at IS NOT NULL OR resolve_by <= @asOf) AS resDue,
-        SUM(resolved_at IS NOT NULL AND resolved_at <= resolve_by) AS resIn,
-        COUNT(resolved_at) AS resolved, AVG(resolved_at - opened_at) AS mttr,
-        COUNT(score) AS answered, SUM(score >= 4) AS satisfied, SUM(close_reason = 'no_response') AS unanswered,
-        COUNT(nps) AS npsN, SUM(nps >= 9) AS promoters, SUM(nps <= 6) AS detractors,
-        SUM(predicted_first) AS predictedFirst
-      FROM ticket_kpi ${where} GROUP BY g, b ORDER BY g, b`,
-    )
-    .all(args) as Agg[];
-  // Response minutes by group and period: the percentile from a histogram instead of every ticket.
-  const hist = new Map<string, [number, number][]>();
-  for (const r of db
-    .prepare(`SELECT ${g} AS g, ${b} AS b, response_ms / 60000 AS m, COUNT(*) AS n FROM ticket_kpi ${where} AND response_ms IS NOT NULL GROUP BY g, b, m ORDER BY g, b, m`)
-    .raw()
-    .iterate({ from: q.from, to: q.to, ...siteArgs }) as Iterable<[string, string | number, number, number]>) {
-    const k = `${r[0]}\u0000${r[1]}`;
-    let h = hist.get(k);
-    if (!h) hist.set(k, (h = []));
-    h.push([r[2], r[3]]);
-  }
-  return aggs.map((a) => {
-    const ratio = (n: number | null, d: number) => (d > 0 ? (n ?? 0) / d : null);
-    const h = hist.get(`${a.g}\u0000${a.b}`) ?? [];
+  const inScope = scope ? ` AND site IN (${scope.map((_, i) => `@s${i}`).join(', ') || "''"})` : '';
+  const args = { from, to, ...Object.fromEntries((scope ?? []).map((s, i) => [`s${i}`, s])) };
+  const cells = q.interval === 'week' ? 'week >= @from AND week < @to' : 'month >= @fromMonth AND month < @toMonth';
+  const months = { fromMonth: new Date(from).toISOString().slice(0, 7), toMonth: new Date(to).toISOString().slice(0, 7) };
+  const sums = db
+    .prepare(`SELECT ${g} AS g, ${b} AS b, ${COUNTERS.map((c) => `SUM(${c}) AS ${c}`).join(', ')} FROM kpi_cell WHERE ${cells}${inScope} GROUP BY g, b ORDER BY g, b`)
+    .all({ ...args, ...months }) as Sums[];
+  const late = (where: string) => {
+    const m = new Map<string, number>();
+    const rows = db.prepare(`SELECT ${g} AS g, ${b} AS b, COUNT(*) AS n FROM ticket_kpi WHERE opened_at >= @from AND opened_at < @to AND ${where}${inScope} GROUP BY g, b`).all({ ...args, asOf: q.asOf }) as { g: string; b: string | number; n: number }[];
+    for (const r of rows) m.set(`${r.g}\u0000${r.b}`, r.n);
+    return m;
+  };
+  const unresponded = late('response_ms IS NULL AND respond_by <= @asOf');
+  const unresolved = late('resolved_at IS NULL AND resolve_by <= @asOf');
+  return sums.flatMap((a) => {
+    // A ticket that moved to another group leaves its old cell at zero.
+    if (a.opened === 0) return [];
+    const key = `${a.g}\u0000${a.b}`;
+    const ratio = (n: number, d: number) => (d > 0 ? n / d : null);
+    const respDue = a.responded + (unresponded.get(key) ?? 0);
+    const resDue = a.resolved + (unresolved.get(key) ?? 0);
+    const p90 = a.responded > 0 ? (RESPONSE_LADDER.find((m) => (a[`r${m}`] ?? 0) >= Math.ceil(0.9 * a.responded)) ?? null) : null;
     const row: KpiRow = {
       group: a.g === '' ? '(none)' : a.g,
       period: typeof a.b === 'number' ? new Date(a.b).toISOString().slice(0, 10) : a.b,
       periodStart: typeof a.b === 'number' ? a.b : Date.parse(`${a.b}-01T00:00:00Z`),
       opened: a.opened,
-      response: { responded: a.responded, meanMinutes: a.meanResp === null ? null : a.meanResp / 60_000, p90Minutes: percentile(h, a.responded, 0.9), withinSla: ratio(a.respIn, a.respDue) },
-      firstTimeFix: { judged: a.ffN, rate: ratio(a.ffYes, a.ffN) },
-      resolution: { due: a.resDue, rate: ratio(a.resIn, a.resDue) },
+      response: { responded: a.responded, meanMinutes: a.responded > 0 ? a.resp_sum / a.responded / 60_000 : null, p90Minutes: p90, withinSla: ratio(a.resp_in, respDue) },
+      firstTimeFix: { judged: a.ff_n, rate: ratio(a.ff_yes, a.ff_n) },
+      resolution: { due: resDue, rate: ratio(a.res_in, resDue) },
       satisfaction: { answered: a.answered, rate: ratio(a.satisfied, a.answered), answerRate: ratio(a.answered, a.answered + a.unanswered) },
-      nps: { answered: a.npsN, score: a.npsN > 0 ? (100 * ((a.promoters ?? 0) - (a.detractors ?? 0))) / a.npsN : null },
-      mttrHours: a.mttr === null ? null : a.mttr / 3_600_000,
-      predictedShare: ratio(a.predictedFirst, a.opened),
+      nps: { answered: a.nps_n, score: a.nps_n > 0 ? (100 * (a.promoters - a.detractors)) / a.nps_n : null },
+      mttrHours: a.resolved > 0 ? a.mttr_sum / a.resolved / 3_600_000 : null,
+      predictedShare: ratio(a.predicted_first, a.opened),
       belowTarget: [],
     };
     if (row.response.meanMinutes !== null && row.response.meanMinutes > targets.responseMinutes) row.belowTarget.push('response');
     if (row.firstTimeFix.rate !== null && row.firstTimeFix.rate < targets.firstTimeFix) row.belowTarget.push('firstTimeFix');
     if (row.resolution.rate !== null && row.resolution.rate < targets.resolution) row.belowTarget.push('resolution');
     if (row.satisfaction.rate !== null && row.satisfaction.rate < targets.satisfaction) row.belowTarget.push('satisfaction');
-    return row;
+    return [row];
   });
-}
-
-/** Nearest rank: the smallest value with at least `p` of the counts at or below it. */
-function percentile(hist: [number, number][], total: number, p: number): number | null {
-  if (total === 0) return null;
-  const rank = Math.ceil(p * total);
-  let seen = 0;
-  for (const [v, n] of hist) {
-    seen += n;
-    if (seen >= rank) return v;
-  }
-  return hist.at(-1)?.[0] ?? null;
 }
 
 /** Published bands to read the desk's own figures against. */

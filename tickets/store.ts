@@ -1,3 +1,4 @@
+import { KpiWriter, type KpiTicketRow, weekStart } from './kpis.ts';
 import { type Actor, type Db, type Finding, type Outcome, type Priority, TICKET_DEFAULTS, type Ticket, type TicketEvent, type TicketEventType, type TicketStatus, Where } from '../core/index.ts';
 
 export interface TicketQuery {
@@ -38,6 +39,7 @@ export interface KpiDimensions {
  */
 export class TicketStore {
   private readonly stmts;
+  private readonly kpis: KpiWriter;
 
   constructor(
     readonly db: Db,
@@ -53,12 +55,7 @@ export class TicketStore {
       CREATE INDEX IF NOT EXISTS ticket_event_ticket ON ticket_event (ticket_id, id);
       CREATE TABLE IF NOT EXISTS ticket_finding (ticket_id INTEGER NOT NULL, rule_id TEXT NOT NULL, metric TEXT NOT NULL, finding TEXT NOT NULL,
         PRIMARY KEY (ticket_id, rule_id, metric)) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS ticket_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), finding_id INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS ticket_kpi (ticket_id INTEGER PRIMARY KEY, opened_at INTEGER NOT NULL, week INTEGER NOT NULL, month TEXT NOT NULL,
-        site TEXT NOT NULL, region TEXT NOT NULL, grp TEXT NOT NULL, customer TEXT NOT NULL, equipment TEXT NOT NULL, source TEXT NOT NULL,
-        device_id TEXT NOT NULL, status TEXT NOT NULL, predicted_first INTEGER NOT NULL, response_ms INTEGER, respond_by INTEGER NOT NULL,
-        resolve_by INTEGER NOT NULL, resolved_at INTEGER, first_fix INTEGER, score INTEGER, nps INTEGER, close_reason TEXT);
-      CREATE INDEX IF NOT EXISTS ticket_kpi_opened ON ticket_kpi (opened_at);`);
+      CREATE TABLE IF NOT EXISTS ticket_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), finding_id INTEGER NOT NULL);`);
     this.stmts = {
       insert: db.prepare(`INSERT INTO ticket (dedupe_key, status, priority, site, device_id, sla_breached, respond_by, resolve_by, updated_at, data)
         VALUES (@dedupeKey, @status, @priority, @site, @deviceId, @slaBreached, @respondBy, @resolveBy, @updatedAt, '{}')`),
@@ -70,10 +67,9 @@ export class TicketStore {
       event: db.prepare('INSERT INTO ticket_event (ticket_id, type, at, actor, detail) VALUES (?, ?, ?, ?, ?)'),
       finding: db.prepare('INSERT INTO ticket_finding (ticket_id, rule_id, metric, finding) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET finding = excluded.finding'),
       findings: db.prepare('SELECT finding FROM ticket_finding WHERE ticket_id = ? ORDER BY rule_id, metric'),
-      kpi: db.prepare(`INSERT OR REPLACE INTO ticket_kpi VALUES (@id, @openedAt, @week, @month, @site, @region, @grp, @customer, @equipment, @source,
-        @deviceId, @status, @predictedFirst, @responseMs, @respondBy, @resolveBy, @resolvedAt, @firstFix, @score, @nps, @closeReason)`),
       previousOfKey: db.prepare('SELECT data FROM ticket WHERE dedupe_key = ? AND id != ? ORDER BY id DESC LIMIT 1'),
     };
+    this.kpis = new KpiWriter(db);
     this.backfillKpis();
   }
 
@@ -82,19 +78,17 @@ export class TicketStore {
     const missing = this.db.prepare('SELECT t.data FROM ticket t LEFT JOIN ticket_kpi k ON k.ticket_id = t.id WHERE k.ticket_id IS NULL').all() as { data: string }[];
     if (missing.length === 0) return;
     this.db.transaction(() => {
-      for (const r of missing) this.stmts.kpi.run(this.kpiRow(parse(r.data)));
+      for (const r of missing) this.kpis.put(this.kpiRow(parse(r.data)));
     })();
   }
 
-  private kpiRow(t: Ticket) {
+  private kpiRow(t: Ticket): KpiTicketRow {
     const d = this.dims(t);
-    const day = new Date(t.createdAt);
-    const monday = Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate() - ((day.getUTCDay() + 6) % 7));
     return {
       id: t.id,
       openedAt: t.createdAt,
-      week: monday,
-      month: day.toISOString().slice(0, 7),
+      week: weekStart(t.createdAt),
+      month: new Date(t.createdAt).toISOString().slice(0, 7),
       site: t.site ?? '',
       region: d.region,
       grp: t.dispatchGroup,
@@ -152,7 +146,7 @@ export class TicketStore {
 
   save(t: Ticket): void {
     this.stmts.update.run({ ...columns(t), data: JSON.stringify(t) });
-    this.stmts.kpi.run(this.kpiRow(t));
+    this.kpis.put(this.kpiRow(t));
   }
 
   addEvent(ticketId: number, type: TicketEventType, at: number, actor: Actor, detail: Record<string, unknown>): TicketEvent {
