@@ -136,6 +136,37 @@ describe('vigil demo (what `npm start` runs), as a user starts it', () => {
     expect(history.at(-1)).toMatchObject({ type: 'ticket.resolved', actor: { name: 'desk' } });
   });
 
+  it('carries a customer report on a demo device through a visit, acceptance and the survey link, into the KPIs for plant-a', async () => {
+    const created = await post('/api/v1/tickets', { channel: 'phone', contact: { name: 'Kim Lee', phone: '+49 30 555 0101' }, deviceId: 'pump-1', symptom: 'humming louder than usual', urgency: 'normal' });
+    expect(created.status).toBe(201);
+    const { ticket } = (await created.json()) as { ticket: { id: number; site: string; source: string; status: string } };
+    expect(ticket).toMatchObject({ site: 'plant-a', source: 'reported', status: 'open' });
+    const id = ticket.id;
+    for (const [path, body] of [
+      ['acknowledge', {}],
+      ['visits', { plannedAt: Date.now(), technician: 'Tom', arrivedAt: Date.now(), partsUsed: [{ name: 'coupling insert', quantity: 1 }], result: 'fixed' }],
+      ['resolve', { outcome: 'confirmed', note: 'coupling insert replaced' }],
+      ['accept', { by: 'Kim Lee' }],
+    ] as const) {
+      const r = await post(`/api/v1/tickets/${id}/${path}`, body);
+      expect(r.status, `${path}: ${await r.clone().text()}`).toBeLessThan(300);
+    }
+    const history = (await get(`/api/v1/tickets/${id}/history`)).events as { type: string; detail: { link?: { url: string } } }[];
+    const link = history.find((e) => e.type === 'ticket.accepted')!.detail.link!;
+    expect(link.url).toMatch(/^\/survey\//);
+    const answer = await fetch(`${api}${link.url}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'score=5&nps=10&comment=fast' });
+    expect(answer.status).toBe(200);
+    expect(await get(`/api/v1/tickets/${id}`)).toMatchObject({ status: 'closed', closeReason: 'answered', firstTimeFix: true, survey: { score: 5 } });
+
+    const kpis = await get('/api/v1/kpis?groupBy=site&interval=month');
+    expect(kpis.targets).toEqual({ responseMinutes: 30, firstTimeFix: 0.85, resolution: 0.95, satisfaction: 0.9 });
+    const a = kpis.rows.find((r: { group: string }) => r.group === 'plant-a');
+    expect(a.response.meanMinutes).toBeGreaterThanOrEqual(0);
+    expect(a.firstTimeFix).toEqual({ judged: 1, rate: 1 });
+    expect(a.resolution.rate).toBeGreaterThan(0);
+    expect(a.satisfaction).toMatchObject({ answered: 1, rate: 1 });
+  });
+
   it('stores the readings in the TSDB it was given with INFLUX_URL', async () => {
     await waitFor(async () => (await vm.count('{__name__="telemetry_vibration_rms",device="fan-2"}')) > 100, { message: 'fan-2 readings in VictoriaMetrics' });
   });
