@@ -51,7 +51,12 @@ const server = createServer(async (req, res) => {
   }
   const event = JSON.parse(body);
   const t = event.ticket;
-  console.log(JSON.stringify({ key, type: event.type, ticket: t.id, status: t.status, priority: t.priority, title: t.title, respondBy: new Date(t.respondBy).toISOString() }));
+  console.log(JSON.stringify({ key, type: event.type, ticket: t.id, source: t.source, status: t.status, priority: t.priority, title: t.title, respondBy: new Date(t.respondBy).toISOString() }));
+  // A visit planned or recorded: what a dispatch board would show.
+  if (event.detail.visit) console.log(JSON.stringify({ ticket: t.id, visit: event.detail.visit }));
+  // After resolution and acceptance the event carries the customer's signed link (confirm the fix, or
+  // the return visit's survey): this is where a desk would send it by SMS or mail.
+  if (event.detail.link) console.log(JSON.stringify({ ticket: t.id, sendToCustomer: event.detail.link }));
   handled.add(key);
   res.writeHead(204).end();
   if (event.type === 'ticket.created') acknowledge(t).catch((err) => console.error(String(err)));

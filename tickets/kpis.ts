@@ -115,8 +115,11 @@ export class KpiWriter {
 
   /** Replaces a ticket's row and moves its sums from what it counted before to what it counts now. */
   put(row: KpiTicketRow): void {
-    const old = this.stmts.get.get(row.id) as StoredRow | undefined;
-    if (old) this.add(fromStored(old), -1);
+    const stored = this.stmts.get.get(row.id) as StoredRow | undefined;
+    const old = stored && fromStored(stored);
+    // Most saves (a finding repeating, a comment) change nothing the figures count.
+    if (old && (Object.keys(row) as (keyof KpiTicketRow)[]).every((k) => old[k] === row[k])) return;
+    if (old) this.add(old, -1);
     this.add(row, 1);
     this.stmts.put.run(row);
   }

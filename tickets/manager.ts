@@ -479,7 +479,7 @@ export class TicketManager implements Service {
   /** A new ticket for a device and problem whose last fix was inside its window: that fix did not hold. */
   private loseFirstFix(t: Ticket, out: [TicketEvent, Ticket][]): void {
     if (t.deviceId === null) return;
-    const prev = this.store.previousOfKey(t.dedupeKey, t.id);
+    const prev = this.store.previousOfKey(t.deviceId, t.dedupeKey, t.id);
     if (!prev || prev.firstTimeFix !== true || prev.firstFixUntil === null || t.createdAt > prev.firstFixUntil) return;
     const next: Ticket = { ...prev, firstTimeFix: false, updatedAt: t.createdAt };
     this.store.save(next);
