@@ -179,6 +179,54 @@ describe('operator console in Chromium, on the demo, signed in with the token it
     await page.close();
   });
 
+  it('works a customer report on the board with visits and acceptance, and shows the KPIs with the figure below its target in red', async () => {
+    const desk = (await post('/api/v1/tokens', { name: 'desk-ben', role: 'service_desk' })).token as string;
+    const report = (await post('/api/v1/tickets', { channel: 'phone', contact: { name: 'Kim Lee' }, deviceId: 'pump-1', fault: 'imbalance', symptom: 'shaking at full speed', urgency: 'normal' })) as { ticket: { id: number } };
+    const id = report.ticket.id;
+    const page = await signIn(desk);
+    await page.click('nav >> text=Tickets');
+    const card = page.locator(`article.card[data-ticket="${id}"]`);
+    await card.waitFor();
+    await expect(card.textContent()).resolves.toMatch(/reported by the customer.*[\s\S]*phone, Kim Lee \(normal\): “shaking at full speed”/);
+    const plan = async () => {
+      await card.locator('input[name=technician]').fill('Tom');
+      await card.locator('input[name=plannedAt]').fill('2026-12-01T09:00');
+      await card.locator('button:has-text("Plan visit")').click();
+      await page.waitForSelector('[role=status] >> text=visits done');
+    };
+    const record = async (n: number, result: string) => {
+      await card.locator('select[name=result]').selectOption(result);
+      await card.locator('button:has-text("Record")').click();
+      await page.waitForSelector(`[role=status] >> text=visits/${n} done`);
+    };
+    await plan();
+    await record(1, 'not_fixed');
+    await plan();
+    await record(2, 'fixed');
+    await expect(card.locator('ul.visits').textContent()).resolves.toMatch(/Visit 1: Tom.*not fixed.*Visit 2: Tom.*fixed/);
+    await card.locator('select[name=outcome]').selectOption('confirmed');
+    await card.locator('input[name=note]').fill('rebalanced');
+    await card.locator('button:has-text("Resolve")').click();
+    await page.waitForSelector('[role=status] >> text=resolve done');
+    await page.click('#show-resolved');
+    await card.locator('input[name=by]').fill('Kim Lee');
+    await card.locator('button:has-text("Accept")').click();
+    await page.waitForSelector('[role=status] >> text=accept done');
+    await screenshot(page, '4b-ticket-visits');
+    const t = (await (await fetch(`${base}/api/v1/tickets/${id}`, { headers: { authorization: `Bearer ${desk}` } })).json()) as Record<string, unknown>;
+    expect(t).toMatchObject({ status: 'accepted', firstTimeFix: false, acceptance: { by: 'Kim Lee' }, visits: [{ result: 'not_fixed' }, { result: 'fixed' }] });
+
+    await page.click('nav >> text=KPIs');
+    const row = page.locator('table.kpis tr[data-group="plant-a"]').first();
+    await row.waitFor();
+    // The pump's second visit fixed it: first-time fix 0 % for plant-a, below the 85 % target, in red.
+    await expect(row.locator('td.below-target').first().textContent()).resolves.toBe('0 %');
+    expect(await page.locator('figure.chart[data-kpi] canvas').count()).toBe(4);
+    await expect(page.locator('main').textContent()).resolves.toMatch(/best in class 88 %/);
+    await screenshot(page, '8-kpis');
+    await page.close();
+  });
+
   it('offers a viewer nothing to change', async () => {
     const viewer = (await post('/api/v1/tokens', { name: 'viewer-vic', role: 'viewer' })).token as string;
     const page = await signIn(viewer);
@@ -226,7 +274,7 @@ describe('operator console in Chromium, on the demo, signed in with the token it
     }, { timeoutMs: 20_000, intervalMs: 1000, message: 'the gateway refusal on the pipeline page' });
     await expect(page.locator('#gateway-refusals-total').textContent()).resolves.toMatch(/demo-gw: \d+ unknown_device/);
     await screenshot(page, '7-pipeline-800');
-    for (const route of ['#/fleet', '#/device/fan-2', '#/rules', '#/tickets', '#/pipeline']) {
+    for (const route of ['#/fleet', '#/device/fan-2', '#/rules', '#/tickets', '#/kpis', '#/pipeline']) {
       await page.goto(`${base}/${route}`);
       await page.waitForSelector('main h1');
       await page.waitForTimeout(500);

@@ -2,6 +2,7 @@ import { ApiError, type Me, api, token } from './api.ts';
 import { h } from './dom.ts';
 import { devicePage } from './pages/device.ts';
 import { fleetPage } from './pages/fleet.ts';
+import { kpisPage } from './pages/kpis.ts';
 import { pipelinePage } from './pages/pipeline.ts';
 import { rulesPage } from './pages/rules.ts';
 import { ticketsPage } from './pages/tickets.ts';
@@ -20,6 +21,7 @@ const ROUTES: Record<string, { title: string; page: Route; nav: boolean }> = {
   fleet: { title: 'Fleet', page: fleetPage, nav: true },
   device: { title: 'Device', page: devicePage, nav: false },
   tickets: { title: 'Tickets', page: ticketsPage, nav: true },
+  kpis: { title: 'KPIs', page: kpisPage, nav: true },
   rules: { title: 'Rules', page: rulesPage, nav: true },
   pipeline: { title: 'Pipeline', page: pipelinePage, nav: true },
 };
@@ -66,7 +68,7 @@ async function start(): Promise<void> {
   stream?.close();
   stream = new EventSource(`/api/v1/tickets/stream?access_token=${encodeURIComponent(token.get()!)}`);
   stream.onmessage = stream.onerror = null;
-  for (const type of ['ticket.created', 'ticket.updated', 'ticket.acknowledged', 'ticket.started', 'ticket.assigned', 'ticket.commented', 'ticket.resolved', 'ticket.closed', 'ticket.reopened', 'ticket.sla_breached', 'ticket.finding_resolved']) {
+  for (const type of ['ticket.created', 'ticket.updated', 'ticket.acknowledged', 'ticket.started', 'ticket.assigned', 'ticket.commented', 'ticket.resolved', 'ticket.closed', 'ticket.reopened', 'ticket.sla_breached', 'ticket.finding_resolved', 'ticket.reported', 'ticket.reviewed', 'ticket.visit_planned', 'ticket.visit_updated', 'ticket.accepted', 'ticket.surveyed']) {
     stream.addEventListener(type, () => void live());
   }
   route();

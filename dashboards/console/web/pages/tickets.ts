@@ -6,7 +6,7 @@ import type { Page } from '../main.ts';
 interface Ticket {
   id: number;
   title: string;
-  deviceId: string;
+  deviceId: string | null;
   status: string;
   priority: string;
   severity: string;
@@ -19,6 +19,11 @@ interface Ticket {
   likelyParts: string[];
   occurrences: number;
   outcome: string | null;
+  source: 'predicted' | 'reported';
+  customerNoticed: boolean;
+  reports: { at: number; channel: string; contact: { name: string }; symptom: string; urgency: string }[];
+  visits: { n: number; plannedAt: number; technician: string; arrivedAt: number | null; result: string | null }[];
+  firstTimeFix: boolean | null;
   evidence: {
     limitsCrossed: { ruleId: string; metric: string; severity: string; measure: string; value: number | null; limit: number | null }[];
     predictedLimitAt: number | null;
@@ -37,7 +42,8 @@ export function evidenceLines(e: Ticket['evidence']): string[] {
   ];
 }
 
-const ACTIVE = 'open,acknowledged,in_progress,reopened';
+const ACTIVE = 'new,open,acknowledged,in_progress,reopened';
+const WORKING = ['open', 'reopened', 'acknowledged', 'in_progress'];
 
 export function ticketsPage(root: HTMLElement, me: Me): Page {
   let showResolved = false;
@@ -77,7 +83,29 @@ export function ticketsPage(root: HTMLElement, me: Me): Page {
           h('form', { class: 'inline', 'aria-label': `resolve ticket ${t.id}`, onsubmit: (e: Event) => (e.preventDefault(), void act(t, 'resolve', { outcome: outcome.value, note: note.value })) }, h('label', {}, 'Outcome', outcome), h('label', {}, 'Note', note), h('button', { type: 'submit', class: 'primary' }, 'Resolve')),
         );
       }
-      if (t.status === 'resolved') box.append(button('Close', () => void act(t, 'close', {})));
+      if (t.status === 'new') {
+        const site = h('input', { name: 'site', required: true, size: 10 });
+        box.append(h('form', { class: 'inline', 'aria-label': `review ticket ${t.id}`, onsubmit: (e: Event) => (e.preventDefault(), void act(t, 'review', { site: site.value })) }, h('label', {}, 'Site', site), h('button', { type: 'submit', class: 'primary' }, 'Review')));
+      }
+      if (WORKING.includes(t.status)) {
+        const who = h('input', { name: 'technician', required: true, size: 10 });
+        const when = h('input', { name: 'plannedAt', type: 'datetime-local', required: true });
+        box.append(
+          h('form', { class: 'inline', 'aria-label': `plan a visit for ticket ${t.id}`, onsubmit: (e: Event) => (e.preventDefault(), void act(t, 'visits', { technician: who.value, plannedAt: new Date(when.value).getTime() })) }, h('label', {}, 'Technician', who), h('label', {}, 'Visit at', when), h('button', { type: 'submit' }, 'Plan visit')),
+        );
+        const open = t.visits.find((v) => v.result === null);
+        if (open) {
+          const result = h('select', { name: 'result' }, ...['fixed', 'not_fixed', 'needs_parts'].map((r) => h('option', { value: r }, r.replaceAll('_', ' '))));
+          box.append(
+            h('form', { class: 'inline', 'aria-label': `record visit ${open.n} of ticket ${t.id}`, onsubmit: (e: Event) => (e.preventDefault(), void act(t, `visits/${open.n}`, { arrivedAt: open.arrivedAt ?? Date.now(), result: result.value })) }, h('label', {}, `Visit ${open.n} result`, result), h('button', { type: 'submit' }, 'Record')),
+          );
+        }
+      }
+      if (t.status === 'resolved') {
+        const by = h('input', { name: 'by', required: true, size: 12 });
+        box.append(h('form', { class: 'inline', 'aria-label': `acceptance of ticket ${t.id}`, onsubmit: (e: Event) => (e.preventDefault(), void act(t, 'accept', { by: by.value })) }, h('label', {}, 'Accepted by', by), h('button', { type: 'submit' }, 'Accept')));
+      }
+      if (t.status === 'resolved' || t.status === 'accepted' || t.status === 'new') box.append(button('Close', () => void act(t, 'close', {})));
     }
     if (can.comment(me)) {
       const note = h('input', { name: 'comment', required: true, size: 20 });
@@ -95,10 +123,12 @@ export function ticketsPage(root: HTMLElement, me: Me): Page {
       'article',
       { class: 'card', 'data-ticket': t.id, 'aria-label': `ticket ${t.id}` },
       h('h3', {}, `#${t.id} ${t.title}`),
-      h('div', {}, `${t.status.replace('_', ' ')} · ${t.severity} · ${t.occurrences}× · ${t.dispatchGroup}${t.assignee ? ` · ${t.assignee}` : ''}${t.outcome ? ` · ${t.outcome}` : ''}`),
+      h('div', {}, `${t.status.replace('_', ' ')} · ${t.source === 'reported' ? 'reported by the customer' : t.customerNoticed ? 'predicted; the customer noticed too' : 'predicted'} · ${t.severity} · ${t.occurrences}× · ${t.dispatchGroup}${t.assignee ? ` · ${t.assignee}` : ''}${t.outcome ? ` · ${t.outcome}` : ''}${t.firstTimeFix === null ? '' : t.firstTimeFix ? ' · first-time fix' : ' · not a first-time fix'}`),
+      ...t.reports.map((r) => h('p', { class: 'muted' }, `${time(r.at)}, ${r.channel}, ${r.contact.name} (${r.urgency}): “${r.symptom}”`)),
+      t.visits.length ? h('ul', { class: 'visits', 'aria-label': 'visits' }, ...t.visits.map((v) => h('li', {}, `Visit ${v.n}: ${v.technician}, ${time(v.plannedAt)}${v.arrivedAt ? `, arrived ${time(v.arrivedAt)}` : ''}${v.result ? `: ${v.result.replaceAll('_', ' ')}` : ''}`))) : null,
       h('div', { class: breached ? 'breached' : '' }, `${breached ? '⚠ SLA breached: ' : ''}${t.status === 'open' || t.status === 'reopened' ? 'respond' : 'resolve'} by ${time(deadline)} (${left.text})`),
       h('details', { class: 'evidence' }, h('summary', {}, 'Evidence'), h('ul', {}, ...evidenceLines(t.evidence).map((line) => h('li', {}, line)))),
-      h('details', {}, h('summary', {}, 'Suggested action'), h('p', {}, t.suggestedAction), h('p', { class: 'muted' }, `Parts: ${t.likelyParts.join(', ')}`), h('a', { href: `#/device/${encodeURIComponent(t.deviceId)}` }, `Open ${t.deviceId}`)),
+      h('details', {}, h('summary', {}, 'Suggested action'), h('p', {}, t.suggestedAction), h('p', { class: 'muted' }, `Parts: ${t.likelyParts.join(', ')}`), t.deviceId ? h('a', { href: `#/device/${encodeURIComponent(t.deviceId)}` }, `Open ${t.deviceId}`) : null),
       t.status === 'closed' ? null : actions(t),
     );
   }
