@@ -50,6 +50,13 @@ const server = createServer(async (req, res) => {
     return;
   }
   const event = JSON.parse(body);
+  if (event.type === 'kpi.below_target') {
+    // Sent only to subscriptions that name it: a desk figure fell below target for a site or group.
+    console.log(JSON.stringify({ key, type: event.type, ...event.detail }));
+    handled.add(key);
+    res.writeHead(204).end();
+    return;
+  }
   const t = event.ticket;
   console.log(JSON.stringify({ key, type: event.type, ticket: t.id, source: t.source, status: t.status, priority: t.priority, title: t.title, respondBy: new Date(t.respondBy).toISOString() }));
   // A visit planned or recorded: what a dispatch board would show.

@@ -15,7 +15,8 @@ import {
   type Ticket,
   type TicketEvent,
   TicketEventSchema,
-  TicketEventTypeSchema,
+  WebhookEventTypeSchema,
+  KpiWebhookPayloadSchema,
   TicketSchema,
   TicketStatusSchema,
   WebhookPayloadSchema,
@@ -104,7 +105,7 @@ type Inbound = ActionInput & { ticketId: number; actor: string };
 
 const SubscriptionBody = z.strictObject({
   url: z.url({ protocol: /^https?$/ }).max(2000),
-  events: z.array(z.union([TicketEventTypeSchema, z.literal('*')])).min(1).default(['*']),
+  events: z.array(z.union([WebhookEventTypeSchema, z.literal('*')])).min(1).default(['*']),
   /** Shared secret for the HMAC signatures, both ways; generated (and shown once) when omitted. */
   secret: z.string().min(16).max(200).optional(),
   description: z.string().max(500).default(''),
@@ -140,7 +141,7 @@ const KpiPage = z.strictObject({
   to: z.number().int(),
   groupBy: KpiGroupSchema,
   interval: KpiIntervalSchema,
-  targets: z.strictObject({ responseMinutes: z.number(), firstTimeFix: z.number(), resolution: z.number(), satisfaction: z.number() }),
+  targets: z.strictObject({ responseMinutes: z.number(), firstTimeFix: z.number(), resolution: z.number(), satisfaction: z.number(), minTickets: z.number().int() }),
   industry: z.strictObject({ firstTimeFix: z.strictObject({ average: z.array(z.number()), bestInClass: z.number(), source: z.string() }) }),
   rows: z.array(KpiRowSchema),
 });
@@ -158,7 +159,7 @@ const RuleStats = z.strictObject({
 const SubscriptionOut = z.strictObject({
   id: z.number().int(),
   url: z.string(),
-  events: z.array(z.union([TicketEventTypeSchema, z.literal('*')])),
+  events: z.array(z.union([WebhookEventTypeSchema, z.literal('*')])),
   description: z.string(),
   createdAt: z.number().int(),
   createdBy: z.string(),
@@ -176,7 +177,7 @@ const Deliveries = z.strictObject({
       subscriptionId: z.number().int(),
       eventId: z.number().int(),
       ticketId: z.number().int(),
-      type: TicketEventTypeSchema,
+      type: WebhookEventTypeSchema,
       status: z.enum(['pending', 'delivered', 'dead']),
       attempts: z.number().int(),
       nextAt: z.number().int(),
@@ -272,6 +273,14 @@ export function registerTicketsApi(app: FastifyInstance, tickets: TicketManager,
     },
   );
 
+  endpoint(
+    app,
+    'GET',
+    '/api/v1/kpis/alerts',
+    { tag: 'tickets', summary: 'The kpi.below_target events raised, newest first', query: z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).default(100) }), response: z.strictObject({ alerts: z.array(z.strictObject({ id: z.number().int(), groupBy: z.string(), group: z.string(), period: z.string(), kpi: z.string(), value: z.number(), target: z.number(), at: z.number().int() })) }) },
+    ({ query }) => ({ alerts: tickets.kpiAlerts.list(query.limit) }),
+  );
+
   endpoint(app, 'GET', '/api/v1/rules/stats', { tag: 'rules', summary: 'Per rule: tickets by outcome and precision = confirmed / (confirmed + false_alarm + no_fault_found)', response: RuleStats }, () => ({ rules: tickets.stats() }));
 
   const streams = new SseHub<ReadonlySet<string> | undefined>(app, MAX_STREAMS);
@@ -319,7 +328,7 @@ export function registerTicketsApi(app: FastifyInstance, tickets: TicketManager,
     return { replayed: params.id };
   });
   endpoint(app, 'GET', '/api/v1/webhooks/schema', { tag: 'webhooks', summary: 'JSON Schema of webhook payloads (outbound) and inbound updates', response: z.strictObject({ outbound: JsonSchemaOut, inbound: JsonSchemaOut }), scoped: 'global' }, () => ({
-    outbound: z.toJSONSchema(WebhookPayloadSchema, { io: 'output' }),
+    outbound: z.toJSONSchema(z.union([WebhookPayloadSchema, KpiWebhookPayloadSchema]), { io: 'output' }),
     inbound: z.toJSONSchema(InboundSchema, { io: 'input' }),
   }));
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ManualClock, type Ticket, createRegistry, dedupeKeyOf, openDatabase, parseConfig, silentLogger } from '../core/index.ts';
+import { KpiWebhookPayloadSchema, ManualClock, type Ticket, createRegistry, dedupeKeyOf, openDatabase, parseConfig, silentLogger } from '../core/index.ts';
 import { type KpiGroup, type KpiInterval, RESPONSE_LADDER, computeKpis } from './kpis.ts';
 import { TicketManager, TicketsConfigSchema } from './manager.ts';
 
@@ -13,7 +13,11 @@ const SITES = ['plant-a', 'plant-b', 'plant-c'];
 
 /** The seeded history is written ticket by ticket, so its clock jumps back to each ticket's start. */
 class SetClock extends ManualClock {
-  private at = T0;
+  private at: number;
+  constructor(start: number) {
+    super(start);
+    this.at = start;
+  }
   override now(): number {
     return this.at;
   }
@@ -175,7 +179,7 @@ describe('KPIs on four tickets counted by hand', () => {
     ok(m.act(a, { action: 'survey', score: 5, nps: 10 }, desk));
     ok(m.act(b, { action: 'survey', score: 3, nps: 5 }, desk));
     clock.set(T0 + 20 * DAY);
-    const [row] = computeKpis(db, { from: T0, to: T0 + 30 * DAY, groupBy: 'site', interval: 'month', asOf: clock.now() }, { responseMinutes: 30, firstTimeFix: 0.85, resolution: 0.95, satisfaction: 0.9 });
+    const [row] = computeKpis(db, { from: T0, to: T0 + 30 * DAY, groupBy: 'site', interval: 'month', asOf: clock.now() }, { responseMinutes: 30, firstTimeFix: 0.85, resolution: 0.95, satisfaction: 0.9, minTickets: 5 });
     expect(row).toEqual({
       group: 'plant-a',
       period: '2026-01',
@@ -202,3 +206,33 @@ function closeTo(w: Record<string, unknown>): Record<string, unknown> {
   for (const [k, v] of Object.entries(w)) out[k] = typeof v === 'number' && !Number.isInteger(v) ? expect.closeTo(v, 9) : v && typeof v === 'object' ? closeTo(v as Record<string, unknown>) : v;
   return out;
 }
+
+describe('kpi.below_target', () => {
+  it('is raised once per month and figure, only with enough tickets, and goes only to subscriptions that name it', () => {
+    const db = openDatabase(':memory:');
+    const clock = new SetClock(Date.UTC(2026, 2, 2, 8));
+    const m = new TicketManager(parseConfig(TicketsConfigSchema, {}, {}), { db, clock, log: silentLogger(), registry: createRegistry(), devices: { siteOf: () => 'plant-a', knownSite: () => true } });
+    const all = m.outbox.createSubscription({ url: 'http://127.0.0.1:1/all', events: ['*'], secret: 's'.repeat(20), description: '', createdAt: 0, createdBy: 't' });
+    const kpi = m.outbox.createSubscription({ url: 'http://127.0.0.1:1/kpi', events: ['kpi.below_target'], secret: 's'.repeat(20), description: '', createdAt: 0, createdBy: 't' });
+    const fixLate = (i: number) => {
+      const id = ok(m.report({ channel: 'phone', contact: { name: 'c' }, deviceId: `pump-${i}`, fault: 'imbalance', symptom: 's', urgency: 'normal' }, desk)).ticket.id;
+      ok(m.visit(id, undefined, { plannedAt: clock.now(), technician: 't' }, desk));
+      ok(m.visit(id, 1, { result: 'not_fixed' }, desk));
+      ok(m.act(id, { action: 'resolve', outcome: 'confirmed', note: 'x' }, desk));
+    };
+    for (let i = 0; i < 4; i++) fixLate(i);
+    expect(m.checkKpis()).toBe(0); // four tickets: too few to judge
+    fixLate(4);
+    expect(m.checkKpis()).toBe(2); // plant-a and its dispatch group
+    expect(m.checkKpis()).toBe(0); // once per period
+    const deliveries = m.outbox.deliveries({ limit: 100, offset: 0 }).deliveries.filter((d) => d.type === 'kpi.below_target');
+    expect(deliveries.map((d) => d.subscriptionId)).toEqual([kpi.id, kpi.id]);
+    expect(deliveries.some((d) => d.subscriptionId === all.id)).toBe(false);
+    const payload = JSON.parse((db.prepare("SELECT payload FROM webhook_delivery WHERE type = 'kpi.below_target' ORDER BY id LIMIT 1").get() as { payload: string }).payload) as unknown;
+    expect(KpiWebhookPayloadSchema.parse(payload)).toMatchObject({ id: 'vigil-kpi-1', detail: { groupBy: 'site', group: 'plant-a', period: '2026-03', kpi: 'firstTimeFix', value: 0, target: 0.85, tickets: 5 } });
+    // Next month the figure starts again.
+    clock.set(Date.UTC(2026, 3, 1, 8));
+    for (let i = 10; i < 15; i++) fixLate(i);
+    expect(m.checkKpis()).toBe(2);
+  });
+});

@@ -310,3 +310,24 @@ export function kpiCsv(rows: readonly KpiRow[]): string {
   );
   return [CSV_COLUMNS.join(','), ...lines].join('\r\n') + '\r\n';
 }
+
+/** The `kpi.below_target` events raised, one per month, grouping, group and figure. */
+export class KpiAlerts {
+  private readonly insert;
+
+  constructor(private readonly db: Db) {
+    db.exec(`CREATE TABLE IF NOT EXISTS kpi_alert (id INTEGER PRIMARY KEY AUTOINCREMENT, group_by TEXT NOT NULL, grp TEXT NOT NULL, period TEXT NOT NULL,
+      kpi TEXT NOT NULL, value REAL NOT NULL, target REAL NOT NULL, at INTEGER NOT NULL, UNIQUE (group_by, grp, period, kpi))`);
+    this.insert = db.prepare('INSERT INTO kpi_alert (group_by, grp, period, kpi, value, target, at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING');
+  }
+
+  /** The new event's id, or undefined when this one was raised already this period. */
+  raise(groupBy: string, group: string, period: string, kpi: string, value: number, target: number, at: number): number | undefined {
+    const r = this.insert.run(groupBy, group, period, kpi, value, target, at);
+    return r.changes === 1 ? Number(r.lastInsertRowid) : undefined;
+  }
+
+  list(limit: number): { id: number; groupBy: string; group: string; period: string; kpi: string; value: number; target: number; at: number }[] {
+    return this.db.prepare('SELECT id, group_by AS groupBy, grp AS "group", period, kpi, value, target, at FROM kpi_alert ORDER BY id DESC LIMIT ?').all(limit) as never;
+  }
+}

@@ -5,6 +5,7 @@ import {
   type Actor,
   type CustomerReport,
   type Fault,
+  type KpiWebhookPayload,
   type Priority,
   type Severity,
   type Survey,
@@ -33,7 +34,7 @@ import {
 } from '../core/index.ts';
 import { type HistoryRows, buildEvidence } from './evidence.ts';
 import { AdviceSchema, adviceFor } from './knowledge.ts';
-import { computeKpis } from './kpis.ts';
+import { KpiAlerts, computeKpis } from './kpis.ts';
 import { TRANSITIONS, awaitsResponse, step } from './lifecycle.ts';
 import { type LinkPurpose, signLink } from './links.ts';
 import { TicketPolicySchema, assetOf, dispatchGroupOf, escalate, higherPriority, priorityOf, slaOf } from './policy.ts';
@@ -140,6 +141,8 @@ export class TicketManager implements Service {
   private timer: TimerHandle | undefined;
   private stopped = true;
   private readonly eventsTotal: Counter<'type'>;
+  private readonly kpiBelowTarget: Counter<'kpi'>;
+  readonly kpiAlerts: KpiAlerts;
 
   constructor(
     private readonly config: TicketsConfig,
@@ -155,6 +158,8 @@ export class TicketManager implements Service {
     this.webhooks = new WebhookDispatcher(config.webhooks, { outbox: this.outbox, clock: deps.clock, log: deps.log.child({ component: 'webhooks' }), registry: deps.registry });
     const registers = [deps.registry];
     this.eventsTotal = new Counter({ name: 'vigil_ticket_events_total', help: 'Ticket events by type', labelNames: ['type'], registers });
+    this.kpiBelowTarget = new Counter({ name: 'vigil_kpi_below_target_total', help: 'kpi.below_target events raised, by figure', labelNames: ['kpi'], registers });
+    this.kpiAlerts = new KpiAlerts(deps.db);
     const store = this.store;
     new Gauge({
       name: 'vigil_tickets',
@@ -508,7 +513,47 @@ export class TicketManager implements Service {
       return n;
     })();
     this.publish(out);
-    return n + this.closeUnanswered();
+    const closed = this.closeUnanswered();
+    this.checkKpis();
+    return n + closed;
+  }
+
+  /**
+   * Raises `kpi.below_target` once per month, figure and site or dispatch group whose figure for the
+   * month so far is below its target, counting at least `targets.minTickets` tickets (so the first
+   * ticket of a month cannot raise it alone). Returns how many were raised.
+   */
+  checkKpis(): number {
+    const now = this.deps.clock.now();
+    const { targets } = this.config.policy;
+    const d = new Date(now);
+    const from = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+    let raised = 0;
+    this.deps.db.transaction(() => {
+      for (const groupBy of ['site', 'group'] as const) {
+        for (const r of computeKpis(this.store.db, { from, to: now + 1, groupBy, interval: 'month', asOf: now }, targets)) {
+          const figures = {
+            response: [r.response.meanMinutes, targets.responseMinutes, r.response.responded],
+            firstTimeFix: [r.firstTimeFix.rate, targets.firstTimeFix, r.firstTimeFix.judged],
+            resolution: [r.resolution.rate, targets.resolution, r.resolution.due],
+            satisfaction: [r.satisfaction.rate, targets.satisfaction, r.satisfaction.answered],
+          } as const;
+          for (const kpi of r.belowTarget as (keyof typeof figures)[]) {
+            const [value, target, tickets] = figures[kpi];
+            if (value === null || tickets < targets.minTickets) continue;
+            const id = this.kpiAlerts.raise(groupBy, r.group, r.period, kpi, value, target, now);
+            if (id === undefined) continue;
+            const payload: KpiWebhookPayload = { id: idempotencyKey(-id), type: 'kpi.below_target', at: new Date(now).toISOString(), detail: { groupBy, group: r.group, period: r.period, kpi, value, target, tickets } };
+            this.outbox.enqueue({ id: -id, type: 'kpi.below_target', ticketId: 0 }, JSON.stringify(payload), now);
+            this.kpiBelowTarget.inc({ kpi });
+            this.deps.log.warn(payload.detail, 'a KPI is below its target this month');
+            raised++;
+          }
+        }
+      }
+    })();
+    if (raised > 0) this.webhooks.kick();
+    return raised;
   }
 
   get policy(): TicketsConfig['policy'] {

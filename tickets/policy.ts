@@ -64,6 +64,8 @@ export const TicketPolicySchema = z
         firstTimeFix: share(0.85),
         resolution: share(0.95),
         satisfaction: share(0.9),
+        /** `kpi.below_target` is raised only for a figure that counts at least this many tickets. */
+        minTickets: z.number().int().min(1).default(5),
       })
       .prefault({}),
   })

@@ -38,6 +38,14 @@ export const TicketEventTypeSchema = z.enum([
 ]);
 export type TicketEventType = z.infer<typeof TicketEventTypeSchema>;
 
+/**
+ * What a webhook subscription can ask for: every ticket event, and `kpi.below_target` (a desk figure
+ * fell below its target for a site or dispatch group this month), which `*` does not include, since
+ * its body carries no ticket.
+ */
+export const WebhookEventTypeSchema = z.enum([...TicketEventTypeSchema.options, 'kpi.below_target']);
+export type WebhookEventType = z.infer<typeof WebhookEventTypeSchema>;
+
 const LimitCrossedSchema = z.strictObject({
   ruleId: z.string(),
   metric: z.string(),
@@ -211,6 +219,25 @@ export const TicketEventSchema = z.strictObject({
   detail: z.record(z.string(), z.unknown()),
 });
 export type TicketEvent = z.infer<typeof TicketEventSchema>;
+
+/** The body of a `kpi.below_target` webhook: which figure, for whom, in which period, against which target. */
+export const KpiWebhookPayloadSchema = z.strictObject({
+  id: z.string(),
+  type: z.literal('kpi.below_target'),
+  at: z.string(),
+  detail: z.strictObject({
+    groupBy: z.enum(['site', 'group']),
+    group: z.string(),
+    /** The month, `2026-11` (UTC). */
+    period: z.string(),
+    kpi: z.enum(['response', 'firstTimeFix', 'resolution', 'satisfaction']),
+    value: z.number(),
+    target: z.number(),
+    /** How many tickets the figure counts. */
+    tickets: z.number().int(),
+  }),
+});
+export type KpiWebhookPayload = z.infer<typeof KpiWebhookPayloadSchema>;
 
 /** A webhook's body: the event and the ticket as it stands after it. */
 export const WebhookPayloadSchema = z.strictObject({

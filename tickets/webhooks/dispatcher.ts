@@ -191,5 +191,6 @@ export class WebhookDispatcher implements Service {
 
 /** Stable for an event across retries, replays and restarts: the receiver's key to take it once. */
 export function idempotencyKey(eventId: number): string {
-  return `vigil-event-${eventId}`;
+  // KPI events are numbered apart from ticket events, stored as negative ids.
+  return eventId < 0 ? `vigil-kpi-${-eventId}` : `vigil-event-${eventId}`;
 }

@@ -1,10 +1,10 @@
-import { type Db, type SecretBox, type TicketEventType, Where } from '../../core/index.ts';
+import { type Db, type SecretBox, type WebhookEventType, Where } from '../../core/index.ts';
 
 export interface Subscription {
   id: number;
   url: string;
   /** Event types delivered; `*` for all. */
-  events: (TicketEventType | '*')[];
+  events: (WebhookEventType | '*')[];
   secret: string;
   description: string;
   createdAt: number;
@@ -19,7 +19,7 @@ export interface Delivery {
   subscriptionId: number;
   eventId: number;
   ticketId: number;
-  type: TicketEventType;
+  type: WebhookEventType;
   payload: string;
   status: DeliveryStatus;
   attempts: number;
@@ -117,10 +117,11 @@ export class WebhookOutbox {
   }
 
   /** Queues one event for every subscription that wants it; call inside the ticket change's transaction. */
-  enqueue(ev: { id: number; type: TicketEventType; ticketId: number }, payload: string, now: number): number {
+  enqueue(ev: { id: number; type: WebhookEventType; ticketId: number }, payload: string, now: number): number {
     let n = 0;
     for (const s of this.subscriptions()) {
-      if (!s.events.includes('*') && !s.events.includes(ev.type)) continue;
+      // `*` is every ticket event; a KPI event goes only to those who named it.
+      if (!(s.events.includes('*') && ev.type !== 'kpi.below_target') && !s.events.includes(ev.type)) continue;
       this.stmts.enqueue.run(s.id, ev.id, ev.ticketId, ev.type, payload, now, now);
       n++;
     }
@@ -230,7 +231,7 @@ const toDelivery = (r: DeliveryRow): Delivery => ({
   subscriptionId: r.subscription_id,
   eventId: r.event_id,
   ticketId: r.ticket_id,
-  type: r.type as TicketEventType,
+  type: r.type as WebhookEventType,
   payload: r.payload,
   status: r.status,
   attempts: r.attempts,

@@ -1,13 +1,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { WebhookPayloadSchema } from '../../core/index.ts';
+import { KpiWebhookPayloadSchema, WebhookPayloadSchema } from '../../core/index.ts';
 import { InboundSchema } from '../api.ts';
 
 // The JSON Schemas in this folder document the wire formats for desk integrators; they are generated
 // from the zod schemas the code uses. `UPDATE_SCHEMAS=1 npx vitest run tickets/webhooks` rewrites them.
 const FILES = {
   'payload.schema.json': () => ({ $id: 'https://vigil.dev/schemas/webhook-payload.json', title: 'Vigil ticket webhook payload', ...z.toJSONSchema(WebhookPayloadSchema, { io: 'output' }) }),
+  'kpi-payload.schema.json': () => ({ $id: 'https://vigil.dev/schemas/webhook-kpi-payload.json', title: 'Vigil kpi.below_target webhook payload', ...z.toJSONSchema(KpiWebhookPayloadSchema, { io: 'output' }) }),
   'inbound.schema.json': () => ({ $id: 'https://vigil.dev/schemas/webhook-inbound.json', title: 'Vigil inbound ticket update', ...z.toJSONSchema(InboundSchema, { io: 'input' }) }),
 };
 
