@@ -2,7 +2,8 @@ import type { MetricId } from '../../core/index.ts';
 import { unitOf } from '../../core/index.ts';
 
 /**
- * Grafana dashboards as code: fleet, device and pipeline, in two flavours over the same telemetry.
+ * Grafana dashboards as code: fleet, device, pipeline and the service desk's KPIs, in two flavours
+ * over the same telemetry (the KPIs come from the server's /metrics in both).
  * - `influxdb2/`: Flux on InfluxDB 2 (measurement `telemetry`, one field per catalog metric, tags
  *   site, gateway, device, and `quality` on readings that are not good).
  * - `promql/`: PromQL on VictoriaMetrics (or any Prometheus-compatible store fed the same line
@@ -152,11 +153,35 @@ export function pipelineDashboard(f: Flavour): Record<string, unknown> {
   );
 }
 
+const KPIS: [string, string, string][] = [
+  ['response_minutes', 'Response time, mean (minutes), this month', 'm'],
+  ['first_time_fix', 'First-time fix, this month', 'percentunit'],
+  ['resolution', 'Resolved within SLA, this month', 'percentunit'],
+  ['satisfaction', 'Satisfied customers (4–5 of 5), this month', 'percentunit'],
+  ['predicted_share', 'Raised before the customer noticed, this month', 'percentunit'],
+  ['nps', 'NPS, this month', 'none'],
+];
+
+/** The service desk's KPIs per site, from the server's /metrics, each with its target as a line. */
+export function deskDashboard(f: Flavour): Record<string, unknown> {
+  nextId = 1;
+  const suffix = f === PROMQL ? '-promql' : '';
+  return dashboard(
+    `vigil-desk${suffix}`,
+    `Vigil · Service desk KPIs${suffix ? ' (PromQL)' : ''}`,
+    KPIS.map(([kpi, title, u], i) =>
+      timeseries(title, [{ query: `vigil_kpi{kpi="${kpi}"}`, legend: '{{site}}' }, ...(kpi === 'nps' || kpi === 'predicted_share' ? [] : [{ query: `vigil_kpi_target{kpi="${kpi}"}`, legend: 'target' }])], u, { x: (i % 2) * 12, y: Math.floor(i / 2) * 8 }, PROM),
+    ),
+    [...f.extraVars],
+  );
+}
+
 /** Every dashboard file, by its path under `dashboards/grafana/dashboards/`. */
 export const DASHBOARDS: Record<string, () => Record<string, unknown>> = Object.fromEntries(
   (Object.entries(FLAVOURS) as [FlavourName, Flavour][]).flatMap(([name, f]) => [
     [`${name}/fleet.json`, () => fleetDashboard(f)],
     [`${name}/device.json`, () => deviceDashboard(f)],
     [`${name}/pipeline.json`, () => pipelineDashboard(f)],
+    [`${name}/desk.json`, () => deskDashboard(f)],
   ]),
 );
