@@ -87,6 +87,9 @@ export async function exportCommand(argv: string[], ctx: CliContext): Promise<nu
           ['status', (r) => r.status], ['priority', (r) => r.priority], ['severity', (r) => r.severity], ['assignee', (r) => r.assignee], ['respond_by', (r) => iso(r.respondBy)],
           ['resolve_by', (r) => iso(r.resolveBy)], ['acknowledged', (r) => iso(r.acknowledgedAt)], ['resolved', (r) => iso(r.resolvedAt)], ['closed', (r) => iso(r.closedAt)],
           ['sla_breached', (r) => (r.slaBreached as string[]).join(' ')], ['outcome', (r) => r.outcome], ['rules', (r) => (r.rules as string[]).join(' ')], ['external_ref', (r) => r.externalRef],
+          ['source', (r) => r.source], ['customer_noticed', (r) => r.customerNoticed], ['reports', (r) => (r.reports as unknown[]).length], ['visits', (r) => (r.visits as unknown[]).length],
+          ['first_time_fix', (r) => r.firstTimeFix], ['accepted_by', (r) => (r.acceptance as { by: string } | null)?.by], ['score', (r) => (r.survey as { score: number } | null)?.score],
+          ['nps', (r) => (r.survey as { nps: number | null } | null)?.nps], ['close_reason', (r) => r.closeReason],
         ],
         rows: (f, t) => store.iterate(f, t) as Iterable<Row>,
       };

@@ -79,6 +79,9 @@ describe('vigil export readings|tickets|findings', () => {
     const viaConfig = await vigil(['export', 'tickets', '-c', config, '--from=-100000d']);
     expect(viaConfig.code).toBe(0);
     expect(viaConfig.output.trim().split('\n')).toHaveLength(31);
+    // The service loop's columns: where the ticket came from, visits, first-time fix, the customer's answer.
+    expect(viaConfig.output.split('\n')[0]).toMatch(/,source,customer_noticed,reports,visits,first_time_fix,accepted_by,score,nps,close_reason$/);
+    expect(viaConfig.output.split('\n')[1]).toMatch(/,predicted,false,0,0,,,,,$/);
     expect((await vigil(['export', 'tickets', '--data-dir', dir, '--from', 'yesterday'])).output).toMatch(/not a time/);
     expect((await vigil(['export', 'everything', '--data-dir', dir])).code).toBe(2);
     expect(await vigil(['export', 'tickets', '--data-dir', join(tmp.dir, 'nowhere')])).toMatchObject({ code: 66, output: expect.stringMatching(/no .*server\.db/) });
