@@ -30,6 +30,7 @@ import {
 import type { FastifyReply } from 'fastify';
 import type { ActResult, ActionInput, ReportResult as ReportOutcome, TicketManager } from './manager.ts';
 import { verify, SIGNATURE_HEADER } from './webhooks/signature.ts';
+import { registerComplaintsApi } from './complaints/index.ts';
 import { INDUSTRY_BANDS, KpiGroupSchema, KpiIntervalSchema, KpiRowSchema, computeKpis, kpiCsv, kpiPeriods } from './kpis.ts';
 
 const DESK: readonly Role[] = ['service_desk'];
@@ -272,6 +273,8 @@ export function registerTicketsApi(app: FastifyInstance, tickets: TicketManager,
       return { from, to, groupBy: q.groupBy, interval: q.interval, targets, industry: { firstTimeFix: { ...INDUSTRY_BANDS.firstTimeFix, average: [...INDUSTRY_BANDS.firstTimeFix.average] } }, rows };
     },
   );
+
+  registerComplaintsApi(app, tickets.complaints, (id, p) => visible(id, p) !== undefined);
 
   endpoint(
     app,

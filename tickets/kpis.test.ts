@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { KpiWebhookPayloadSchema, ManualClock, type Ticket, createRegistry, dedupeKeyOf, openDatabase, parseConfig, silentLogger } from '../core/index.ts';
+import type { Complaint } from './complaints/index.ts';
 import { type KpiGroup, type KpiInterval, RESPONSE_LADDER, computeKpis } from './kpis.ts';
 import { TicketManager, TicketsConfigSchema } from './manager.ts';
 
@@ -69,6 +70,14 @@ function seeded(n = 300) {
       m.closeUnanswered();
     }
   }
+  // Complaints about the service: linked to tickets, from three customers, some about the same cause again.
+  const tickets = [...m.store.iterate(0, Number.MAX_SAFE_INTEGER)];
+  for (let i = 0; i < 40; i++) {
+    const t = tickets[Math.floor(r() * tickets.length)]!;
+    clock.set(t.createdAt + Math.floor(r() * 3) * HOUR);
+    const cause = (['speed', 'attitude', 'billing'] as const)[i % 3]!;
+    ok(m.complaints.register({ channel: 'email', contact: { name: `customer-${i % 4}`, email: `c${i % 4}@example.com` }, complaintType: cause === 'billing' ? 'price' : 'service', cause, description: 'slow', ticketIds: [t.id] }, desk));
+  }
   clock.set(T0 + n * 6 * HOUR + 30 * DAY);
   return { m, db, clock, config };
 }
@@ -79,13 +88,20 @@ function ok<T extends { ok: boolean }>(r: T): Extract<T, { ok: true }> {
 }
 
 /** The same figures worked out from the tickets themselves, one by one, as the README defines them. */
-function byHand(tickets: Ticket[], groupBy: KpiGroup, interval: KpiInterval, asOf: number, region: (site: string) => string) {
+function byHand(tickets: Ticket[], complaints: Complaint[], groupBy: KpiGroup, interval: KpiInterval, asOf: number, region: (site: string) => string) {
   const key = (t: Ticket) => (groupBy === 'site' ? t.site! : groupBy === 'source' ? t.source : groupBy === 'region' ? region(t.site!) : t.dispatchGroup);
   const period = (t: Ticket) => {
     const d = new Date(t.createdAt);
     if (interval === 'month') return d.toISOString().slice(0, 7);
     const monday = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() - ((d.getUTCDay() + 6) % 7));
     return new Date(monday).toISOString().slice(0, 10);
+  };
+  const byId = new Map(tickets.map((t) => [t.id, t]));
+  const complaintKey = (c: Complaint) => {
+    const d = new Date(c.createdAt);
+    const p = interval === 'month' ? d.toISOString().slice(0, 7) : new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() - ((d.getUTCDay() + 6) % 7))).toISOString().slice(0, 10);
+    const g = groupBy === 'site' ? c.site! : groupBy === 'region' ? region(c.site!) : byId.get(c.ticketIds[0]!)!.dispatchGroup;
+    return `${g}|${p}`;
   };
   const groups = new Map<string, Ticket[]>();
   for (const t of tickets) {
@@ -120,6 +136,11 @@ function byHand(tickets: Ticket[], groupBy: KpiGroup, interval: KpiInterval, asO
       nps: { answered: nps.length, score: nps.length ? (100 * (nps.filter((n) => n >= 9).length - nps.filter((n) => n <= 6).length)) / nps.length : null },
       mttrHours: resolved.length ? resolved.reduce((s, t) => s + t.resolvedAt! - t.createdAt, 0) / resolved.length / HOUR : null,
       predictedShare: frac(ts.filter((t) => t.source === 'predicted' && !t.customerNoticed).length, ts.length),
+      complaints: (() => {
+        if (groupBy === 'source') return null;
+        const mine = complaints.filter((c) => complaintKey(c) === k);
+        return { count: mine.length, per100Tickets: (100 * mine.length) / ts.length, repeatRate: frac(mine.filter((c) => c.repeat).length, mine.length) };
+      })(),
     };
   });
   return rows.sort((a, b) => (a.group === b.group ? a.period.localeCompare(b.period) : a.group < b.group ? -1 : 1));
@@ -128,6 +149,7 @@ function byHand(tickets: Ticket[], groupBy: KpiGroup, interval: KpiInterval, asO
 describe('KPIs over a seeded history of 300 tickets', () => {
   const { m, db, clock, config } = seeded();
   const all = [...m.store.iterate(0, Number.MAX_SAFE_INTEGER)];
+  const complaints = m.complaints.store.list({ limit: 1000, offset: 0 }).complaints;
   const region = (s: string) => config.policy.sites[s]!.region;
 
   it('the history has every kind of ticket the figures distinguish', () => {
@@ -136,12 +158,14 @@ describe('KPIs over a seeded history of 300 tickets', () => {
     expect(all.some((t) => t.customerNoticed)).toBe(true);
     expect(new Set(all.map((t) => t.firstTimeFix))).toEqual(new Set([true, false, null]));
     expect(new Set(all.map((t) => t.closeReason))).toEqual(new Set(['answered', 'no_response', null]));
+    expect(complaints).toHaveLength(40);
+    expect(complaints.filter((c) => c.repeat).length).toBeGreaterThan(10);
   });
 
   for (const [groupBy, interval] of [['site', 'month'], ['source', 'week'], ['region', 'month'], ['site', 'week']] as const) {
     it(`by ${groupBy} and ${interval}: every figure as worked out ticket by ticket`, () => {
       const got = computeKpis(db, { from: T0, to: T0 + 365 * DAY, groupBy, interval, asOf: clock.now() }, config.policy.targets);
-      const want = byHand(all, groupBy, interval, clock.now(), region);
+      const want = byHand(all, complaints, groupBy, interval, clock.now(), region);
       expect(got.map(({ belowTarget: _b, periodStart: _p, ...r }) => r)).toEqual(want.map((w) => expect.objectContaining(closeTo(w))));
       expect(got.length).toBe(want.length);
     });
@@ -195,6 +219,7 @@ describe('KPIs on four tickets counted by hand', () => {
       nps: { answered: 2, score: 0 },
       mttrHours: (3 * 24 + 6 * 24) / 2,
       predictedShare: 0,
+      complaints: { count: 0, per100Tickets: 0, repeatRate: null },
       belowTarget: ['response', 'firstTimeFix', 'resolution', 'satisfaction'],
     });
   });

@@ -40,6 +40,8 @@ export const KpiRowSchema = z.strictObject({
   mttrHours: z.number().nullable(),
   /** Raised by a rule before any customer report: `predicted` tickets no customer joined. */
   predictedShare: share,
+  /** Complaints registered in the period, per 100 tickets opened, and the share that repeated an earlier one; null grouped by source. */
+  complaints: z.strictObject({ count: count, per100Tickets: z.number().nullable(), repeatRate: share }).nullable(),
   belowTarget: z.array(z.enum(['response', 'firstTimeFix', 'resolution', 'satisfaction'])),
 });
 export type KpiRow = z.infer<typeof KpiRowSchema>;
@@ -214,6 +216,11 @@ export interface KpiQuery {
   sites?: ReadonlySet<string> | undefined;
 }
 
+function complaintFigures(c: { n: number; repeats: number } | undefined, opened: number): KpiRow['complaints'] {
+  const n = c?.n ?? 0;
+  return { count: n, per100Tickets: opened > 0 ? (100 * n) / opened : null, repeatRate: n > 0 ? (c?.repeats ?? 0) / n : null };
+}
+
 /** Monday 00:00 UTC of the week of `t`. */
 export function weekStart(t: number): number {
   const d = new Date(t);
@@ -257,6 +264,13 @@ export function computeKpis(db: Db, q: KpiQuery, targets: TicketPolicy['targets'
     for (const r of rows) m.set(`${r.g}\u0000${r.b}`, r.n);
     return m;
   };
+  // Complaints have no source: grouped by it, they are not counted.
+  const complaints = new Map<string, { n: number; repeats: number }>();
+  const hasComplaints = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'complaint'").get() !== undefined;
+  if (q.groupBy !== 'source' && hasComplaints) {
+    const rows = db.prepare(`SELECT ${g} AS g, ${b} AS b, COUNT(*) AS n, SUM(repeat) AS repeats FROM complaint WHERE created_at >= @from AND created_at < @to${inScope} GROUP BY g, b`).all(args) as { g: string; b: string | number; n: number; repeats: number }[];
+    for (const r of rows) complaints.set(`${r.g}\u0000${r.b}`, r);
+  }
   const unresponded = late('response_ms IS NULL AND respond_by <= @asOf');
   const unresolved = late('resolved_at IS NULL AND resolve_by <= @asOf');
   return sums.flatMap((a) => {
@@ -279,6 +293,7 @@ export function computeKpis(db: Db, q: KpiQuery, targets: TicketPolicy['targets'
       nps: { answered: a.nps_n, score: a.nps_n > 0 ? (100 * (a.promoters - a.detractors)) / a.nps_n : null },
       mttrHours: a.resolved > 0 ? a.mttr_sum / a.resolved / 3_600_000 : null,
       predictedShare: ratio(a.predicted_first, a.opened),
+      complaints: q.groupBy === 'source' ? null : complaintFigures(complaints.get(key), a.opened),
       belowTarget: [],
     };
     if (row.response.meanMinutes !== null && row.response.meanMinutes > targets.responseMinutes) row.belowTarget.push('response');
@@ -296,7 +311,8 @@ export const INDUSTRY_BANDS = {
 
 const CSV_COLUMNS = [
   'group', 'period', 'opened', 'response_mean_min', 'response_p90_min', 'response_within_sla', 'first_time_fix', 'first_time_fix_judged',
-  'resolution_rate', 'resolution_due', 'satisfaction', 'satisfaction_answered', 'answer_rate', 'nps', 'mttr_h', 'predicted_share', 'below_target',
+  'resolution_rate', 'resolution_due', 'satisfaction', 'satisfaction_answered', 'answer_rate', 'nps', 'mttr_h', 'predicted_share', 'complaints',
+  'complaints_per_100_tickets', 'repeat_complaint_rate', 'below_target',
 ] as const;
 
 /** The KPI table as CSV (RFC 4180), one line per group and period; empty cells where a figure is null. */
@@ -305,7 +321,8 @@ export function kpiCsv(rows: readonly KpiRow[]): string {
   const lines = rows.map((r) =>
     [
       r.group, r.period, r.opened, r.response.meanMinutes, r.response.p90Minutes, r.response.withinSla, r.firstTimeFix.rate, r.firstTimeFix.judged,
-      r.resolution.rate, r.resolution.due, r.satisfaction.rate, r.satisfaction.answered, r.satisfaction.answerRate, r.nps.score, r.mttrHours, r.predictedShare, r.belowTarget.join(' '),
+      r.resolution.rate, r.resolution.due, r.satisfaction.rate, r.satisfaction.answered, r.satisfaction.answerRate, r.nps.score, r.mttrHours, r.predictedShare, r.complaints?.count ?? null,
+      r.complaints?.per100Tickets ?? null, r.complaints?.repeatRate ?? null, r.belowTarget.join(' '),
     ].map(cell).join(','),
   );
   return [CSV_COLUMNS.join(','), ...lines].join('\r\n') + '\r\n';

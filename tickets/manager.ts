@@ -34,6 +34,7 @@ import {
 } from '../core/index.ts';
 import { type HistoryRows, buildEvidence } from './evidence.ts';
 import { AdviceSchema, adviceFor } from './knowledge.ts';
+import { ComplaintDesk } from './complaints/index.ts';
 import { KpiAlerts, computeKpis } from './kpis.ts';
 import { TRANSITIONS, awaitsResponse, step } from './lifecycle.ts';
 import { type LinkPurpose, signLink } from './links.ts';
@@ -143,6 +144,7 @@ export class TicketManager implements Service {
   private readonly eventsTotal: Counter<'type'>;
   private readonly kpiBelowTarget: Counter<'kpi'>;
   readonly kpiAlerts: KpiAlerts;
+  readonly complaints: ComplaintDesk;
 
   constructor(
     private readonly config: TicketsConfig,
@@ -160,6 +162,7 @@ export class TicketManager implements Service {
     this.eventsTotal = new Counter({ name: 'vigil_ticket_events_total', help: 'Ticket events by type', labelNames: ['type'], registers });
     this.kpiBelowTarget = new Counter({ name: 'vigil_kpi_below_target_total', help: 'kpi.below_target events raised, by figure', labelNames: ['kpi'], registers });
     this.kpiAlerts = new KpiAlerts(deps.db);
+    this.complaints = new ComplaintDesk(deps.db, () => config.policy, this.store, deps.clock);
     const store = this.store;
     new Gauge({
       name: 'vigil_tickets',

@@ -57,6 +57,15 @@ export const TicketPolicySchema = z
         firstFix: z.strictObject({ window: DurationSchema.prefault('30d') }).prefault({}),
       })
       .prefault({}),
+    /** Complaints about the service itself: a deadline per grade, and how far back a repeat is looked for. */
+    complaints: z
+      .strictObject({
+        grades: z
+          .strictObject({ crisis: Sla('15m', '1d'), high: Sla('4h', '3d'), important: Sla('1d', '7d'), routine: Sla('3d', '14d') })
+          .prefault({}),
+        repeatWindow: DurationSchema.prefault('90d'),
+      })
+      .prefault({}),
     /** The desk's targets; a KPI below its target shows red and raises `kpi.below_target` once per period. */
     targets: z
       .strictObject({

@@ -164,12 +164,71 @@ describe('service loop over the API: customer reports, visits, acceptance, retur
     expect(snapshot()).toEqual(before);
   });
 
+  it('takes a complaint through its flow; refuses malformed bodies, unknown fields, wrong roles, impossible steps and archiving without a root cause', async () => {
+    const snap = () => ({ list: srv.server.tickets.complaints.store.list({ limit: 500, offset: 0 }), history: srv.server.tickets.complaints.store.db.prepare('SELECT COUNT(*) AS n FROM complaint_event').get() });
+    const ticketId = (await call('GET', '/api/v1/tickets?device=pump-1')).body.tickets[0].id;
+    const body = { channel: 'email', contact: { name: 'Kim Lee', email: 'kim@example.com' }, complaintType: 'service', cause: 'speed', description: 'the technician came two days late', ticketIds: [ticketId] };
+    const before = snap();
+    const bad: [string, { body?: unknown; raw?: string; token?: string }, number, RegExp][] = [
+      ['not JSON', { raw: '{"channel"' }, 400, /JSON/i],
+      ['unknown field', { body: { ...body, grade: 'routine' } }, 400, /grade/],
+      ['bad type', { body: { ...body, complaintType: 'weather' } }, 400, /complaintType/],
+      ['cause of another type', { body: { ...body, cause: 'billing' } }, 400, /service complaint is about attitude, speed, competence/],
+      ['unknown ticket', { body: { ...body, ticketIds: [99999] } }, 400, /no ticket 99999/],
+      ['ticket id that is not a number', { body: { ...body, ticketIds: ['1 OR 1=1'] } }, 400, /ticketIds/],
+      ['no description', { body: { ...body, description: '' } }, 400, /description/],
+      ['viewer', { body, token: tokens.viewer }, 403, /role viewer/],
+      ['operator', { body, token: tokens.operator }, 403, /role operator/],
+      ['scoped token, no site', { body, token: tokens.scoped }, 403, /scoped/],
+      ['scoped token, a ticket of another site', { body: { ...body, site: 'plant-b' }, token: tokens.scoped }, 400, /no ticket/],
+    ];
+    for (const [name, o, status, problem] of bad) {
+      const r = await call('POST', '/api/v1/complaints', o);
+      expect(r.status, name).toBe(status);
+      expect(r.body.message, name).toMatch(problem);
+    }
+    expect(snap()).toEqual(before);
+
+    const created = await call('POST', '/api/v1/complaints', { body });
+    expect(created).toMatchObject({ status: 201, body: { complaint: { status: 'registered', grade: 'important', site: 'plant-a', ticketIds: [ticketId], repeat: false } } });
+    const id = created.body.complaint.id;
+    const rootCause = { cause: 'no technician free in the north that week', whys: ['late visit', 'nobody free', 'two on leave'], correctiveAction: 'plan leave per region' };
+    const steps: [string, string, unknown, number, string?][] = [
+      ['resolve before assessing', 'resolve', { resolution: 'credited' }, 409],
+      ['assess with a bad grade', 'assess', { grade: 'urgent', note: 'x' }, 400],
+      ['assess', 'assess', { note: 'confirmed from the dispatch log' }, 200, 'assessed'],
+      ['resolve', 'resolve', { resolution: 'apologised; the visit is credited' }, 200, 'resolved'],
+      ['archive before the return visit', 'archive', { rootCause }, 409],
+      ['follow up with a score of 9', 'follow-up', { reached: true, score: 9, note: 'x' }, 400],
+      ['follow up', 'follow-up', { reached: true, score: 4, note: 'fine now' }, 200, 'followed_up'],
+      ['archive without a root cause', 'archive', {}, 400],
+      ['archive without whys', 'archive', { rootCause: { cause: 'x', whys: [], correctiveAction: 'y' } }, 400],
+      ['archive with six whys', 'archive', { rootCause: { ...rootCause, whys: ['1', '2', '3', '4', '5', '6'] } }, 400],
+      ['archive', 'archive', { rootCause }, 200, 'archived'],
+      ['archive twice', 'archive', { rootCause }, 409],
+    ];
+    for (const [name, action, b, status, want] of steps) {
+      const prior = snap();
+      const r = await call('POST', `/api/v1/complaints/${id}/${action}`, { body: b });
+      expect(r.status, `${name}: ${JSON.stringify(r.body)}`).toBe(status);
+      if (want) expect(r.body.complaint.status, name).toBe(want);
+      else expect(snap(), `${name} changed nothing`).toEqual(prior);
+    }
+    expect((await call('POST', `/api/v1/complaints/${id}/assess`, { body: { note: 'x' }, token: tokens.viewer })).status).toBe(403);
+    expect((await call('POST', '/api/v1/complaints/9999/assess', { body: { note: 'x' } })).status).toBe(404);
+    expect((await call('GET', `/api/v1/complaints/${id}`, { token: tokens.scoped })).status).toBe(404);
+    expect((await call('GET', `/api/v1/complaints/${id}/history`, { token: tokens.viewer })).body.events.map((e: { type: string }) => e.type)).toEqual(['complaint.registered', 'complaint.assessed', 'complaint.resolved', 'complaint.followed_up', 'complaint.archived']);
+    // The same customer about the same cause again: flagged, and one grade up.
+    const again = await call('POST', '/api/v1/complaints', { body: { ...body, description: 'late once more' } });
+    expect(again.body.complaint).toMatchObject({ repeat: true, repeatOf: id, grade: 'high' });
+  });
+
   it('answers the KPIs per site with targets and industry bands, as JSON and CSV; refuses bad queries', async () => {
     const k = await call('GET', '/api/v1/kpis?groupBy=site&interval=month', { token: tokens.viewer });
     expect(k.status).toBe(200);
     expect(k.body).toMatchObject({ groupBy: 'site', interval: 'month', targets: { responseMinutes: 30, firstTimeFix: 0.85, resolution: 0.95, satisfaction: 0.9 }, industry: { firstTimeFix: { bestInClass: 0.88 } } });
     const a = k.body.rows.find((r: { group: string }) => r.group === 'plant-a');
-    expect(a).toMatchObject({ opened: 2, firstTimeFix: { judged: 1, rate: 0 }, satisfaction: { answered: 1, rate: 1 }, nps: { answered: 1, score: 100 } });
+    expect(a).toMatchObject({ opened: 2, firstTimeFix: { judged: 1, rate: 0 }, satisfaction: { answered: 1, rate: 1 }, nps: { answered: 1, score: 100 }, complaints: { count: 2, per100Tickets: 100, repeatRate: 0.5 } });
     expect(a.belowTarget).toContain('firstTimeFix');
     const csv = await call('GET', '/api/v1/kpis?groupBy=source&interval=week&format=csv', { token: tokens.viewer });
     expect(csv.headers['content-type']).toMatch(/text\/csv/);
