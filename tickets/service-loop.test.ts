@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { type Fault, type Finding, ManualClock, createRegistry, dedupeKeyOf, openDatabase, parseConfig, silentLogger } from '../core/index.ts';
+import { computeKpis } from './kpis.ts';
 import { type ReportInput, TicketManager, TicketsConfigSchema } from './manager.ts';
 
 const MIN = 60_000;
@@ -144,6 +145,16 @@ describe('the service loop', () => {
     m.checkSla();
     expect(m.store.get(t.id)).toMatchObject({ status: 'closed', closeReason: 'no_response', survey: null });
     expect(m.store.history(t.id).at(-1)).toMatchObject({ type: 'ticket.closed', actor: { name: 'sla-clock' }, detail: { closeReason: 'no_response' } });
+  });
+
+  it('fills the KPI tables from the tickets of a database that had none (an upgrade)', () => {
+    const { m, db, clock } = setup();
+    const t = ok(m.report(report({ deviceId: 'pump-1' }), desk)).ticket;
+    ok(m.act(t.id, { action: 'acknowledge' }, desk));
+    db.exec('DROP TABLE ticket_kpi; DROP TABLE kpi_cell;');
+    const upgraded = new TicketManager(parseConfig(TicketsConfigSchema, {}, {}), { db, clock, log: silentLogger(), registry: createRegistry() });
+    const rows = computeKpis(db, { from: clock.now() - DAY, to: clock.now() + DAY, groupBy: 'site', interval: 'month', asOf: clock.now() }, upgraded.policy.targets);
+    expect(rows).toMatchObject([{ group: 'plant-a', opened: 1, response: { responded: 1 } }]);
   });
 
   it('reads a ticket stored before the service loop with the new fields at their defaults', () => {

@@ -126,6 +126,23 @@ describe('service loop over the API: customer reports, visits, acceptance, retur
     expect(types).toEqual(['ticket.created', 'ticket.reviewed', 'ticket.acknowledged', 'ticket.assigned', 'ticket.visit_planned', 'ticket.visit_updated', 'ticket.visit_planned', 'ticket.resolved', 'ticket.accepted', 'ticket.surveyed']);
   });
 
+  it('lets the customer confirm the fix through the signed accept link, then answer the survey it leads to', async () => {
+    const t = (await call('POST', '/api/v1/tickets', { body: { ...report, deviceId: 'fan-2', fault: 'misalignment' } })).body.ticket;
+    await call('POST', `/api/v1/tickets/${t.id}/resolve`, { body: { outcome: 'confirmed', note: 'realigned' } });
+    const link = (await call('POST', `/api/v1/tickets/${t.id}/link`, { body: { purpose: 'accept' } })).body;
+    expect(link.purpose).toBe('accept');
+    expect(await (await page(link.url)).text()).toContain('Please confirm the repair');
+    expect((await page(link.url, { by: '' })).status).toBe(400);
+    const done = await page(link.url, { by: 'Kim Lee' });
+    expect(done.status).toBe(200);
+    const thanks = await done.text();
+    expect(srv.server.tickets.store.get(t.id)).toMatchObject({ status: 'accepted', acceptance: { by: 'Kim Lee', via: 'link' } });
+    expect((await page(link.url, { by: 'Someone Else' })).status).toBe(409);
+    const survey = /href="([^"]+)"/.exec(thanks)![1]!.replaceAll('&amp;', '&');
+    expect((await page(survey, { score: '3' })).status).toBe(200);
+    expect(srv.server.tickets.store.get(t.id)).toMatchObject({ status: 'closed', survey: { score: 3 } });
+  });
+
   it('joins a report to the open predicted ticket of the same device, and says so', async () => {
     const predicted = srv.server.tickets.handleFinding({ ruleId: 'temp', deviceId: 'pump-1', metric: 'bearing_temp', severity: 'warning', event: 'fire', fault: 'overheating', at: Date.now(), evidence: {}, dedupeKey: 'pump-1:overheating', site: 'plant-a' })!;
     const r = await call('POST', '/api/v1/tickets', { body: report });
@@ -228,7 +245,8 @@ describe('service loop over the API: customer reports, visits, acceptance, retur
     expect(k.status).toBe(200);
     expect(k.body).toMatchObject({ groupBy: 'site', interval: 'month', targets: { responseMinutes: 30, firstTimeFix: 0.85, resolution: 0.95, satisfaction: 0.9 }, industry: { firstTimeFix: { bestInClass: 0.88 } } });
     const a = k.body.rows.find((r: { group: string }) => r.group === 'plant-a');
-    expect(a).toMatchObject({ opened: 2, firstTimeFix: { judged: 1, rate: 0 }, satisfaction: { answered: 1, rate: 1 }, nps: { answered: 1, score: 100 }, complaints: { count: 2, per100Tickets: 100, repeatRate: 0.5 } });
+    // plant-a: the reviewed report (two visits), the one confirmed through the link, the one that joined a predicted ticket.
+    expect(a).toMatchObject({ opened: 3, firstTimeFix: { judged: 1, rate: 0 }, satisfaction: { answered: 2, rate: 0.5 }, nps: { answered: 1, score: 100 }, complaints: { count: 2, per100Tickets: 200 / 3, repeatRate: 0.5 } });
     expect(a.belowTarget).toContain('firstTimeFix');
     const csv = await call('GET', '/api/v1/kpis?groupBy=source&interval=week&format=csv', { token: tokens.viewer });
     expect(csv.headers['content-type']).toMatch(/text\/csv/);
