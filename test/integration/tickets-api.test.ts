@@ -182,5 +182,11 @@ describe('tickets API: roles, validation, live stream, inbound webhook', () => {
     expect((await call('POST', url, { token: null, raw: comment, headers: signatureOnly })).status).toBe(200);
     expect(await call('POST', url, { token: null, raw: comment, headers: signatureOnly })).toMatchObject({ body: { duplicate: true } });
     expect(history()).toBe(2);
+
+    // The return visit's answer, as the desk's tool records it after its own call or SMS.
+    expect((await send({ ticketId: id, action: 'resolve', actor: 'jane@desk', outcome: 'confirmed', note: 'sensor replaced' })).status).toBe(200);
+    expect((await send({ ticketId: id, action: 'survey', actor: 'jane@desk', score: 7 })).status).toBe(400);
+    const answered = await send({ ticketId: id, action: 'survey', actor: 'jane@desk', score: 4, nps: 8, comment: 'all good' });
+    expect(answered).toMatchObject({ status: 200, body: { ticket: { status: 'closed', closeReason: 'answered', survey: { score: 4, nps: 8, via: 'webhook' } } } });
   });
 });
