@@ -107,7 +107,10 @@ export class KpiWriter {
         PRIMARY KEY (week, month, ${DIMS.join(', ')})) WITHOUT ROWID;
       CREATE INDEX IF NOT EXISTS kpi_cell_month ON kpi_cell (month);`);
     this.stmts = {
-      get: db.prepare('SELECT * FROM ticket_kpi WHERE ticket_id = ?'),
+      // Named as the writer names them, so a stored row compares field by field with a new one.
+      get: db.prepare(`SELECT ticket_id AS id, opened_at AS openedAt, week, month, site, region, grp, customer, equipment, source, device_id AS deviceId,
+        status, predicted_first AS predictedFirst, response_ms AS responseMs, respond_by AS respondBy, resolve_by AS resolveBy, resolved_at AS resolvedAt,
+        first_fix AS firstFix, score, nps, close_reason AS closeReason FROM ticket_kpi WHERE ticket_id = ?`),
       put: db.prepare(`INSERT OR REPLACE INTO ticket_kpi VALUES (@id, @openedAt, @week, @month, @site, @region, @grp, @customer, @equipment, @source,
         @deviceId, @status, @predictedFirst, @responseMs, @respondBy, @resolveBy, @resolvedAt, @firstFix, @score, @nps, @closeReason)`),
       add: db.prepare(`INSERT INTO kpi_cell (week, month, ${DIMS.join(', ')}, ${COUNTERS.join(', ')}) VALUES (${['week', 'month', ...DIMS, ...COUNTERS].map(() => '?').join(', ')})
@@ -117,8 +120,7 @@ export class KpiWriter {
 
   /** Replaces a ticket's row and moves its sums from what it counted before to what it counts now. */
   put(row: KpiTicketRow): void {
-    const stored = this.stmts.get.get(row.id) as StoredRow | undefined;
-    const old = stored && fromStored(stored);
+    const old = this.stmts.get.get(row.id) as KpiTicketRow | undefined;
     // Most saves (a finding repeating, a comment) change nothing the figures count.
     if (old && (Object.keys(row) as (keyof KpiTicketRow)[]).every((k) => old[k] === row[k])) return;
     if (old) this.add(old, -1);
@@ -155,53 +157,6 @@ export class KpiWriter {
     this.stmts.add.run(r.week, r.month, r.site, r.region, r.grp, r.customer, r.equipment, r.source, ...values.map((v) => v * sign));
   }
 }
-
-interface StoredRow {
-  ticket_id: number;
-  opened_at: number;
-  week: number;
-  month: string;
-  site: string;
-  region: string;
-  grp: string;
-  customer: string;
-  equipment: string;
-  source: string;
-  device_id: string;
-  status: string;
-  predicted_first: 0 | 1;
-  response_ms: number | null;
-  respond_by: number;
-  resolve_by: number;
-  resolved_at: number | null;
-  first_fix: 0 | 1 | null;
-  score: number | null;
-  nps: number | null;
-  close_reason: string | null;
-}
-const fromStored = (r: StoredRow): KpiTicketRow => ({
-  id: r.ticket_id,
-  openedAt: r.opened_at,
-  week: r.week,
-  month: r.month,
-  site: r.site,
-  region: r.region,
-  grp: r.grp,
-  customer: r.customer,
-  equipment: r.equipment,
-  source: r.source,
-  deviceId: r.device_id,
-  status: r.status,
-  predictedFirst: r.predicted_first,
-  responseMs: r.response_ms,
-  respondBy: r.respond_by,
-  resolveBy: r.resolve_by,
-  resolvedAt: r.resolved_at,
-  firstFix: r.first_fix,
-  score: r.score,
-  nps: r.nps,
-  closeReason: r.close_reason,
-});
 
 export interface KpiQuery {
   /** Rounded down to the start of its week or month. */

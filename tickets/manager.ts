@@ -371,7 +371,6 @@ export class TicketManager implements Service {
       const advice = adviceFor(fault, this.config.knowledge);
       const known = placed.site !== undefined;
       const created = this.store.create({
-        ...TICKET_DEFAULTS,
         dedupeKey: deviceId !== null ? dedupeKeyOf(deviceId, fault) : `report:${randomUUID()}`,
         site: placed.site ?? input.site ?? null,
         deviceId,
@@ -381,24 +380,12 @@ export class TicketManager implements Service {
         priority,
         severity: severityOf(input.urgency),
         dispatchGroup: dispatchGroupOf(policy, asset),
-        assignee: null,
-        occurrences: 1,
         rules: [],
         createdAt: now,
         updatedAt: now,
         firstSeenAt: now,
         lastSeenAt: now,
-        conditionCleared: false,
-        ...slaOf(policy, priority, now),
-        acknowledgedAt: null,
-        resolvedAt: null,
-        closedAt: null,
-        slaBreached: [],
-        outcome: null,
-        suggestedAction: advice.action,
-        likelyParts: advice.parts,
-        evidence: { recent: [], baseline: {}, limitsCrossed: [], predictedLimitAt: null, findings: [] },
-        externalRef: null,
+        ...opening(slaOf(policy, priority, now), advice),
         source: 'reported',
         reports: [rep],
       });
@@ -640,7 +627,6 @@ export class TicketManager implements Service {
     if (!t) {
       const advice = adviceFor(f.fault, this.config.knowledge);
       const created = this.store.create({
-        ...TICKET_DEFAULTS,
         dedupeKey: f.dedupeKey,
         site: f.site ?? null,
         deviceId: f.deviceId,
@@ -650,24 +636,12 @@ export class TicketManager implements Service {
         priority,
         severity: f.severity,
         dispatchGroup: dispatchGroupOf(policy, asset),
-        assignee: null,
-        occurrences: 1,
         rules: [f.ruleId],
         createdAt: now,
         updatedAt: now,
         firstSeenAt: f.at,
         lastSeenAt: f.at,
-        conditionCleared: false,
-        ...slaOf(policy, priority, now),
-        acknowledgedAt: null,
-        resolvedAt: null,
-        closedAt: null,
-        slaBreached: [],
-        outcome: null,
-        suggestedAction: advice.action,
-        likelyParts: advice.parts,
-        evidence: { recent: [], baseline: {}, limitsCrossed: [], predictedLimitAt: null, findings: [] },
-        externalRef: null,
+        ...opening(slaOf(policy, priority, now), advice),
       });
       this.store.putFinding(created.id, f);
       const ticket = { ...created, evidence: buildEvidence([f], this.deps.history) };
@@ -735,6 +709,26 @@ export class TicketManager implements Service {
 
 function titleOf(what: string, deviceId: string | null, site: string | null): string {
   return `${what}${deviceId ? ` on ${deviceId}` : ''}${site ? ` at ${site}` : ''}`;
+}
+
+/** What every new ticket starts with, whatever opened it: nobody on it yet, nothing decided. */
+function opening(sla: { respondBy: number; resolveBy: number }, advice: { action: string; parts: string[] }) {
+  return {
+    ...TICKET_DEFAULTS,
+    ...sla,
+    assignee: null,
+    occurrences: 1,
+    conditionCleared: false,
+    acknowledgedAt: null,
+    resolvedAt: null,
+    closedAt: null,
+    slaBreached: [],
+    outcome: null,
+    suggestedAction: advice.action,
+    likelyParts: advice.parts,
+    evidence: { recent: [], baseline: {}, limitsCrossed: [], predictedLimitAt: null, findings: [] },
+    externalRef: null,
+  } satisfies Partial<Ticket>;
 }
 
 /** Back to work: the resolution, acceptance and answer are undone; a fix undone inside its window was not a first-time fix. */
