@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/net.ts';
 import { type ServerHandle, startServer } from '../helpers/pipeline.ts';
+import { WebhookReceiver } from '../helpers/receiver.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const ADMIN = 'admin-token-for-the-service-loop-test';
@@ -141,6 +143,28 @@ describe('service loop over the API: customer reports, visits, acceptance, retur
     const survey = /href="([^"]+)"/.exec(thanks)![1]!.replaceAll('&amp;', '&');
     expect((await page(survey, { score: '3' })).status).toBe(200);
     expect(srv.server.tickets.store.get(t.id)).toMatchObject({ status: 'closed', survey: { score: 3 } });
+  });
+
+  it("sends visits, the resolution's customer link and the answer to the desk's tool as signed webhook events", async () => {
+    const receiver = new WebhookReceiver('desk-secret-for-the-visit-events');
+    const url = await receiver.start();
+    try {
+      const sub = await call('POST', '/api/v1/webhooks', { token: ADMIN, body: { url, events: ['ticket.visit_planned', 'ticket.visit_updated', 'ticket.resolved', 'ticket.surveyed'], secret: 'desk-secret-for-the-visit-events' } });
+      expect(sub.status).toBe(201);
+      const t = (await call('POST', '/api/v1/tickets', { body: { ...report, deviceId: 'pump-9', fault: 'lubrication' } })).body.ticket;
+      await call('POST', `/api/v1/tickets/${t.id}/visits`, { body: { plannedAt: Date.now(), technician: 'Tom' } });
+      await call('POST', `/api/v1/tickets/${t.id}/visits/1`, { body: { arrivedAt: Date.now(), result: 'fixed', partsUsed: [{ name: 'grease', quantity: 0.5 }] } });
+      await call('POST', `/api/v1/tickets/${t.id}/resolve`, { body: { outcome: 'confirmed', note: 'regreased' } });
+      await call('POST', `/api/v1/tickets/${t.id}/survey`, { body: { score: 5 } });
+      const got = await waitFor(() => {
+        const mine = receiver.requests.filter((r) => r.ticketId === t.id && r.signed);
+        return mine.length >= 4 ? mine : undefined;
+      }, { message: 'four signed events for the ticket' });
+      expect(got.map((r) => r.type)).toEqual(['ticket.visit_planned', 'ticket.visit_updated', 'ticket.resolved', 'ticket.surveyed']);
+      await call('DELETE', `/api/v1/webhooks/${sub.body.id}`, { token: ADMIN });
+    } finally {
+      await receiver.stop();
+    }
   });
 
   it('joins a report to the open predicted ticket of the same device, and says so', async () => {
