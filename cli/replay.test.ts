@@ -103,3 +103,61 @@ describe('vigil replay', () => {
     expect((await run(['replay'])).code).toBe(2);
   });
 });
+
+describe('vigil replay --truth: lead time against real failures', () => {
+  // A copy of ../shared/datasets/ims-bearing-test2 (its README says what and from where), so a clean clone tests alone.
+  const IMS = new URL('../rules/backtest/fixtures/ims-bearing-test2/readings.csv', import.meta.url).pathname;
+  const TRUTH = new URL('../rules/backtest/fixtures/ims-bearing-test2/truth.csv', import.meta.url).pathname;
+
+  it('reports, on the IMS run-to-failure data, the lead time of the failed bearing and the findings on the healthy ones', async () => {
+    const r = await run(['replay', '--rules', 'default', '--csv', IMS, '--truth', TRUTH, '--json']);
+    expect(r.code).toBe(0);
+    const { leadTimes } = JSON.parse(r.out.at(-1)!) as { leadTimes: { failures: { deviceId: string; leadTimeHours: number; matchingLeadTimeHours: number | null }[]; falseAlarms: { deviceId: string; hoursBeforeEnd: number }[]; ticketsPerDevice: Record<string, number> } };
+    const [b1] = leadTimes.failures;
+    // Today's default ruleset, as the issue measured it: the figure the detection work has to beat.
+    expect(b1).toMatchObject({ deviceId: 'ims2-b1', leadTimeHours: 51.7 });
+    expect(b1!.matchingLeadTimeHours).toBeLessThanOrEqual(b1!.leadTimeHours);
+    expect(leadTimes.falseAlarms.map((a) => a.deviceId)).toEqual(['ims2-b2', 'ims2-b3', 'ims2-b4']);
+    expect(leadTimes.falseAlarms.every((a) => a.hoursBeforeEnd < 5)).toBe(true);
+    expect(leadTimes.ticketsPerDevice['ims2-b1']).toBeGreaterThanOrEqual(1);
+    const text = await run(['replay', '--rules', 'default', '--csv', IMS, '--truth', TRUTH]);
+    expect(text.out.join('\n')).toMatch(/ims2-b1 +failed 2004-02-19T06:02:39.000Z: first warning 51.7 h before/);
+  });
+
+  it('refuses a truth file it cannot read exactly, naming the line, with exit 65; a missing one is 66', async () => {
+    const csv = join(tmp.dir, 'long.csv');
+    writeFileSync(csv, longCsv());
+    for (const [body, problem] of [
+      ['device,when\npump-1,2026-01-01T00:00:00Z\n', /header with device,failed_at/],
+      ['device,failed_at\npump-1,last tuesday\n', /line 2: failed_at "last tuesday" is not a time/],
+      ['device,failed_at,fault\npump-1,2026-01-01T00:00:00Z,gremlins\n', /line 2: fault "gremlins" is not one of/],
+      ['device,failed_at\n', /no failures listed/],
+    ] as const) {
+      const truth = join(tmp.dir, 'truth.csv');
+      writeFileSync(truth, body);
+      const r = await run(['replay', '--rules', 'default', '--csv', csv, '--truth', truth]);
+      expect(r.code).toBe(65);
+      expect(r.err).toMatch(problem);
+    }
+    expect((await run(['replay', '--rules', 'default', '--csv', csv, '--truth', join(tmp.dir, 'nowhere.csv')])).code).toBe(66);
+  });
+
+  it('counts a warning only before the failure, and a fault-specific lead time when the fault is known', async () => {
+    const csv = join(tmp.dir, 'long.csv');
+    writeFileSync(csv, longCsv());
+    const truth = join(tmp.dir, 'truth.csv');
+    // The bearing runs hot from minute 120; it "failed" at minute 170, so the warning came before it.
+    writeFileSync(truth, `device,failed_at,fault\npump-1,${T0 + 170 * MIN},overheating\n`);
+    const r = await run(['replay', '--rules', 'default', '--csv', csv, '--truth', truth, '--json']);
+    const { leadTimes } = JSON.parse(r.out.at(-1)!) as { leadTimes: { failures: { firstFindingAt: number; leadTimeHours: number; matchingLeadTimeHours: number }[]; falseAlarms: unknown[] } };
+    const f = leadTimes.failures[0]!;
+    expect(f.firstFindingAt).toBeGreaterThanOrEqual(T0 + 120 * MIN);
+    expect(f.leadTimeHours).toBe(Math.round(((T0 + 170 * MIN - f.firstFindingAt) / 3_600_000) * 10) / 10);
+    expect(f.matchingLeadTimeHours).toBe(f.leadTimeHours);
+    expect(leadTimes.falseAlarms).toEqual([]);
+    // A failure before any warning has no lead time.
+    writeFileSync(truth, `device,failed_at\npump-1,${T0 + 60 * MIN}\n`);
+    const early = JSON.parse((await run(['replay', '--rules', 'default', '--csv', csv, '--truth', truth, '--json'])).out.at(-1)!) as { leadTimes: { failures: { leadTimeHours: number | null }[] } };
+    expect(early.leadTimes.failures[0]!.leadTimeHours).toBeNull();
+  });
+});

@@ -13,3 +13,4 @@ export * from './service/store.ts';
 export * from './service/service.ts';
 export { registerRulesApi } from './service/api.ts';
 export { ActiveAlertSchema } from './service/api-schemas.ts';
+export * from './backtest/lead-time.ts';

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { EXIT } from '../exit-codes.ts';
 import { readConfigText } from '../../core/index.ts';
-import { CsvError, backtest, defaultRuleset, parseReadingsCsv, parseRuleset } from '../../rules/index.ts';
+import { CsvError, type Failure, backtest, defaultRuleset, leadTimes, parseReadingsCsv, parseRuleset, parseTruthCsv } from '../../rules/index.ts';
 import type { CliContext } from '../context.ts';
 import { replayHelp } from '../help.ts';
 
@@ -16,6 +16,7 @@ export async function replayCommand(argv: string[], ctx: CliContext): Promise<nu
       device: { type: 'string' },
       map: { type: 'string' },
       site: { type: 'string' },
+      truth: { type: 'string' },
     },
     strict: true,
   });
@@ -43,11 +44,23 @@ export async function replayCommand(argv: string[], ctx: CliContext): Promise<nu
     }
     throw err;
   }
+  let truth: Failure[] | undefined;
+  if (values.truth) {
+    try {
+      truth = parseTruthCsv(readConfigText(values.truth));
+    } catch (err) {
+      if (err instanceof CsvError) {
+        ctx.err(`vigil replay: ${values.truth}: ${err.message}`);
+        return EXIT.dataErr;
+      }
+      throw err;
+    }
+  }
   for (const p of parsed.problems.slice(0, 10)) ctx.err(`${values.csv}:${p.line}: ${p.message} (row skipped)`);
   if (parsed.problems.length > 10) ctx.err(`... and ${parsed.problems.length - 10} more rows skipped`);
 
   const iso = (t: number | null) => (t === null ? '-' : new Date(t).toISOString());
-  const { summary } = backtest(ruleset, parsed.readings, {
+  const { summary, findings } = backtest(ruleset, parsed.readings, {
     ...(values.site ? { site: values.site } : {}),
     onFinding(f) {
       if (values.json) {
@@ -57,8 +70,9 @@ export async function replayCommand(argv: string[], ctx: CliContext): Promise<nu
       }
     },
   });
+  const lead = truth ? leadTimes(findings, truth, summary.to) : undefined;
   if (values.json) {
-    ctx.out(JSON.stringify({ summary: { ...summary, rowsSkipped: parsed.problems.length, format: parsed.format } }));
+    ctx.out(JSON.stringify({ summary: { ...summary, rowsSkipped: parsed.problems.length, format: parsed.format }, ...(lead ? { leadTimes: lead } : {}) }));
     return 0;
   }
   ctx.out('');
@@ -69,6 +83,16 @@ export async function replayCommand(argv: string[], ctx: CliContext): Promise<nu
     for (const d of summary.devices) {
       ctx.out(`${d.deviceId.padEnd(16)} ${iso(d.firstWarning).padEnd(24)} ${iso(d.firstCritical).padEnd(24)} ${String(d.alerts).padStart(6)} ${String(d.flaps).padStart(5)} ${d.rules.join(',')}`);
     }
+  }
+  if (lead) {
+    ctx.out('');
+    ctx.out('Lead time (against --truth):');
+    for (const f of lead.failures) {
+      const matching = f.fault ? `; first ${f.fault} finding ${f.matchingLeadTimeHours === null ? 'never' : `${f.matchingLeadTimeHours} h before`}` : '';
+      ctx.out(`  ${f.deviceId.padEnd(16)} failed ${iso(f.failedAt)}: first warning ${f.leadTimeHours === null ? 'never' : `${f.leadTimeHours} h before`}${matching}; ${f.tickets} ticket(s)`);
+    }
+    if (lead.falseAlarms.length === 0) ctx.out('  No findings on devices that did not fail.');
+    for (const a of lead.falseAlarms) ctx.out(`  ${a.deviceId.padEnd(16)} did not fail: ${a.findings} finding(s) (${a.faults.join(', ')}), the first ${a.hoursBeforeEnd} h before the end; ${a.tickets} ticket(s)`);
   }
   return 0;
 }
