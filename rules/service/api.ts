@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DeviceIdSchema, type FastifyInstance, FindingSchema, type Role, canSee, endpoint } from '../../core/index.ts';
+import { DeviceIdSchema, type FastifyInstance, FaultSchema, FindingSchema, type Role, canSee, endpoint } from '../../core/index.ts';
 import { rulesetJsonSchema } from '../rulesets/schema.ts';
 import type { RuleService, Validation } from './service.ts';
 import { ActiveAlertSchema as Alert } from './api-schemas.ts';
@@ -25,6 +25,8 @@ const BacktestBody = z
     /** Also run the active ruleset over the same history, for a side-by-side preview. */
     compare: z.boolean().default(true),
     limit: z.number().int().min(0).max(10_000).default(500),
+    /** Devices that really failed: each run then reports lead times and false alarms. */
+    truth: z.array(z.strictObject({ deviceId: DeviceIdSchema, failedAt: TimeSchema, fault: FaultSchema.optional() })).min(1).max(1000).optional(),
   })
   .refine((b) => !(b.yaml && b.version), { message: 'give yaml or version, not both' });
 const FindingsQuery = z.strictObject({
@@ -41,7 +43,13 @@ const int = z.number().int();
 const Version = z.strictObject({ version: int, name: z.string(), author: z.string(), comment: z.string(), createdAt: int, diff: z.string() });
 const Skipped = z.array(z.strictObject({ ruleId: z.string(), metric: z.string(), reason: z.string() }));
 const Limits = z.record(z.string(), z.unknown());
-const Run = z.strictObject({ version: int.nullable(), summary: z.looseObject({ readings: int, late: int, findings: int, devices: z.array(z.looseObject({})) }), findings: z.array(FindingSchema), truncated: z.boolean() });
+const hoursOrNull = z.number().nullable();
+const LeadTimes = z.strictObject({
+  failures: z.array(z.strictObject({ deviceId: z.string(), failedAt: int, fault: FaultSchema.nullable(), firstFindingAt: int.nullable(), leadTimeHours: hoursOrNull, firstMatchingAt: int.nullable(), matchingLeadTimeHours: hoursOrNull, tickets: int })),
+  falseAlarms: z.array(z.strictObject({ deviceId: z.string(), findings: int, firstAt: int, hoursBeforeEnd: z.number(), faults: z.array(FaultSchema), tickets: int })),
+  ticketsPerDevice: z.record(z.string(), int),
+});
+const Run = z.strictObject({ version: int.nullable(), summary: z.looseObject({ readings: int, late: int, findings: int, devices: z.array(z.looseObject({})) }), findings: z.array(FindingSchema), truncated: z.boolean(), leadTimes: LeadTimes.optional() });
 
 /** A 422 in the API's one error shape, with every problem and its path. */
 function invalid(v: Extract<Validation, { valid: false }>) {
@@ -105,6 +113,7 @@ export function registerRulesApi(app: FastifyInstance, rules: RuleService, now: 
     const to = b.to ?? now();
     const from = b.from ?? to - b.days * DAY;
     if (!(from < to)) return reply.code(400).send({ error: 'bad_request', message: 'from must be before to' });
-    return { from, to, ...rules.backtest({ from, to, devices: b.devices, compare: b.compare, limit: b.limit, version: b.version }, candidate) };
+    const truth = b.truth?.map((t) => ({ deviceId: t.deviceId, failedAt: t.failedAt, fault: t.fault ?? null }));
+    return { from, to, ...rules.backtest({ from, to, devices: b.devices, compare: b.compare, limit: b.limit, version: b.version, truth }, candidate) };
   });
 }

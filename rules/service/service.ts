@@ -15,6 +15,7 @@ import {
   type TimerHandle,
 } from '../../core/index.ts';
 import { type BacktestSummary, backtest } from '../backtest/backtest.ts';
+import { type Failure, type LeadTimeReport, leadTimes } from '../backtest/lead-time.ts';
 import { RuleEngine } from '../engine/engine.ts';
 import { defaultRulesetText, parseRuleset, planDevice } from '../rulesets/compile.ts';
 import { lineDiff } from '../rulesets/diff.ts';
@@ -63,6 +64,8 @@ export interface BacktestRequest {
   devices?: string[] | undefined;
   compare: boolean;
   limit: number;
+  /** Devices that really failed: each run then reports lead times and false alarms. */
+  truth?: Failure[] | undefined;
 }
 
 export interface BacktestRun {
@@ -70,6 +73,7 @@ export interface BacktestRun {
   summary: BacktestSummary;
   findings: Finding[];
   truncated: boolean;
+  leadTimes?: LeadTimeReport;
 }
 
 /**
@@ -241,7 +245,7 @@ export class RuleService implements Service {
       const { findings, summary } = backtest(rs, history.readings({ from: req.from, to: req.to, ...(req.devices ? { devices: req.devices } : {}) }), {
         lateTolerance: this.config.lateTolerance,
       });
-      return { version, summary, findings: findings.slice(0, req.limit), truncated: findings.length > req.limit };
+      return { version, summary, findings: findings.slice(0, req.limit), truncated: findings.length > req.limit, ...(req.truth ? { leadTimes: leadTimes(findings, req.truth, summary.to) } : {}) };
     };
     const active = this.live.activeRuleset;
     const cand = candidate ?? active;

@@ -102,6 +102,15 @@ describe('rule engine in the server: findings, rulesets API, restart', () => {
     expect(limitFire.at).toBe(Math.floor((t0 + 130 * MIN) / MIN) * MIN);
     expect(bt.body.active.summary.devices).toContainEqual(expect.objectContaining({ deviceId: 'pump-1', alerts: expect.any(Number) }));
     expect(bt.body.candidate.summary.devices.find((d: { deviceId: string }) => d.deviceId === 'fan-1')).toBeUndefined();
+
+    // Told which device really failed (and when), each run reports its lead time and the false alarms.
+    const failedAt = new Date(t0 + 170 * MIN).toISOString();
+    const told = await api('/api/v1/rulesets/backtest', { method: 'POST', body: { yaml: relaxed, days: 1, truth: [{ deviceId: 'pump-1', failedAt, fault: 'overheating' }] } });
+    expect(told.status).toBe(200);
+    const active = told.body.active.leadTimes;
+    expect(active.failures[0]).toMatchObject({ deviceId: 'pump-1', fault: 'overheating', firstFindingAt: limitFire.at, leadTimeHours: Math.round(((t0 + 170 * MIN - limitFire.at) / 3_600_000) * 10) / 10 });
+    expect(told.body.candidate.leadTimes.failures[0].leadTimeHours).toBeLessThan(active.failures[0].leadTimeHours);
+    expect((await api('/api/v1/rulesets/backtest', { method: 'POST', body: { days: 1, truth: [{ deviceId: 'pump-1', failedAt: 'soon' }] } })).status).toBe(400);
   });
 
   it('publishes a version live with an audit trail, and rolls back', async () => {
