@@ -85,7 +85,6 @@ export function benchKpis(dir: string, n = 1_000_000): { tickets: number; bySite
         customer: `customer-${(i % 200) % 50}`,
         equipment: ['pump', 'fan', 'motor', 'compressor'][i % 4]!,
         source: rnd() < 0.6 ? 'predicted' : 'reported',
-        deviceId: `dev-${i}`,
         status: resolved ? 'closed' : 'open',
         predictedFirst: rnd() < 0.5 ? 1 : 0,
         responseMs: resp,

@@ -69,7 +69,6 @@ export interface KpiTicketRow {
   customer: string;
   equipment: string;
   source: string;
-  deviceId: string;
   status: string;
   predictedFirst: 0 | 1;
   responseMs: number | null;
@@ -98,21 +97,22 @@ export class KpiWriter {
   constructor(private readonly db: Db) {
     db.exec(`CREATE TABLE IF NOT EXISTS ticket_kpi (ticket_id INTEGER PRIMARY KEY, opened_at INTEGER NOT NULL, week INTEGER NOT NULL, month TEXT NOT NULL,
         site TEXT NOT NULL, region TEXT NOT NULL, grp TEXT NOT NULL, customer TEXT NOT NULL, equipment TEXT NOT NULL, source TEXT NOT NULL,
-        device_id TEXT NOT NULL, status TEXT NOT NULL, predicted_first INTEGER NOT NULL, response_ms INTEGER, respond_by INTEGER NOT NULL,
+        status TEXT NOT NULL, predicted_first INTEGER NOT NULL, response_ms INTEGER, respond_by INTEGER NOT NULL,
         resolve_by INTEGER NOT NULL, resolved_at INTEGER, first_fix INTEGER, score INTEGER, nps INTEGER, close_reason TEXT);
       CREATE INDEX IF NOT EXISTS ticket_kpi_unresponded ON ticket_kpi (opened_at) WHERE response_ms IS NULL;
       CREATE INDEX IF NOT EXISTS ticket_kpi_unresolved ON ticket_kpi (opened_at) WHERE resolved_at IS NULL;
+      CREATE INDEX IF NOT EXISTS ticket_kpi_awaiting_answer ON ticket_kpi (resolved_at) WHERE status IN ('resolved', 'accepted');
       CREATE TABLE IF NOT EXISTS kpi_cell (week INTEGER NOT NULL, month TEXT NOT NULL, ${DIMS.map((d) => `${d} TEXT NOT NULL`).join(', ')},
         ${COUNTERS.map((c) => `${c} INTEGER NOT NULL`).join(', ')},
         PRIMARY KEY (week, month, ${DIMS.join(', ')})) WITHOUT ROWID;
       CREATE INDEX IF NOT EXISTS kpi_cell_month ON kpi_cell (month);`);
     this.stmts = {
       // Named as the writer names them, so a stored row compares field by field with a new one.
-      get: db.prepare(`SELECT ticket_id AS id, opened_at AS openedAt, week, month, site, region, grp, customer, equipment, source, device_id AS deviceId,
+      get: db.prepare(`SELECT ticket_id AS id, opened_at AS openedAt, week, month, site, region, grp, customer, equipment, source,
         status, predicted_first AS predictedFirst, response_ms AS responseMs, respond_by AS respondBy, resolve_by AS resolveBy, resolved_at AS resolvedAt,
         first_fix AS firstFix, score, nps, close_reason AS closeReason FROM ticket_kpi WHERE ticket_id = ?`),
       put: db.prepare(`INSERT OR REPLACE INTO ticket_kpi VALUES (@id, @openedAt, @week, @month, @site, @region, @grp, @customer, @equipment, @source,
-        @deviceId, @status, @predictedFirst, @responseMs, @respondBy, @resolveBy, @resolvedAt, @firstFix, @score, @nps, @closeReason)`),
+        @status, @predictedFirst, @responseMs, @respondBy, @resolveBy, @resolvedAt, @firstFix, @score, @nps, @closeReason)`),
       add: db.prepare(`INSERT INTO kpi_cell (week, month, ${DIMS.join(', ')}, ${COUNTERS.join(', ')}) VALUES (${['week', 'month', ...DIMS, ...COUNTERS].map(() => '?').join(', ')})
         ON CONFLICT (week, month, ${DIMS.join(', ')}) DO UPDATE SET ${COUNTERS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}`),
     };

@@ -145,6 +145,17 @@ describe('the service loop', () => {
     m.checkSla();
     expect(m.store.get(t.id)).toMatchObject({ status: 'closed', closeReason: 'no_response', survey: null });
     expect(m.store.history(t.id).at(-1)).toMatchObject({ type: 'ticket.closed', actor: { name: 'sla-clock' }, detail: { closeReason: 'no_response' } });
+
+    // A comment on a resolved ticket is not an answer: the week still runs from the resolution (or acceptance).
+    const u = ok(m.report(report({ deviceId: 'fan-2' }), desk)).ticket;
+    ok(m.act(u.id, { action: 'resolve', outcome: 'confirmed', note: 'done' }, desk));
+    clock.advance(3 * DAY);
+    ok(m.act(u.id, { action: 'accept', by: 'Kim' }, desk));
+    clock.advance(6 * DAY);
+    ok(m.act(u.id, { action: 'comment', note: 'called, no answer' }, desk));
+    clock.advance(DAY + MIN);
+    m.checkSla();
+    expect(m.store.get(u.id)).toMatchObject({ status: 'closed', closeReason: 'no_response' });
   });
 
   it('fills the KPI tables from the tickets of a database that had none (an upgrade)', () => {

@@ -56,6 +56,7 @@ export class TicketStore {
       CREATE TABLE IF NOT EXISTS ticket_finding (ticket_id INTEGER NOT NULL, rule_id TEXT NOT NULL, metric TEXT NOT NULL, finding TEXT NOT NULL,
         PRIMARY KEY (ticket_id, rule_id, metric)) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS ticket_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), finding_id INTEGER NOT NULL);`);
+    this.kpis = new KpiWriter(db);
     this.stmts = {
       insert: db.prepare(`INSERT INTO ticket (dedupe_key, status, priority, site, device_id, sla_breached, respond_by, resolve_by, updated_at, data)
         VALUES (@dedupeKey, @status, @priority, @site, @deviceId, @slaBreached, @respondBy, @resolveBy, @updatedAt, '{}')`),
@@ -68,9 +69,10 @@ export class TicketStore {
       finding: db.prepare('INSERT INTO ticket_finding (ticket_id, rule_id, metric, finding) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET finding = excluded.finding'),
       findings: db.prepare('SELECT finding FROM ticket_finding WHERE ticket_id = ? ORDER BY rule_id, metric'),
       // Through the device's index: a dedupe key names its device, and a device has few tickets.
+      awaitingAnswer: db.prepare(`SELECT t.data FROM ticket_kpi k JOIN ticket t ON t.id = k.ticket_id
+        WHERE k.status IN ('resolved', 'accepted') AND k.resolved_at <= ? ORDER BY k.resolved_at`),
       previousOfKey: db.prepare('SELECT data FROM ticket WHERE device_id = ? AND dedupe_key = ? AND id != ? ORDER BY id DESC LIMIT 1'),
     };
-    this.kpis = new KpiWriter(db);
     this.backfillKpis();
   }
 
@@ -96,7 +98,6 @@ export class TicketStore {
       customer: d.customer ?? '',
       equipment: d.equipment,
       source: t.source,
-      deviceId: t.deviceId ?? '',
       status: t.status,
       predictedFirst: t.source === 'predicted' && !t.customerNoticed ? 1 : 0,
       responseMs: t.acknowledgedAt !== null ? t.acknowledgedAt - t.createdAt : null,
@@ -116,9 +117,12 @@ export class TicketStore {
     return row && parse(row.data);
   }
 
-  /** Resolved or accepted tickets with no return-visit answer, resolved (or accepted) before `before`. */
+  /**
+   * Resolved or accepted tickets with no return-visit answer, resolved (or accepted) before `before`.
+   * Found through the KPI rows' index of tickets awaiting an answer; a later comment does not count.
+   */
   awaitingAnswer(before: number): Ticket[] {
-    const rows = this.db.prepare("SELECT data FROM ticket WHERE status IN ('resolved', 'accepted') AND updated_at <= ? ORDER BY id").all(before) as { data: string }[];
+    const rows = this.stmts.awaitingAnswer.all(before) as { data: string }[];
     return rows.map((r) => parse(r.data)).filter((t) => (t.acceptance?.at ?? t.resolvedAt ?? t.updatedAt) <= before);
   }
 
