@@ -36,6 +36,8 @@ describe('reading CSV', () => {
       { deviceId: 'pump-1', metric: 'bearing_temp', value: 51, ts: T0 + MIN },
     ]);
     expect(r.problems.map((p) => p.line)).toEqual([4, 5, 6]);
+    // A date-time without an offset is UTC on every machine (the truth file reads times the same way).
+    expect(parseReadingsCsv('ts,device,metric,value\n2026-01-01T00:01:00,pump-1,bearing_temp,50\n2026-01-01 00:02:00+01:00,pump-1,bearing_temp,50\n').readings.map((x) => x.ts)).toEqual([T0 - 58 * MIN, T0 + MIN]);
     expect(r.problems[1]!.message).toMatch(/unknown metric "colour"/);
   });
 

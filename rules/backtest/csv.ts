@@ -62,7 +62,7 @@ export function parseReadingsCsv(text: string, opts: CsvOptions = {}): CsvResult
     const line = lines[i]!;
     if (line.trim() === '' || line.startsWith('#')) continue;
     const cells = splitRow(line);
-    const ts = parseTs(cells[tsCol]);
+    const ts = parseCsvTime(cells[tsCol]);
     if (ts === undefined) {
       problems.push({ line: i + 1, message: `ts ${JSON.stringify(cells[tsCol] ?? '')} is neither ISO 8601 nor epoch ms` });
       continue;
@@ -94,17 +94,22 @@ export function parseReadingsCsv(text: string, opts: CsvOptions = {}): CsvResult
 
 export class CsvError extends Error {}
 
-function parseTs(cell: string | undefined): number | undefined {
+/**
+ * A CSV time: epoch milliseconds, or ISO 8601. A date-time without an offset is UTC, as a date alone
+ * already is, so a file reads the same on every machine whatever its time zone.
+ */
+export function parseCsvTime(cell: string | undefined): number | undefined {
   const s = cell?.trim();
   if (!s) return undefined;
   if (/^\d+$/.test(s)) return Number(s);
   if (!/^\d{4}-\d{2}-\d{2}/.test(s)) return undefined;
-  const t = Date.parse(s);
+  const zoned = !/[T ]\d/.test(s) || /(?:[zZ]|[+-]\d\d:?\d\d)$/.test(s);
+  const t = Date.parse(zoned ? s : `${s}Z`);
   return Number.isFinite(t) ? t : undefined;
 }
 
 /** One CSV row; double-quoted cells may contain commas and doubled quotes (RFC 4180). */
-function splitRow(line: string): string[] {
+export function splitRow(line: string): string[] {
   if (!line.includes('"')) return line.split(',');
   const out: string[] = [];
   let cur = '';

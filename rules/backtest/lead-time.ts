@@ -1,5 +1,5 @@
 import { type Fault, FaultSchema, type Finding, problemsOf } from '../../core/index.ts';
-import { CsvError } from './csv.ts';
+import { CsvError, parseCsvTime, splitRow } from './csv.ts';
 
 /** A device that really failed, and when: what detection is judged against. */
 export interface Failure {
@@ -37,7 +37,11 @@ const hours = (ms: number) => Math.round((ms / HOUR) * 10) / 10;
 export function leadTimes(findings: readonly Finding[], failures: readonly Failure[], end: number | null): LeadTimeReport {
   const warnings = findings.filter((f) => f.event !== 'resolve');
   const byDevice = new Map<string, Finding[]>();
-  for (const f of warnings) byDevice.set(f.deviceId, [...(byDevice.get(f.deviceId) ?? []), f]);
+  for (const f of warnings) {
+    const list = byDevice.get(f.deviceId);
+    if (list) list.push(f);
+    else byDevice.set(f.deviceId, [f]);
+  }
   const tickets = (list: readonly Finding[]) => problemsOf(list.filter((f) => f.event === 'fire').map((f) => f.fault)).length;
   const ticketsPerDevice = Object.fromEntries([...byDevice].map(([d, list]) => [d, tickets(list)]));
   const failed = new Set(failures.map((f) => f.deviceId));
@@ -72,19 +76,19 @@ export function leadTimes(findings: readonly Finding[], failures: readonly Failu
  */
 export function parseTruthCsv(text: string): Failure[] {
   const lines = text.split(/\r?\n/);
-  const header = lines[0]?.split(',').map((h) => h.trim().toLowerCase()) ?? [];
+  const header = splitRow(lines[0] ?? '').map((h) => h.trim().toLowerCase());
   const col = (name: string) => header.indexOf(name);
   if (col('device') < 0 || col('failed_at') < 0) throw new CsvError('line 1: expected a header with device,failed_at (and optionally fault)');
   const out: Failure[] = [];
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!.trim();
     if (!line || line.startsWith('#')) continue;
-    const cells = line.split(',').map((c) => c.trim());
+    const cells = splitRow(line).map((c) => c.trim());
     const deviceId = cells[col('device')] ?? '';
     const when = cells[col('failed_at')] ?? '';
-    const failedAt = /^\d{1,15}$/.test(when) ? Number(when) : /^\d{4}-\d\d-\d\dT/.test(when) ? Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(when) ? when : `${when}Z`) : NaN;
+    const failedAt = parseCsvTime(when);
     if (!deviceId) throw new CsvError(`line ${i + 1}: no device`);
-    if (!Number.isFinite(failedAt)) throw new CsvError(`line ${i + 1}: failed_at ${JSON.stringify(when)} is not a time (ISO 8601 or epoch ms)`);
+    if (failedAt === undefined) throw new CsvError(`line ${i + 1}: failed_at ${JSON.stringify(when)} is not a time (ISO 8601 or epoch ms)`);
     const rawFault = col('fault') >= 0 ? (cells[col('fault')] ?? '') : '';
     const fault = rawFault ? FaultSchema.safeParse(rawFault) : undefined;
     if (fault && !fault.success) throw new CsvError(`line ${i + 1}: fault ${JSON.stringify(rawFault)} is not one of ${FaultSchema.options.join(', ')}`);
