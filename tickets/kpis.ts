@@ -283,6 +283,17 @@ export function kpiCsv(rows: readonly KpiRow[]): string {
   return [CSV_COLUMNS.join(','), ...lines].join('\r\n') + '\r\n';
 }
 
+export interface KpiAlert {
+  id: number;
+  groupBy: string;
+  group: string;
+  period: string;
+  kpi: string;
+  value: number;
+  target: number;
+  at: number;
+}
+
 /** The `kpi.below_target` events raised, one per month, grouping, group and figure. */
 export class KpiAlerts {
   private readonly insert;
@@ -299,7 +310,7 @@ export class KpiAlerts {
     return r.changes === 1 ? Number(r.lastInsertRowid) : undefined;
   }
 
-  list(limit: number): { id: number; groupBy: string; group: string; period: string; kpi: string; value: number; target: number; at: number }[] {
-    return this.db.prepare('SELECT id, group_by AS groupBy, grp AS "group", period, kpi, value, target, at FROM kpi_alert ORDER BY id DESC LIMIT ?').all(limit) as never;
+  list(limit: number): KpiAlert[] {
+    return this.db.prepare('SELECT id, group_by AS groupBy, grp AS "group", period, kpi, value, target, at FROM kpi_alert ORDER BY id DESC LIMIT ?').all(limit) as KpiAlert[];
   }
 }

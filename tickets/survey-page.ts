@@ -27,15 +27,14 @@ export function registerSurveyPages(app: FastifyInstance, tickets: TicketManager
     });
 
     const open = (raw: unknown, reply: FastifyReply): { ticket: Ticket; purpose: 'accept' | 'survey'; token: string } | undefined => {
-      const p = Token.safeParse(raw);
-      const check = p.success ? verifyLink(linkKey, p.data.token, now()) : ({ ok: false, reason: 'invalid' } as const);
-      if (!check.ok) {
-        if (check.reason === 'expired') page(reply, 410, 'This link has expired', '<p>Please contact the service desk if you would still like to answer.</p>');
-        else page(reply, 403, 'This link is not valid', '<p>Please use the link exactly as you received it.</p>');
+      const token = Token.safeParse(raw).data?.token;
+      const check = token !== undefined ? verifyLink(linkKey, token, now()) : ({ ok: false, reason: 'invalid' } as const);
+      const ticket = check.ok ? tickets.store.get(check.claim.ticketId) : undefined;
+      if (!check.ok && check.reason === 'expired') {
+        page(reply, 410, 'This link has expired', '<p>Please contact the service desk if you would still like to answer.</p>');
         return undefined;
       }
-      const ticket = tickets.store.get(check.claim.ticketId);
-      if (!ticket) {
+      if (!check.ok || !ticket || token === undefined) {
         page(reply, 403, 'This link is not valid', '<p>Please use the link exactly as you received it.</p>');
         return undefined;
       }
@@ -44,7 +43,7 @@ export function registerSurveyPages(app: FastifyInstance, tickets: TicketManager
         page(reply, 409, 'Already answered', `<p>${check.claim.purpose === 'accept' ? 'This repair has already been confirmed' : 'This survey has already been answered'}, or the ticket has moved on. Thank you.</p>`);
         return undefined;
       }
-      return { ticket, purpose: check.claim.purpose, token: (p as { data: { token: string } }).data.token };
+      return { ticket, purpose: check.claim.purpose, token };
     };
 
     child.get('/survey/:token', { config: { access: 'public' } }, async (req, reply) => {

@@ -177,6 +177,17 @@ describe('service loop over the API: customer reports, visits, acceptance, retur
     const t = (await call('POST', '/api/v1/tickets', { body: { ...report, deviceId: 'pump-9', fault: 'imbalance' } })).body.ticket;
     await call('POST', `/api/v1/tickets/${t.id}/resolve`, { body: { outcome: 'confirmed', note: 'done' } });
     const url: string = (await call('POST', `/api/v1/tickets/${t.id}/link`, { body: { purpose: 'survey' } })).body.url;
+    // Links are made only by the desk, for a ticket at the right stage, and only for its own purposes.
+    const open = (await call('POST', '/api/v1/tickets', { body: { ...report, deviceId: 'pump-9', fault: 'misalignment' } })).body.ticket;
+    for (const [body, token, status] of [
+      [{ purpose: 'survey' }, tokens.viewer, 403],
+      [{ purpose: 'admin' }, undefined, 400],
+      [{ purpose: 'survey', ticketId: 1 }, undefined, 400],
+    ] as const) expect((await call('POST', `/api/v1/tickets/${t.id}/link`, { body, token })).status, JSON.stringify(body)).toBe(status);
+    // A token scoped to plant-b cannot make a link for a plant-a ticket: it does not exist for it.
+    const elsewhere = srv.server.tickets.store.list({ site: 'plant-a', limit: 1, offset: 0 }).tickets[0]!;
+    expect((await call('POST', `/api/v1/tickets/${elsewhere.id}/link`, { body: { purpose: 'survey' }, token: tokens.scoped })).status).toBe(404);
+    expect((await call('POST', `/api/v1/tickets/${open.id}/link`, { body: { purpose: 'survey' } })).status).toBe(409);
     const before = snapshot();
     const i = url.length - 5;
     const tampered = url.slice(0, i) + (url[i] === 'a' ? 'b' : 'a') + url.slice(i + 1);
@@ -278,6 +289,13 @@ describe('service loop over the API: customer reports, visits, acceptance, retur
     expect(csv.body).toMatch(/\r\nreported,\d{4}-\d\d-\d\d,/);
     const scoped = await call('GET', '/api/v1/kpis', { token: tokens.scoped });
     expect(scoped.body.rows.map((r: { group: string }) => r.group)).toEqual(['plant-b']);
+    // The raised events: readable by any role, refused to a token scoped to sites (they span sites).
+    srv.server.tickets.checkKpis();
+    const alerts = await call('GET', '/api/v1/kpis/alerts?limit=10', { token: tokens.viewer });
+    expect(alerts.status).toBe(200);
+    expect(alerts.body.alerts).toEqual(srv.server.tickets.kpiAlerts.list(10));
+    expect((await call('GET', '/api/v1/kpis/alerts', { token: tokens.scoped })).status).toBe(403);
+    for (const q of ['limit=0', 'limit=1e9', 'limit=abc', 'site=plant-a']) expect((await call('GET', `/api/v1/kpis/alerts?${q}`)).status, q).toBe(400);
     for (const q of ['groupBy=planet', 'interval=day', 'from=2026-02-01&to=2026-01-01', 'from=yesterday', 'format=xml', 'from=2020-01-01&to=2026-01-01', 'colour=red']) {
       const r = await call('GET', `/api/v1/kpis?${q}`);
       expect(r.status, q).toBe(400);
