@@ -223,8 +223,12 @@ export function registerTicketsApi(app: FastifyInstance, tickets: TicketManager,
   for (const action of ACTIONS) {
     const roles: readonly Role[] = action === 'comment' ? ['service_desk', 'operator'] : DESK;
     const via = action === 'accept' ? { via: 'technician' } : action === 'survey' ? { via: 'api' } : {};
-    endpoint(app, 'POST', `/api/v1/tickets/:id/${action}`, { tag: 'tickets', summary: `${action[0]!.toUpperCase()}${action.slice(1)} a ticket`, roles, params: Id, body: ActionBodies[action] as z.ZodType<Record<string, unknown>>, response: ActionResult, errors: [404, 409], scoped: 'filtered' }, ({ params, body, principal, reply }) =>
-      visible(params.id, principal) ? send(reply, tickets.act(params.id, { action, ...body, ...via } as ActionInput, { name: principal.name, role: principal.role })) : notFound(reply, params.id),
+    endpoint(app, 'POST', `/api/v1/tickets/:id/${action}`, { tag: 'tickets', summary: `${action[0]!.toUpperCase()}${action.slice(1)} a ticket`, roles, params: Id, body: ActionBodies[action] as z.ZodType<Record<string, unknown>>, response: ActionResult, errors: [404, 409], scoped: 'filtered' }, ({ params, body, principal, reply }) => {
+      if (!visible(params.id, principal)) return notFound(reply, params.id);
+      // A scoped desk reviews a report into one of its own sites only.
+      if (action === 'review' && principal.sites && !principal.sites.has(String(body.site))) return reply.code(403).send({ error: 'forbidden', message: 'a token scoped to sites reviews a report into one of its sites' });
+      return send(reply, tickets.act(params.id, { action, ...body, ...via } as ActionInput, { name: principal.name, role: principal.role }, principal.sites));
+    },
     );
   }
 
@@ -235,7 +239,7 @@ export function registerTicketsApi(app: FastifyInstance, tickets: TicketManager,
     { tag: 'tickets', summary: "A customer's report: joins the device's open ticket for the same problem, or opens a `reported` ticket (`new` until reviewed when no known site)", roles: DESK, body: ReportBody, response: ReportResult, status: 201, scoped: 'filtered' },
     ({ body, principal, reply }) => {
       if (principal.sites && !(body.site !== undefined && principal.sites.has(body.site))) return reply.code(403).send({ error: 'forbidden', message: 'a token scoped to sites reports for one of its sites: give site' });
-      return send(reply, tickets.report(body, { name: principal.name, role: principal.role }));
+      return send(reply, tickets.report(body, { name: principal.name, role: principal.role }, principal.sites));
     },
   );
 

@@ -239,7 +239,8 @@ export class TicketManager implements Service {
   }
 
   /** A person (or the desk's system) acts on a ticket. Refused with 400, 404 or 409 without changing anything. */
-  act(id: number, input: ActionInput, actor: Actor): ActResult {
+  /** `sites`: the caller's scope, which a review may not leave. */
+  act(id: number, input: ActionInput, actor: Actor, sites?: ReadonlySet<string>): ActResult {
     const out: [TicketEvent, Ticket][] = [];
     const r = this.deps.db.transaction((): ActResult => {
       const t = this.store.get(id);
@@ -254,7 +255,7 @@ export class TicketManager implements Service {
       if ('note' in input && input.note) detail.note = input.note;
       switch (input.action) {
         case 'review': {
-          const r = this.placeReport(input.site, input.deviceId ?? t.deviceId ?? undefined);
+          const r = this.placeReport(input.site, input.deviceId ?? t.deviceId ?? undefined, sites);
           if (!r.ok) return { ok: false, status: 400, error: 'bad_request', message: r.message };
           if (!r.site) return { ok: false, status: 400, error: 'bad_request', message: `site: ${input.site} is not a site this server knows (the ticket policy's sites, or one a device reports from)` };
           const fault = input.fault ?? t.fault;
@@ -333,10 +334,10 @@ export class TicketManager implements Service {
    * device when the desk gives no fault), reopens a resolved one, or opens a `reported` ticket; one
    * that names no known site waits in `new` for the desk's review.
    */
-  report(input: ReportInput, actor: Actor): ReportResult {
+  report(input: ReportInput, actor: Actor, sites?: ReadonlySet<string>): ReportResult {
     const out: [TicketEvent, Ticket][] = [];
     const r = this.deps.db.transaction((): ReportResult => {
-      const placed = this.placeReport(input.site, input.deviceId);
+      const placed = this.placeReport(input.site, input.deviceId, sites);
       if (!placed.ok) return { ok: false, status: 400, error: 'bad_request', message: placed.message };
       const now = this.deps.clock.now();
       const { policy } = this.config;
@@ -459,11 +460,15 @@ export class TicketManager implements Service {
   }
 
   /** Where a report belongs: its device must be known, and agree with the site when both are given. */
-  private placeReport(site: string | undefined, deviceId: string | undefined): { ok: true; site: string | undefined; deviceId: string | undefined } | { ok: false; message: string } {
+  /**
+   * `sites` is the caller's scope: a device elsewhere is unknown to it, so the answer never says where
+   * another site's device is.
+   */
+  private placeReport(site: string | undefined, deviceId: string | undefined, sites: ReadonlySet<string> | undefined): { ok: true; site: string | undefined; deviceId: string | undefined } | { ok: false; message: string } {
     const lookup = this.deps.devices;
     if (deviceId !== undefined) {
       const at = lookup?.siteOf(deviceId);
-      if (at === undefined) return { ok: false, message: `deviceId: ${deviceId} is not a device this server knows (it has sent no readings)` };
+      if (at === undefined || (sites && !sites.has(at))) return { ok: false, message: `deviceId: ${deviceId} is not a device this server knows (it has sent no readings)` };
       if (site !== undefined && site !== at) return { ok: false, message: `deviceId: ${deviceId} is at site ${at}, not ${site}` };
       return { ok: true, site: at, deviceId };
     }

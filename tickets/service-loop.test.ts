@@ -102,6 +102,12 @@ describe('the service loop', () => {
     expect(m.report(report({ deviceId: 'pump-404' }), desk)).toMatchObject({ ok: false, status: 400, message: expect.stringMatching(/pump-404 is not a device/) });
     expect(m.report(report({ deviceId: 'pump-9', site: 'plant-a' }), desk)).toMatchObject({ ok: false, status: 400, message: expect.stringMatching(/at site plant-b, not plant-a/) });
     expect(m.store.list({ limit: 10, offset: 0 }).total).toBe(0);
+    // Scoped to plant-b, a plant-a device is unknown: neither a report nor a review says where it is.
+    const scope = new Set(['plant-b']);
+    expect(m.report(report({ deviceId: 'pump-1', site: 'plant-b' }), desk, scope)).toMatchObject({ ok: false, status: 400, message: expect.stringMatching(/^deviceId: pump-1 is not a device this server knows/) });
+    const waiting = ok(m.report(report({ site: 'nowhere' }), desk)).ticket;
+    expect(m.act(waiting.id, { action: 'review', site: 'plant-b', deviceId: 'pump-1' }, desk, scope)).toMatchObject({ ok: false, status: 400, message: expect.stringMatching(/pump-1 is not a device/) });
+    expect(m.store.get(waiting.id)).toMatchObject({ status: 'new', deviceId: null });
   });
 
   it('a reopen inside the first-fix window clears first-time fix; a new ticket for the same problem does too; after the window it holds', () => {

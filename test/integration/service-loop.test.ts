@@ -60,6 +60,8 @@ describe('service loop over the API: customer reports, visits, acceptance, retur
       ['operator', { body: report, token: tokens.operator }, 403, /role operator/],
       ['scoped token, other site', { body: { ...report, site: 'plant-a' }, token: tokens.scoped }, 403, /scoped/],
       ['scoped token, no site', { body: report, token: tokens.scoped }, 403, /scoped/],
+      // A device of another site is unknown to a scoped token: the answer must not say where it is.
+      ['scoped token, a device of another site', { body: { ...report, site: 'plant-b' }, token: tokens.scoped }, 400, /^deviceId: pump-1 is not a device this server knows/],
       ['no token', { body: report, token: '' }, 401, /Bearer/],
     ];
     for (const [name, o, status, problem] of cases) {
