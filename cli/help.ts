@@ -28,13 +28,15 @@ export const modbusHelp = `vigil modbus read (--tcp HOST:PORT | --rtu PATH [--ba
   Polls a device once with a profile and prints the decoded values, or the exact Modbus error.
   --json prints one JSON object per value: {"metric", "value", "unit"} ({"name", "value"} for strings).`;
 
-export const replayHelp = `vigil replay --rules FILE|default --csv FILE [--truth FILE] [--json] [--device ID] [--map COLUMN=METRIC,...] [--site SITE]
+export const replayHelp = `vigil replay --rules FILE|default --csv FILE [--truth FILE] [--machine PATTERN[=NAME]]... [--json] [--device ID] [--map COLUMN=METRIC,...] [--site SITE]
   Runs a ruleset over a CSV of readings with the live rule engine and prints what would have fired,
   then a summary per device (first warning, first critical, alerts, flaps).
   CSV: long (ts,device,metric,value) or wide (ts[,device],<one column per metric>); ts is ISO 8601 or
   epoch ms. Wide columns are named after catalog metrics or mapped with --map vib=vibration_rms.
   --truth FILE: a CSV device,failed_at[,fault] of real failures; adds each failed device's lead time
   (first warning before the failure) and the findings on devices that did not fail.
+  --machine 'rig1-*=rig1': the devices matching the pattern share one machine (shaft): vibration that
+  one of them feels from another that already fires is evidence on that one's ticket.
   --json prints one JSON object per finding per line, then {"summary": ..., "leadTimes": ...}.`;
 
 export const schemaHelp = `vigil schema gateway|server|ruleset|scenario|profile

@@ -28,6 +28,8 @@ import {
   type Ticket,
   type TicketEvent,
   VIBRATION_DIAGNOSES,
+  isVibrationFault,
+  transmittedFrom,
   type TicketEventType,
   type TimerHandle,
   type WebhookPayload,
@@ -590,6 +592,9 @@ export class TicketManager implements Service {
   private ticketFor(f: Finding, out: [TicketEvent, Ticket][]): Ticket | undefined {
     const own = this.store.byKey(f.dedupeKey);
     if (own) return own;
+    // Vibration felt from a neighbour belongs on the source's open vibration problem, whatever its fault.
+    const source = transmittedFrom(f);
+    if (source !== undefined) return this.store.activeOfDevice(source).find((t) => isVibrationFault(t.fault));
     const active = this.store.activeOfDevice(f.deviceId);
     if (f.fault === 'vibration') return active.find((t) => VIBRATION_DIAGNOSES.includes(t.fault));
     // Only a diagnosis that fires refines; one that ends says nothing about the symptom's ticket.
@@ -627,6 +632,8 @@ export class TicketManager implements Service {
       return next;
     }
 
+    // Transmitted vibration is evidence, never a problem of its own: with the source's ticket gone, it is kept only as a finding.
+    if (!t && transmittedFrom(f) !== undefined) return undefined;
     const asset = assetOf(policy, f.deviceId, f.site ?? null);
     const priority = priorityOf(policy, f.severity, t?.fault ?? f.fault, asset);
     if (!t) {

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { EXIT } from '../exit-codes.ts';
 import { readConfigText } from '../../core/index.ts';
-import { CsvError, type Failure, backtest, defaultRuleset, leadTimes, parseReadingsCsv, parseRuleset, parseTruthCsv } from '../../rules/index.ts';
+import { CsvError, DeviceEntrySchema, type Failure, backtest, defaultRuleset, leadTimes, parseReadingsCsv, parseRuleset, parseTruthCsv } from '../../rules/index.ts';
 import type { CliContext } from '../context.ts';
 import { replayHelp } from '../help.ts';
 
@@ -17,6 +17,7 @@ export async function replayCommand(argv: string[], ctx: CliContext): Promise<nu
       map: { type: 'string' },
       site: { type: 'string' },
       truth: { type: 'string' },
+      machine: { type: 'string', multiple: true },
     },
     strict: true,
   });
@@ -33,7 +34,21 @@ export async function replayCommand(argv: string[], ctx: CliContext): Promise<nu
     }
     map[from.trim()] = to.trim();
   }
-  const ruleset = values.rules === 'default' ? defaultRuleset() : parseRuleset(readConfigText(values.rules), values.rules);
+  let ruleset = values.rules === 'default' ? defaultRuleset() : parseRuleset(readConfigText(values.rules), values.rules);
+  if (values.machine?.length) {
+    // The same as `devices: [{ id: PATTERN, machine: NAME }]` in the ruleset, for data replayed as it is.
+    const entries = [];
+    for (const [i, m] of values.machine.entries()) {
+      const [id, name] = m.split('=');
+      const entry = DeviceEntrySchema.safeParse({ id: id?.trim(), machine: name?.trim() || `machine-${i + 1}` });
+      if (!entry.success) {
+        ctx.err(`--machine ${JSON.stringify(m)}: expected PATTERN or PATTERN=NAME, e.g. --machine 'rig1-*=rig1' (${entry.error.issues[0]?.message ?? 'invalid'})`);
+        return 2;
+      }
+      entries.push(entry.data);
+    }
+    ruleset = { ...ruleset, devices: [...ruleset.devices, ...entries] };
+  }
   let parsed;
   try {
     parsed = parseReadingsCsv(readConfigText(values.csv), { ...(values.device ? { device: values.device } : {}), map });
@@ -93,6 +108,7 @@ export async function replayCommand(argv: string[], ctx: CliContext): Promise<nu
     }
     if (lead.falseAlarms.length === 0) ctx.out('  No findings on devices that did not fail.');
     for (const a of lead.falseAlarms) ctx.out(`  ${a.deviceId.padEnd(16)} did not fail: ${a.findings} finding(s) (${a.faults.join(', ')}), the first ${a.hoursBeforeEnd} h before the end; ${a.tickets} ticket(s)`);
+    for (const [d, t] of Object.entries(lead.transmitted)) ctx.out(`  ${d.padEnd(16)} ${t.findings} finding(s) of vibration transmitted from ${t.sources.join(', ')}: evidence on that ticket, no ticket of its own`);
   }
   return 0;
 }

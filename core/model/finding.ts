@@ -62,3 +62,17 @@ export function problemsOf(faults: Iterable<Fault>): Fault[] {
 export function dedupeKeyOf(deviceId: string, fault: Fault): string {
   return `${deviceId}:${fault}`;
 }
+
+/** Faults that travel through a shaft or frame: a neighbour's sensor feels them too. */
+export function isVibrationFault(f: Fault): boolean {
+  return f === 'vibration' || VIBRATION_DIAGNOSES.includes(f);
+}
+
+/**
+ * The device a finding's vibration comes from, when the rule engine filed it as transmitted from a
+ * neighbour on the same machine (`evidence.transmitted`, `evidence.source`); undefined for a device's own.
+ */
+export function transmittedFrom(f: Pick<Finding, 'evidence'>): string | undefined {
+  const { transmitted, source } = f.evidence;
+  return transmitted === true && typeof source === 'string' ? source : undefined;
+}

@@ -1,4 +1,4 @@
-import { type Fault, FaultSchema, type Finding, problemsOf } from '../../core/index.ts';
+import { type Fault, FaultSchema, type Finding, problemsOf, transmittedFrom } from '../../core/index.ts';
 import { CsvError, parseCsvTime, splitRow } from './csv.ts';
 
 /** A device that really failed, and when: what detection is judged against. */
@@ -22,6 +22,8 @@ export interface LeadTimeReport {
   }[];
   /** Devices that did not fail but raised findings: how many, and how long before the end of the data the first came. */
   falseAlarms: { deviceId: string; findings: number; firstAt: number; hoursBeforeEnd: number; faults: Fault[]; tickets: number }[];
+  /** Per device, findings filed as vibration transmitted from a neighbour (evidence on its ticket, not alarms). */
+  transmitted: Record<string, { findings: number; sources: string[] }>;
   /** Problems that would have had a ticket, per device (a vibration symptom merged into its diagnosis). */
   ticketsPerDevice: Record<string, number>;
 }
@@ -31,13 +33,22 @@ const hours = (ms: number) => Math.round((ms / HOUR) * 10) / 10;
 
 /**
  * Lead time, the product's own measure: for each device that failed, how long before the failure the
- * first warning came; for the others, every warning is a false alarm. Findings after a failure do
- * not count as warnings of it.
+ * first warning came; for the others, every warning of their own is a false alarm. Findings after a
+ * failure do not count as warnings of it, and vibration filed as transmitted from a neighbour is counted
+ * apart: it is evidence on the neighbour's ticket.
  */
 export function leadTimes(findings: readonly Finding[], failures: readonly Failure[], end: number | null): LeadTimeReport {
   const warnings = findings.filter((f) => f.event !== 'resolve');
   const byDevice = new Map<string, Finding[]>();
+  const transmitted: LeadTimeReport['transmitted'] = {};
   for (const f of warnings) {
+    const source = transmittedFrom(f);
+    if (source !== undefined) {
+      const t = (transmitted[f.deviceId] ??= { findings: 0, sources: [] });
+      t.findings++;
+      if (!t.sources.includes(source)) t.sources.push(source);
+      continue;
+    }
     const list = byDevice.get(f.deviceId);
     if (list) list.push(f);
     else byDevice.set(f.deviceId, [f]);
@@ -65,6 +76,7 @@ export function leadTimes(findings: readonly Finding[], failures: readonly Failu
       .filter(([d]) => !failed.has(d))
       .map(([deviceId, list]) => ({ deviceId, findings: list.length, firstAt: list[0]!.at, hoursBeforeEnd: end === null ? 0 : hours(end - list[0]!.at), faults: problemsOf(list.map((f) => f.fault)), tickets: tickets(list) }))
       .sort((a, b) => a.deviceId.localeCompare(b.deviceId)),
+    transmitted,
     ticketsPerDevice,
   };
 }

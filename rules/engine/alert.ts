@@ -31,6 +31,8 @@ export interface AlertState {
   un: number;
   fires: number[];
   firedAt: number;
+  /** Set while the alert is another device's vibration felt here: that device's id (see the engine). */
+  src?: string;
 }
 
 export const NORMAL: AlertState = Object.freeze({ ph: Phase.Normal, sev: 0, since: NaN, n: 0, up: NaN, un: 0, fires: [], firedAt: NaN }) as AlertState;

@@ -1,6 +1,6 @@
-import { type Finding, type MetricId, type Reading, dedupeKeyOf } from '../../core/index.ts';
+import { type Finding, type MetricId, type Reading, dedupeKeyOf, globMatch, isVibrationFault } from '../../core/index.ts';
 import { type CompiledRule, type DevicePlan, planDevice } from '../rulesets/compile.ts';
-import type { Ruleset } from '../rulesets/schema.ts';
+import type { OperatingState, Ruleset } from '../rulesets/schema.ts';
 import { type AlertState, type AlertStep, NORMAL, Phase, alertStep, isFlapping, phaseName } from './alert.ts';
 import { decodeState, encodeState } from './state-codec.ts';
 
@@ -20,6 +20,34 @@ export interface EngineOptions {
    */
   tickEvery?: number;
 }
+
+/** Planned work on devices, a site or asset classes: while it lasts their rules neither learn nor judge. */
+export interface Hold {
+  id: string;
+  start: number;
+  end: number;
+  /** Device ids or patterns with `*`; sites; asset classes. A device matching any is held. */
+  devices?: readonly string[] | undefined;
+  sites?: readonly string[] | undefined;
+  classes?: readonly string[] | undefined;
+}
+
+/** A device's operating state: the indicator it is judged by, its running level, and warm-up. */
+interface Operating {
+  /** Index of the preferred indicator seen so far (Infinity: none yet). */
+  ind: number;
+  /** Usual running level of a `ratio` indicator. */
+  level: number;
+  run: boolean;
+  /** Sample time until which it warms up after a start. */
+  warm: number;
+  /** Newest sample time seen, to tell a gap. */
+  last: number;
+}
+
+// The running level follows roughly the last twenty running samples: fast enough to learn a new
+// machine, slow enough that a single low sample does not move the line that tells a stop.
+const RUNNING_LEVEL_WEIGHT = 0.05;
 
 interface Instance {
   rule: CompiledRule;
@@ -46,6 +74,10 @@ interface DeviceSlot {
   /** Newest sample time seen, and when (on the arrival clock) the device's last reading came. */
   t: number;
   at: number;
+  /** Operating state, when the ruleset tells running from stopped. */
+  op: Operating | undefined;
+  /** Maintenance windows that cover this device. */
+  holds: readonly Hold[];
 }
 
 
@@ -68,6 +100,8 @@ export interface EngineStats {
   readings: number;
   evaluations: number;
   late: number;
+  /** Readings not judged because the device was stopped or warming up, or under maintenance. */
+  paused: number;
   findings: { fire: number; escalate: number; resolve: number };
 }
 
@@ -84,15 +118,26 @@ const keyOf = (deviceId: string, metric: string) => `${deviceId}\u0001${metric}`
  */
 export class RuleEngine {
   private readonly devices = new Map<string, DeviceSlot>();
+  /** Devices per declared machine (ruleset `devices[].machine`), for source attribution. */
+  private readonly machines = new Map<string, DeviceSlot[]>();
   /** When (on the arrival clock) clock-driven kinds were last evaluated. */
   private tickedAt = -Infinity;
   private restored = new Map<string, Snapshot>();
-  readonly stats: EngineStats = { readings: 0, evaluations: 0, late: 0, findings: { fire: 0, escalate: 0, resolve: 0 } };
+  private holds: readonly Hold[] = [];
+  /** The ruleset's running indicators by metric, with their order of preference. */
+  private indicators = new Map<string, number>();
+  readonly stats: EngineStats = { readings: 0, evaluations: 0, late: 0, paused: 0, findings: { fire: 0, escalate: 0, resolve: 0 } };
 
   constructor(
     private ruleset: Ruleset,
     private readonly opts: EngineOptions,
-  ) {}
+  ) {
+    this.indicate(ruleset.operatingState);
+  }
+
+  private indicate(op: OperatingState | undefined): void {
+    this.indicators = new Map(op?.running.map((r, i) => [r.metric, i]));
+  }
 
   get activeRuleset(): Ruleset {
     return this.ruleset;
@@ -117,6 +162,10 @@ export class RuleEngine {
       const now = r.ts > slot.t ? r.ts : slot.t;
       slot.t = now;
       slot.v = r.value;
+      if ((dev.op !== undefined && !this.running(dev, dev.op, r, now)) || (dev.holds.length > 0 && held(dev.holds, now))) {
+        this.paused(dev, r, now);
+        continue;
+      }
       const list = slot.list;
       for (let j = 0; j < list.length; j++) this.evaluate(list[j]!, dev, r, now, slot.v);
       if (dev.wide.length > 0) {
@@ -132,6 +181,56 @@ export class RuleEngine {
   }
 
   /**
+   * Whether a device runs, judged by the most preferred indicator it reports; a start, or a gap in its
+   * data, begins a warm-up. Mutates the device's operating state: it is the engine's, not a rule's.
+   */
+  private running(dev: DeviceSlot, o: Operating, r: Reading, now: number): boolean {
+    const cfg = this.ruleset.operatingState!;
+    if (now - o.last > cfg.gap) o.warm = now + cfg.warmUp;
+    if (!(now <= o.last)) o.last = now;
+    const idx = this.indicators.get(r.metric);
+    if (idx !== undefined && idx <= o.ind) {
+      o.ind = idx;
+      const ind = cfg.running[idx]!;
+      let run: boolean;
+      if (ind.above !== undefined) run = r.value > ind.above;
+      else {
+        if (Number.isNaN(o.level)) o.level = r.value;
+        run = r.value > ind.ratio! * o.level;
+        if (run) o.level += RUNNING_LEVEL_WEIGHT * (r.value - o.level);
+      }
+      if (run && !o.run) o.warm = now + cfg.warmUp;
+      o.run = run;
+    }
+    return o.run && now >= o.warm;
+  }
+
+  /** A reading of a paused device: only the kinds that watch for absence hear of it (it did arrive). */
+  private paused(dev: DeviceSlot, r: Reading, now: number): void {
+    this.stats.paused++;
+    if (now > dev.t) dev.t = now;
+    for (let j = 0; j < dev.wide.length; j++) {
+      const inst = dev.wide[j]!;
+      if (inst.rule.kind.tick === undefined) continue;
+      const only = dev.wideMetrics[j];
+      if (only === undefined || only.has(r.metric)) this.evaluate(inst, dev, r, dev.t, r.value);
+    }
+  }
+
+  /** Replaces the maintenance windows in force (the rule service keeps them). */
+  setHolds(holds: readonly Hold[]): void {
+    this.holds = holds;
+    for (const dev of this.devices.values()) dev.holds = this.holdsOf(dev);
+  }
+
+  private holdsOf(dev: DeviceSlot): readonly Hold[] {
+    const cls = dev.plan.assetClass;
+    return this.holds.filter(
+      (h) => h.devices?.some((p) => globMatch(p, dev.id)) || (dev.site !== undefined && h.sites?.includes(dev.site)) || (cls !== undefined && h.classes?.includes(cls)),
+    );
+  }
+
+  /**
    * Drives the clock-watching kinds (silence). A device's "now" is its newest sample time plus the
    * clock time since its last reading arrived: how long nothing has come from it. Live, the clock is
    * the wall clock, so a device whose history is being replayed or backfilled is not silent while the
@@ -142,6 +241,8 @@ export class RuleEngine {
     for (const dev of this.devices.values()) {
       if (dev.wide.length === 0 || dev.t === -Infinity) continue;
       const now = dev.t + Math.max(0, clockNow - dev.at);
+      // A machine that stopped, or planned work, explains the quiet.
+      if ((dev.op !== undefined && !dev.op.run) || (dev.holds.length > 0 && held(dev.holds, now))) continue;
       for (const inst of dev.wide) {
         const tick = inst.rule.kind.tick;
         if (!tick) continue;
@@ -172,6 +273,13 @@ export class RuleEngine {
     // is slightly behind the site's time; a finding never predates the phase it ends.
     if (!Number.isNaN(before.since) && before.since > now) now = before.since;
     const sev = a.event === 'resolve' ? before.sev : a.state.sev;
+    let src = before.src;
+    if (a.event === 'fire') {
+      src = this.sourceOf(dev, rule.fault);
+      if (src !== undefined) inst.a = { ...inst.a, src };
+      else if (inst.a.src !== undefined) inst.a = { ...inst.a, src: undefined };
+    } else if (a.event === 'resolve' && inst.a.src !== undefined) inst.a = { ...inst.a, src: undefined };
+    const source = src !== undefined ? this.sourceAlert(src) : undefined;
     this.opts.emit({
       ruleId: rule.ruleId,
       deviceId: dev.id,
@@ -186,15 +294,62 @@ export class RuleEngine {
         ...(a.event === 'fire' ? { refire: a.refire } : { firedAt: a.state.firedAt }),
         ...(isFlapping(a.state, rule.alert) ? { flapping: true } : {}),
         ...(dev.plan.assetClass ? { assetClass: dev.plan.assetClass } : {}),
+        ...(src !== undefined ? { transmitted: true, source: src, machine: dev.plan.machine } : {}),
       },
-      dedupeKey: dedupeKeyOf(dev.id, rule.fault),
+      // Transmitted vibration is evidence on the source's problem, so it joins the source's ticket.
+      dedupeKey: src !== undefined ? dedupeKeyOf(src, source?.fault ?? rule.fault) : dedupeKeyOf(dev.id, rule.fault),
       ...(dev.site !== undefined ? { site: dev.site } : {}),
     });
   }
 
+  /**
+   * The neighbour on the same machine whose own vibration alert fired first and still holds, if any:
+   * the likeliest source of what this device now feels. A device is its own source when nothing on its
+   * machine fired before it, so the sensor that changed first names the problem.
+   */
+  private sourceOf(dev: DeviceSlot, fault: string): string | undefined {
+    const machine = dev.plan.machine;
+    if (machine === undefined || !isVibrationFault(fault as Finding['fault'])) return undefined;
+    let best: { id: string; at: number } | undefined;
+    for (const peer of this.machines.get(machine) ?? []) {
+      if (peer === dev) continue;
+      const a = this.ownVibrationAlert(peer);
+      if (a && (best === undefined || a.firedAt < best.at)) best = { id: peer.id, at: a.firedAt };
+    }
+    return best?.id;
+  }
+
+  /** The earliest-fired vibration alert of a device that is its own (not transmitted) and still holds. */
+  private ownVibrationAlert(dev: DeviceSlot): { firedAt: number; fault: Finding['fault'] } | undefined {
+    let best: { firedAt: number; fault: Finding['fault'] } | undefined;
+    const each = (i: Instance) => {
+      if ((i.a.ph !== Phase.Firing && i.a.ph !== Phase.Recovering) || i.a.src !== undefined || !isVibrationFault(i.rule.fault)) return;
+      // A diagnosis names the problem better than the symptom fired at the same time.
+      if (best === undefined || i.a.firedAt < best.firedAt || (i.a.firedAt === best.firedAt && best.fault === 'vibration')) best = { firedAt: i.a.firedAt, fault: i.rule.fault };
+    };
+    for (const i of dev.wide) each(i);
+    for (const slot of dev.metrics.values()) for (const i of slot.list) each(i);
+    return best;
+  }
+
+  private sourceAlert(deviceId: string): { fault: Finding['fault'] } | undefined {
+    const dev = this.devices.get(deviceId);
+    return dev ? this.ownVibrationAlert(dev) : undefined;
+  }
+
+  private joinMachine(dev: DeviceSlot, previous: string | undefined): void {
+    if (previous === dev.plan.machine) return;
+    if (previous !== undefined) {
+      const list = this.machines.get(previous)?.filter((d) => d !== dev) ?? [];
+      if (list.length > 0) this.machines.set(previous, list);
+      else this.machines.delete(previous);
+    }
+    if (dev.plan.machine !== undefined) this.machines.set(dev.plan.machine, [...(this.machines.get(dev.plan.machine) ?? []), dev]);
+  }
+
   private addDevice(id: string, site: string | undefined): DeviceSlot {
     const plan = planDevice(this.ruleset, id, site);
-    const dev: DeviceSlot = { id, site, plan, byMetric: new Map(), metrics: new Map(), wide: [], wideMetrics: [], t: -Infinity, at: -Infinity };
+    const dev: DeviceSlot = { id, site, plan, byMetric: new Map(), metrics: new Map(), wide: [], wideMetrics: [], t: -Infinity, at: -Infinity, op: undefined, holds: [] };
     this.arrange(dev, plan, new Map());
     this.devices.set(id, dev);
     return dev;
@@ -202,7 +357,12 @@ export class RuleEngine {
 
   /** Lays out a device's instances from a plan, carrying over state from `old` where it still fits. */
   private arrange(dev: DeviceSlot, plan: DevicePlan, old: Map<string, Instance>): void {
+    const machine = this.devices.has(dev.id) ? dev.plan.machine : undefined;
     dev.plan = plan;
+    this.joinMachine(dev, machine);
+    dev.holds = this.holdsOf(dev);
+    if (this.ruleset.operatingState === undefined) dev.op = undefined;
+    else dev.op ??= { ind: Infinity, level: NaN, run: true, warm: -Infinity, last: NaN };
     dev.byMetric = new Map();
     for (const r of plan.rules) {
       if (r.metric === '*') continue;
@@ -255,6 +415,7 @@ export class RuleEngine {
    */
   use(ruleset: Ruleset): void {
     this.ruleset = ruleset;
+    this.indicate(ruleset.operatingState);
     for (const dev of this.devices.values()) {
       const old = new Map<string, Instance>();
       for (const i of dev.wide) old.set(keyOf(i.rule.ruleId, '*'), i);
@@ -376,4 +537,9 @@ export class RuleEngine {
   seen(): { deviceId: string; site: string | undefined }[] {
     return [...this.devices.values()].map((d) => ({ deviceId: d.id, site: d.site }));
   }
+}
+
+function held(holds: readonly Hold[], now: number): boolean {
+  for (const h of holds) if (now >= h.start && now < h.end) return true;
+  return false;
 }

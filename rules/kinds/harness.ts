@@ -29,6 +29,8 @@ export const FixtureSchema = z.strictObject({
       cycle: z.array(z.number()).min(1).optional(),
       /** Skip this much time before the segment (a gap). */
       after: Offset.prefault('0'),
+      /** Other metrics sampled at the same times (one sensor's features), each a value or a cycle. */
+      with: z.partialRecord(MetricIdSchema, z.union([z.number(), z.array(z.number()).min(1)])).optional(),
     }),
   ),
   ticks: z.array(Offset).default([]),
@@ -66,7 +68,8 @@ export function runFixture(kind: string, f: Fixture): { event: string; severity:
     for (let i = 0; i < seg.count; i++) {
       const value = seg.value ?? (seg.ramp ? seg.ramp[0] + ((seg.ramp[1] - seg.ramp[0]) * i) / Math.max(1, seg.count - 1) : seg.cycle![i % seg.cycle!.length]!);
       const r: Reading = { deviceId: 'dev-1', metric: seg.metric ?? f.metric ?? 'vibration_rms', value, ts: t };
-      events.push({ at: t, run: () => engine.ingest('site-1', [r], r.ts) });
+      const also = Object.entries(seg.with ?? {}).map(([metric, v]): Reading => ({ deviceId: 'dev-1', metric: metric as Reading['metric'], value: typeof v === 'number' ? v : v[i % v.length]!, ts: r.ts }));
+      events.push({ at: t, run: () => engine.ingest('site-1', [r, ...also], r.ts) });
       t += seg.every;
     }
   }

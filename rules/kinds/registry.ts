@@ -1,6 +1,8 @@
 import { baseline } from './baseline/index.ts';
 import { compound } from './compound/index.ts';
+import { cusum } from './cusum/index.ts';
 import { flatline } from './flatline/index.ts';
+import { healthIndex } from './health-index/index.ts';
 import { registerKinds } from './lookup.ts';
 import { rate } from './rate/index.ts';
 import { silence } from './silence/index.ts';
@@ -9,7 +11,7 @@ import { trend } from './trend/index.ts';
 import type { AnyKind } from './types.ts';
 
 /** Every rule kind, explicitly: a ruleset names them by `kind`. */
-export const KINDS: readonly AnyKind[] = [threshold, baseline, trend, rate, flatline, silence, compound];
+export const KINDS: readonly AnyKind[] = [threshold, baseline, cusum, healthIndex, trend, rate, flatline, silence, compound];
 registerKinds(KINDS);
 
 export { kindOf } from './lookup.ts';

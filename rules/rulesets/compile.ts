@@ -37,6 +37,8 @@ export interface DevicePlan {
   deviceId: string;
   site: string | undefined;
   assetClass: string | undefined;
+  /** The machine (shaft, rig) the device sits on with others, if the ruleset says so. */
+  machine: string | undefined;
   tags: string[];
   rules: CompiledRule[];
   /** Rules that match the device but cannot apply to it, and why (e.g. no zones for its class). */
@@ -46,17 +48,19 @@ export interface DevicePlan {
 /** Works out which rules apply to a device, with its asset class's and its own overrides merged in. */
 export function planDevice(rs: Ruleset, deviceId: string, site: string | undefined): DevicePlan {
   let assetClass: string | undefined;
+  let machine: string | undefined;
   const tags = new Set<string>();
   const deviceOverrides: Record<string, Override>[] = [];
   for (const d of rs.devices) {
     if (!globMatch(d.id, deviceId) || (d.site !== undefined && d.site !== site)) continue;
     if (d.class !== undefined) assetClass = d.class;
+    if (d.machine !== undefined) machine = d.machine;
     for (const t of d.tags) tags.add(t);
     deviceOverrides.push(d.overrides);
   }
   const cls = assetClass ? rs.assetClasses[assetClass] : undefined;
   const layers = [...(cls ? [cls.overrides] : []), ...deviceOverrides];
-  const plan: DevicePlan = { deviceId, site, assetClass, tags: [...tags], rules: [], skipped: [] };
+  const plan: DevicePlan = { deviceId, site, assetClass, machine, tags: [...tags], rules: [], skipped: [] };
 
   for (const rule of rs.rules) {
     if (!matches(rule.match, deviceId, site, assetClass, tags)) continue;

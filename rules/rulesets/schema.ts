@@ -8,6 +8,7 @@ export const RULESET_VERSION = 1;
 const slug = (what: string) => z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, `${what} must be lowercase letters, digits, '_', '.' or '-'`);
 export const RuleIdSchema = slug('a rule id');
 const ClassIdSchema = slug('an asset class id');
+const MachineIdSchema = slug('a machine id');
 
 /** How an alert debounces, clears and damps flapping; every field optional here, filled from `defaults`. */
 export const AlertInputSchema = z.strictObject({
@@ -79,14 +80,42 @@ const AssetClassSchema = z.strictObject({
   overrides: z.record(z.string(), OverrideSchema).default({}),
 });
 
-const DeviceEntrySchema = z.strictObject({
+export const DeviceEntrySchema = z.strictObject({
   /** A device id, or a pattern with `*`. */
   id: z.string().min(1),
   site: z.string().optional(),
   class: z.string().optional(),
+  /**
+   * Devices that share a machine or shaft: a vibration finding on one of them while another already
+   * fires is filed as transmitted evidence on that one's ticket, not as a problem of its own.
+   */
+  machine: MachineIdSchema.optional(),
   tags: z.array(z.string()).default([]),
   overrides: z.record(z.string(), OverrideSchema).default({}),
 });
+
+const RunningIndicatorSchema = z
+  .strictObject({
+    metric: MetricIdSchema,
+    /** Running while the value is above this (speed in rpm, motor current in A). */
+    above: z.number().optional(),
+    /** Running while the value is above this fraction of its usual running level (vibration collapses when a machine stops). */
+    ratio: z.number().positive().max(1).optional(),
+  })
+  .refine((i) => (i.above === undefined) !== (i.ratio === undefined), { message: 'give either above or ratio' });
+
+/**
+ * Running or stopped, told from the signal itself. While a device is stopped, and for `warmUp` after it
+ * starts again, its rules neither learn nor judge (a stop is not a fault, a restart is not a recovery,
+ * and a stop is not normal). A gap in its data longer than `gap` counts as a stop.
+ */
+export const OperatingStateSchema = z.strictObject({
+  /** In order of preference: a device is judged by the first indicator it reports. */
+  running: z.array(RunningIndicatorSchema).min(1),
+  gap: DurationSchema.prefault('2h'),
+  warmUp: DurationSchema.prefault('30m'),
+});
+export type OperatingState = z.infer<typeof OperatingStateSchema>;
 
 export const RulesetSchema = z
   .strictObject({
@@ -97,6 +126,7 @@ export const RulesetSchema = z
     assetClasses: z.record(ClassIdSchema, AssetClassSchema).default({}),
     /** Which asset class and tags a device has, and its own overrides. Later entries win. */
     devices: z.array(DeviceEntrySchema).default([]),
+    operatingState: OperatingStateSchema.optional(),
     rules: z.array(RuleSchema).min(1),
   })
   .superRefine(

@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { DurationSchema } from '../../../core/index.ts';
+import { type BaselineParams, type BaselineState, baseline, scoreOf } from '../baseline/index.ts';
+import { type Prepared, defineKind, graded, limits as makeLimits } from '../types.ts';
+
+export const CusumParamsSchema = z
+  .strictObject({
+    /**
+     * The allowance, in deviations: each sample adds (z − k) to the sum, so only the part of a shift beyond
+     * k counts. k = δ/2 is Page's choice for detecting a shift of δ deviations fastest; 1 aims at shifts
+     * of about 2 deviations and lets ordinary noise (|z| < 1 most of the time) drain the sum.
+     */
+    k: z.number().positive().default(1),
+    /** The decision interval h: the sum, in deviations, that raises each level. */
+    warning: z.number().positive().default(8),
+    critical: z.number().positive().optional(),
+    /** The baseline the deviation is measured from; the same learning as the baseline kind. */
+    halfLife: DurationSchema.prefault('7d'),
+    learn: DurationSchema.prefault('1d'),
+    minSamples: z.number().int().min(2).default(30),
+    minDeviation: z.number().nonnegative().default(0),
+    relativeFloor: z.number().nonnegative().default(0.02),
+    clip: z.number().positive().default(3),
+  })
+  .refine((p) => p.critical === undefined || p.critical >= p.warning, { message: 'critical must be at least warning' });
+export type CusumParams = z.infer<typeof CusumParamsSchema>;
+
+/** The baseline it measures from, and the upper cumulative sum `c` (in deviations). */
+export interface CusumState {
+  b: BaselineState;
+  c: number;
+}
+
+const baselineOf = (p: CusumParams): Prepared<BaselineParams> => ({
+  params: { measure: 'deviations', warning: p.warning, critical: p.critical, halfLife: p.halfLife, learn: p.learn, minSamples: p.minSamples, minDeviation: p.minDeviation, relativeFloor: p.relativeFloor, clip: p.clip },
+  limits: makeLimits(1, NaN, NaN, 0),
+  ctx: { deviceId: '', hysteresis: 0, site: undefined, assetClass: undefined, zones: undefined },
+});
+const prepared = new WeakMap<CusumParams, Prepared<BaselineParams>>();
+
+/**
+ * Page's upper CUSUM on the deviation from a learned baseline: `c = max(0, c + z − k)`. A shift of one or
+ * two deviations, too small for any single-sample limit, adds up sample after sample until it crosses h;
+ * noise drains it. The sum is itself the persistence: one outlier adds at most `clip − k`.
+ */
+export const cusum = defineKind<CusumParams, CusumState>({
+  kind: 'cusum',
+  summary: 'cumulative sum of small upward shifts from a learned baseline (control chart)',
+  params: CusumParamsSchema,
+  scope: 'metric',
+  prepare: (p) => ({ dir: 1, warning: p.warning, critical: p.critical }),
+  init: () => ({ b: baseline.init(baselineOf(CusumParamsSchema.parse({}))), c: 0 }),
+  step({ params: p, limits }, s, r, now, frozen) {
+    let bp = prepared.get(p);
+    if (!bp) prepared.set(p, (bp = baselineOf(p)));
+    const learning = s.b.n < p.minSamples || now - s.b.since < p.learn;
+    // Each sample is clipped like the baseline clips it, so one wild value cannot cross h on its own.
+    const z = learning ? NaN : Math.min(p.clip, scoreOf(bp.params, s.b, r.value));
+    const c = Number.isNaN(z) ? 0 : Math.max(0, s.c + z - p.k);
+    // The baseline does not learn while the sum says the level has moved: that is the shift being measured.
+    const b = baseline.step(bp, s.b, r, now, frozen || c >= p.warning).state;
+    return graded(b === s.b && c === s.c ? s : { b, c }, learning ? NaN : c, limits);
+  },
+  evidence({ params: p }, s, value) {
+    const e = baseline.evidence(baselineOf(p), s.b, value);
+    return { value, baseline: e.baseline, deviation: e.deviation, z: e.score, sum: round(s.c), k: p.k, warning: p.warning, critical: p.critical, learnedFrom: s.b.n };
+  },
+  compatible: (a, b) => a.halfLife === b.halfLife && a.k === b.k,
+});
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

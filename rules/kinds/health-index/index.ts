@@ -1,0 +1,146 @@
+import { CholeskyDecomposition, Matrix } from 'ml-matrix';
+import { chiSquaredDistributionTable, mean, sampleCovariance } from 'simple-statistics';
+import { z } from 'zod';
+import { DurationSchema, MetricIdSchema, type MetricId } from '../../../core/index.ts';
+import { defineKind, graded } from '../types.ts';
+
+export const HealthIndexParamsSchema = z
+  .strictObject({
+    /** The features of one sensor that are judged together (RMS, peak, crest, kurtosis). */
+    metrics: z.array(MetricIdSchema).min(2).max(6).refine((m) => new Set(m).size === m.length, { message: 'a metric is listed twice' }),
+    /** The Mahalanobis distance (in deviations of the joint normal) that raises each level. */
+    warning: z.number().positive().default(4.5),
+    critical: z.number().positive().optional(),
+    /** The joint normal is first estimated over this long (and at least `minSamples` snapshots). */
+    learn: DurationSchema.prefault('1d'),
+    minSamples: z.number().int().min(10).default(30),
+    /** Afterwards it follows slow change: a snapshot's weight halves after this long. */
+    halfLife: DurationSchema.prefault('7d'),
+    /** A snapshot further than this distance teaches the normal nothing (default: the warning distance). */
+    clip: z.number().positive().optional(),
+    /** Floor on each feature's deviation, as a fraction of its mean (sensor resolution, steady rigs). */
+    relativeFloor: z.number().nonnegative().default(0.02),
+    /** Values of the features whose sample times lie this close together form one snapshot. */
+    snapshot: DurationSchema.prefault('1m'),
+  })
+  .refine((p) => p.critical === undefined || p.critical >= p.warning, { message: 'critical must be at least warning' });
+export type HealthIndexParams = z.infer<typeof HealthIndexParamsSchema>;
+
+/**
+ * `x`/`xt`: the snapshot being assembled (NaN where a feature is still missing); `buf`: the snapshots
+ * of the learning period (null once learned); `mu`/`cov`: the joint normal (cov row-major).
+ */
+export interface HealthIndexState {
+  n: number;
+  since: number;
+  ts: number;
+  x: number[];
+  xt: number;
+  buf: number[][] | null;
+  mu: number[];
+  cov: number[];
+  score: number;
+}
+
+/** Learning keeps at most this many snapshots; beyond it, new ones replace old ones in turn. */
+const MAX_LEARN_SAMPLES = 1000;
+
+/**
+ * A health index: the Mahalanobis distance of one sensor's feature vector from the joint normal learned
+ * for it. Correlated features (RMS and peak rise together) count once, and several features that each
+ * move a little add up, so early damage need not push any single feature past its own limit. The normal
+ * is estimated robustly (the snapshots beyond the 97.5 % χ² quantile are dropped and it is estimated
+ * again) and then follows slow change with a half life, never while its alert is active.
+ */
+export const healthIndex = defineKind<HealthIndexParams, HealthIndexState>({
+  kind: 'health-index',
+  summary: 'Mahalanobis distance of several features of one sensor from their learned joint normal',
+  params: HealthIndexParamsSchema,
+  scope: 'device',
+  metrics: (p) => p.metrics,
+  prepare: (p) => ({ dir: 1, warning: p.warning, critical: p.critical }),
+  init: ({ params: p }) => ({ n: 0, since: NaN, ts: NaN, x: p.metrics.map(() => NaN), xt: NaN, buf: [], mu: [], cov: [], score: NaN }),
+  step({ params: p, limits }, s, r, now, frozen) {
+    const i = p.metrics.indexOf(r.metric as MetricId);
+    if (i < 0) return graded(s, s.score, limits);
+    const x = Number.isNaN(s.xt) || Math.abs(r.ts - s.xt) > p.snapshot ? p.metrics.map(() => NaN) : [...s.x];
+    x[i] = r.value;
+    const xt = Number.isNaN(s.xt) || Math.abs(r.ts - s.xt) > p.snapshot ? r.ts : s.xt;
+    if (x.some(Number.isNaN)) return graded({ ...s, x, xt }, s.score, limits);
+    // A complete snapshot: judge it, then learn from it.
+    const done = { ...s, x: p.metrics.map(() => NaN), xt: NaN };
+    if (s.buf !== null) return graded(learnFrom(p, done, x, now), NaN, limits);
+    const score = distance(p, s.mu, s.cov, x);
+    const next = { ...done, score };
+    if (frozen || !(score <= (p.clip ?? p.warning))) return graded(next, score, limits);
+    return graded(adapt(p, next, x, now), score, limits);
+  },
+  evidence({ params: p }, s) {
+    const sd = (j: number) => Math.sqrt(s.cov[j * p.metrics.length + j]! + (p.relativeFloor * s.mu[j]!) ** 2);
+    const last = s.x.some(Number.isNaN) ? undefined : s.x;
+    return {
+      distance: round(s.score),
+      warning: p.warning,
+      critical: p.critical,
+      learnedFrom: s.n,
+      ...(s.buf === null ? { normal: Object.fromEntries(p.metrics.map((m, j) => [m, { mean: round(s.mu[j]!), deviation: round(sd(j)) }])) } : {}),
+      ...(last ? { value: Object.fromEntries(p.metrics.map((m, j) => [m, last[j]])) } : {}),
+    };
+  },
+  compatible: (a, b) => a.metrics.join() === b.metrics.join() && a.halfLife === b.halfLife,
+});
+
+function learnFrom(p: HealthIndexParams, s: HealthIndexState, x: number[], now: number): HealthIndexState {
+  const buf = s.buf!.length < MAX_LEARN_SAMPLES ? [...s.buf!, x] : s.buf!.map((b, j) => (j === s.n % MAX_LEARN_SAMPLES ? x : b));
+  const since = Number.isNaN(s.since) ? now : s.since;
+  const n = s.n + 1;
+  if (n < p.minSamples || now - since < p.learn) return { ...s, n, since, ts: now, buf };
+  const fit = robustFit(p, buf);
+  if (!fit) return { ...s, n, since, ts: now, buf };
+  return { ...s, n, since, ts: now, buf: null, mu: fit.mu, cov: fit.cov };
+}
+
+/** Mean and covariance, then again without the snapshots the first fit calls outliers. */
+function robustFit(p: HealthIndexParams, rows: number[][]): { mu: number[]; cov: number[] } | undefined {
+  const fit = (data: number[][]) => {
+    const cols = p.metrics.map((_, j) => data.map((r) => r[j]!));
+    const cov: number[] = [];
+    for (let a = 0; a < cols.length; a++) for (let b = 0; b < cols.length; b++) cov.push(sampleCovariance(cols[a]!, cols[b]!));
+    return { mu: cols.map((c) => mean(c)), cov };
+  };
+  const first = fit(rows);
+  const cut = Math.sqrt(chiSquaredDistributionTable[p.metrics.length as keyof typeof chiSquaredDistributionTable]?.['0.025'] ?? Infinity);
+  const kept = rows.filter((r) => distance(p, first.mu, first.cov, r) <= cut);
+  return kept.length >= Math.max(p.metrics.length + 2, rows.length / 2) ? fit(kept) : first;
+}
+
+/** Exponentially weighted update of the joint normal with a time-based half life. */
+function adapt(p: HealthIndexParams, s: HealthIndexState, x: number[], now: number): HealthIndexState {
+  const tau = p.halfLife / Math.LN2;
+  const a = 1 - Math.exp(-Math.min(Math.max(0, now - s.ts), tau) / tau);
+  if (!(a > 0)) return { ...s, ts: now };
+  const k = x.length;
+  const d = x.map((v, j) => v - s.mu[j]!);
+  const mu = s.mu.map((m, j) => m + a * d[j]!);
+  const cov = s.cov.map((c, idx) => (1 - a) * (c + a * d[Math.floor(idx / k)]! * d[idx % k]!));
+  return { ...s, n: s.n + 1, ts: now, mu, cov };
+}
+
+/** sqrt(dᵀ Σ⁻¹ d), with each feature's variance floored; NaN when the covariance is degenerate. */
+function distance(p: HealthIndexParams, mu: number[], cov: number[], x: number[]): number {
+  const k = x.length;
+  const sigma = new Matrix(k, k);
+  for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) sigma.set(a, b, (cov[a * k + b]! + cov[b * k + a]!) / 2 + (a === b ? (p.relativeFloor * mu[a]!) ** 2 : 0));
+  if (!sigma.isSymmetric()) return NaN; // only with non-finite entries; the decomposition would throw
+  const chol = new CholeskyDecomposition(sigma);
+  if (!chol.isPositiveDefinite()) return NaN;
+  const d = Matrix.columnVector(x.map((v, j) => v - mu[j]!));
+  const y = chol.solve(d);
+  let q = 0;
+  for (let j = 0; j < k; j++) q += d.get(j, 0) * y.get(j, 0);
+  return Math.sqrt(Math.max(0, q));
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
