@@ -1,4 +1,4 @@
-import type { Finding, TicketEvidence } from '../core/index.ts';
+import { type Finding, type TicketEvidence, transmittedFrom } from '../core/index.ts';
 
 const HOUR = 3_600_000;
 
@@ -14,7 +14,10 @@ const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFi
  * the learned baselines, which limits were crossed by how much, and when a trend says a limit will be
  * reached. Built from the latest finding of each rule on the ticket.
  */
-export function buildEvidence(latest: readonly Finding[], history: HistoryRows | undefined): TicketEvidence {
+export function buildEvidence(all: readonly Finding[], history: HistoryRows | undefined): TicketEvidence {
+  const latest = all.filter((f) => transmittedFrom(f) === undefined);
+  const transmitted = all.filter((f) => transmittedFrom(f) !== undefined);
+  if (latest.length === 0) latest.push(...transmitted.splice(0));
   const metrics = [...new Set(latest.map((f) => f.metric).filter((m) => m !== '*'))];
   const to = Math.max(...latest.map((f) => f.at)) + 60_000;
   const recent: TicketEvidence['recent'] = [];
@@ -58,6 +61,7 @@ export function buildEvidence(latest: readonly Finding[], history: HistoryRows |
     limitsCrossed,
     predictedLimitAt: predicted,
     findings: latest.map((f) => ({ ruleId: f.ruleId, metric: f.metric, severity: f.severity, event: f.event, at: f.at, evidence: f.evidence })),
+    transmitted: transmitted.map((f) => ({ deviceId: f.deviceId, ruleId: f.ruleId, metric: f.metric, severity: f.severity, event: f.event, at: f.at, evidence: f.evidence })),
   };
 }
 

@@ -738,7 +738,7 @@ function opening(sla: { respondBy: number; resolveBy: number }, advice: { action
     outcome: null,
     suggestedAction: advice.action,
     likelyParts: advice.parts,
-    evidence: { recent: [], baseline: {}, limitsCrossed: [], predictedLimitAt: null, findings: [] },
+    evidence: { recent: [], baseline: {}, limitsCrossed: [], predictedLimitAt: null, findings: [], transmitted: [] },
     externalRef: null,
   } satisfies Partial<Ticket>;
 }

@@ -1,5 +1,5 @@
 import { KpiWriter, type KpiTicketRow, weekStart } from './kpis.ts';
-import { type Actor, type Db, type Finding, type Outcome, type Priority, TICKET_DEFAULTS, type Ticket, type TicketEvent, type TicketEventType, type TicketStatus, Where } from '../core/index.ts';
+import { type Actor, type Db, type Finding, type Outcome, type Priority, TICKET_DEFAULTS, type Ticket, type TicketEvent, type TicketEventType, type TicketStatus, Where, transmittedFrom } from '../core/index.ts';
 
 export interface TicketQuery {
   status?: TicketStatus[] | undefined;
@@ -172,8 +172,9 @@ export class TicketStore {
     return (this.db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM ticket_event').get() as { id: number }).id;
   }
 
+  /** The latest finding of each (rule, metric) on a ticket; a neighbour's transmitted one is kept per device beside it. */
   putFinding(ticketId: number, f: Finding): void {
-    this.stmts.finding.run(ticketId, f.ruleId, f.metric, JSON.stringify(f));
+    this.stmts.finding.run(ticketId, f.ruleId, transmittedFrom(f) === undefined ? f.metric : `${f.metric}@${f.deviceId}`, JSON.stringify(f));
   }
 
   latestFindings(ticketId: number): Finding[] {
@@ -245,6 +246,8 @@ export class TicketStore {
 /** A stored ticket; one saved before the service-loop fields existed reads with their defaults. */
 function parse(data: string): Ticket {
   const t = JSON.parse(data) as Ticket;
+  // Tickets stored before machines were declared have no transmitted evidence.
+  if (t.evidence.transmitted === undefined) t.evidence.transmitted = [];
   // Spread only where needed: merging every ticket into a fresh object costs the hot path a third.
   return t.source === undefined ? ({ ...TICKET_DEFAULTS, ...t } as Ticket) : t;
 }

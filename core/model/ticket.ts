@@ -77,6 +77,13 @@ export const TicketEvidenceSchema = z.strictObject({
   predictedLimitAt: z.number().int().nullable(),
   /** The latest finding of each rule on this ticket, as the rule emitted it. */
   findings: z.array(z.strictObject({ ruleId: z.string(), metric: z.string(), severity: SeveritySchema, event: z.string(), at: z.number().int(), evidence: z.record(z.string(), z.unknown()) })),
+  /**
+   * Vibration that neighbours on the same machine feel from this device (ruleset `machine`): the latest
+   * finding of each rule on each of them. Evidence that the problem is here, not tickets of their own.
+   */
+  transmitted: z
+    .array(z.strictObject({ deviceId: z.string(), ruleId: z.string(), metric: z.string(), severity: SeveritySchema, event: z.string(), at: z.number().int(), evidence: z.record(z.string(), z.unknown()) }))
+    .default([]),
 });
 export type TicketEvidence = z.infer<typeof TicketEvidenceSchema>;
 

@@ -41,6 +41,11 @@ export const ScenarioDeviceSchema = z.strictObject({
       }),
     )
     .default([]),
+  /**
+   * Times the machine is stopped: its vibration falls to the sensor's noise floor and its bearings cool
+   * towards ambient. `data: false` is a stop with the acquisition off too (a weekend): nothing is sent.
+   */
+  stops: z.array(z.strictObject({ from: TimeRefSchema, to: TimeRefSchema, data: z.boolean().default(true) })).default([]),
 });
 
 export const ScenarioSchema = z.strictObject({
@@ -100,6 +105,7 @@ export function resolveScenario(s: Scenario, origin: number): { models: DeviceMo
     ambient: d.ambient,
     ...(d.fault ? { fault: { kind: d.fault.kind, onset: at(d.fault.onset), failsAt: at(d.fault.failsAt) } } : {}),
     sensorFaults: d.sensorFaults.map((f) => ({ kind: f.kind, ...(f.metric ? { metric: f.metric } : {}), from: at(f.from), to: at(f.to), probability: f.probability })),
+    stops: d.stops.map((x) => ({ from: at(x.from), to: at(x.to), data: x.data })),
   }));
   const truth = models.flatMap((m) => (m.fault ? [{ deviceId: m.id, fault: m.fault.kind, onset: m.fault.onset, failsAt: m.fault.failsAt }] : []));
   return { models, truth, start: at(s.start), end: s.end === undefined ? undefined : at(s.end) };

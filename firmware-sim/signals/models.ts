@@ -20,6 +20,24 @@ export interface DeviceModel {
   ambient: number;
   fault?: { kind: FaultKind; onset: number; failsAt: number };
   sensorFaults: { kind: 'stuck' | 'spikes' | 'dropout'; metric?: SimMetric; from: number; to: number; probability: number }[];
+  /** Stopped from `from` to `to`; `data: false`: nothing is sent meanwhile. */
+  stops?: { from: number; to: number; data: boolean }[];
+}
+
+// A bearing housing cools and warms with a time constant of about half an hour.
+const THERMAL_TAU = 30 * 60_000;
+// A stopped machine's accelerometer reads its own noise floor: about 2 % of a running level.
+const NOISE_FLOOR = 0.02;
+
+/** The stop in progress at t, and the last one that ended before t (for the warming after it). */
+function stopsAt(m: DeviceModel, t: number): { now?: { from: number; to: number; data: boolean }; last?: { from: number; to: number } } {
+  let now;
+  let last;
+  for (const s of m.stops ?? []) {
+    if (t >= s.from && t < s.to) now = s;
+    else if (s.to <= t && (!last || s.to > last.to)) last = s;
+  }
+  return { ...(now ? { now } : {}), ...(last ? { last } : {}) };
 }
 
 export const SIM_METRICS = ['vibration_rms', 'vibration_kurtosis', 'bearing_temp'] as const satisfies readonly MetricId[];
@@ -64,12 +82,28 @@ export function truth(m: DeviceModel, t: number): Record<SimMetric, number> {
     temp += 45 * f ** 2;
     vib *= 1 + 0.3 * f;
   }
+  const { now: stopped, last } = stopsAt(m, t);
+  if (stopped) {
+    // Cooling from the running temperature towards ambient; vibration is the sensor's noise floor.
+    const cool = Math.exp(-(t - stopped.from) / THERMAL_TAU);
+    return {
+      vibration_rms: m.vibration * NOISE_FLOOR * (1 + 0.1 * gaussian(m.seed, STREAM.vibration_rms, i)),
+      vibration_kurtosis: 3 + 0.1 * gaussian(m.seed, STREAM.vibration_kurtosis, i),
+      bearing_temp: m.ambient + (temp - m.ambient) * cool,
+    };
+  }
+  if (last && t - last.to < 10 * THERMAL_TAU) {
+    // Warming up again from where the stop left it.
+    const left = Math.exp(-(last.to - last.from) / THERMAL_TAU);
+    temp = temp - (temp - m.ambient) * (1 - left) * Math.exp(-(t - last.to) / THERMAL_TAU);
+  }
   return { vibration_rms: Math.max(0, vib), vibration_kurtosis: Math.max(1.5, kurt), bearing_temp: temp };
 }
 
 /** What the sensor reports at time t: truth with sensor faults applied; nothing once the machine has failed. */
 export function sample(m: DeviceModel, t: number): Sample {
   if (m.fault && t >= m.fault.failsAt) return {}; // tripped: a failed machine stops reporting
+  if (m.stops?.some((s) => !s.data && t >= s.from && t < s.to)) return {};
   const v: Sample = truth(m, t);
   const i = Math.floor(t / 1000);
   for (const sf of m.sensorFaults) {

@@ -237,6 +237,10 @@ export class RuleEngine {
    * data flows, whatever its sample times; in a backtest the clock is the data's own time.
    */
   tick(clockNow: number): void {
+    // Nothing at all arrived for longer than a gap (a replayed record that pauses, or a server that
+    // was down): every device's silence counts from now, as a gap is a stop, not each device going quiet.
+    const gap = this.ruleset.operatingState?.gap;
+    if (gap !== undefined && clockNow - this.tickedAt > gap && Number.isFinite(this.tickedAt)) for (const dev of this.devices.values()) dev.at = Math.max(dev.at, clockNow);
     this.tickedAt = clockNow;
     for (const dev of this.devices.values()) {
       if (dev.wide.length === 0 || dev.t === -Infinity) continue;

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { type Finding, type MetricId, type Reading, parseConfigText } from '../../core/index.ts';
 import { type GroundTruth, ScenarioSchema, resolveScenario, transmitterValues } from '../../firmware-sim/index.ts';
-import { backtest, defaultRuleset } from '../../rules/index.ts';
+import { type Ruleset, backtest, defaultRuleset } from '../../rules/index.ts';
 
 // The firmware-sim scenarios on accelerated time, straight into the rule engine with the default
 // ruleset: the models are pure functions of time, so a month of a fleet plays in seconds and every
@@ -11,7 +11,7 @@ import { backtest, defaultRuleset } from '../../rules/index.ts';
 const ORIGIN = Date.UTC(2026, 10, 1);
 const SENSOR_FAULTS = new Set(['sensor_fault', 'device_offline']);
 
-function play(name: string): { findings: Finding[]; truth: GroundTruth[]; devices: string[] } {
+function play(name: string, ruleset: Ruleset = defaultRuleset()): { findings: Finding[]; truth: GroundTruth[]; devices: string[] } {
   const file = fileURLToPath(new URL(`../../firmware-sim/scenarios/${name}.yaml`, import.meta.url));
   const s = parseConfigText(ScenarioSchema, readFileSync(file, 'utf8'), {});
   const { models, truth, start, end } = resolveScenario(s, ORIGIN);
@@ -20,7 +20,7 @@ function play(name: string): { findings: Finding[]; truth: GroundTruth[]; device
       for (const m of models) for (const [metric, value] of Object.entries(transmitterValues(m, t))) yield { deviceId: m.id, metric: metric as MetricId, value: value!, ts: t };
     }
   }
-  const { findings } = backtest(defaultRuleset(), readings(), { site: s.site });
+  const { findings } = backtest(ruleset, readings(), { site: s.site });
   return { findings, truth, devices: models.map((m) => m.id) };
 }
 
@@ -63,5 +63,17 @@ describe('default ruleset on simulated fleets (accelerated time)', () => {
     expect(fired('spiky')).toEqual([]);
     // Each clears when the sensor recovers.
     for (const d of ['stuck-temp', 'stuck-vib', 'dropout']) expect(findings.filter((f) => f.deviceId === d && f.event === 'resolve')).toHaveLength(1);
+  });
+
+  it('stops, restarts and a weekend without data raise nothing, on a healthy and on a wearing machine; the wear is still warned on time', () => {
+    const { findings, truth } = play('stops');
+    expect(findings.filter((f) => f.deviceId !== 'wearing')).toEqual([]);
+    const [wear] = truth;
+    const l = lead(findings, wear!);
+    expect(l.share, `wearing warned with ${(l.share * 100).toFixed(0)}% of its degradation left`).toBeGreaterThanOrEqual(0.25);
+    expect(findings.filter((f) => f.deviceId === 'wearing' && (f.at < wear!.onset || SENSOR_FAULTS.has(f.fault)))).toEqual([]);
+    // The same data without telling running from stopped: the stops look like faults, a recovery and a stuck sensor.
+    const blind = play('stops', { ...defaultRuleset(), operatingState: undefined });
+    expect(new Set(blind.findings.filter((f) => f.deviceId === 'stop-start' && f.event === 'fire').map((f) => f.fault))).toEqual(new Set(['bearing_wear', 'vibration', 'sensor_fault', 'device_offline']));
   });
 });
