@@ -3,6 +3,7 @@ import { DeviceIdSchema, type FastifyInstance, FaultSchema, FindingSchema, type 
 import { rulesetJsonSchema } from '../rulesets/schema.ts';
 import type { RuleService, Validation } from './service.ts';
 import { ActiveAlertSchema as Alert } from './api-schemas.ts';
+import { MaintenanceInputSchema, MaintenanceWindowSchema } from './maintenance.ts';
 
 const DAY = 86_400_000;
 const MAX_YAML = 512 * 1024;
@@ -47,6 +48,7 @@ const hoursOrNull = z.number().nullable();
 const LeadTimes = z.strictObject({
   failures: z.array(z.strictObject({ deviceId: z.string(), failedAt: int, fault: FaultSchema.nullable(), firstFindingAt: int.nullable(), leadTimeHours: hoursOrNull, firstMatchingAt: int.nullable(), matchingLeadTimeHours: hoursOrNull, tickets: int })),
   falseAlarms: z.array(z.strictObject({ deviceId: z.string(), findings: int, firstAt: int, hoursBeforeEnd: z.number(), faults: z.array(FaultSchema), tickets: int })),
+  transmitted: z.record(z.string(), z.strictObject({ findings: int, sources: z.array(z.string()) })),
   ticketsPerDevice: z.record(z.string(), int),
 });
 const Run = z.strictObject({ version: int.nullable(), summary: z.looseObject({ readings: int, late: int, findings: int, devices: z.array(z.looseObject({})) }), findings: z.array(FindingSchema), truncated: z.boolean(), leadTimes: LeadTimes.optional() });
@@ -95,6 +97,18 @@ export function registerRulesApi(app: FastifyInstance, rules: RuleService, now: 
 
   endpoint(app, 'POST', '/api/v1/rulesets/:version/activate', { tag: 'rules', summary: 'Make a stored version active again (rollback)', roles: OPERATOR, params: VersionParam, body: ActivateBody, response: z.strictObject({ active: int }), errors: [404] }, ({ params: p, body: b, principal, reply }) => {
     return rules.activate(p.version, principal.name, b.comment) ? { active: p.version } : reply.code(404).send({ error: 'not_found', message: `no ruleset version ${p.version}` });
+  });
+
+  const IdParam = z.strictObject({ id: z.coerce.number().int().positive() });
+  endpoint(app, 'GET', '/api/v1/maintenance-windows', { tag: 'rules', summary: 'Maintenance windows: current (in force or planned, the default), past or all', query: z.strictObject({ state: z.enum(['current', 'past', 'all']).default('current') }), response: z.strictObject({ windows: z.array(MaintenanceWindowSchema) }) }, ({ query: q }) => ({
+    windows: rules.maintenance.list(q.state, now()),
+  }));
+  endpoint(app, 'POST', '/api/v1/maintenance-windows', { tag: 'rules', summary: 'Plan maintenance: findings held back and baselines frozen for what it covers until it ends', roles: OPERATOR, body: MaintenanceInputSchema, response: MaintenanceWindowSchema, status: 201, errors: [422] }, ({ body: b, principal, reply }) => {
+    const w = rules.planMaintenance(b, principal.name);
+    return 'problem' in w ? reply.code(422).send({ error: 'invalid_window', message: w.problem }) : w;
+  });
+  endpoint(app, 'DELETE', '/api/v1/maintenance-windows/:id', { tag: 'rules', summary: 'End a maintenance window now (or cancel one not yet begun)', roles: OPERATOR, params: IdParam, response: MaintenanceWindowSchema, errors: [404] }, ({ params: p, principal, reply }) => {
+    return rules.endMaintenance(p.id, principal.name) ?? reply.code(404).send({ error: 'not_found', message: `no maintenance window ${p.id}` });
   });
 
   endpoint(app, 'POST', '/api/v1/rulesets/backtest', { tag: 'rules', summary: 'Run a ruleset (and the active one) over stored history', roles: OPERATOR, body: BacktestBody, response: z.strictObject({ from: int, to: int, candidate: Run, active: Run.optional() }), errors: [404, 422] }, ({ body: b, reply }) => {

@@ -20,6 +20,7 @@ import { RuleEngine } from '../engine/engine.ts';
 import { defaultRulesetText, parseRuleset, planDevice } from '../rulesets/compile.ts';
 import { lineDiff } from '../rulesets/diff.ts';
 import type { Ruleset } from '../rulesets/schema.ts';
+import { type MaintenanceInput, MAX_WINDOW, MaintenanceStore, type MaintenanceWindow } from './maintenance.ts';
 import { FindingStore, RulesetStore, StateStore } from './store.ts';
 
 export const RulesConfigSchema = z
@@ -85,6 +86,7 @@ export class RuleService implements Service {
   readonly name = 'rules';
   readonly versions: RulesetStore;
   readonly findings: FindingStore;
+  readonly maintenance: MaintenanceStore;
   private readonly state: StateStore;
   private engine: RuleEngine | undefined;
   private activeVersion = 0;
@@ -101,6 +103,7 @@ export class RuleService implements Service {
     this.versions = new RulesetStore(deps.db);
     this.findings = new FindingStore(deps.db);
     this.state = new StateStore(deps.db);
+    this.maintenance = new MaintenanceStore(deps.db);
     const registers = [deps.registry];
     this.findingsTotal = new Counter({ name: 'vigil_findings_total', help: 'Findings emitted by the rule engine', labelNames: ['event', 'severity', 'rule'], registers });
     const engine = () => this.engine;
@@ -122,6 +125,17 @@ export class RuleService implements Service {
     counterFrom('vigil_rule_readings_total', 'Readings evaluated by the rule engine', (e) => e.stats.readings);
     counterFrom('vigil_rule_evaluations_total', 'Rule evaluations (one reading against one rule instance)', (e) => e.stats.evaluations);
     counterFrom('vigil_rule_late_readings_total', 'Readings too late to drive alerts (stored, not evaluated)', (e) => e.stats.late);
+    counterFrom('vigil_rule_paused_readings_total', 'Readings not judged: the machine was stopped or warming up, or under a maintenance window', (e) => e.stats.paused);
+    const maintenance = this.maintenance;
+    new Gauge({
+      name: 'vigil_maintenance_windows_active',
+      help: 'Maintenance windows in force now',
+      registers,
+      collect() {
+        const now = deps.clock.now();
+        this.set(maintenance.list('current', now).filter((w) => w.start <= now).length);
+      },
+    });
     new Gauge({
       name: 'vigil_alerts_active',
       help: 'Alerts firing or recovering, by severity',
@@ -163,9 +177,14 @@ export class RuleService implements Service {
     this.activeVersion = active.version;
     this.engine = new RuleEngine(ruleset, { lateTolerance: this.config.lateTolerance, emit: (f) => this.emit(f) });
     const restored = this.engine.restore(this.state.load(), clock.now());
+    this.engine.setHolds(this.maintenance.holds(clock.now()));
     log.info({ version: active.version, name: ruleset.name, rules: ruleset.rules.length, restoredStates: restored }, 'rule engine started');
     this.stopped = false;
-    this.every(this.config.snapshotEvery, () => this.snapshot());
+    // Windows end by themselves (the engine compares times); this only drops the ended ones from its list.
+    this.every(this.config.snapshotEvery, () => {
+      this.snapshot();
+      this.engine?.setHolds(this.maintenance.holds(clock.now()));
+    });
     this.every(this.config.tickEvery, () => this.engine?.tick(clock.now()));
   }
 
@@ -235,6 +254,34 @@ export class RuleService implements Service {
     this.activeVersion = version;
     this.deps.log.info({ version, author, comment }, 'ruleset activated');
     return true;
+  }
+
+  /**
+   * Plans a maintenance window: findings of what it covers are held back, and baselines do not learn,
+   * while it lasts. Returns the problem, in the operator's words, when the window cannot be right.
+   */
+  planMaintenance(input: MaintenanceInput, actor: string): MaintenanceWindow | { problem: string } {
+    const now = this.deps.clock.now();
+    const time = (v: number | string) => (typeof v === 'number' ? v : Date.parse(v));
+    const start = input.start === undefined ? now : time(input.start);
+    const end = time(input.end);
+    if (!(end > start)) return { problem: 'end must be after start' };
+    if (end <= now) return { problem: 'the window has already ended' };
+    if (end - start > MAX_WINDOW) return { problem: 'a window lasts at most 31 days; plan longer work as several windows' };
+    const classes = this.live.activeRuleset.assetClasses;
+    const unknown = input.classes?.filter((c) => !(c in classes)) ?? [];
+    if (unknown.length > 0) return { problem: `unknown asset class ${unknown.join(', ')} (the active ruleset has ${Object.keys(classes).join(', ') || 'none'})` };
+    const w = this.maintenance.create({ devices: input.devices, sites: input.sites, classes: input.classes, start, end, reason: input.reason }, actor, now);
+    this.live.setHolds(this.maintenance.holds(now));
+    this.deps.log.info({ id: w.id, start, end, actor }, 'maintenance window planned');
+    return w;
+  }
+
+  endMaintenance(id: number, actor: string): MaintenanceWindow | undefined {
+    const now = this.deps.clock.now();
+    const w = this.maintenance.end(id, actor, now);
+    if (w) this.live.setHolds(this.maintenance.holds(now));
+    return w;
   }
 
   /** Runs a ruleset (and the active one beside it) over the stored per-minute history. */
