@@ -109,3 +109,36 @@ export function parseTruthCsv(text: string): Failure[] {
   if (out.length === 0) throw new CsvError('no failures listed');
   return out;
 }
+
+export interface RuleLeadTimes {
+  ruleId: string;
+  /** Per failed device, hours from this rule's first warning to the failure (null: it never warned). */
+  leadTimes: { deviceId: string; hours: number | null }[];
+  /** Its own findings (fire or escalate) on devices that did not fail, and on how many devices. */
+  falseAlarms: number;
+  falseAlarmDevices: number;
+}
+
+/** The same yardstick per rule: which rules warn early, and which cost false alarms. */
+export function leadTimesPerRule(findings: readonly Finding[], failures: readonly Failure[]): RuleLeadTimes[] {
+  const failed = new Map(failures.map((f) => [f.deviceId, f.failedAt]));
+  const by = new Map<string, { first: Map<string, number>; falseAlarms: number; devices: Set<string> }>();
+  for (const f of findings) {
+    if (f.event === 'resolve' || transmittedFrom(f) !== undefined) continue;
+    let r = by.get(f.ruleId);
+    if (!r) by.set(f.ruleId, (r = { first: new Map(), falseAlarms: 0, devices: new Set() }));
+    const failedAt = failed.get(f.deviceId);
+    if (failedAt === undefined) {
+      r.falseAlarms++;
+      r.devices.add(f.deviceId);
+    } else if (f.at <= failedAt && !r.first.has(f.deviceId)) r.first.set(f.deviceId, f.at);
+  }
+  return [...by]
+    .map(([ruleId, r]) => ({
+      ruleId,
+      leadTimes: failures.map((x) => ({ deviceId: x.deviceId, hours: r.first.has(x.deviceId) ? hours(x.failedAt - r.first.get(x.deviceId)!) : null })),
+      falseAlarms: r.falseAlarms,
+      falseAlarmDevices: r.devices.size,
+    }))
+    .sort((a, b) => a.ruleId.localeCompare(b.ruleId));
+}

@@ -99,6 +99,11 @@ export function registerRulesApi(app: FastifyInstance, rules: RuleService, now: 
     return rules.activate(p.version, principal.name, b.comment) ? { active: p.version } : reply.code(404).send({ error: 'not_found', message: `no ruleset version ${p.version}` });
   });
 
+  const RuleLead = z.strictObject({ ruleId: z.string(), leadTimes: z.array(z.strictObject({ deviceId: z.string(), hours: hoursOrNull })), falseAlarms: int, falseAlarmDevices: int });
+  endpoint(app, 'GET', '/api/v1/rulesets/backtest/last', { tag: 'rules', summary: 'Per rule, the lead times and false alarms of the last backtest of a stored version told the real failures', response: z.strictObject({ last: z.strictObject({ at: int, from: int, to: int, version: int.nullable(), failures: int, rules: z.array(RuleLead) }).nullable() }) }, () => ({
+    last: rules.lastBacktest(),
+  }));
+
   const IdParam = z.strictObject({ id: z.coerce.number().int().positive() });
   endpoint(app, 'GET', '/api/v1/maintenance-windows', { tag: 'rules', summary: 'Maintenance windows: current (in force or planned, the default), past or all', query: z.strictObject({ state: z.enum(['current', 'past', 'all']).default('current') }), response: z.strictObject({ windows: z.array(MaintenanceWindowSchema) }) }, ({ query: q }) => ({
     windows: rules.maintenance.list(q.state, now()),

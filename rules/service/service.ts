@@ -15,7 +15,7 @@ import {
   type TimerHandle,
 } from '../../core/index.ts';
 import { type BacktestSummary, backtest } from '../backtest/backtest.ts';
-import { type Failure, type LeadTimeReport, leadTimes } from '../backtest/lead-time.ts';
+import { type Failure, type LeadTimeReport, type RuleLeadTimes, leadTimes, leadTimesPerRule } from '../backtest/lead-time.ts';
 import { RuleEngine } from '../engine/engine.ts';
 import { defaultRulesetText, parseRuleset, planDevice } from '../rulesets/compile.ts';
 import { lineDiff } from '../rulesets/diff.ts';
@@ -75,6 +75,16 @@ export interface BacktestRun {
   findings: Finding[];
   truncated: boolean;
   leadTimes?: LeadTimeReport;
+}
+
+/** What the console shows per rule beside its precision: the last backtest told the real failures. */
+export interface LastBacktest {
+  at: number;
+  from: number;
+  to: number;
+  version: number | null;
+  failures: number;
+  rules: RuleLeadTimes[];
 }
 
 /**
@@ -284,6 +294,12 @@ export class RuleService implements Service {
     return w;
   }
 
+  /** The per-rule lead times of the last backtest of a stored version that was told the real failures. */
+  lastBacktest(): LastBacktest | null {
+    const json = this.versions.lastBacktest();
+    return json === undefined ? null : (JSON.parse(json) as LastBacktest);
+  }
+
   /** Runs a ruleset (and the active one beside it) over the stored per-minute history. */
   backtest(req: BacktestRequest, candidate: Ruleset | undefined): { candidate: BacktestRun; active?: BacktestRun } {
     const history = this.deps.history;
@@ -292,6 +308,10 @@ export class RuleService implements Service {
       const { findings, summary } = backtest(rs, history.readings({ from: req.from, to: req.to, ...(req.devices ? { devices: req.devices } : {}) }), {
         lateTolerance: this.config.lateTolerance,
       });
+      if (req.truth && version !== null) {
+        const last: LastBacktest = { at: this.deps.clock.now(), from: req.from, to: req.to, version, failures: req.truth.length, rules: leadTimesPerRule(findings, req.truth) };
+        this.versions.saveBacktest(JSON.stringify(last));
+      }
       return { version, summary, findings: findings.slice(0, req.limit), truncated: findings.length > req.limit, ...(req.truth ? { leadTimes: leadTimes(findings, req.truth, summary.to) } : {}) };
     };
     const active = this.live.activeRuleset;

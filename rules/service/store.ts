@@ -20,7 +20,17 @@ export class RulesetStore {
     db.exec(`CREATE TABLE IF NOT EXISTS ruleset_version (
         version INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, yaml TEXT NOT NULL, author TEXT NOT NULL,
         comment TEXT NOT NULL, created_at INTEGER NOT NULL, diff TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS ruleset_active (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);`);
+      CREATE TABLE IF NOT EXISTS ruleset_active (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS backtest_last (id INTEGER PRIMARY KEY CHECK (id = 1), data TEXT NOT NULL);`);
+  }
+
+  /** The per-rule lead times of the last backtest that was told the real failures (JSON), or undefined. */
+  lastBacktest(): string | undefined {
+    return (this.db.prepare('SELECT data FROM backtest_last WHERE id = 1').get() as { data: string } | undefined)?.data;
+  }
+
+  saveBacktest(json: string): void {
+    this.db.prepare('INSERT INTO backtest_last (id, data) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data').run(json);
   }
 
   active(): (RulesetVersion & { yaml: string }) | undefined {

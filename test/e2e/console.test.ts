@@ -59,7 +59,7 @@ describe('operator console in Chromium, on the demo, signed in with the token it
     await page.locator('tr[data-device="fan-2"] [data-health="warning"], tr[data-device="fan-2"] [data-health="critical"]').waitFor({ timeout: 60_000 });
     expect(Date.now() - startedAt).toBeLessThan(60_000);
     // Health says why in words, not only in colour; the healthy machines are ok.
-    await expect(page.locator('tr[data-device="fan-2"]').textContent()).resolves.toMatch(/kurtosis-baseline/);
+    await expect(page.locator('tr[data-device="fan-2"]').textContent()).resolves.toMatch(/vibration-cusum|kurtosis-baseline|bearing-health-index/);
     await page.waitForSelector('tr[data-device="pump-1"] [data-health="ok"]');
     await page.fill('#fleet-search', 'fan');
     expect(await page.locator('tbody tr').count()).toBe(1);
@@ -227,12 +227,48 @@ describe('operator console in Chromium, on the demo, signed in with the token it
     await page.close();
   });
 
+  it('plans maintenance on a device, lists it as in force, and ends it early; the rules page shows lead times beside precision', async () => {
+    const page = await signIn(ADMIN);
+    await page.click('nav >> text=Maintenance');
+    await page.waitForSelector('#mw-form');
+    await page.fill('#mw-devices', 'pump-1, fan-*');
+    // datetime-local is the browser's local time; an hour from now.
+    const until = await page.evaluate(() => { const d = new Date(Date.now() + 3_600_000 - new Date().getTimezoneOffset() * 60_000); return d.toISOString().slice(0, 16); });
+    await page.fill('#mw-end', until);
+    await page.fill('#mw-reason', 'bearing replacement');
+    await page.click('#mw-form button[type=submit]');
+    await page.waitForSelector('#maintenance-status >> text=/Window \\d+ planned/');
+    await page.waitForSelector('#mw-current tr[data-active] >> text=devices pump-1, fan-*');
+    const [w] = (await get<{ windows: { id: number; devices: string[]; createdBy: string }[] }>('/api/v1/maintenance-windows')).windows;
+    expect(w).toMatchObject({ devices: ['pump-1', 'fan-*'] });
+    await screenshot(page, '9-maintenance');
+    // A window that cannot be right is refused with the server's reason.
+    await page.fill('#mw-devices', 'pump-2');
+    await page.fill('#mw-classes', 'no-such-class');
+    await page.fill('#mw-reason', 'typo');
+    await page.click('#mw-form button[type=submit]');
+    await page.waitForSelector('#maintenance-status.error >> text=unknown asset class no-such-class');
+    await page.click(`#mw-current tr[data-window="${w!.id}"] >> text=End now`);
+    await page.waitForSelector(`#mw-past tr[data-window="${w!.id}"] >> text=ended by`);
+    expect((await get<{ windows: unknown[] }>('/api/v1/maintenance-windows')).windows).toEqual([]);
+
+    // A backtest of the active version, told which device failed: the rules page shows its lead time per rule.
+    await post('/api/v1/rulesets/backtest', { days: 1, truth: [{ deviceId: 'fan-2', failedAt: new Date().toISOString() }] });
+    await page.click('nav >> text=Rules');
+    await page.waitForSelector('#backtest-last >> text=/Last backtest against 1 known failure/');
+    await expect(page.locator('#precision thead').textContent()).resolves.toMatch(/Lead time \(backtest\).*False alarms \(backtest\)/);
+    await page.close();
+  });
+
   it('offers a viewer nothing to change', async () => {
     const viewer = (await post('/api/v1/tokens', { name: 'viewer-vic', role: 'viewer' })).token as string;
     const page = await signIn(viewer);
     await page.click('nav >> text=Rules');
     await page.waitForSelector('text=may view the rules');
     expect(await page.locator('#edit-rule, button:has-text("Publish"), button:has-text("Roll back")').count()).toBe(0);
+    await page.click('nav >> text=Maintenance');
+    await page.waitForSelector('text=No maintenance in force or planned.');
+    expect(await page.locator('#mw-form').count()).toBe(0);
     await page.click('nav >> text=Tickets');
     await page.click('#show-resolved');
     await page.waitForSelector('article.card');
@@ -274,7 +310,7 @@ describe('operator console in Chromium, on the demo, signed in with the token it
     }, { timeoutMs: 20_000, intervalMs: 1000, message: 'the gateway refusal on the pipeline page' });
     await expect(page.locator('#gateway-refusals-total').textContent()).resolves.toMatch(/demo-gw: \d+ unknown_device/);
     await screenshot(page, '7-pipeline-800');
-    for (const route of ['#/fleet', '#/device/fan-2', '#/rules', '#/tickets', '#/kpis', '#/pipeline']) {
+    for (const route of ['#/fleet', '#/device/fan-2', '#/rules', '#/maintenance', '#/tickets', '#/kpis', '#/pipeline']) {
       await page.goto(`${base}/${route}`);
       await page.waitForSelector('main h1');
       await page.waitForTimeout(500);

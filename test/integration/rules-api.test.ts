@@ -112,6 +112,10 @@ describe('rule engine in the server: findings, rulesets API, restart', () => {
     // Compared in milliseconds: lead times are rounded to 0.1 h, and the candidate's first warning (the rate rule) may come a minute later.
     expect(told.body.candidate.leadTimes.failures[0].firstFindingAt).toBeGreaterThan(active.failures[0].firstFindingAt);
     expect((await api('/api/v1/rulesets/backtest', { method: 'POST', body: { days: 1, truth: [{ deviceId: 'pump-1', failedAt: 'soon' }] } })).status).toBe(400);
+    // The console's rules page shows, per rule, what the last such backtest of a stored version measured.
+    const last = (await api('/api/v1/rulesets/backtest/last')).body.last;
+    expect(last).toMatchObject({ version: 1, failures: 1 });
+    expect(last.rules).toContainEqual({ ruleId: 'bearing-temp-limit', leadTimes: [{ deviceId: 'pump-1', hours: active.failures[0].leadTimeHours }], falseAlarms: 0, falseAlarmDevices: 0 });
   });
 
   it('publishes a version live with an audit trail, and rolls back', async () => {

@@ -3,6 +3,7 @@ import { h } from './dom.ts';
 import { devicePage } from './pages/device.ts';
 import { fleetPage } from './pages/fleet.ts';
 import { kpisPage } from './pages/kpis.ts';
+import { maintenancePage } from './pages/maintenance.ts';
 import { pipelinePage } from './pages/pipeline.ts';
 import { rulesPage } from './pages/rules.ts';
 import { ticketsPage } from './pages/tickets.ts';
@@ -23,6 +24,7 @@ const ROUTES: Record<string, { title: string; page: Route; nav: boolean }> = {
   tickets: { title: 'Tickets', page: ticketsPage, nav: true },
   kpis: { title: 'KPIs', page: kpisPage, nav: true },
   rules: { title: 'Rules', page: rulesPage, nav: true },
+  maintenance: { title: 'Maintenance', page: maintenancePage, nav: true },
   pipeline: { title: 'Pipeline', page: pipelinePage, nav: true },
 };
 

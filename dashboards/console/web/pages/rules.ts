@@ -13,6 +13,8 @@ interface Run { summary: { findings: number; devices: DeviceSummary[] }; finding
 interface Change { rule: RuleDoc; param: string; active: number | undefined; candidate: number }
 interface Version { version: number; name: string; author: string; comment: string; createdAt: number; diff: string }
 interface Stat { ruleId: string; tickets: number; open: number; confirmed: number; no_fault_found: number; false_alarm: number; precision: number | null }
+interface RuleLead { ruleId: string; leadTimes: { deviceId: string; hours: number | null }[]; falseAlarms: number; falseAlarmDevices: number }
+interface LastBacktest { at: number; from: number; to: number; version: number | null; failures: number; rules: RuleLead[] }
 type RuleDoc = { id: string; kind: string; metric?: string | string[]; fault: string; params?: Record<string, unknown> };
 
 /** The YAML of `yaml` with one rule parameter set, keeping comments and layout. */
@@ -186,10 +188,11 @@ export function rulesPage(root: HTMLElement, me: Me): Page {
   const page: Page = {
     busy: () => typing,
     async refresh() {
-      const [active, list, stats] = await Promise.all([
+      const [active, list, stats, bt] = await Promise.all([
         api<{ version: number; name: string; yaml: string; plans: { deviceId: string; assetClass: string | null; rules: { ruleId: string; metric: string }[]; skipped: { ruleId: string; reason: string }[] }[] }>('/api/v1/rulesets/active'),
         api<{ active: number; versions: Version[] }>('/api/v1/rulesets'),
         api<{ rules: Stat[] }>('/api/v1/rules/stats'),
+        api<{ last: LastBacktest | null }>('/api/v1/rulesets/backtest/last'),
       ]);
       activeYaml = active.yaml;
       const rules = (parseDocument(active.yaml).toJS() as { rules: RuleDoc[] }).rules;
@@ -206,10 +209,25 @@ export function rulesPage(root: HTMLElement, me: Me): Page {
         drawnVersion = active.version;
         drawEditor(rules);
       }
+      // Per rule, side by side: how its tickets turned out, and how early (and how falsely) it warned in
+      // the last backtest against known failures.
+      const last = bt.last;
+      const ids = [...new Set([...stats.rules.map((x) => x.ruleId), ...(last?.rules.map((x) => x.ruleId) ?? [])])].sort();
+      const lead = (r: RuleLead | undefined) => {
+        if (!r) return '–';
+        const warned = r.leadTimes.filter((l) => l.hours !== null).map((l) => `${l.deviceId} ${l.hours} h`);
+        return warned.length > 0 ? `${warned.join(', ')}${warned.length < r.leadTimes.length ? `; ${r.leadTimes.length - warned.length} not warned` : ''}` : 'never warned';
+      };
       statsBox.replaceChildren(
-        h('h2', {}, 'Precision from ticket outcomes'),
-        stats.rules.length === 0 ? h('p', { class: 'muted' }, 'No tickets yet.') : h('table', { id: 'precision' }, h('thead', {}, h('tr', {}, ...['Rule', 'Tickets', 'Open', 'Confirmed', 'No fault found', 'False alarm', 'Precision'].map((x) => h('th', {}, x)))),
-          h('tbody', {}, ...stats.rules.map((s) => h('tr', { 'data-rule': s.ruleId }, ...[s.ruleId, s.tickets, s.open, s.confirmed, s.no_fault_found, s.false_alarm, s.precision === null ? '–' : `${Math.round(s.precision * 100)}%`].map((x) => h('td', {}, String(x))))))),
+        h('h2', {}, 'Precision from ticket outcomes, lead time from the last backtest'),
+        h('p', { id: 'backtest-last', class: 'muted' }, last ? `Last backtest against ${last.failures} known failure(s): version ${last.version ?? 'draft'}, history ${time(last.from)} to ${time(last.to)}, run ${time(last.at)}.` : 'No backtest against known failures yet: POST /api/v1/rulesets/backtest with "truth" (devices that failed, and when).'),
+        ids.length === 0 ? h('p', { class: 'muted' }, 'No tickets yet.') : h('table', { id: 'precision' }, h('thead', {}, h('tr', {}, ...['Rule', 'Tickets', 'Open', 'Confirmed', 'No fault found', 'False alarm', 'Precision', 'Lead time (backtest)', 'False alarms (backtest)'].map((x) => h('th', {}, x)))),
+          h('tbody', {}, ...ids.map((id) => {
+            const s = stats.rules.find((x) => x.ruleId === id);
+            const b = last?.rules.find((x) => x.ruleId === id);
+            const cells = [id, s?.tickets ?? 0, s?.open ?? 0, s?.confirmed ?? 0, s?.no_fault_found ?? 0, s?.false_alarm ?? 0, s?.precision == null ? '–' : `${Math.round(s.precision * 100)}%`, lead(b), b ? `${b.falseAlarms} on ${b.falseAlarmDevices} device(s)` : '–'];
+            return h('tr', { 'data-rule': id }, ...cells.map((x) => h('td', {}, String(x))));
+          }))),
       );
       versionsBox.replaceChildren(
         h('h2', {}, 'Versions'),
