@@ -6,16 +6,29 @@ const METRICS: { metric: MetricId; base: number; noise: number }[] = [
   { metric: 'vibration_accel_rms', base: 0.1, noise: 0.004 },
   { metric: 'vibration_kurtosis', base: 3, noise: 0.15 },
   { metric: 'vibration_crest', base: 3, noise: 0.06 },
+  { metric: 'vibration_peak', base: 0.3, noise: 0.02 },
   { metric: 'bearing_temp', base: 50, noise: 0.3 },
 ];
+
+/**
+ * `without-new`: the default ruleset as it was before the control chart, the health index and the
+ * operating state were added, so the bench prints what they cost beside what the default costs now.
+ */
+export type RulesVariant = 'default' | 'without-new';
+
+function rulesetFor(variant: RulesVariant) {
+  const rs = parseRuleset(defaultRulesetText().replace('devices: []', 'devices:\n  - { id: "m-*", class: pump-medium-rigid }'));
+  if (variant === 'default') return rs;
+  return { ...rs, operatingState: undefined, rules: rs.rules.filter((r) => r.kind !== 'cusum' && r.kind !== 'health-index') };
+}
 
 /**
  * Reading evaluations per second of the default ruleset (every machine in an asset class, so the zone
  * rules run too) over 10,000 device-metrics on one core, in the steady state after two days of data
  * (baselines learned, trend windows full); and the engine state per device-metric as snapshotted.
  */
-export function benchRules(deviceMetrics = 10_000): { readingsPerS: number; evaluationsPerS: number; rulesPerReading: number; stateBytesPerDeviceMetric: number; snapshotMs: number } {
-  const ruleset = parseRuleset(defaultRulesetText().replace('devices: []', 'devices:\n  - { id: "m-*", class: pump-medium-rigid }'));
+export function benchRules(deviceMetrics = 10_000, variant: RulesVariant = 'default'): { readingsPerS: number; evaluationsPerS: number; rulesPerReading: number; stateBytesPerDeviceMetric: number; snapshotMs: number } {
+  const ruleset = rulesetFor(variant);
   const engine = new RuleEngine(ruleset, { lateTolerance: 300_000, emit: () => undefined });
   const devices = Math.ceil(deviceMetrics / METRICS.length);
   const readings: Reading[] = [];
@@ -62,4 +75,4 @@ export function benchRules(deviceMetrics = 10_000): { readingsPerS: number; eval
 }
 
 // Run alone: node --import tsx bench/rules.ts
-if (process.argv[1]?.endsWith('rules.ts')) console.log(benchRules());
+if (process.argv[1]?.endsWith('rules.ts')) console.log({ default: benchRules(), withoutNew: benchRules(10_000, 'without-new') });

@@ -151,8 +151,12 @@ try {
   const start = benchStartup();
   console.log(`edge     vigil --help: ${start.helpMs} ms, ${start.helpRssMB} MB peak; idle gateway (site broker, uplink, outbox, no API): ${mb.idleRssMB} MB RSS after a minute (${mb.idleRssAt10sMB} MB at 10 s); ${mb.idleRssUnitMB} MB as the systemd unit runs it (--v8-pool-size=0)`);
   const rules = benchRules(10_000);
+  const rulesBefore = benchRules(10_000, 'without-new');
   console.log(
     `rules    default ruleset, 10,000 device-metrics, one core: ${rules.readingsPerS.toLocaleString('en')} readings/s = ${rules.evaluationsPerS.toLocaleString('en')} rule evaluations/s (${rules.rulesPerReading} rules per reading); state ${rules.stateBytesPerDeviceMetric} bytes per device-metric (snapshot ${rules.snapshotMs} ms)`,
+  );
+  console.log(
+    `rules    the same without the control chart, the health index and the operating state: ${rulesBefore.readingsPerS.toLocaleString('en')} readings/s = ${rulesBefore.evaluationsPerS.toLocaleString('en')} evaluations/s (${rulesBefore.rulesPerReading} rules per reading); state ${rulesBefore.stateBytesPerDeviceMetric} bytes per device-metric`,
   );
   const tk = await benchTickets(tmp.dir);
   const kpi = benchKpis(tmp.dir);
@@ -181,6 +185,9 @@ try {
         rules_readings_per_s: rules.readingsPerS,
         rules_evaluations_per_s: rules.evaluationsPerS,
         rules_state_bytes_per_device_metric: rules.stateBytesPerDeviceMetric,
+        rules_readings_per_s_without_new_kinds: rulesBefore.readingsPerS,
+        rules_evaluations_per_s_without_new_kinds: rulesBefore.evaluationsPerS,
+        rules_state_bytes_per_device_metric_without_new_kinds: rulesBefore.stateBytesPerDeviceMetric,
         tickets_flood_findings_per_s: tk.floodFindingsPerS,
         tickets_new_per_s: tk.newTicketsPerS,
         kpi_1m_tickets_site_month_ms: kpi.bySiteMonthMs,

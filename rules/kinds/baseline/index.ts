@@ -49,6 +49,35 @@ export function scoreOf(p: BaselineParams, s: BaselineState, value: number): num
 }
 
 /**
+ * One sample into a baseline: the new state, its `score` being the sample's score against the baseline
+ * as it stood (NaN while learning). The same object back when nothing changed. Shared with the kinds
+ * that measure from a baseline (cusum).
+ */
+export function learnBaseline(p: BaselineParams, s: BaselineState, x: number, now: number, frozen: boolean): BaselineState {
+  const learning = s.n < p.minSamples || now - s.since < p.learn;
+  const score = learning ? NaN : scoreOf(p, s, x);
+  if (frozen || x === s.last) return s.last === x && (s.score === score || (Number.isNaN(score) && Number.isNaN(s.score))) ? s : { n: s.n, mean: s.mean, dev: s.dev, since: s.since, ts: s.ts, last: x, score };
+  const n = s.n + 1;
+  if (s.n === 0) return { n, mean: x, dev: 0, since: now, ts: now, last: x, score };
+  const tau = p.halfLife / Math.LN2;
+  const dt = Math.min(Math.max(0, now - s.ts), tau);
+  const alpha = Math.max(1 / n, 1 - Math.exp(-dt / tau));
+  // After learning, a sample beyond `clip` deviations moves the mean only as far as the clip bound,
+  // and does not widen the deviation at all: a slowly growing fault produces a long run of such
+  // samples, and letting them widen the deviation would teach the baseline that the fault is noise.
+  let xc = x;
+  let widen = true;
+  if (!learning) {
+    const bound = p.clip * Math.max(s.dev, p.minDeviation, p.relativeFloor * Math.abs(s.mean));
+    xc = Math.min(s.mean + bound, Math.max(s.mean - bound, x));
+    widen = xc === x;
+  }
+  const mean = s.mean + alpha * (xc - s.mean);
+  const dev = widen ? s.dev + alpha * (MAD_TO_SIGMA * Math.abs(xc - s.mean) - s.dev) : s.dev;
+  return { n, mean, dev, since: s.since, ts: now, last: x, score };
+}
+
+/**
  * Learned per device and metric: an exponentially weighted mean and deviation with a time-based half
  * life (samples at any rate weigh the same per hour). Frozen while its alert is active; identical
  * consecutive values (a stuck sensor) teach it nothing.
@@ -61,28 +90,8 @@ export const baseline = defineKind<BaselineParams, BaselineState>({
   prepare: (p) => ({ dir: 1, warning: p.warning, critical: p.critical }),
   init: () => ({ n: 0, mean: 0, dev: 0, since: NaN, ts: NaN, last: NaN, score: NaN }),
   step({ params: p, limits }, s, r, now, frozen) {
-    const x = r.value;
-    const learning = s.n < p.minSamples || now - s.since < p.learn;
-    const score = learning ? NaN : scoreOf(p, s, x);
-    if (frozen || x === s.last) return graded(s.last === x && (s.score === score || (Number.isNaN(score) && Number.isNaN(s.score))) ? s : { n: s.n, mean: s.mean, dev: s.dev, since: s.since, ts: s.ts, last: x, score }, score, limits);
-    const n = s.n + 1;
-    if (s.n === 0) return graded({ n, mean: x, dev: 0, since: now, ts: now, last: x, score }, score, limits);
-    const tau = p.halfLife / Math.LN2;
-    const dt = Math.min(Math.max(0, now - s.ts), tau);
-    const alpha = Math.max(1 / n, 1 - Math.exp(-dt / tau));
-    // After learning, a sample beyond `clip` deviations moves the mean only as far as the clip bound,
-    // and does not widen the deviation at all: a slowly growing fault produces a long run of such
-    // samples, and letting them widen the deviation would teach the baseline that the fault is noise.
-    let xc = x;
-    let widen = true;
-    if (!learning) {
-      const bound = p.clip * Math.max(s.dev, p.minDeviation, p.relativeFloor * Math.abs(s.mean));
-      xc = Math.min(s.mean + bound, Math.max(s.mean - bound, x));
-      widen = xc === x;
-    }
-    const mean = s.mean + alpha * (xc - s.mean);
-    const dev = widen ? s.dev + alpha * (MAD_TO_SIGMA * Math.abs(xc - s.mean) - s.dev) : s.dev;
-    return graded({ n, mean, dev, since: s.since, ts: now, last: x, score }, score, limits);
+    const next = learnBaseline(p, s, r.value, now, frozen);
+    return graded(next, next.score, limits);
   },
   evidence({ params: p }, s, value) {
     return {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DurationSchema } from '../../../core/index.ts';
-import { type BaselineParams, type BaselineState, baseline, scoreOf } from '../baseline/index.ts';
+import { type BaselineParams, type BaselineState, baseline, learnBaseline, scoreOf } from '../baseline/index.ts';
 import { type Prepared, defineKind, graded, limits as makeLimits } from '../types.ts';
 
 export const CusumParamsSchema = z
@@ -58,7 +58,7 @@ export const cusum = defineKind<CusumParams, CusumState>({
     const z = learning ? NaN : Math.min(p.clip, scoreOf(bp.params, s.b, r.value));
     const c = Number.isNaN(z) ? 0 : Math.max(0, s.c + z - p.k);
     // The baseline does not learn while the sum says the level has moved: that is the shift being measured.
-    const b = baseline.step(bp, s.b, r, now, frozen || c >= p.warning).state;
+    const b = learnBaseline(bp.params, s.b, r.value, now, frozen || c >= p.warning);
     return graded(b === s.b && c === s.c ? s : { b, c }, learning ? NaN : c, limits);
   },
   evidence({ params: p }, s, value) {
