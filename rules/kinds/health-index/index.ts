@@ -26,20 +26,22 @@ export const HealthIndexParamsSchema = z
   .refine((p) => p.critical === undefined || p.critical >= p.warning, { message: 'critical must be at least warning' });
 export type HealthIndexParams = z.infer<typeof HealthIndexParamsSchema>;
 
-/**
- * `x`/`xt`: the snapshot being assembled (NaN where a feature is still missing); `buf`: the snapshots
- * of the learning period (null once learned); `mu`/`cov`: the joint normal (cov row-major).
- */
-export interface HealthIndexState {
+/** The joint normal: `buf` holds the snapshots of the learning period (null once learned); cov row-major. */
+export interface HealthModel {
   n: number;
   since: number;
   ts: number;
-  x: number[];
-  xt: number;
   buf: number[][] | null;
   mu: number[];
   cov: number[];
   score: number;
+}
+
+/** The model, and the snapshot being assembled (`x`, NaN where a feature is still missing; `xt` its time). */
+export interface HealthIndexState {
+  m: HealthModel;
+  x: number[];
+  xt: number;
 }
 
 /** Learning keeps at most this many snapshots; beyond it, new ones replace old ones in turn. */
@@ -59,45 +61,46 @@ export const healthIndex = defineKind<HealthIndexParams, HealthIndexState>({
   scope: 'device',
   metrics: (p) => p.metrics,
   prepare: (p) => ({ dir: 1, warning: p.warning, critical: p.critical }),
-  init: ({ params: p }) => ({ n: 0, since: NaN, ts: NaN, x: p.metrics.map(() => NaN), xt: NaN, buf: [], mu: [], cov: [], score: NaN }),
+  init: ({ params: p }) => ({ m: { n: 0, since: NaN, ts: NaN, buf: [], mu: [], cov: [], score: NaN }, x: p.metrics.map(() => NaN), xt: NaN }),
   step({ params: p, limits }, s, r, now, frozen) {
     const i = p.metrics.indexOf(r.metric as MetricId);
-    if (i < 0) return graded(s, s.score, limits);
-    const x = Number.isNaN(s.xt) || Math.abs(r.ts - s.xt) > p.snapshot ? p.metrics.map(() => NaN) : [...s.x];
+    if (i < 0) return graded(s, s.m.score, limits);
+    const fresh = Number.isNaN(s.xt) || Math.abs(r.ts - s.xt) > p.snapshot;
+    const x = fresh ? p.metrics.map(() => NaN) : s.x.slice();
     x[i] = r.value;
-    const xt = Number.isNaN(s.xt) || Math.abs(r.ts - s.xt) > p.snapshot ? r.ts : s.xt;
-    if (x.some(Number.isNaN)) return graded({ ...s, x, xt }, s.score, limits);
+    const xt = fresh ? r.ts : s.xt;
+    if (x.some(Number.isNaN)) return graded({ m: s.m, x, xt }, s.m.score, limits);
     // A complete snapshot: judge it, then learn from it.
-    const done = { ...s, x: p.metrics.map(() => NaN), xt: NaN };
-    if (s.buf !== null) return graded(learnFrom(p, done, x, now), NaN, limits);
-    const score = distance(p, s.mu, s.cov, x);
-    const next = { ...done, score };
-    if (frozen || !(score <= (p.clip ?? p.warning))) return graded(next, score, limits);
-    return graded(adapt(p, next, x, now), score, limits);
+    const empty = p.metrics.map(() => NaN);
+    if (s.m.buf !== null) return graded({ m: learnFrom(p, s.m, x, now), x: empty, xt: NaN }, NaN, limits);
+    const score = distance(p, s.m.mu, s.m.cov, x);
+    const judged = { ...s.m, score };
+    const m = frozen || !(score <= (p.clip ?? p.warning)) ? judged : adapt(judged, p, x, now);
+    return graded({ m, x: empty, xt: NaN }, score, limits);
   },
-  evidence({ params: p }, s) {
-    const sd = (j: number) => Math.sqrt(s.cov[j * p.metrics.length + j]! + (p.relativeFloor * s.mu[j]!) ** 2);
-    const last = s.x.some(Number.isNaN) ? undefined : s.x;
+  evidence({ params: p }, { m, x }) {
+    const sd = (j: number) => Math.sqrt(m.cov[j * p.metrics.length + j]! + (p.relativeFloor * m.mu[j]!) ** 2);
+    const last = x.some(Number.isNaN) ? undefined : x;
     return {
-      distance: round(s.score),
+      distance: round(m.score),
       warning: p.warning,
       critical: p.critical,
-      learnedFrom: s.n,
-      ...(s.buf === null ? { normal: Object.fromEntries(p.metrics.map((m, j) => [m, { mean: round(s.mu[j]!), deviation: round(sd(j)) }])) } : {}),
-      ...(last ? { value: Object.fromEntries(p.metrics.map((m, j) => [m, last[j]])) } : {}),
+      learnedFrom: m.n,
+      ...(m.buf === null ? { normal: Object.fromEntries(p.metrics.map((metric, j) => [metric, { mean: round(m.mu[j]!), deviation: round(sd(j)) }])) } : {}),
+      ...(last ? { value: Object.fromEntries(p.metrics.map((metric, j) => [metric, last[j]])) } : {}),
     };
   },
   compatible: (a, b) => a.metrics.join() === b.metrics.join() && a.halfLife === b.halfLife,
 });
 
-function learnFrom(p: HealthIndexParams, s: HealthIndexState, x: number[], now: number): HealthIndexState {
-  const buf = s.buf!.length < MAX_LEARN_SAMPLES ? [...s.buf!, x] : s.buf!.map((b, j) => (j === s.n % MAX_LEARN_SAMPLES ? x : b));
-  const since = Number.isNaN(s.since) ? now : s.since;
-  const n = s.n + 1;
-  if (n < p.minSamples || now - since < p.learn) return { ...s, n, since, ts: now, buf };
+function learnFrom(p: HealthIndexParams, m: HealthModel, x: number[], now: number): HealthModel {
+  const buf = m.buf!.length < MAX_LEARN_SAMPLES ? [...m.buf!, x] : m.buf!.map((b, j) => (j === m.n % MAX_LEARN_SAMPLES ? x : b));
+  const since = Number.isNaN(m.since) ? now : m.since;
+  const n = m.n + 1;
+  if (n < p.minSamples || now - since < p.learn) return { ...m, n, since, ts: now, buf };
   const fit = robustFit(p, buf);
-  if (!fit) return { ...s, n, since, ts: now, buf };
-  return { ...s, n, since, ts: now, buf: null, mu: fit.mu, cov: fit.cov };
+  if (!fit) return { ...m, n, since, ts: now, buf };
+  return { ...m, n, since, ts: now, buf: null, mu: fit.mu, cov: fit.cov };
 }
 
 /** Mean and covariance, then again without the snapshots the first fit calls outliers. */
@@ -115,15 +118,15 @@ function robustFit(p: HealthIndexParams, rows: number[][]): { mu: number[]; cov:
 }
 
 /** Exponentially weighted update of the joint normal with a time-based half life. */
-function adapt(p: HealthIndexParams, s: HealthIndexState, x: number[], now: number): HealthIndexState {
+function adapt(m: HealthModel, p: HealthIndexParams, x: number[], now: number): HealthModel {
   const tau = p.halfLife / Math.LN2;
-  const a = 1 - Math.exp(-Math.min(Math.max(0, now - s.ts), tau) / tau);
-  if (!(a > 0)) return { ...s, ts: now };
+  const a = 1 - Math.exp(-Math.min(Math.max(0, now - m.ts), tau) / tau);
+  if (!(a > 0)) return { ...m, ts: now };
   const k = x.length;
-  const d = x.map((v, j) => v - s.mu[j]!);
-  const mu = s.mu.map((m, j) => m + a * d[j]!);
-  const cov = s.cov.map((c, idx) => (1 - a) * (c + a * d[Math.floor(idx / k)]! * d[idx % k]!));
-  return { ...s, n: s.n + 1, ts: now, mu, cov };
+  const d = x.map((v, j) => v - m.mu[j]!);
+  const mu = m.mu.map((v, j) => v + a * d[j]!);
+  const cov = m.cov.map((c, idx) => (1 - a) * (c + a * d[Math.floor(idx / k)]! * d[idx % k]!));
+  return { ...m, n: m.n + 1, ts: now, mu, cov };
 }
 
 /** sqrt(dᵀ Σ⁻¹ d), with each feature's variance floored; NaN when the covariance is degenerate. */
