@@ -14,11 +14,14 @@ const METRICS: { metric: MetricId; base: number; noise: number }[] = [
  * `without-new`: the default ruleset as it was before the control chart, the health index and the
  * operating state were added, so the bench prints what they cost beside what the default costs now.
  */
-export type RulesVariant = 'default' | 'without-new';
+export type RulesVariant = 'default' | 'without-new' | 'no-opstate' | 'no-hi' | 'no-cusum';
 
 function rulesetFor(variant: RulesVariant) {
   const rs = parseRuleset(defaultRulesetText().replace('devices: []', 'devices:\n  - { id: "m-*", class: pump-medium-rigid }'));
   if (variant === 'default') return rs;
+  if (variant === 'no-opstate') return { ...rs, operatingState: undefined };
+  if (variant === 'no-hi') return { ...rs, rules: rs.rules.filter((r) => r.kind !== 'health-index') };
+  if (variant === 'no-cusum') return { ...rs, rules: rs.rules.filter((r) => r.kind !== 'cusum') };
   return { ...rs, operatingState: undefined, rules: rs.rules.filter((r) => r.kind !== 'cusum' && r.kind !== 'health-index') };
 }
 

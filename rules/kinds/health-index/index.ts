@@ -1,4 +1,4 @@
-import { CholeskyDecomposition, Matrix } from 'ml-matrix';
+import { CholeskyDecomposition, Matrix, inverse } from 'ml-matrix';
 import { chiSquaredDistributionTable, mean, sampleCovariance } from 'simple-statistics';
 import { z } from 'zod';
 import { DurationSchema, MetricIdSchema, type MetricId } from '../../../core/index.ts';
@@ -34,6 +34,8 @@ export interface HealthModel {
   buf: number[][] | null;
   mu: number[];
   cov: number[];
+  /** The inverse of the covariance with its floor, row-major ([] when it is degenerate). */
+  inv: number[];
   score: number;
 }
 
@@ -46,6 +48,12 @@ export interface HealthIndexState {
 
 /** Learning keeps at most this many snapshots; beyond it, new ones replace old ones in turn. */
 const MAX_LEARN_SAMPLES = 1000;
+/**
+ * The normal follows slow change from one snapshot per 1/168 of its half life (an hour for 7 d): the
+ * other snapshots of that hour add nothing a week-long memory would notice, and judging against a
+ * model that stands still between updates needs no matrix work per snapshot.
+ */
+const ADAPT_STEPS_PER_HALF_LIFE = 168;
 
 /**
  * A health index: the Mahalanobis distance of one sensor's feature vector from the joint normal learned
@@ -61,7 +69,7 @@ export const healthIndex = defineKind<HealthIndexParams, HealthIndexState>({
   scope: 'device',
   metrics: (p) => p.metrics,
   prepare: (p) => ({ dir: 1, warning: p.warning, critical: p.critical }),
-  init: ({ params: p }) => ({ m: { n: 0, since: NaN, ts: NaN, buf: [], mu: [], cov: [], score: NaN }, x: p.metrics.map(() => NaN), xt: NaN }),
+  init: ({ params: p }) => ({ m: { n: 0, since: NaN, ts: NaN, buf: [], mu: [], cov: [], inv: [], score: NaN }, x: p.metrics.map(() => NaN), xt: NaN }),
   step({ params: p, limits }, s, r, now, frozen) {
     const i = p.metrics.indexOf(r.metric as MetricId);
     if (i < 0) return graded(s, s.m.score, limits);
@@ -73,9 +81,9 @@ export const healthIndex = defineKind<HealthIndexParams, HealthIndexState>({
     // A complete snapshot: judge it, then learn from it.
     const empty = p.metrics.map(() => NaN);
     if (s.m.buf !== null) return graded({ m: learnFrom(p, s.m, x, now), x: empty, xt: NaN }, NaN, limits);
-    const score = distance(p, s.m.mu, s.m.cov, x);
+    const score = distance(s.m.mu, s.m.inv, x);
     const judged = { ...s.m, score };
-    const m = frozen || !(score <= (p.clip ?? p.warning)) ? judged : adapt(judged, p, x, now);
+    const m = frozen || !(score <= (p.clip ?? p.warning)) || now - s.m.ts < p.halfLife / ADAPT_STEPS_PER_HALF_LIFE ? judged : adapt(judged, p, x, now);
     return graded({ m, x: empty, xt: NaN }, score, limits);
   },
   evidence({ params: p }, { m, x }) {
@@ -100,7 +108,7 @@ function learnFrom(p: HealthIndexParams, m: HealthModel, x: number[], now: numbe
   if (n < p.minSamples || now - since < p.learn) return { ...m, n, since, ts: now, buf };
   const fit = robustFit(p, buf);
   if (!fit) return { ...m, n, since, ts: now, buf };
-  return { ...m, n, since, ts: now, buf: null, mu: fit.mu, cov: fit.cov };
+  return { ...m, n, since, ts: now, buf: null, mu: fit.mu, cov: fit.cov, inv: invert(p, fit.mu, fit.cov) };
 }
 
 /** Mean and covariance, then again without the snapshots the first fit calls outliers. */
@@ -112,8 +120,9 @@ function robustFit(p: HealthIndexParams, rows: number[][]): { mu: number[]; cov:
     return { mu: cols.map((c) => mean(c)), cov };
   };
   const first = fit(rows);
+  const inv = invert(p, first.mu, first.cov);
   const cut = Math.sqrt(chiSquaredDistributionTable[p.metrics.length as keyof typeof chiSquaredDistributionTable]?.['0.025'] ?? Infinity);
-  const kept = rows.filter((r) => distance(p, first.mu, first.cov, r) <= cut);
+  const kept = rows.filter((r) => distance(first.mu, inv, r) <= cut);
   return kept.length >= Math.max(p.metrics.length + 2, rows.length / 2) ? fit(kept) : first;
 }
 
@@ -126,21 +135,27 @@ function adapt(m: HealthModel, p: HealthIndexParams, x: number[], now: number): 
   const d = x.map((v, j) => v - m.mu[j]!);
   const mu = m.mu.map((v, j) => v + a * d[j]!);
   const cov = m.cov.map((c, idx) => (1 - a) * (c + a * d[Math.floor(idx / k)]! * d[idx % k]!));
-  return { ...m, n: m.n + 1, ts: now, mu, cov };
+  return { ...m, n: m.n + 1, ts: now, mu, cov, inv: invert(p, mu, cov) };
 }
 
-/** sqrt(dᵀ Σ⁻¹ d), with each feature's variance floored; NaN when the covariance is degenerate. */
-function distance(p: HealthIndexParams, mu: number[], cov: number[], x: number[]): number {
-  const k = x.length;
+/** Σ⁻¹ of the covariance with each feature's variance floored; [] when it is not positive definite. */
+function invert(p: HealthIndexParams, mu: number[], cov: number[]): number[] {
+  const k = mu.length;
   const sigma = new Matrix(k, k);
   for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) sigma.set(a, b, (cov[a * k + b]! + cov[b * k + a]!) / 2 + (a === b ? (p.relativeFloor * mu[a]!) ** 2 : 0));
-  if (!sigma.isSymmetric()) return NaN; // only with non-finite entries; the decomposition would throw
-  const chol = new CholeskyDecomposition(sigma);
-  if (!chol.isPositiveDefinite()) return NaN;
-  const d = Matrix.columnVector(x.map((v, j) => v - mu[j]!));
-  const y = chol.solve(d);
+  if (!sigma.isSymmetric() || !new CholeskyDecomposition(sigma).isPositiveDefinite()) return [];
+  return inverse(sigma).to1DArray();
+}
+
+/** sqrt(dᵀ Σ⁻¹ d); NaN without an inverse. */
+function distance(mu: number[], inv: number[], x: number[]): number {
+  const k = x.length;
+  if (inv.length !== k * k) return NaN;
   let q = 0;
-  for (let j = 0; j < k; j++) q += d.get(j, 0) * y.get(j, 0);
+  for (let a = 0; a < k; a++) {
+    const da = x[a]! - mu[a]!;
+    for (let b = 0; b < k; b++) q += da * inv[a * k + b]! * (x[b]! - mu[b]!);
+  }
   return Math.sqrt(Math.max(0, q));
 }
 
