@@ -35,6 +35,13 @@ const LABELS: Record<string, string> = {
   stuckSince: 'unchanged since',
   lastHeard: 'last heard',
   mode: 'when',
+  z: 'deviations from normal',
+  sum: 'shift accumulated (deviations)',
+  k: 'allowance (deviations)',
+  distance: 'distance from the joint normal (deviations)',
+  normal: 'joint normal',
+  source: 'felt from',
+  machine: 'on machine',
 };
 
 function phrase(key: string, v: unknown): string | undefined {
