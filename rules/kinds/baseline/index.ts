@@ -2,23 +2,28 @@ import { z } from 'zod';
 import { DurationSchema } from '../../../core/index.ts';
 import { defineKind, graded } from '../types.ts';
 
+/** How a baseline learns: shared by the kinds that measure from one (baseline, cusum). */
+export const LEARNING = {
+  /** How fast the baseline forgets: the weight of a sample halves after this much time. */
+  halfLife: DurationSchema.prefault('3d'),
+  /** No verdict until the baseline has seen this much time and `minSamples` samples. */
+  learn: DurationSchema.prefault('1d'),
+  minSamples: z.number().int().min(2).default(30),
+  /** Floor on the deviation, absolute, so a very steady signal does not turn noise into alerts. */
+  minDeviation: z.number().nonnegative().default(0),
+  /** Floor on the deviation as a fraction of the baseline. */
+  relativeFloor: z.number().nonnegative().default(0.02),
+  /** Samples further than this many deviations from the baseline are clipped before learning (outliers, spikes). */
+  clip: z.number().positive().default(3),
+};
+
 export const BaselineParamsSchema = z
   .strictObject({
     /** `deviations`: (value − baseline) / deviation; `ratio`: value / baseline. */
     measure: z.enum(['deviations', 'ratio']).default('deviations'),
     warning: z.number().positive().optional(),
     critical: z.number().positive().optional(),
-    /** How fast the baseline forgets: the weight of a sample halves after this much time. */
-    halfLife: DurationSchema.prefault('3d'),
-    /** No verdict until the baseline has seen this much time and `minSamples` samples. */
-    learn: DurationSchema.prefault('1d'),
-    minSamples: z.number().int().min(2).default(30),
-    /** Floor on the deviation, absolute, so a very steady signal does not turn noise into alerts. */
-    minDeviation: z.number().nonnegative().default(0),
-    /** Floor on the deviation as a fraction of the baseline. */
-    relativeFloor: z.number().nonnegative().default(0.02),
-    /** Samples further than this many deviations from the baseline are clipped before learning (outliers, spikes). */
-    clip: z.number().positive().default(3),
+    ...LEARNING,
   })
   .refine((p) => p.warning !== undefined || p.critical !== undefined, { message: 'give warning and/or critical' })
   .refine((p) => p.warning === undefined || p.critical === undefined || p.critical >= p.warning, { message: 'critical must be at least warning' });

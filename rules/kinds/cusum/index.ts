@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DurationSchema } from '../../../core/index.ts';
-import { type BaselineParams, type BaselineState, baseline, learnBaseline, scoreOf } from '../baseline/index.ts';
+import { type BaselineParams, type BaselineState, LEARNING, baseline, learnBaseline, scoreOf } from '../baseline/index.ts';
 import { type Prepared, defineKind, graded, limits as makeLimits } from '../types.ts';
 
 export const CusumParamsSchema = z
@@ -14,13 +14,9 @@ export const CusumParamsSchema = z
     /** The decision interval h: the sum, in deviations, that raises each level. */
     warning: z.number().positive().default(8),
     critical: z.number().positive().optional(),
-    /** The baseline the deviation is measured from; the same learning as the baseline kind. */
+    /** The baseline it measures from learns as the baseline kind does, with a week's half life. */
+    ...LEARNING,
     halfLife: DurationSchema.prefault('7d'),
-    learn: DurationSchema.prefault('1d'),
-    minSamples: z.number().int().min(2).default(30),
-    minDeviation: z.number().nonnegative().default(0),
-    relativeFloor: z.number().nonnegative().default(0.02),
-    clip: z.number().positive().default(3),
   })
   .refine((p) => p.critical === undefined || p.critical >= p.warning, { message: 'critical must be at least warning' });
 export type CusumParams = z.infer<typeof CusumParamsSchema>;
