@@ -15,7 +15,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{core,gateway,ingest,rules,tickets,dashboards,firmware-sim,cli}/**/*.test.ts', 'test/docs/**/*.test.ts'],
+          include: ['{core,gateway,ingest,server,rules,tickets,dashboards,firmware-sim,cli}/**/*.test.ts', 'test/docs/**/*.test.ts'],
           testTimeout: 10_000,
         },
       },

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { EmbeddedBroker, createRegistry, dropPacketIdCache, hashSecret, metricValue, parseConfig, silentLogger, systemClock } from '../core/index.ts';
 import { GatewayConfigSchema, buildGateway } from '../gateway/index.ts';
-import { ServerConfigSchema, buildServer } from '../ingest/index.ts';
+import { ServerConfigSchema, buildServer } from '../server/index.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import { Victoria } from '../test/helpers/victoria.ts';
 import { MinimalPipeline } from './minimal.ts';

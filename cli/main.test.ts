@@ -127,7 +127,7 @@ describe('vigil command', () => {
   it('takes INFLUX_TOKEN from the environment without calling it a secret written into the config', async () => {
     const { influxFromEnv } = await import('./context.ts');
     const { parseConfig } = await import('../core/index.ts');
-    const { ServerConfigSchema } = await import('../ingest/index.ts');
+    const { ServerConfigSchema } = await import('../server/index.ts');
     const env = { INFLUX_URL: 'http://127.0.0.1:8086', INFLUX_TOKEN: 'influx-token-from-the-shell', INFLUX_ORG: 'acme' };
     const config = parseConfig(ServerConfigSchema, { version: 1, broker: { mode: 'embedded' }, influx: influxFromEnv(env) }, env);
     expect(config.influx).toMatchObject({ url: 'http://127.0.0.1:8086', token: 'influx-token-from-the-shell', org: 'acme' });

@@ -8,7 +8,7 @@ import { parsePayload } from '../gateway/drivers/mqtt-device/index.ts';
 import { crcOk, mbapFrame, parseReadResponse, rtuFrame } from '../gateway/modbus/frames.ts';
 import { RtuTransport } from '../gateway/modbus/rtu-transport.ts';
 import { TcpTransport } from '../gateway/modbus/tcp-transport.ts';
-import { ServerConfigSchema, buildServer } from '../ingest/index.ts';
+import { ServerConfigSchema, buildServer } from '../server/index.ts';
 import { CsvError, parseReadingsCsv } from '../rules/backtest/csv.ts';
 import { SerialPair } from '../test/helpers/modbus.ts';
 import { tempDir } from '../test/helpers/tmp.ts';

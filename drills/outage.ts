@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { createRegistry, hashSecret, metricValue, parseConfig, silentLogger, systemClock } from '../core/index.ts';
 import { GatewayConfigSchema, buildGateway } from '../gateway/index.ts';
-import { ServerConfigSchema, buildServer, type Server } from '../ingest/index.ts';
+import { ServerConfigSchema, buildServer, type Server } from '../server/index.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import { freePort } from '../test/helpers/net.ts';
 import { SamplePublisher, mqttClient, sleep, sqliteBytes, until } from './common.ts';

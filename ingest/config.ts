@@ -1,9 +1,7 @@
+// The configuration of the intake path (broker, intake limits, the TSDB sink); the server's config
+// (server/config.ts) composes them with the other parts'.
 import { z } from 'zod';
-import { RulesConfigSchema } from '../rules/index.ts';
-import { TicketsConfigSchema } from '../tickets/index.ts';
-import { BrokerLimitsSchema, BrokerTlsSchema, DurationSchema, GatewayIdSchema, PortSchema, SHARD_COUNT, SiteIdSchema, httpConfigSchema, isSecretHash, CROSS_CHECK, crossCheck } from '../core/index.ts';
-
-export const SERVER_CONFIG_VERSION = 1;
+import { BrokerLimitsSchema, BrokerTlsSchema, DurationSchema, GatewayIdSchema, PortSchema, SHARD_COUNT, SiteIdSchema, isSecretHash } from '../core/index.ts';
 
 const PasswordHashSchema = z.string().refine(isSecretHash, 'must be a hash from `vigil credential`, not a password');
 
@@ -15,7 +13,7 @@ export const GatewayCredentialSchema = z.strictObject({
 });
 export type GatewayCredential = z.infer<typeof GatewayCredentialSchema>;
 
-const EmbeddedBrokerSchema = z.strictObject({
+export const EmbeddedBrokerSchema = z.strictObject({
   mode: z.literal('embedded'),
   host: z.string().default('127.0.0.1'),
   /** The plain MQTT port; `plain: false` turns it off (TLS only). */
@@ -31,7 +29,7 @@ const EmbeddedBrokerSchema = z.strictObject({
   limits: BrokerLimitsSchema,
 });
 
-const ExternalBrokerSchema = z.strictObject({
+export const ExternalBrokerSchema = z.strictObject({
   mode: z.literal('external'),
   url: z.string().regex(/^mqtts?:\/\/.+/, 'an mqtt:// or mqtts:// URL'),
   username: z.string().optional(),
@@ -41,6 +39,18 @@ const ExternalBrokerSchema = z.strictObject({
   /** Shards this instance takes (topic level 3); all by default. Split a large fleet across servers. */
   shards: z.union([z.literal('all'), z.array(z.number().int().min(0).max(SHARD_COUNT - 1)).min(1)]).default('all'),
 });
+
+/** Where gateways' Envelopes come from: the embedded broker, or a subscription to an existing one. */
+export const BrokerConfigSchema = z.discriminatedUnion('mode', [EmbeddedBrokerSchema, ExternalBrokerSchema]);
+
+/** The intake path's own limits: how old or new a reading may be, how large an Envelope. */
+export const IntakeConfigSchema = z
+  .strictObject({
+    maxAge: DurationSchema.prefault('400d'),
+    maxFuture: DurationSchema.prefault('5m'),
+    maxEnvelopeBytes: z.number().int().positive().default(8 * 1024 * 1024),
+  })
+  .prefault({});
 
 export const InfluxConfigSchema = z.strictObject({
   url: z.string().url(),
@@ -54,46 +64,3 @@ export const InfluxConfigSchema = z.strictObject({
   maxSpoolReadings: z.number().int().positive().default(50_000_000),
 });
 export type InfluxConfig = z.infer<typeof InfluxConfigSchema>;
-
-export const ServerConfigSchema = z
-  .strictObject({
-    version: z.literal(SERVER_CONFIG_VERSION),
-    dataDir: z.string().default('./data/server'),
-    http: httpConfigSchema(8080).prefault({}),
-    broker: z.discriminatedUnion('mode', [EmbeddedBrokerSchema, ExternalBrokerSchema]),
-    intake: z
-      .strictObject({
-        maxAge: DurationSchema.prefault('400d'),
-        maxFuture: DurationSchema.prefault('5m'),
-        maxEnvelopeBytes: z.number().int().positive().default(8 * 1024 * 1024),
-      })
-      .prefault({}),
-    /** Optional: without it readings are validated and tracked but not stored in a TSDB. */
-    influx: InfluxConfigSchema.optional(),
-    /** The rule engine: the starting ruleset, late-reading tolerance, snapshot and tick intervals. */
-    rules: RulesConfigSchema,
-    /** Per-minute rollups in SQLite, for the console's charts and for backtests. */
-    history: z
-      .strictObject({ retention: DurationSchema.prefault('90d'), flushEvery: DurationSchema.prefault('2s') })
-      .prefault({}),
-    /** Tickets: priority, SLA and dispatch policy, the knowledge base, webhook delivery. */
-    tickets: TicketsConfigSchema,
-  })
-  .superRefine(
-    crossCheck((c, ctx) => {
-      if (c.broker.mode === 'embedded') {
-        const b = c.broker;
-        if (!b.plain && !b.tls) ctx.addIssue({ code: 'custom', path: ['broker', 'plain'], message: 'with the plain port off, configure broker.tls' });
-        b.gateways.forEach((g, i) => {
-          if (!g.passwordHash && !b.tls?.ca) ctx.addIssue({ code: 'custom', path: ['broker', 'gateways', i, 'passwordHash'], message: 'a gateway without a password needs client certificates: set broker.tls.ca' });
-        });
-        const seen = new Set<string>();
-        c.broker.gateways.forEach((g, i) => {
-          if (seen.has(g.gatewayId)) ctx.addIssue({ code: 'custom', path: ['broker', 'gateways', i, 'gatewayId'], message: `gateway ${g.gatewayId} is listed twice` });
-          seen.add(g.gatewayId);
-        });
-      }
-    }),
-    CROSS_CHECK,
-  );
-export type ServerConfig = z.infer<typeof ServerConfigSchema>;

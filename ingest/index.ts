@@ -1,5 +1,13 @@
-export { buildServer, type Server, type ServerDeps } from './build.ts';
-export { ServerConfigSchema, type ServerConfig, type GatewayCredential } from './config.ts';
+export { BrokerConfigSchema, IntakeConfigSchema, InfluxConfigSchema, type InfluxConfig, GatewayCredentialSchema, type GatewayCredential } from './config.ts';
+export { registerIngestApi } from './api.ts';
+export { centralBroker } from './broker/embedded.ts';
+export { DeviceDirectory, GatewayDirectory } from './devices.ts';
+export { historyService } from './history/rollups.ts';
+export { Quarantine } from './quarantine.ts';
+export { InfluxSink } from './sinks/influx/index.ts';
+export { ExternalSubscriber } from './subscriber/external.ts';
+export { EnvelopeDedupe } from './subscriber/dedupe.ts';
+export { DedupeLedger } from './subscriber/ledger.ts';
 export { Intake, type Sender, type BatchListener } from './subscriber/intake.ts';
 export type { AcceptedBatch, TelemetrySink } from './sinks/types.ts';
 export { LineEncoder, InfluxWriter, classifyStatus, parseRetryAfter } from './sinks/influx/index.ts';

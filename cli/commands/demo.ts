@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { ServiceGroup, createRegistry, service, generateSecret, generateToken, hashSecret, loadConfigFile, parseConfig, systemClock } from '../../core/index.ts';
 import { ScenarioRunner, ScenarioSchema } from '../../firmware-sim/index.ts';
 import { GatewayConfigSchema, buildGateway } from '../../gateway/index.ts';
-import { ServerConfigSchema, buildServer } from '../../ingest/index.ts';
+import { ServerConfigSchema, buildServer } from '../../server/index.ts';
 import { type CliContext, cliLogger, influxFromEnv, stopMessage, untilSignal } from '../context.ts';
 import { demoHelp } from '../help.ts';
 

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { parseDocument } from 'yaml';
 import { ConfigError, createRegistry, parseConfig, readConfigText, systemClock } from '../../core/index.ts';
-import { ServerConfigSchema, buildServer } from '../../ingest/index.ts';
+import { ServerConfigSchema, buildServer } from '../../server/index.ts';
 import { type CliContext, cliLogger, influxFromEnv, stopMessage, untilSignal } from '../context.ts';
 import { serverHelp } from '../help.ts';
 

@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { METRIC_IDS, createRegistry, parseConfig, silentLogger, systemClock } from '../../core/index.ts';
-import { ServerConfigSchema, buildServer } from '../../ingest/index.ts';
+import { ServerConfigSchema, buildServer } from '../../server/index.ts';
 import { tempDir } from '../../test/helpers/tmp.ts';
 import { DASHBOARDS } from './dashboards.ts';
 

@@ -4,7 +4,7 @@ import { parseConfigText } from '../../core/index.ts';
 import { ScenarioSchema } from '../../firmware-sim/index.ts';
 import { GatewayConfigSchema } from '../../gateway/index.ts';
 import { ProfileSchema } from '../../gateway/modbus/index.ts';
-import { ServerConfigSchema } from '../../ingest/index.ts';
+import { ServerConfigSchema } from '../../server/index.ts';
 import { RulesetSchema } from '../../rules/index.ts';
 import { configProblems } from '../helpers/config.ts';
 

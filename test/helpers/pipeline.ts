@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { connect, type MqttClient } from 'mqtt';
 import { type Logger, type Reading, createLogger, createRegistry, gatewayClientId, gatewayTopic, hashSecret, metricValue, parseConfig, silentLogger, systemClock, type Registry } from '../../core/index.ts';
 import { type Gateway, GatewayConfigSchema, buildGateway } from '../../gateway/index.ts';
-import { type Server, ServerConfigSchema, buildServer } from '../../ingest/index.ts';
+import { type Server, ServerConfigSchema, buildServer } from '../../server/index.ts';
 import { tempDir } from './tmp.ts';
 import { Victoria } from './victoria.ts';
 

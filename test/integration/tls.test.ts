@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistry, gatewayClientId, metricValue, parseConfig, systemClock } from '../../core/index.ts';
 import { type Authority, type Issued, issueCertificate, makeAuthority, writeIssued } from '../../core/runtime/pki.ts';
 import { type Gateway, GatewayConfigSchema, buildGateway } from '../../gateway/index.ts';
-import { type Server, ServerConfigSchema, buildServer } from '../../ingest/index.ts';
+import { type Server, ServerConfigSchema, buildServer } from '../../server/index.ts';
 import { waitFor } from '../helpers/net.ts';
 import { SITE, sensor, testLogger } from '../helpers/pipeline.ts';
 import { tempDir } from '../helpers/tmp.ts';

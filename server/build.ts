@@ -26,18 +26,23 @@ import {
 import { RuleService, registerRulesApi } from '../rules/index.ts';
 import { TicketManager, registerSurveyPages, registerTicketsApi } from '../tickets/index.ts';
 import { registerConsoleApi, registerConsoleStatic } from '../dashboards/console/index.ts';
-import { registerIngestApi } from './api.ts';
-import { centralBroker } from './broker/embedded.ts';
+import {
+  DedupeLedger,
+  DeviceDirectory,
+  EnvelopeDedupe,
+  ExternalSubscriber,
+  GatewayDirectory,
+  HistoryRollups,
+  InfluxSink,
+  InfluxWriter,
+  Intake,
+  Quarantine,
+  type TelemetrySink,
+  centralBroker,
+  historyService,
+  registerIngestApi,
+} from '../ingest/index.ts';
 import type { ServerConfig } from './config.ts';
-import { DeviceDirectory, GatewayDirectory } from './devices.ts';
-import { HistoryRollups, historyService } from './history/rollups.ts';
-import { Quarantine } from './quarantine.ts';
-import { InfluxSink, InfluxWriter } from './sinks/influx/index.ts';
-import type { TelemetrySink } from './sinks/types.ts';
-import { ExternalSubscriber } from './subscriber/external.ts';
-import { EnvelopeDedupe } from './subscriber/dedupe.ts';
-import { Intake } from './subscriber/intake.ts';
-import { DedupeLedger } from './subscriber/ledger.ts';
 
 export interface ServerDeps {
   log: Logger;

@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { CROSS_CHECK, DurationSchema, crossCheck, httpConfigSchema } from '../core/index.ts';
+import { BrokerConfigSchema, InfluxConfigSchema, IntakeConfigSchema } from '../ingest/index.ts';
+import { RulesConfigSchema } from '../rules/index.ts';
+import { TicketsConfigSchema } from '../tickets/index.ts';
+
+export const SERVER_CONFIG_VERSION = 1;
+
+/** The server's config file: every part's section, each validated by the part's own schema. */
+export const ServerConfigSchema = z
+  .strictObject({
+    version: z.literal(SERVER_CONFIG_VERSION),
+    dataDir: z.string().default('./data/server'),
+    http: httpConfigSchema(8080).prefault({}),
+    broker: BrokerConfigSchema,
+    intake: IntakeConfigSchema,
+    /** Optional: without it readings are validated and tracked but not stored in a TSDB. */
+    influx: InfluxConfigSchema.optional(),
+    /** The rule engine: the starting ruleset, late-reading tolerance, snapshot and tick intervals. */
+    rules: RulesConfigSchema,
+    /** Per-minute rollups in SQLite, for the console's charts and for backtests. */
+    history: z
+      .strictObject({ retention: DurationSchema.prefault('90d'), flushEvery: DurationSchema.prefault('2s') })
+      .prefault({}),
+    /** Tickets: priority, SLA and dispatch policy, the knowledge base, webhook delivery. */
+    tickets: TicketsConfigSchema,
+  })
+  .superRefine(
+    crossCheck((c, ctx) => {
+      if (c.broker.mode === 'embedded') {
+        const b = c.broker;
+        if (!b.plain && !b.tls) ctx.addIssue({ code: 'custom', path: ['broker', 'plain'], message: 'with the plain port off, configure broker.tls' });
+        b.gateways.forEach((g, i) => {
+          if (!g.passwordHash && !b.tls?.ca) ctx.addIssue({ code: 'custom', path: ['broker', 'gateways', i, 'passwordHash'], message: 'a gateway without a password needs client certificates: set broker.tls.ca' });
+        });
+        const seen = new Set<string>();
+        c.broker.gateways.forEach((g, i) => {
+          if (seen.has(g.gatewayId)) ctx.addIssue({ code: 'custom', path: ['broker', 'gateways', i, 'gatewayId'], message: `gateway ${g.gatewayId} is listed twice` });
+          seen.add(g.gatewayId);
+        });
+      }
+    }),
+    CROSS_CHECK,
+  );
+export type ServerConfig = z.infer<typeof ServerConfigSchema>;
