@@ -1,2 +1,3 @@
 export * from './model/index.ts';
 export * from './runtime/index.ts';
+export * from './delivery/index.ts';

@@ -10,5 +10,5 @@ export { EnvelopeDedupe } from './subscriber/dedupe.ts';
 export { DedupeLedger } from './subscriber/ledger.ts';
 export { Intake, type Sender, type BatchListener } from './subscriber/intake.ts';
 export type { AcceptedBatch, TelemetrySink } from './sinks/types.ts';
-export { LineEncoder, InfluxWriter, classifyStatus, parseRetryAfter } from './sinks/influx/index.ts';
+export { LineEncoder, InfluxWriter } from './sinks/influx/index.ts';
 export { HistoryRollups, type RollupRow } from './history/rollups.ts';

@@ -28,21 +28,6 @@ export class ConfigError extends VigilError {
   }
 }
 
-export class TransientError extends VigilError {
-  /** How long the other side asked us to wait (Retry-After), if it said. */
-  readonly retryAfterMs: number | undefined;
-  constructor(message: string, options?: { cause?: unknown; retryAfterMs?: number; code?: string }) {
-    super(options?.code ?? 'E_TRANSIENT', message, options);
-    this.retryAfterMs = options?.retryAfterMs;
-  }
-}
-
-export class PermanentError extends VigilError {
-  constructor(message: string, options?: { cause?: unknown; code?: string }) {
-    super(options?.code ?? 'E_PERMANENT', message, options);
-  }
-}
-
 export class AuthError extends VigilError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('E_AUTH', message, options);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type Clock, Counter, DurationSchema, Gauge, type Logger, type Registry, type Service, type TimerHandle, TransitionLog, backoffDelay, errorMessage } from '../../core/index.ts';
+import { AUTH_RETRY_MS, type Clock, Counter, DurationSchema, Gauge, type Logger, type DeliveryOutcome, type Registry, type Service, type TimerHandle, TransitionLog, backoffDelay, classifyHttp, deliveryAttempts, errorMessage } from '../../core/index.ts';
 import type { Delivery, WebhookOutbox } from './outbox.ts';
 import { SIGNATURE_HEADER, sign } from './signature.ts';
 
@@ -21,8 +21,6 @@ export type WebhookConfig = z.infer<typeof WebhookConfigSchema>;
 
 const HEADS_PER_QUERY = 256;
 
-type Verdict = { ok: true } | { ok: false; error: string; retry: boolean; retryAfterMs?: number };
-
 /**
  * Delivers the outbox. Lifecycle: start() begins pumping due deliveries (oldest first, one at a time per
  * ticket and subscription); stop() stops taking new ones and waits for those in flight. A delivery is
@@ -39,6 +37,7 @@ export class WebhookDispatcher implements Service {
   private prunedAt = 0;
   private stopped = true;
   private readonly outcomes: Counter<'result'>;
+  private readonly attempts: ReturnType<typeof deliveryAttempts>;
   private readonly receivers = new Map<number, TransitionLog>();
 
   constructor(
@@ -47,6 +46,7 @@ export class WebhookDispatcher implements Service {
   ) {
     const registers = [deps.registry];
     this.outcomes = new Counter({ name: 'vigil_webhook_attempts_total', help: 'Webhook delivery attempts by result', labelNames: ['result'], registers });
+    this.attempts = deliveryAttempts(deps.registry, 'webhook');
     const outbox = deps.outbox;
     new Gauge({
       name: 'vigil_webhook_outbox',
@@ -134,25 +134,37 @@ export class WebhookDispatcher implements Service {
       outbox.failed(d.id, 'subscription deleted', null);
       return;
     }
-    const verdict = await this.post(sub.url, sub.secret, d);
+    const outcome = await this.post(sub.url, sub.secret, d);
     const now = clock.now();
     const receiver = this.receiverLog(sub.id, sub.url);
-    if (verdict.ok) {
+    if (outcome.kind === 'ok') {
       outbox.delivered(d.id, now);
       this.outcomes.inc({ result: 'delivered' });
+      this.attempts('ok');
       receiver.up({ subscription: sub.id });
       return;
     }
+    if (outcome.kind === 'auth') {
+      // The receiver's credentials or address are wrong, not the event: keep it, try again slowly, and
+      // say so once (the receiver log logs the outage once and its recovery once).
+      outbox.failed(d.id, outcome.reason, now + AUTH_RETRY_MS, { countAttempt: false });
+      this.outcomes.inc({ result: 'retry' });
+      this.attempts('auth');
+      receiver.down(`${outcome.reason} (check the subscription's URL and the receiver's credentials; deliveries are kept)`, { subscription: sub.id, url: sub.url });
+      return;
+    }
     const attempts = d.attempts + 1;
-    const dead = !verdict.retry || attempts >= this.config.maxAttempts;
-    const delay = Math.max(verdict.retryAfterMs ?? 0, backoffDelay(attempts - 1, { initialMs: this.config.initialBackoff, maxMs: this.config.maxBackoff, ...(this.deps.random ? { random: this.deps.random } : {}) }));
-    outbox.failed(d.id, verdict.error, dead ? null : now + delay);
+    // One event cannot be halved: a receiver that finds it too large will never take it.
+    const dead = outcome.kind !== 'retry' || attempts >= this.config.maxAttempts;
+    const delay = Math.max(outcome.kind === 'retry' ? Math.min(outcome.retryAfterMs ?? 0, this.config.maxBackoff) : 0, backoffDelay(attempts - 1, { initialMs: this.config.initialBackoff, maxMs: this.config.maxBackoff, ...(this.deps.random ? { random: this.deps.random } : {}) }));
+    outbox.failed(d.id, outcome.reason, dead ? null : now + delay);
     this.outcomes.inc({ result: dead ? 'dead' : 'retry' });
-    receiver.down(verdict.error, { subscription: sub.id, url: sub.url });
-    if (dead) log.warn({ delivery: d.id, subscription: sub.id, event: d.eventId, ticket: d.ticketId, attempts, error: verdict.error }, 'webhook delivery dead-lettered');
+    this.attempts(dead ? (outcome.kind === 'retry' ? 'dead' : outcome.kind) : 'retry');
+    receiver.down(outcome.reason, { subscription: sub.id, url: sub.url });
+    if (dead) log.warn({ delivery: d.id, subscription: sub.id, event: d.eventId, ticket: d.ticketId, attempts, error: outcome.reason }, 'webhook delivery dead-lettered');
   }
 
-  private async post(url: string, secret: string, d: Delivery): Promise<Verdict> {
+  private async post(url: string, secret: string, d: Delivery): Promise<DeliveryOutcome> {
     try {
       const res = await fetch(url, {
         method: 'POST',
@@ -169,16 +181,13 @@ export class WebhookDispatcher implements Service {
         signal: AbortSignal.timeout(this.config.timeout),
       });
       await res.body?.cancel().catch(() => undefined);
-      if (res.ok) return { ok: true };
-      const error = `HTTP ${res.status}`;
-      // 408, 429 and 5xx are the receiver's passing trouble; any other 4xx says it will never take
-      // this payload, so retrying only delays the dead letter an operator has to look at.
-      const retry = res.status === 408 || res.status === 429 || res.status >= 500;
-      const ra = Number(res.headers.get('retry-after'));
-      return { ok: false, error, retry, ...(Number.isFinite(ra) && ra > 0 ? { retryAfterMs: Math.min(ra * 1000, this.config.maxBackoff) } : {}) };
+      // The same classes as every other output (core/delivery): 2xx ok; 408, 429 and 5xx the receiver's
+      // passing trouble; 401, 403, 404 its configuration; any other 4xx a refusal of this payload for good.
+      const outcome = classifyHttp(res.status, undefined, res.headers.get('retry-after'), this.deps.clock.now());
+      return outcome.kind === 'split' ? { kind: 'drop', reason: outcome.reason } : outcome;
     } catch (err) {
       const e = err as Error;
-      return { ok: false, error: e.name === 'TimeoutError' ? `no answer within ${this.config.timeout} ms` : errorMessage(e.cause ?? e), retry: true };
+      return { kind: 'retry', reason: e.name === 'TimeoutError' ? `no answer within ${this.config.timeout} ms` : errorMessage(e.cause ?? e) };
     }
   }
 

@@ -140,9 +140,15 @@ export class WebhookOutbox {
     this.db.prepare("UPDATE webhook_delivery SET status = 'delivered', delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?").run(at, id);
   }
 
-  failed(id: number, error: string, retryAt: number | null): void {
-    if (retryAt === null) this.db.prepare("UPDATE webhook_delivery SET status = 'dead', attempts = attempts + 1, last_error = ? WHERE id = ?").run(error, id);
-    else this.db.prepare('UPDATE webhook_delivery SET attempts = attempts + 1, last_error = ?, next_at = ? WHERE id = ?').run(error, retryAt, id);
+  /**
+   * An attempt failed: dead-letter it (`retryAt` null) or try again at `retryAt`. An attempt refused for
+   * the receiver's credentials or address does not count towards `maxAttempts` (`countAttempt: false`):
+   * the event is fine, and it waits until the subscription is fixed.
+   */
+  failed(id: number, error: string, retryAt: number | null, opts: { countAttempt?: boolean } = {}): void {
+    const inc = opts.countAttempt === false ? 0 : 1;
+    if (retryAt === null) this.db.prepare("UPDATE webhook_delivery SET status = 'dead', attempts = attempts + ?, last_error = ? WHERE id = ?").run(inc, error, id);
+    else this.db.prepare('UPDATE webhook_delivery SET attempts = attempts + ?, last_error = ?, next_at = ? WHERE id = ?').run(inc, error, retryAt, id);
   }
 
   deliveries(q: { status?: DeliveryStatus | undefined; subscriptionId?: number | undefined; limit: number; offset: number }): { deliveries: Omit<Delivery, 'payload'>[]; total: number } {

@@ -1,4 +1,3 @@
 export { InfluxSink, type LineWriter } from './influx-sink.ts';
 export { InfluxWriter, type InfluxTarget } from './writer.ts';
 export { LineEncoder, escapeTag } from './line-protocol.ts';
-export { classifyStatus, parseRetryAfter, type WriteOutcome } from './write-outcome.ts';

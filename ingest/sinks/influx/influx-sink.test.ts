@@ -1,14 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRegistry, openDatabase, silentLogger, systemClock, type Reading } from '../../../core/index.ts';
+import { type DeliveryOutcome, createRegistry, openDatabase, silentLogger, systemClock, type Reading } from '../../../core/index.ts';
 import { Quarantine } from '../../quarantine.ts';
 import { InfluxSink } from './influx-sink.ts';
-import type { WriteOutcome } from './write-outcome.ts';
 
 /** A writer that answers from a script, then succeeds; it records every body it was sent. */
 class ScriptedWriter {
   bodies: string[] = [];
-  constructor(private readonly script: ((body: string) => WriteOutcome | undefined)[] = []) {}
-  async write(body: string): Promise<WriteOutcome> {
+  constructor(private readonly script: ((body: string) => DeliveryOutcome | undefined)[] = []) {}
+  async write(body: string): Promise<DeliveryOutcome> {
     this.bodies.push(body);
     const step = this.script.shift();
     return step?.(body) ?? { kind: 'ok' };

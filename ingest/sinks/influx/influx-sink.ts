@@ -1,4 +1,5 @@
 import {
+  AUTH_RETRY_MS,
   Backoff,
   type Clock,
   Counter,
@@ -6,17 +7,18 @@ import {
   Gauge,
   GroupCommit,
   type Logger,
+  type DeliveryOutcome,
   type Registry,
   TransitionLog,
+  deliveryAttempts,
   sleep,
 } from '../../../core/index.ts';
 import type { Quarantine } from '../../quarantine.ts';
 import type { AcceptedBatch, EnvelopeKey, EnvelopeRecorder, TelemetrySink } from '../types.ts';
 import { LineEncoder } from './line-protocol.ts';
-import type { WriteOutcome } from './write-outcome.ts';
 
 export interface LineWriter {
-  write(body: string): Promise<WriteOutcome>;
+  write(body: string): Promise<DeliveryOutcome>;
 }
 
 export interface InfluxSinkOptions {
@@ -58,6 +60,7 @@ export class InfluxSink implements TelemetrySink {
   private readonly link: TransitionLog;
   private readonly backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
   private readonly metrics;
+  private readonly attempts: ReturnType<typeof deliveryAttempts>;
   private spooled = 0;
   private batchLimit: number;
   private loop: Promise<void> | undefined;
@@ -104,6 +107,7 @@ export class InfluxSink implements TelemetrySink {
     });
 
     const registers = [registry];
+    this.attempts = deliveryAttempts(registry, 'tsdb');
     // prom-client calls collect() with the metric as `this`, so the sink is captured by name.
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
@@ -171,6 +175,7 @@ export class InfluxSink implements TelemetrySink {
       }
       const outcome = await this.deps.writer.write(rows.map((r) => r.lines).join('\n'));
       this.lastOutcome = outcome.kind;
+      this.attempts(outcome.kind);
       if (signal.aborted && outcome.kind !== 'ok') return;
       await this.settle(rows, outcome, signal);
     }
@@ -187,7 +192,7 @@ export class InfluxSink implements TelemetrySink {
     return rows.slice(0, i);
   }
 
-  private async settle(rows: SpoolRow[], outcome: WriteOutcome, signal: AbortSignal): Promise<void> {
+  private async settle(rows: SpoolRow[], outcome: DeliveryOutcome, signal: AbortSignal): Promise<void> {
     switch (outcome.kind) {
       case 'ok':
         this.remove(rows);
@@ -219,7 +224,7 @@ export class InfluxSink implements TelemetrySink {
       case 'auth':
         this.metrics.failures.inc({ class: 'auth' });
         this.link.down(`${outcome.reason} (check the token, org and bucket; data is kept)`, { spoolReadings: this.spooled });
-        await sleep(this.deps.clock, 30_000, signal);
+        await sleep(this.deps.clock, AUTH_RETRY_MS, signal);
         return;
     }
   }

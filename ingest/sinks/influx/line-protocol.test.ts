@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { LineEncoder, escapeTag } from './line-protocol.ts';
-import { classifyStatus, parseRetryAfter } from './write-outcome.ts';
 
 describe('LineEncoder', () => {
   it('tags readings whose quality is not good, and leaves good ones on the plain series', () => {
@@ -35,28 +34,5 @@ describe('LineEncoder', () => {
     expect(new LineEncoder('my measurement').encode('s', 'g', [{ deviceId: 'd', metric: 'speed_rpm', value: 1, ts: 1 }])).toBe(
       'my\\ measurement,device=d,gateway=g,site=s speed_rpm=1 1',
     );
-  });
-});
-
-describe('write failure classes', () => {
-  it.each([
-    [204, 'ok'],
-    [400, 'drop'],
-    [422, 'drop'],
-    [413, 'split'],
-    [401, 'auth'],
-    [403, 'auth'],
-    [404, 'auth'],
-    [429, 'retry'],
-    [500, 'retry'],
-    [503, 'retry'],
-  ])('HTTP %i → %s', (status, kind) => {
-    expect(classifyStatus(status, 'x', undefined).kind).toBe(kind);
-  });
-
-  it('honours Retry-After in seconds or as an HTTP date', () => {
-    expect(classifyStatus(429, '', '7')).toMatchObject({ kind: 'retry', retryAfterMs: 7000 });
-    expect(parseRetryAfter('Wed, 01 Jan 2025 00:00:10 GMT', Date.UTC(2025, 0, 1))).toBe(10_000);
-    expect(parseRetryAfter('soon')).toBeUndefined();
   });
 });

@@ -1,6 +1,5 @@
 import { HttpError, InfluxDB } from '@influxdata/influxdb-client';
-import { errorMessage } from '../../../core/index.ts';
-import { classifyStatus, type WriteOutcome } from './write-outcome.ts';
+import { type DeliveryOutcome, classifyHttp, errorMessage } from '../../../core/index.ts';
 
 export interface InfluxTarget {
   url: string;
@@ -20,7 +19,7 @@ export class InfluxWriter {
     this.path = `/api/v2/write?org=${encodeURIComponent(target.org)}&bucket=${encodeURIComponent(target.bucket)}&precision=ms`;
   }
 
-  async write(body: string): Promise<WriteOutcome> {
+  async write(body: string): Promise<DeliveryOutcome> {
     try {
       await this.influx.transport.request(this.path, body, {
         method: 'POST',
@@ -30,7 +29,7 @@ export class InfluxWriter {
     } catch (err) {
       if (err instanceof HttpError) {
         const ra = err.headers?.['retry-after'];
-        return classifyStatus(err.statusCode, err.body, Array.isArray(ra) ? ra[0] : ra);
+        return classifyHttp(err.statusCode, err.body, Array.isArray(ra) ? ra[0] : ra);
       }
       return { kind: 'retry', reason: errorMessage(err) };
     }

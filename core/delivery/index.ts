@@ -1,0 +1,2 @@
+export { AUTH_RETRY_MS, type DeliveryOutcome, type DeliveryOutcomeKind, classifyHttp, parseRetryAfter } from './outcome.ts';
+export { deliveryAttempts } from './metrics.ts';
