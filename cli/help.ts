@@ -18,7 +18,7 @@ export const gatewayHelp = `vigil gateway -c FILE
 
 export const serverHelp = `vigil server -c FILE
   Runs the central server: broker (embedded or external) → intake → InfluxDB, and the HTTP API.
-  INFLUX_URL, INFLUX_TOKEN, INFLUX_ORG, INFLUX_BUCKET configure the TSDB when the file has no influx section.`;
+  INFLUX_URL, INFLUX_TOKEN, INFLUX_ORG, INFLUX_BUCKET configure an influxdb sink when the file names no sink.`;
 
 export const simHelp = `vigil sim SCENARIO [--url mqtt://127.0.0.1:1883] [--username NAME] [--speed N]
   Plays a scenario file (see firmware-sim/scenarios/) as MQTT sensors. The password, if the broker

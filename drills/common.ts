@@ -100,7 +100,7 @@ export function writeProcessConfigs(
       dataDir: join(dir, 'server'),
       http: { port: o.ports.http, requireAuth: false },
       broker: { mode: 'embedded', port: o.ports.mqtt, gateways: [{ gatewayId, site: o.name, passwordHash: o.passwordHash }] },
-      ...(o.influx ? { influx: o.influx } : {}),
+      ...(o.influx ? { sinks: [{ kind: 'influxdb', ...o.influx }] } : {}),
     }),
   );
   writeFileSync(

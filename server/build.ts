@@ -34,13 +34,13 @@ import {
   GatewayDirectory,
   HistoryRollups,
   InfluxSink,
-  InfluxWriter,
   Intake,
   Quarantine,
   type TelemetrySink,
   centralBroker,
   historyService,
   registerIngestApi,
+  sinkOf,
 } from '../ingest/index.ts';
 import type { ServerConfig } from './config.ts';
 
@@ -61,7 +61,10 @@ export interface Server extends Service {
   readonly intake: Intake;
   readonly devices: DeviceDirectory;
   readonly quarantine: Quarantine;
+  /** The influxdb sink, if one is configured (tests and the pipeline page read its spool). */
   readonly influx: InfluxSink | undefined;
+  /** Every sink, in the order of `sinks:`. */
+  readonly sinks: readonly TelemetrySink[];
   readonly http: FastifyInstance;
   readonly rules: RuleService;
   readonly history: HistoryRollups;
@@ -85,24 +88,16 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
 
   const dedupe = new EnvelopeDedupe();
   const ledger = new DedupeLedger(db, dedupe, () => clock.now());
-  const sinks: TelemetrySink[] = [];
-  let influx: InfluxSink | undefined;
-  if (config.influx) {
-    const c = config.influx;
-    influx = new InfluxSink(
-      { measurement: c.measurement, maxBatchReadings: c.maxBatchReadings, maxSpoolReadings: c.maxSpoolReadings },
-      {
-        db,
-        writer: new InfluxWriter({ url: c.url, token: c.token, org: c.org, bucket: c.bucket, timeoutMs: c.timeout }),
-        quarantine,
-        log,
-        clock,
-        registry,
-        recorder: ledger,
-      },
-    );
-    sinks.push(influx);
-  }
+  // The deprecated `influx:` section is an influxdb sink like any other.
+  const entries = [...config.sinks, ...(config.influx ? [{ kind: 'influxdb', ...config.influx }] : [])];
+  if (config.influx) log.warn('the influx: section is deprecated: write it as sinks: [{ kind: influxdb, url: … }]');
+  const sinks: TelemetrySink[] = entries.map((e) => {
+    const plugin = sinkOf(e.kind)!; // the config schema admits registered kinds only
+    // Already checked and filled by the kind's schema when the config was parsed.
+    const { kind, ...settings } = e;
+    return plugin.create(settings as Parameters<typeof plugin.create>[0], { db, quarantine, log: log.child({ component: `sink-${kind}` }), clock, registry, recorder: ledger });
+  });
+  const influx = sinks.find((s): s is InfluxSink => s instanceof InfluxSink);
 
   const intake = new Intake(
     { maxEnvelopeBytes: config.intake.maxEnvelopeBytes, window: () => timeWindow(clock.now(), config.intake.maxAge, config.intake.maxFuture) },
@@ -174,7 +169,7 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
 
   const pipeline = () => ({
     broker: b.mode === 'embedded' ? { mode: 'embedded', port: broker?.port, tlsPort: broker?.tlsPort, clients: broker?.connectedClients } : { mode: 'external', url: b.url, connected: subscriber?.connected },
-    tsdb: influx ? { configured: true, ...influx.status() } : { configured: false },
+    tsdb: sinks[0] ? { configured: true, kind: entries[0]!.kind, ...sinks[0].status() } : { configured: false },
     webhooks: tickets.outbox.counts(),
     gateways: gateways.list(),
   });
@@ -228,6 +223,7 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
     devices,
     quarantine,
     influx,
+    sinks,
     http: app,
     rules,
     history,
@@ -239,7 +235,7 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
     httpAddress: () => http.address(),
     async start() {
       await group.start();
-      if (!config.influx) log.info('no time-series database configured (set INFLUX_URL): readings are validated and tracked, not stored');
+      if (sinks.length === 0) log.info('no time-series database configured (sinks:, or set INFLUX_URL): readings are validated and tracked, not stored');
       log.info({ http: http.address(), broker: broker ? { port: broker.port } : { url: b.mode === 'external' ? b.url : undefined } }, 'server started');
     },
     async stop() {

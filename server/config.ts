@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CROSS_CHECK, DurationSchema, crossCheck, httpConfigSchema } from '../core/index.ts';
-import { BrokerConfigSchema, InfluxConfigSchema, IntakeConfigSchema } from '../ingest/index.ts';
+import { BrokerConfigSchema, InfluxConfigSchema, IntakeConfigSchema, SinkEntrySchema } from '../ingest/index.ts';
 import { RulesConfigSchema } from '../rules/index.ts';
 import { TicketsConfigSchema } from '../tickets/index.ts';
 
@@ -14,7 +14,12 @@ export const ServerConfigSchema = z
     http: httpConfigSchema(8080).prefault({}),
     broker: BrokerConfigSchema,
     intake: IntakeConfigSchema,
-    /** Optional: without it readings are validated and tracked but not stored in a TSDB. */
+    /**
+     * Where accepted readings are stored: `[{ kind: influxdb, url: … }]`, one entry per kind (see
+     * `ingest/sinks/`). Without any, readings are validated and tracked but not stored in a TSDB.
+     */
+    sinks: z.array(SinkEntrySchema).default([]),
+    /** Deprecated: the same as `sinks: [{ kind: influxdb, … }]`, still read, with a warning at start. */
     influx: InfluxConfigSchema.optional(),
     /** The rule engine: the starting ruleset, late-reading tolerance, snapshot and tick intervals. */
     rules: RulesConfigSchema,
@@ -27,6 +32,12 @@ export const ServerConfigSchema = z
   })
   .superRefine(
     crossCheck((c, ctx) => {
+      const kinds = new Set<string>();
+      c.sinks.forEach((sink, i) => {
+        if (kinds.has(sink.kind)) ctx.addIssue({ code: 'custom', path: ['sinks', i, 'kind'], message: `a second ${sink.kind} sink: one of each kind` });
+        kinds.add(sink.kind);
+      });
+      if (c.influx && kinds.has('influxdb')) ctx.addIssue({ code: 'custom', path: ['influx'], message: 'give the TSDB in sinks: or in the old influx: section, not both' });
       if (c.broker.mode === 'embedded') {
         const b = c.broker;
         if (!b.plain && !b.tls) ctx.addIssue({ code: 'custom', path: ['broker', 'plain'], message: 'with the plain port off, configure broker.tls' });

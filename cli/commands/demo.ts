@@ -56,7 +56,7 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
         dataDir: join(dataDir, 'server'),
         http: { host: '127.0.0.1', port: httpPort, ...(serverTls ? { tls: serverTls } : {}) },
         broker: { mode: 'embedded', host: '127.0.0.1', ...brokerOn(mqttPort), gateways: [{ gatewayId: 'demo-gw', site: scenario.site, passwordHash: hashSecret(password) }] },
-        ...(influx ? { influx } : {}),
+        ...(influx ? { sinks: [{ kind: 'influxdb', ...influx }] } : {}),
       },
       ctx.env,
       'demo server',

@@ -20,7 +20,8 @@ export async function serverCommand(argv: string[], ctx: CliContext): Promise<nu
     throw new ConfigError(values.config, [{ path: '', message: `YAML: ${String(err)}` }]);
   }
   const influx = influxFromEnv(ctx.env);
-  if (raw.influx === undefined && influx) raw.influx = influx;
+  // INFLUX_URL stands for an influxdb sink when the file names no sink of its own.
+  if (raw.influx === undefined && raw.sinks === undefined && influx) raw.sinks = [{ kind: 'influxdb', ...influx }];
   const config = parseConfig(ServerConfigSchema, raw, ctx.env, values.config);
   const log = cliLogger(ctx.env, 'vigil-server');
   const server = buildServer(config, {

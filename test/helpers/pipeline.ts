@@ -60,7 +60,7 @@ export async function startServer(opts: {
       ...(opts.intake ? { intake: opts.intake } : {}),
       ...(opts.rules ? { rules: opts.rules } : {}),
       ...(opts.tickets ? { tickets: opts.tickets } : {}),
-      ...(opts.influxUrl ? { influx: { url: opts.influxUrl, org: 'vigil', bucket: 'telemetry' } } : {}),
+      ...(opts.influxUrl ? { sinks: [{ kind: 'influxdb', url: opts.influxUrl, org: 'vigil', bucket: 'telemetry' }] } : {}),
     },
     { SERVER_BROKER_PASSWORD: opts.external?.password, ...opts.env },
   );

@@ -1,0 +1,42 @@
+import { PassThrough } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, createLogger, createRegistry, parseConfig, systemClock } from '../core/index.ts';
+import { tempDir } from '../test/helpers/tmp.ts';
+import { buildServer } from './build.ts';
+import { ServerConfigSchema } from './config.ts';
+
+const base = { version: 1, broker: { mode: 'embedded', port: 0 } };
+const problems = (raw: unknown) => {
+  try {
+    parseConfig(ServerConfigSchema, raw, {});
+    return [];
+  } catch (err) {
+    if (err instanceof ConfigError) return err.issues.map((i) => `${i.path}: ${i.message}`);
+    throw err;
+  }
+};
+
+describe('server config: sinks', () => {
+  const tmp = tempDir();
+  afterEach(() => tmp.cleanup());
+
+  it('takes sinks by kind, and refuses unknown kinds, a kind twice, and the old influx: section beside an influxdb sink', () => {
+    expect(problems({ ...base, sinks: [{ kind: 'influxdb', url: 'http://127.0.0.1:8428' }] })).toEqual([]);
+    expect(problems({ ...base, sinks: [{ kind: 'carrier-pigeon' }] }).join()).toMatch(/^sinks\.0/);
+    expect(problems({ ...base, sinks: [{ kind: 'influxdb', url: 'http://a:1' }, { kind: 'influxdb', url: 'http://b:1' }] })).toEqual(['sinks.1.kind: a second influxdb sink: one of each kind']);
+    expect(problems({ ...base, influx: { url: 'http://a:1' }, sinks: [{ kind: 'influxdb', url: 'http://b:1' }] })).toEqual(['influx: give the TSDB in sinks: or in the old influx: section, not both']);
+  });
+
+  it('still reads the deprecated influx: section as an influxdb sink, and says to rewrite it', () => {
+    const out = new PassThrough();
+    const lines: string[] = [];
+    out.on('data', (b: Buffer) => lines.push(...b.toString().split('\n').filter(Boolean)));
+    const config = parseConfig(ServerConfigSchema, { ...base, dataDir: tmp.dir, http: { port: 0 }, influx: { url: 'http://127.0.0.1:9', bucket: 'old' } }, {});
+    const server = buildServer(config, { log: createLogger({ destination: out, level: 'warn' }), clock: systemClock, registry: createRegistry() });
+    expect(server.sinks).toHaveLength(1);
+    expect(server.influx).toBe(server.sinks[0]);
+    return new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      expect(lines.map((l) => JSON.parse(l).msg)).toContainEqual(expect.stringMatching(/influx: section is deprecated/));
+    });
+  });
+});
