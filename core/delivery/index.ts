@@ -1,2 +1,2 @@
 export { AUTH_RETRY_MS, type DeliveryOutcome, type DeliveryOutcomeKind, classifyHttp, parseRetryAfter } from './outcome.ts';
-export { deliveryAttempts } from './metrics.ts';
+export { deliveryAttempts, deliveryQueue } from './metrics.ts';

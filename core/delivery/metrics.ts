@@ -1,4 +1,4 @@
-import { Counter, type Registry } from '../runtime/index.ts';
+import { Counter, Gauge, type Registry } from '../runtime/index.ts';
 import type { DeliveryOutcomeKind } from './outcome.ts';
 
 const counters = new WeakMap<Registry, Counter<'output' | 'outcome'>>();
@@ -12,4 +12,25 @@ export function deliveryAttempts(registry: Registry, output: string): (outcome: 
   if (!c) counters.set(registry, (c = new Counter({ name: 'vigil_delivery_attempts_total', help: 'Delivery attempts of every output (tsdb, webhook), by outcome', labelNames: ['output', 'outcome'], registers: [registry] })));
   const counter = c;
   return (outcome, n = 1) => counter.inc({ output, outcome }, n);
+}
+
+const queues = new WeakMap<Registry, Map<string, () => number>>();
+
+/** `vigil_delivery_queue{output}`: what each output holds that its target has not taken yet. */
+export function deliveryQueue(registry: Registry, output: string, read: () => number): void {
+  let outputs = queues.get(registry);
+  if (!outputs) {
+    const map = new Map<string, () => number>();
+    queues.set(registry, (outputs = map));
+    new Gauge({
+      name: 'vigil_delivery_queue',
+      help: 'Items each output (tsdb, webhook) holds that its target has not taken yet',
+      labelNames: ['output'],
+      registers: [registry],
+      collect() {
+        for (const [name, r] of map) this.set({ output: name }, r());
+      },
+    });
+  }
+  outputs.set(output, read);
 }

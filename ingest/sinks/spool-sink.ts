@@ -1,0 +1,283 @@
+import {
+  AUTH_RETRY_MS,
+  Backoff,
+  Counter,
+  Gauge,
+  GroupCommit,
+  type DeliveryOutcome,
+  TransitionLog,
+  deliveryAttempts,
+  deliveryQueue,
+  sleep,
+} from '../../core/index.ts';
+import type { AcceptedBatch, EnvelopeKey, SinkDeps, TelemetrySink } from './types.ts';
+
+/** Sends a body of spooled lines and answers with the outcome set of every output. */
+export interface LineWriter {
+  write(body: string): Promise<DeliveryOutcome>;
+}
+
+export interface SpoolSinkOptions {
+  /** The output's name in logs and metrics (`tsdb`, `prometheus-remote-write`). */
+  output: string;
+  /** What it writes to, as the outage log names it ("time-series database"). */
+  target: string;
+  /** The spool table in the server's database, one per sink. */
+  table: string;
+  /** Readings per write request at most (halved while the target answers 413). */
+  maxBatchReadings: number;
+  /** Readings the spool holds at most; beyond that the oldest are dropped and counted. */
+  maxSpoolReadings: number;
+  /** Also keep the `vigil_tsdb_*` metrics that dashboards of earlier releases read (the influxdb sink). */
+  legacyMetrics?: boolean;
+}
+
+export interface SpoolSinkDeps extends SinkDeps {
+  /** One line per reading (a batch's lines joined by newlines): split and sent as they are. */
+  encode(batch: AcceptedBatch): string;
+  writer: LineWriter;
+}
+
+interface SpoolRow {
+  id: number;
+  lines: string;
+  count: number;
+}
+
+/**
+ * A sink with a durable spool: a batch is encoded and committed to a table of the server's database
+ * before the gateway is acknowledged, and a flusher sends the spool oldest first, deleting rows only
+ * after the target accepted them. While the target is down the spool grows and the gateways see no
+ * difference; when it returns the spool drains. The target's answers follow `core/delivery`.
+ */
+export class SpoolSink implements TelemetrySink {
+  readonly name: string;
+  private readonly committer: GroupCommit<{ lines: string; count: number; at: number; envelope: EnvelopeKey | undefined }>;
+  private readonly stmt;
+  private readonly link: TransitionLog;
+  private readonly backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
+  private readonly metrics;
+  private readonly attempts: ReturnType<typeof deliveryAttempts>;
+  private spooled = 0;
+  private batchLimit: number;
+  private loop: Promise<void> | undefined;
+  private readonly abort = new AbortController();
+  private wake: (() => void) | undefined;
+  private lastOutcome = 'none';
+
+  constructor(
+    private readonly opts: SpoolSinkOptions,
+    private readonly deps: SpoolSinkDeps,
+  ) {
+    const { db, registry } = deps;
+    const t = opts.table;
+    if (!/^[a-z_]+$/.test(t)) throw new Error(`bad spool table name ${t}`);
+    this.name = `sink-${opts.output}`;
+    this.batchLimit = opts.maxBatchReadings;
+    this.link = new TransitionLog(deps.log, deps.clock, opts.target);
+    db.exec(`CREATE TABLE IF NOT EXISTS ${t} (id INTEGER PRIMARY KEY, lines TEXT NOT NULL, count INTEGER NOT NULL, at INTEGER NOT NULL)`);
+    this.stmt = {
+      insert: db.prepare(`INSERT INTO ${t} (lines, count, at) VALUES (?, ?, ?)`),
+      take: db.prepare(`SELECT id, lines, count FROM ${t} ORDER BY id LIMIT ?`),
+      deleteUpTo: db.prepare(`DELETE FROM ${t} WHERE id <= ?`),
+      deleteOne: db.prepare(`DELETE FROM ${t} WHERE id = ?`),
+      oldest: db.prepare(`SELECT at FROM ${t} ORDER BY id LIMIT 1`),
+      oldestRows: db.prepare(`SELECT id, count FROM ${t} ORDER BY id LIMIT 256`),
+    };
+    this.spooled = (db.prepare(`SELECT coalesce(sum(count), 0) AS n FROM ${t}`).get() as { n: number }).n;
+    const insertAll = db.transaction((rows: { lines: string; count: number; at: number }[], keys: EnvelopeKey[]) => {
+      for (const r of rows) {
+        this.stmt.insert.run(r.lines, r.count, r.at);
+        this.spooled += r.count;
+      }
+      if (this.spooled > this.opts.maxSpoolReadings) this.trimSpool();
+      if (keys.length > 0) deps.recorder?.record(keys, deps.clock.now());
+    });
+    this.committer = new GroupCommit((rows) => {
+      const keys = rows.flatMap((r) => (r.envelope ? [r.envelope] : []));
+      const spooled = this.spooled;
+      try {
+        insertAll(rows, keys);
+      } catch (err) {
+        this.spooled = spooled;
+        if (keys.length > 0) deps.recorder?.undo(keys);
+        throw err;
+      }
+    });
+
+    const registers = [registry];
+    this.attempts = deliveryAttempts(registry, opts.output);
+    deliveryQueue(registry, opts.output, () => this.spooled);
+    // prom-client calls collect() with the metric as `this`, so the sink is captured by name.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    const legacy = opts.legacyMetrics === true;
+    this.metrics = {
+      written: legacy ? new Counter({ name: 'vigil_tsdb_written_readings_total', help: 'Readings accepted by the time-series database', registers }) : undefined,
+      failures: legacy ? new Counter({ name: 'vigil_tsdb_write_failures_total', help: 'Failed TSDB writes by failure class', labelNames: ['class'], registers }) : undefined,
+      dropped: legacy ? new Counter({ name: 'vigil_tsdb_spool_dropped_readings_total', help: 'Readings dropped because the spool was full', registers }) : undefined,
+    };
+    if (legacy) {
+      new Gauge({
+        name: 'vigil_tsdb_spool_readings',
+        help: 'Readings waiting in the spool for the time-series database',
+        registers,
+        collect() {
+          this.set(self.spooled);
+        },
+      });
+      new Gauge({
+        name: 'vigil_tsdb_spool_oldest_age_seconds',
+        help: 'How long the oldest spooled batch has waited',
+        registers,
+        collect() {
+          const row = self.stmt.oldest.get() as { at: number } | undefined;
+          this.set(row ? Math.max(0, (self.deps.clock.now() - row.at) / 1000) : 0);
+        },
+      });
+    }
+  }
+
+  write(batch: AcceptedBatch): Promise<void> {
+    if (batch.readings.length === 0) return Promise.resolve();
+    const lines = this.deps.encode(batch);
+    return this.committer.add({ lines, count: batch.readings.length, at: this.deps.clock.now(), envelope: batch.envelope }).then(() => this.wake?.());
+  }
+
+  get spoolReadings(): number {
+    return this.spooled;
+  }
+
+  status(): Record<string, unknown> {
+    return { state: this.link.isDown ? 'down' : 'up', spoolReadings: this.spooled, lastOutcome: this.lastOutcome, batchLimit: this.batchLimit };
+  }
+
+  async start(): Promise<void> {
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    this.wake?.();
+    this.committer.flush();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.abort.signal;
+    while (!signal.aborted) {
+      const rows = this.take();
+      if (rows.length === 0) {
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          const t = setTimeout(resolve, 1000);
+          t.unref();
+        });
+        this.wake = undefined;
+        continue;
+      }
+      const outcome = await this.deps.writer.write(rows.map((r) => r.lines).join('\n'));
+      this.lastOutcome = outcome.kind;
+      this.attempts(outcome.kind);
+      if (signal.aborted && outcome.kind !== 'ok') return;
+      await this.settle(rows, outcome, signal);
+    }
+  }
+
+  private take(): SpoolRow[] {
+    const rows = this.stmt.take.all(Math.max(1, Math.min(this.batchLimit, 10_000))) as SpoolRow[];
+    let n = 0;
+    let i = 0;
+    for (; i < rows.length; i++) {
+      if (i > 0 && n + rows[i]!.count > this.batchLimit) break;
+      n += rows[i]!.count;
+    }
+    return rows.slice(0, i);
+  }
+
+  private async settle(rows: SpoolRow[], outcome: DeliveryOutcome, signal: AbortSignal): Promise<void> {
+    switch (outcome.kind) {
+      case 'ok':
+        this.remove(rows);
+        this.metrics.written?.inc(rows.reduce((n, r) => n + r.count, 0));
+        this.backoff.reset();
+        this.link.up({ spoolReadings: this.spooled });
+        if (this.batchLimit < this.opts.maxBatchReadings) this.batchLimit = Math.min(this.opts.maxBatchReadings, this.batchLimit * 2);
+        return;
+      case 'split':
+        this.metrics.failures?.inc({ class: 'split' });
+        if (rows.length > 1 || rows[0]!.count > 1) {
+          this.batchLimit = Math.max(1, Math.floor(rows.reduce((n, r) => n + r.count, 0) / 2));
+          if (rows.length === 1) this.splitRow(rows[0]!);
+          return;
+        }
+        // A single line the server finds too large can never be written.
+        this.quarantineRows(rows, outcome.reason);
+        return;
+      case 'drop':
+        this.metrics.failures?.inc({ class: 'drop' });
+        this.deps.log.error({ reason: outcome.reason, readings: rows.reduce((n, r) => n + r.count, 0) }, `${this.opts.target} refused data; quarantined`);
+        this.quarantineRows(rows, outcome.reason);
+        return;
+      case 'retry':
+        this.metrics.failures?.inc({ class: 'retry' });
+        this.link.down(outcome.reason, { spoolReadings: this.spooled });
+        await sleep(this.deps.clock, Math.max(outcome.retryAfterMs ?? 0, this.backoff.next()), signal);
+        return;
+      case 'auth':
+        this.metrics.failures?.inc({ class: 'auth' });
+        this.link.down(`${outcome.reason} (check the token, org and bucket; data is kept)`, { spoolReadings: this.spooled });
+        await sleep(this.deps.clock, AUTH_RETRY_MS, signal);
+        return;
+    }
+  }
+
+  /** Replaces one spooled row by two halves, so a 413 for a single large batch still gets through. */
+  private splitRow(row: SpoolRow): void {
+    const lines = row.lines.split('\n');
+    const half = Math.ceil(lines.length / 2);
+    this.deps.db.transaction(() => {
+      this.stmt.deleteOne.run(row.id);
+      // Re-inserted rows go to the end of the spool; sample order within a series does not matter to a TSDB.
+      this.stmt.insert.run(lines.slice(0, half).join('\n'), half, this.deps.clock.now());
+      this.stmt.insert.run(lines.slice(half).join('\n'), lines.length - half, this.deps.clock.now());
+    })();
+  }
+
+  private quarantineRows(rows: SpoolRow[], reason: string): void {
+    this.deps.db.transaction(() => {
+      for (const r of rows) {
+        this.deps.quarantine.add({
+          at: this.deps.clock.now(),
+          code: 'tsdb_rejected',
+          reason,
+          site: null,
+          gatewayId: null,
+          topic: null,
+          details: [],
+          payload: r.lines,
+        });
+      }
+      this.remove(rows);
+    })();
+  }
+
+  private remove(rows: SpoolRow[]): void {
+    // Rows are always taken oldest first, so they are every row up to the last id (newer rows have larger ids).
+    if (rows.length > 0) this.stmt.deleteUpTo.run(rows[rows.length - 1]!.id);
+    this.spooled -= rows.reduce((n, r) => n + r.count, 0);
+  }
+
+  private trimSpool(): void {
+    while (this.spooled > this.opts.maxSpoolReadings) {
+      const rows = this.stmt.oldestRows.all() as { id: number; count: number }[];
+      if (rows.length === 0) return;
+      for (const r of rows) {
+        this.stmt.deleteOne.run(r.id);
+        this.spooled -= r.count;
+        this.metrics.dropped?.inc(r.count);
+        if (this.spooled <= this.opts.maxSpoolReadings) return;
+      }
+    }
+  }
+}
