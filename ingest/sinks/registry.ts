@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { influxdb } from './influxdb/index.ts';
+import { prometheusRemoteWrite } from './prometheus-remote-write/index.ts';
 import type { SinkPlugin } from './types.ts';
 
 /** Every sink kind, explicitly: `sinks: [{ kind: … }]` in the server config names them. */
-export const SINKS: readonly SinkPlugin[] = [influxdb as unknown as SinkPlugin];
+export const SINKS: readonly SinkPlugin[] = [influxdb, prometheusRemoteWrite] as unknown as SinkPlugin[];
 
 export function sinkOf(kind: string): SinkPlugin | undefined {
   return SINKS.find((s) => s.kind === kind);

@@ -26,6 +26,8 @@ export interface ServerHandle {
 export async function startServer(opts: {
   dataDir: string;
   influxUrl?: string;
+  /** More sinks beside the influxdb one of `influxUrl`. */
+  sinks?: Record<string, unknown>[];
   brokerPort?: number;
   /** Take Envelopes from this broker instead of hosting one. */
   external?: { url: string; username: string; password: string };
@@ -60,7 +62,7 @@ export async function startServer(opts: {
       ...(opts.intake ? { intake: opts.intake } : {}),
       ...(opts.rules ? { rules: opts.rules } : {}),
       ...(opts.tickets ? { tickets: opts.tickets } : {}),
-      ...(opts.influxUrl ? { sinks: [{ kind: 'influxdb', url: opts.influxUrl, org: 'vigil', bucket: 'telemetry' }] } : {}),
+      sinks: [...(opts.influxUrl ? [{ kind: 'influxdb', url: opts.influxUrl, org: 'vigil', bucket: 'telemetry' }] : []), ...(opts.sinks ?? [])],
     },
     { SERVER_BROKER_PASSWORD: opts.external?.password, ...opts.env },
   );
