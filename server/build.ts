@@ -35,6 +35,7 @@ import {
   HistoryRollups,
   InfluxSink,
   Intake,
+  type BatchListener,
   Quarantine,
   type TelemetrySink,
   centralBroker,
@@ -123,15 +124,25 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
   // the per-minute history the charts and backtests read. Bad ones are counted.
   const byQuality = new Counter({ name: 'vigil_readings_by_quality_total', help: 'Readings accepted, by quality (good when not given)', labelNames: ['quality'], registers: [registry] });
   const trusted = (q: string | undefined) => q === undefined || q === 'good' || (q === 'uncertain' && config.rules.uncertain === 'include');
+  // What consumes accepted readings once every sink has them on disk, in this order: the per-minute
+  // history (so a finding's evidence can read the minute it fired in), the rule engine, and then the
+  // console's live tail (appended when the console registers). Only trusted readings go to the first two.
+  const consumers: { name: string; consume: BatchListener }[] = [
+    { name: 'history', consume: (b) => history.add(b.site, b.readings) },
+    { name: 'rules', consume: (b) => rules.ingest(b.site, b.readings) },
+  ];
+  const trustedConsumers = consumers.length;
   intake.onBatch((b) => {
-    let readings = b.readings;
-    if (readings.some((r) => r.quality !== undefined && r.quality !== 'good')) {
-      for (const r of readings) if (r.quality !== undefined && r.quality !== 'good') byQuality.inc({ quality: r.quality });
-      readings = readings.filter((r) => trusted(r.quality));
+    let batch = b;
+    if (b.readings.some((r) => r.quality !== undefined && r.quality !== 'good')) {
+      for (const r of b.readings) if (r.quality !== undefined && r.quality !== 'good') byQuality.inc({ quality: r.quality });
+      batch = { ...b, readings: b.readings.filter((r) => trusted(r.quality)) };
     }
-    if (readings.length === 0) return;
-    history.add(b.site, readings);
-    rules.ingest(b.site, readings);
+    for (let i = 0; i < consumers.length; i++) {
+      const c = consumers[i]!;
+      const input = i < trustedConsumers ? batch : b;
+      if (input.readings.length > 0) c.consume(input);
+    }
   });
 
   const aclViolations = new Counter({ name: 'vigil_broker_acl_violations_total', help: 'Publishes refused by the broker ACL', registers: [registry] });
@@ -198,7 +209,7 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
   registerRulesApi(app, rules, now);
   registerTicketsApi(app, tickets, now);
   registerSurveyPages(app, tickets, linkKey, now);
-  registerConsoleApi(app, { devices, gateways, rules, tickets, history, now, onBatch: (l) => intake.onBatch(l) });
+  registerConsoleApi(app, { devices, gateways, rules, tickets, history, now, onBatch: (l) => consumers.push({ name: 'live-tail', consume: l }) });
   registerConsoleStatic(app);
   const http = httpService(app, config.http.host, config.http.port);
 
