@@ -1,3 +1,4 @@
+import { migrate } from '../core/index.ts';
 import type { Db, RejectCode } from '../core/index.ts';
 
 export interface QuarantineEntry {
@@ -31,9 +32,9 @@ export class Quarantine {
     private readonly db: Db,
     private readonly keep = 10_000,
   ) {
-    db.exec(`CREATE TABLE IF NOT EXISTS quarantine (
+    migrate(db, [{ id: 'quarantine/001-initial', sqlite: `CREATE TABLE IF NOT EXISTS quarantine (
       id INTEGER PRIMARY KEY, at INTEGER NOT NULL, code TEXT NOT NULL, reason TEXT NOT NULL,
-      site TEXT, gateway_id TEXT, topic TEXT, details TEXT NOT NULL, payload TEXT)`);
+      site TEXT, gateway_id TEXT, topic TEXT, details TEXT NOT NULL, payload TEXT)` }]);
     this.stmt = {
       insert: db.prepare('INSERT INTO quarantine (at, code, reason, site, gateway_id, topic, details, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       list: db.prepare(

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Db } from '../core/index.ts';
+import { migrate } from '../core/index.ts';
 import type { TicketPolicy } from './policy.ts';
 
 export const KpiGroupSchema = z.enum(['site', 'region', 'group', 'customer', 'equipment', 'source']);
@@ -95,7 +96,7 @@ export class KpiWriter {
   private readonly stmts;
 
   constructor(private readonly db: Db) {
-    db.exec(`CREATE TABLE IF NOT EXISTS ticket_kpi (ticket_id INTEGER PRIMARY KEY, opened_at INTEGER NOT NULL, week INTEGER NOT NULL, month TEXT NOT NULL,
+    migrate(db, [{ id: 'ticket-kpis/001-initial', sqlite: `CREATE TABLE IF NOT EXISTS ticket_kpi (ticket_id INTEGER PRIMARY KEY, opened_at INTEGER NOT NULL, week INTEGER NOT NULL, month TEXT NOT NULL,
         site TEXT NOT NULL, region TEXT NOT NULL, grp TEXT NOT NULL, customer TEXT NOT NULL, equipment TEXT NOT NULL, source TEXT NOT NULL,
         status TEXT NOT NULL, predicted_first INTEGER NOT NULL, response_ms INTEGER, respond_by INTEGER NOT NULL,
         resolve_by INTEGER NOT NULL, resolved_at INTEGER, first_fix INTEGER, score INTEGER, nps INTEGER, close_reason TEXT);
@@ -105,7 +106,7 @@ export class KpiWriter {
       CREATE TABLE IF NOT EXISTS kpi_cell (week INTEGER NOT NULL, month TEXT NOT NULL, ${DIMS.map((d) => `${d} TEXT NOT NULL`).join(', ')},
         ${COUNTERS.map((c) => `${c} INTEGER NOT NULL`).join(', ')},
         PRIMARY KEY (week, month, ${DIMS.join(', ')})) WITHOUT ROWID;
-      CREATE INDEX IF NOT EXISTS kpi_cell_month ON kpi_cell (month);`);
+      CREATE INDEX IF NOT EXISTS kpi_cell_month ON kpi_cell (month);` }]);
     this.stmts = {
       // Named as the writer names them, so a stored row compares field by field with a new one.
       get: db.prepare(`SELECT ticket_id AS id, opened_at AS openedAt, week, month, site, region, grp, customer, equipment, source,
@@ -299,8 +300,8 @@ export class KpiAlerts {
   private readonly insert;
 
   constructor(private readonly db: Db) {
-    db.exec(`CREATE TABLE IF NOT EXISTS kpi_alert (id INTEGER PRIMARY KEY AUTOINCREMENT, group_by TEXT NOT NULL, grp TEXT NOT NULL, period TEXT NOT NULL,
-      kpi TEXT NOT NULL, value REAL NOT NULL, target REAL NOT NULL, at INTEGER NOT NULL, UNIQUE (group_by, grp, period, kpi))`);
+    migrate(db, [{ id: 'kpi-alerts/001-initial', sqlite: `CREATE TABLE IF NOT EXISTS kpi_alert (id INTEGER PRIMARY KEY AUTOINCREMENT, group_by TEXT NOT NULL, grp TEXT NOT NULL, period TEXT NOT NULL,
+      kpi TEXT NOT NULL, value REAL NOT NULL, target REAL NOT NULL, at INTEGER NOT NULL, UNIQUE (group_by, grp, period, kpi))` }]);
     this.insert = db.prepare('INSERT INTO kpi_alert (group_by, grp, period, kpi, value, target, at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING');
   }
 

@@ -168,7 +168,8 @@ describe('the service loop', () => {
     const { m, db, clock } = setup();
     const t = ok(m.report(report({ deviceId: 'pump-1' }), desk)).ticket;
     ok(m.act(t.id, { action: 'acknowledge' }, desk));
-    db.exec('DROP TABLE ticket_kpi; DROP TABLE kpi_cell;');
+    // A database from before the KPI tables: neither they nor the migration that makes them.
+    db.exec("DROP TABLE ticket_kpi; DROP TABLE kpi_cell; DELETE FROM schema_migration WHERE id = 'ticket-kpis/001-initial';");
     const upgraded = new TicketManager(parseConfig(TicketsConfigSchema, {}, {}), { db, clock, log: silentLogger(), registry: createRegistry() });
     const rows = computeKpis(db, { from: clock.now() - DAY, to: clock.now() + DAY, groupBy: 'site', interval: 'month', asOf: clock.now() }, upgraded.policy.targets);
     expect(rows).toMatchObject([{ group: 'plant-a', opened: 1, response: { responded: 1 } }]);

@@ -1,5 +1,5 @@
 import { KpiWriter, type KpiTicketRow, weekStart } from './kpis.ts';
-import { type Actor, type Db, type Finding, type Outcome, type Priority, TICKET_DEFAULTS, type Ticket, type TicketEvent, type TicketEventType, type TicketStatus, Where, transmittedFrom } from '../core/index.ts';
+import { type Actor, type Db, type Finding, type Outcome, type Priority, TICKET_DEFAULTS, type Ticket, type TicketEvent, type TicketEventType, type TicketStatus, Where, transmittedFrom, migrate } from '../core/index.ts';
 
 export interface TicketQuery {
   status?: TicketStatus[] | undefined;
@@ -45,7 +45,7 @@ export class TicketStore {
     readonly db: Db,
     private readonly dims: (t: Ticket) => KpiDimensions = () => ({ region: 'default', customer: null, equipment: 'equipment' }),
   ) {
-    db.exec(`CREATE TABLE IF NOT EXISTS ticket (id INTEGER PRIMARY KEY AUTOINCREMENT, dedupe_key TEXT NOT NULL, status TEXT NOT NULL,
+    migrate(db, [{ id: 'tickets/001-initial', sqlite: `CREATE TABLE IF NOT EXISTS ticket (id INTEGER PRIMARY KEY AUTOINCREMENT, dedupe_key TEXT NOT NULL, status TEXT NOT NULL,
         priority TEXT NOT NULL, site TEXT, device_id TEXT NOT NULL, sla_breached INTEGER NOT NULL, respond_by INTEGER NOT NULL,
         resolve_by INTEGER NOT NULL, updated_at INTEGER NOT NULL, data TEXT NOT NULL);
       CREATE UNIQUE INDEX IF NOT EXISTS ticket_open_key ON ticket (dedupe_key) WHERE status != 'closed';
@@ -55,7 +55,7 @@ export class TicketStore {
       CREATE INDEX IF NOT EXISTS ticket_event_ticket ON ticket_event (ticket_id, id);
       CREATE TABLE IF NOT EXISTS ticket_finding (ticket_id INTEGER NOT NULL, rule_id TEXT NOT NULL, metric TEXT NOT NULL, finding TEXT NOT NULL,
         PRIMARY KEY (ticket_id, rule_id, metric)) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS ticket_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), finding_id INTEGER NOT NULL);`);
+      CREATE TABLE IF NOT EXISTS ticket_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), finding_id INTEGER NOT NULL);` }]);
     this.kpis = new KpiWriter(db);
     this.stmts = {
       insert: db.prepare(`INSERT INTO ticket (dedupe_key, status, priority, site, device_id, sla_breached, respond_by, resolve_by, updated_at, data)

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { Db } from './sqlite.ts';
+import { type Migration, migrate } from './migrations.ts';
 
 /**
  * What a token may do. `viewer` reads; `operator` also tunes rules; `service_desk` also works tickets;
@@ -60,14 +61,27 @@ export function generateToken(): string {
   return PREFIX + randomBytes(32).toString('base64url');
 }
 
+const TOKEN_MIGRATIONS: Migration[] = [
+  {
+    id: 'access/001-initial',
+    sqlite: `CREATE TABLE IF NOT EXISTS api_token (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, role TEXT NOT NULL,
+      hash TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL, created_by TEXT NOT NULL, revoked_at INTEGER, last_used_at INTEGER)`,
+  },
+  {
+    // Token scopes: every older token stays unscoped. A database made before migrations were recorded
+    // may have the column already.
+    id: 'access/002-token-scope',
+    sqlite: (db) => {
+      const columns = db.prepare('PRAGMA table_info(api_token)').all() as { name: string }[];
+      if (!columns.some((c) => c.name === 'scope')) db.exec('ALTER TABLE api_token ADD COLUMN scope TEXT');
+    },
+  },
+];
+
 /** API tokens, stored as SHA-256 hashes: the token itself is shown once, at creation. */
 export class TokenStore {
   constructor(private readonly db: Db) {
-    db.exec(`CREATE TABLE IF NOT EXISTS api_token (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, role TEXT NOT NULL,
-      hash TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL, created_by TEXT NOT NULL, revoked_at INTEGER, last_used_at INTEGER)`);
-    // Added with token scopes: a database from before them gets the column, every old token unscoped.
-    const columns = db.prepare('PRAGMA table_info(api_token)').all() as { name: string }[];
-    if (!columns.some((c) => c.name === 'scope')) db.exec('ALTER TABLE api_token ADD COLUMN scope TEXT');
+    migrate(db, TOKEN_MIGRATIONS);
   }
 
   create(q: { name: string; role: Role; by: string; at: number; scope?: TokenScope | undefined }): { token: string; info: TokenInfo } {

@@ -1,4 +1,5 @@
 import { type Db, Where } from './sqlite.ts';
+import { migrate } from './migrations.ts';
 
 export interface AuditEntry {
   id: number;
@@ -13,8 +14,8 @@ export class AuditLog {
   private readonly insert;
 
   constructor(private readonly db: Db) {
-    db.exec(`CREATE TABLE IF NOT EXISTS audit_log (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,
-      action TEXT NOT NULL, detail TEXT NOT NULL)`);
+    migrate(db, [{ id: 'audit/001-initial', sqlite: `CREATE TABLE IF NOT EXISTS audit_log (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,
+      action TEXT NOT NULL, detail TEXT NOT NULL)` }]);
     this.insert = db.prepare('INSERT INTO audit_log (at, actor, action, detail) VALUES (?, ?, ?, ?)');
   }
 

@@ -6,6 +6,7 @@ export * from './config.ts';
 export * from './service.ts';
 export * from './metrics.ts';
 export * from './sqlite.ts';
+export * from './migrations.ts';
 export * from './http.ts';
 export * from './group-commit.ts';
 export * from './transitions.ts';

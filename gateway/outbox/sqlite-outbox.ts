@@ -1,6 +1,6 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Reading } from '../../core/index.ts';
-import { GroupCommit, openDatabase, type Db } from '../../core/index.ts';
+import { GroupCommit, openDatabase, type Db, migrate } from '../../core/index.ts';
 import {
   type EnvelopeHeader,
   type MessageOrigin,
@@ -48,7 +48,7 @@ export class SqliteOutbox implements Outbox {
   ) {
     // A 1 MiB WAL: the default (4 MiB and never truncated) would be most of the file in a short outage.
     this.db = openDatabase(file, { synchronous: opts.synchronous ?? 'normal', walBytes: 1024 * 1024 });
-    this.db.exec(`
+    migrate(this.db, [{ id: 'gateway-outbox/001-initial', sqlite: `
       CREATE TABLE IF NOT EXISTS pending (
         id INTEGER PRIMARY KEY, body TEXT NOT NULL, count INTEGER NOT NULL, min_ts INTEGER NOT NULL, at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS envelopes (
@@ -57,7 +57,7 @@ export class SqliteOutbox implements Outbox {
       CREATE TABLE IF NOT EXISTS sensor_message (
         client_id TEXT NOT NULL, message_id INTEGER NOT NULL, digest TEXT NOT NULL, at INTEGER NOT NULL,
         PRIMARY KEY (client_id, message_id)) WITHOUT ROWID;
-    `);
+    ` }]);
     // AUTOINCREMENT: an emptied table must not hand out ids again, or an Envelope sealed while the
     // uplink was away could get an id below the uplink's cursor (files made before keep plain rowids;
     // the uplink starts its cursor again at each connect for them).

@@ -1,3 +1,4 @@
+import { migrate } from '../../core/index.ts';
 import type { Clock, Db, Logger, MetricId, Reading, Service, TimerHandle } from '../../core/index.ts';
 
 const MINUTE = 60_000;
@@ -36,11 +37,11 @@ export class HistoryRollups {
   private readonly upsert;
 
   constructor(private readonly db: Db) {
-    db.exec(`CREATE TABLE IF NOT EXISTS rollup_1m (
+    migrate(db, [{ id: 'history/001-initial', sqlite: `CREATE TABLE IF NOT EXISTS rollup_1m (
       site TEXT NOT NULL, device_id TEXT NOT NULL, metric TEXT NOT NULL, minute INTEGER NOT NULL,
       count INTEGER NOT NULL, sum REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL, last REAL NOT NULL,
       PRIMARY KEY (device_id, metric, minute)) WITHOUT ROWID;
-      CREATE INDEX IF NOT EXISTS rollup_1m_minute ON rollup_1m (minute);`);
+      CREATE INDEX IF NOT EXISTS rollup_1m_minute ON rollup_1m (minute);` }]);
     this.upsert = db.prepare(`INSERT INTO rollup_1m (site, device_id, metric, minute, count, sum, min, max, last)
       VALUES (@site, @deviceId, @metric, @minute, @count, @sum, @min, @max, @last)
       ON CONFLICT (device_id, metric, minute) DO UPDATE SET count = count + excluded.count, sum = sum + excluded.sum,

@@ -8,6 +8,7 @@ import {
   TransitionLog,
   deliveryAttempts,
   deliveryQueue,
+  migrate,
   sleep,
 } from '../../core/index.ts';
 import type { AcceptedBatch, EnvelopeKey, SinkDeps, TelemetrySink } from './types.ts';
@@ -75,7 +76,7 @@ export class SpoolSink implements TelemetrySink {
     this.name = `sink-${opts.output}`;
     this.batchLimit = opts.maxBatchReadings;
     this.link = new TransitionLog(deps.log, deps.clock, opts.target);
-    db.exec(`CREATE TABLE IF NOT EXISTS ${t} (id INTEGER PRIMARY KEY, lines TEXT NOT NULL, count INTEGER NOT NULL, at INTEGER NOT NULL)`);
+    migrate(db, [{ id: `sinks/${t}/001-spool`, sqlite: `CREATE TABLE IF NOT EXISTS ${t} (id INTEGER PRIMARY KEY, lines TEXT NOT NULL, count INTEGER NOT NULL, at INTEGER NOT NULL)` }]);
     this.stmt = {
       insert: db.prepare(`INSERT INTO ${t} (lines, count, at) VALUES (?, ?, ?)`),
       take: db.prepare(`SELECT id, lines, count FROM ${t} ORDER BY id LIMIT ?`),

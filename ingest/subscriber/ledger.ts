@@ -1,4 +1,4 @@
-import { type Db, GroupCommit } from '../../core/index.ts';
+import { type Db, GroupCommit, migrate } from '../../core/index.ts';
 import type { EnvelopeKey, EnvelopeRecorder } from '../sinks/types.ts';
 import type { EnvelopeDedupe } from './dedupe.ts';
 
@@ -16,8 +16,8 @@ export class DedupeLedger implements EnvelopeRecorder {
     private readonly dedupe: EnvelopeDedupe,
     now: () => number,
   ) {
-    db.exec(`CREATE TABLE IF NOT EXISTS envelope_window (gateway_id TEXT NOT NULL, boot_id TEXT NOT NULL, floor INTEGER NOT NULL,
-      ahead TEXT NOT NULL, digests TEXT NOT NULL DEFAULT '[]', updated_at INTEGER NOT NULL, PRIMARY KEY (gateway_id, boot_id)) WITHOUT ROWID`);
+    migrate(db, [{ id: 'dedupe-ledger/001-initial', sqlite: `CREATE TABLE IF NOT EXISTS envelope_window (gateway_id TEXT NOT NULL, boot_id TEXT NOT NULL, floor INTEGER NOT NULL,
+      ahead TEXT NOT NULL, digests TEXT NOT NULL DEFAULT '[]', updated_at INTEGER NOT NULL, PRIMARY KEY (gateway_id, boot_id)) WITHOUT ROWID` }]);
     this.stmt = {
       upsert: db.prepare(`INSERT INTO envelope_window (gateway_id, boot_id, floor, ahead, digests, updated_at) VALUES (?, ?, ?, ?, ?, ?)
         ON CONFLICT (gateway_id, boot_id) DO UPDATE SET floor = excluded.floor, ahead = excluded.ahead, digests = excluded.digests, updated_at = excluded.updated_at`),

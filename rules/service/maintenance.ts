@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AuditLog, type Db } from '../../core/index.ts';
+import { AuditLog, type Db, migrate } from '../../core/index.ts';
 import type { Hold } from '../engine/engine.ts';
 
 const Targets = z.array(z.string().min(1).max(128)).min(1).max(500);
@@ -57,9 +57,9 @@ export class MaintenanceStore {
 
   constructor(private readonly db: Db) {
     this.audit = new AuditLog(db);
-    db.exec(`CREATE TABLE IF NOT EXISTS maintenance_window (id INTEGER PRIMARY KEY AUTOINCREMENT, devices TEXT, sites TEXT, classes TEXT,
+    migrate(db, [{ id: 'maintenance/001-initial', sqlite: `CREATE TABLE IF NOT EXISTS maintenance_window (id INTEGER PRIMARY KEY AUTOINCREMENT, devices TEXT, sites TEXT, classes TEXT,
         start INTEGER NOT NULL, "end" INTEGER NOT NULL, reason TEXT NOT NULL, created_by TEXT NOT NULL, created_at INTEGER NOT NULL, ended_by TEXT);
-      CREATE INDEX IF NOT EXISTS maintenance_window_end ON maintenance_window ("end");`);
+      CREATE INDEX IF NOT EXISTS maintenance_window_end ON maintenance_window ("end");` }]);
   }
 
   create(w: { devices?: string[] | undefined; sites?: string[] | undefined; classes?: string[] | undefined; start: number; end: number; reason: string }, actor: string, at: number): MaintenanceWindow {

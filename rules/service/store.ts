@@ -1,4 +1,4 @@
-import { AuditLog, type Db, type Finding, Where } from '../../core/index.ts';
+import { AuditLog, type Db, type Finding, Where, migrate } from '../../core/index.ts';
 import { lineDiff } from '../rulesets/diff.ts';
 
 export interface RulesetVersion {
@@ -17,11 +17,11 @@ export class RulesetStore {
 
   constructor(private readonly db: Db) {
     this.auditLog = new AuditLog(db);
-    db.exec(`CREATE TABLE IF NOT EXISTS ruleset_version (
+    migrate(db, [{ id: 'rulesets/001-initial', sqlite: `CREATE TABLE IF NOT EXISTS ruleset_version (
         version INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, yaml TEXT NOT NULL, author TEXT NOT NULL,
         comment TEXT NOT NULL, created_at INTEGER NOT NULL, diff TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS ruleset_active (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS backtest_last (id INTEGER PRIMARY KEY CHECK (id = 1), data TEXT NOT NULL);`);
+      CREATE TABLE IF NOT EXISTS backtest_last (id INTEGER PRIMARY KEY CHECK (id = 1), data TEXT NOT NULL);` }]);
   }
 
   /** The per-rule lead times of the last backtest that was told the real failures (JSON), or undefined. */
@@ -96,10 +96,10 @@ export class FindingStore {
   private readonly insert;
 
   constructor(private readonly db: Db) {
-    db.exec(`CREATE TABLE IF NOT EXISTS finding (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, rule_id TEXT NOT NULL,
+    migrate(db, [{ id: 'findings/001-initial', sqlite: `CREATE TABLE IF NOT EXISTS finding (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, rule_id TEXT NOT NULL,
         device_id TEXT NOT NULL, metric TEXT NOT NULL, severity TEXT NOT NULL, event TEXT NOT NULL, fault TEXT NOT NULL,
         dedupe_key TEXT NOT NULL, site TEXT, evidence TEXT NOT NULL);
-      CREATE INDEX IF NOT EXISTS finding_device ON finding (device_id, id);`);
+      CREATE INDEX IF NOT EXISTS finding_device ON finding (device_id, id);` }]);
     this.insert = db.prepare(
       'INSERT INTO finding (at, rule_id, device_id, metric, severity, event, fault, dedupe_key, site, evidence) VALUES (@at, @ruleId, @deviceId, @metric, @severity, @event, @fault, @dedupeKey, @site, @evidence)',
     );
@@ -167,7 +167,7 @@ function toFinding(r: FindingRow): Finding & { id: number } {
 /** Engine state snapshots: one row per (device, metric), replaced wholesale each snapshot. */
 export class StateStore {
   constructor(private readonly db: Db) {
-    db.exec('CREATE TABLE IF NOT EXISTS rule_state (key TEXT PRIMARY KEY, state TEXT NOT NULL) WITHOUT ROWID');
+    migrate(db, [{ id: 'rule-state/001-initial', sqlite: 'CREATE TABLE IF NOT EXISTS rule_state (key TEXT PRIMARY KEY, state TEXT NOT NULL) WITHOUT ROWID' }]);
   }
 
   save(rows: Iterable<[string, string]>): { rows: number; bytes: number } {

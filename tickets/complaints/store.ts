@@ -1,4 +1,5 @@
 import type { Db } from '../../core/index.ts';
+import { migrate } from '../../core/index.ts';
 import { weekStart } from '../kpis.ts';
 import type { Complaint, ComplaintEvent, ComplaintStatus } from './model.ts';
 
@@ -15,14 +16,14 @@ export interface ComplaintDimensions {
  */
 export class ComplaintStore {
   constructor(readonly db: Db) {
-    db.exec(`CREATE TABLE IF NOT EXISTS complaint (id INTEGER PRIMARY KEY AUTOINCREMENT, created_at INTEGER NOT NULL, week INTEGER NOT NULL, month TEXT NOT NULL,
+    migrate(db, [{ id: 'complaints/001-initial', sqlite: `CREATE TABLE IF NOT EXISTS complaint (id INTEGER PRIMARY KEY AUTOINCREMENT, created_at INTEGER NOT NULL, week INTEGER NOT NULL, month TEXT NOT NULL,
         status TEXT NOT NULL, grade TEXT NOT NULL, customer_key TEXT NOT NULL, cause TEXT NOT NULL, repeat INTEGER NOT NULL,
         site TEXT NOT NULL, region TEXT NOT NULL, grp TEXT NOT NULL, customer TEXT NOT NULL, equipment TEXT NOT NULL, data TEXT NOT NULL);
       CREATE INDEX IF NOT EXISTS complaint_customer ON complaint (customer_key, cause, created_at);
       CREATE INDEX IF NOT EXISTS complaint_created ON complaint (created_at);
       CREATE TABLE IF NOT EXISTS complaint_event (id INTEGER PRIMARY KEY AUTOINCREMENT, complaint_id INTEGER NOT NULL, type TEXT NOT NULL,
         at INTEGER NOT NULL, actor TEXT NOT NULL, detail TEXT NOT NULL);
-      CREATE INDEX IF NOT EXISTS complaint_event_complaint ON complaint_event (complaint_id, id);`);
+      CREATE INDEX IF NOT EXISTS complaint_event_complaint ON complaint_event (complaint_id, id);` }]);
   }
 
   create(c: Omit<Complaint, 'id'>, customerKey: string, dims: ComplaintDimensions): Complaint {

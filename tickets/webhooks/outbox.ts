@@ -1,4 +1,4 @@
-import { type Db, type SecretBox, type WebhookEventType, Where } from '../../core/index.ts';
+import { type Db, type SecretBox, type WebhookEventType, Where, migrate } from '../../core/index.ts';
 
 export interface Subscription {
   id: number;
@@ -45,7 +45,7 @@ export class WebhookOutbox {
     private readonly db: Db,
     private readonly box?: SecretBox,
   ) {
-    db.exec(`CREATE TABLE IF NOT EXISTS webhook_subscription (id INTEGER PRIMARY KEY AUTOINCREMENT, url TEXT NOT NULL, events TEXT NOT NULL,
+    migrate(db, [{ id: 'webhooks/001-initial', sqlite: `CREATE TABLE IF NOT EXISTS webhook_subscription (id INTEGER PRIMARY KEY AUTOINCREMENT, url TEXT NOT NULL, events TEXT NOT NULL,
         secret TEXT NOT NULL, description TEXT NOT NULL, created_at INTEGER NOT NULL, created_by TEXT NOT NULL, active INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS webhook_delivery (id INTEGER PRIMARY KEY AUTOINCREMENT, subscription_id INTEGER NOT NULL, event_id INTEGER NOT NULL,
         ticket_id INTEGER NOT NULL, type TEXT NOT NULL, payload TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL,
@@ -55,7 +55,7 @@ export class WebhookOutbox {
       CREATE INDEX IF NOT EXISTS webhook_delivery_dead ON webhook_delivery (id) WHERE status = 'dead';
       CREATE INDEX IF NOT EXISTS webhook_delivery_done ON webhook_delivery (delivered_at) WHERE status = 'delivered';
       CREATE TABLE IF NOT EXISTS webhook_inbound (subscription_id INTEGER NOT NULL, key TEXT NOT NULL, at INTEGER NOT NULL,
-        PRIMARY KEY (subscription_id, key)) WITHOUT ROWID;`);
+        PRIMARY KEY (subscription_id, key)) WITHOUT ROWID;` }]);
     this.stmts = {
       enqueue: db.prepare(`INSERT INTO webhook_delivery (subscription_id, event_id, ticket_id, type, payload, status, attempts, next_at, created_at)
         VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)`),
