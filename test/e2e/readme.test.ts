@@ -108,5 +108,7 @@ describe('the README, as a user runs it', () => {
     expect(out).toMatch(/"ticket":\{[^\n]*"title":"Bearing wear on fan-2 at plant-a","status":"resolved"/); // the desk resolved it
     expect(out).toMatch(/event: ticket\.resolved/); // and the stream carries it
     expect(out).toMatch(/"url":"https:\/\/desk\.example\.com\/hooks\/vigil"/); // the webhook subscription
-  });
+    // Two demos each replay a week of history before they are ready (about 30 s each here, more on a
+    // busy machine), so this one test may take longer than the e2e default.
+  }, 360_000);
 });
