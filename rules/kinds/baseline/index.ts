@@ -53,6 +53,11 @@ export function scoreOf(p: BaselineParams, s: BaselineState, value: number): num
   return dev > 0 ? (value - s.mean) / dev : NaN;
 }
 
+/** A baseline that has seen nothing yet. */
+export function emptyBaseline(): BaselineState {
+  return { n: 0, mean: 0, dev: 0, since: NaN, ts: NaN, last: NaN, score: NaN };
+}
+
 /**
  * One sample into a baseline: the new state, its `score` being the sample's score against the baseline
  * as it stood (NaN while learning). The same object back when nothing changed. Shared with the kinds
@@ -93,7 +98,7 @@ export const baseline = defineKind<BaselineParams, BaselineState>({
   params: BaselineParamsSchema,
   scope: 'metric',
   prepare: (p) => ({ dir: 1, warning: p.warning, critical: p.critical }),
-  init: () => ({ n: 0, mean: 0, dev: 0, since: NaN, ts: NaN, last: NaN, score: NaN }),
+  init: () => emptyBaseline(),
   step({ params: p, limits }, s, r, now, frozen) {
     const next = learnBaseline(p, s, r.value, now, frozen);
     return graded(next, next.score, limits);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DurationSchema } from '../../../core/index.ts';
-import { type BaselineParams, type BaselineState, LEARNING, baseline, learnBaseline, scoreOf } from '../baseline/index.ts';
-import { type Prepared, defineKind, graded, limits as makeLimits } from '../types.ts';
+import { type BaselineParams, type BaselineState, LEARNING, baseline, emptyBaseline, learnBaseline, scoreOf } from '../baseline/index.ts';
+import { defineKind, graded, limits as makeLimits } from '../types.ts';
 
 export const CusumParamsSchema = z
   .strictObject({
@@ -27,12 +27,16 @@ export interface CusumState {
   c: number;
 }
 
-const baselineOf = (p: CusumParams): Prepared<BaselineParams> => ({
-  params: { measure: 'deviations', warning: p.warning, critical: p.critical, halfLife: p.halfLife, learn: p.learn, minSamples: p.minSamples, minDeviation: p.minDeviation, relativeFloor: p.relativeFloor, clip: p.clip },
-  limits: makeLimits(1, NaN, NaN, 0),
-  ctx: { deviceId: '', hysteresis: 0, site: undefined, assetClass: undefined, zones: undefined },
-});
-const prepared = new WeakMap<CusumParams, Prepared<BaselineParams>>();
+/** The baseline kind's params for the baseline this chart measures from, made once per rule. */
+const baselines = new WeakMap<CusumParams, BaselineParams>();
+function baselineOf(p: CusumParams): BaselineParams {
+  let b = baselines.get(p);
+  if (!b) {
+    b = { measure: 'deviations', warning: p.warning, critical: p.critical, halfLife: p.halfLife, learn: p.learn, minSamples: p.minSamples, minDeviation: p.minDeviation, relativeFloor: p.relativeFloor, clip: p.clip };
+    baselines.set(p, b);
+  }
+  return b;
+}
 
 /**
  * Page's upper CUSUM on the deviation from a learned baseline: `c = max(0, c + z − k)`. A shift of one or
@@ -45,20 +49,19 @@ export const cusum = defineKind<CusumParams, CusumState>({
   params: CusumParamsSchema,
   scope: 'metric',
   prepare: (p) => ({ dir: 1, warning: p.warning, critical: p.critical }),
-  init: () => ({ b: baseline.init(baselineOf(CusumParamsSchema.parse({}))), c: 0 }),
+  init: () => ({ b: emptyBaseline(), c: 0 }),
   step({ params: p, limits }, s, r, now, frozen) {
-    let bp = prepared.get(p);
-    if (!bp) prepared.set(p, (bp = baselineOf(p)));
+    const bp = baselineOf(p);
     const learning = s.b.n < p.minSamples || now - s.b.since < p.learn;
     // Each sample is clipped like the baseline clips it, so one wild value cannot cross h on its own.
-    const z = learning ? NaN : Math.min(p.clip, scoreOf(bp.params, s.b, r.value));
+    const z = learning ? NaN : Math.min(p.clip, scoreOf(bp, s.b, r.value));
     const c = Number.isNaN(z) ? 0 : Math.max(0, s.c + z - p.k);
     // The baseline does not learn while the sum says the level has moved: that is the shift being measured.
-    const b = learnBaseline(bp.params, s.b, r.value, now, frozen || c >= p.warning);
+    const b = learnBaseline(bp, s.b, r.value, now, frozen || c >= p.warning);
     return graded(b === s.b && c === s.c ? s : { b, c }, learning ? NaN : c, limits);
   },
   evidence({ params: p }, s, value) {
-    const e = baseline.evidence(baselineOf(p), s.b, value);
+    const e = baseline.evidence({ params: baselineOf(p), limits: makeLimits(1, NaN, NaN, 0), ctx: { deviceId: '', hysteresis: 0, site: undefined, assetClass: undefined, zones: undefined } }, s.b, value);
     return { value, baseline: e.baseline, deviation: e.deviation, z: e.score, sum: round(s.c), k: p.k, warning: p.warning, critical: p.critical, learnedFrom: s.b.n };
   },
   compatible: (a, b) => a.halfLife === b.halfLife && a.k === b.k,

@@ -34,16 +34,29 @@ export interface HealthModel {
   buf: number[][] | null;
   mu: number[];
   cov: number[];
-  /** The inverse of the covariance with its floor, row-major ([] when it is degenerate). */
-  inv: number[];
-  score: number;
 }
 
-/** The model, and the snapshot being assembled (`x`, NaN where a feature is still missing; `xt` its time). */
+/**
+ * The model, the snapshot being assembled (`x`, NaN where a feature is still missing; `xt` its time),
+ * and the distance of the last complete snapshot.
+ */
 export interface HealthIndexState {
   m: HealthModel;
   x: number[];
   xt: number;
+  score: number;
+}
+
+/**
+ * The inverse covariance of a model, worked out once per model: a model is never changed, only
+ * replaced (hourly at most), so judging a snapshot is one quadratic form. Not in the state: a restored
+ * engine works it out again on its first snapshot.
+ */
+const inverses = new WeakMap<HealthModel, number[]>();
+function inverseOf(p: HealthIndexParams, m: HealthModel): number[] {
+  let inv = inverses.get(m);
+  if (!inv) inverses.set(m, (inv = invert(p, m.mu, m.cov)));
+  return inv;
 }
 
 /** Learning keeps at most this many snapshots; beyond it, new ones replace old ones in turn. */
@@ -69,28 +82,27 @@ export const healthIndex = defineKind<HealthIndexParams, HealthIndexState>({
   scope: 'device',
   metrics: (p) => p.metrics,
   prepare: (p) => ({ dir: 1, warning: p.warning, critical: p.critical }),
-  init: ({ params: p }) => ({ m: { n: 0, since: NaN, ts: NaN, buf: [], mu: [], cov: [], inv: [], score: NaN }, x: p.metrics.map(() => NaN), xt: NaN }),
+  init: ({ params: p }) => ({ m: { n: 0, since: NaN, ts: NaN, buf: [], mu: [], cov: [] }, x: p.metrics.map(() => NaN), xt: NaN, score: NaN }),
   step({ params: p, limits }, s, r, now, frozen) {
     const i = p.metrics.indexOf(r.metric as MetricId);
-    if (i < 0) return graded(s, s.m.score, limits);
+    if (i < 0) return graded(s, s.score, limits);
     const fresh = Number.isNaN(s.xt) || Math.abs(r.ts - s.xt) > p.snapshot;
     const x = fresh ? p.metrics.map(() => NaN) : s.x.slice();
     x[i] = r.value;
     const xt = fresh ? r.ts : s.xt;
-    if (x.some(Number.isNaN)) return graded({ m: s.m, x, xt }, s.m.score, limits);
+    if (x.some(Number.isNaN)) return graded({ m: s.m, x, xt, score: s.score }, s.score, limits);
     // A complete snapshot: judge it, then learn from it.
     const empty = p.metrics.map(() => NaN);
-    if (s.m.buf !== null) return graded({ m: learnFrom(p, s.m, x, now), x: empty, xt: NaN }, NaN, limits);
-    const score = distance(s.m.mu, s.m.inv, x);
-    const judged = { ...s.m, score };
-    const m = frozen || !(score <= (p.clip ?? p.warning)) || now - s.m.ts < p.halfLife / ADAPT_STEPS_PER_HALF_LIFE ? judged : adapt(judged, p, x, now);
-    return graded({ m, x: empty, xt: NaN }, score, limits);
+    if (s.m.buf !== null) return graded({ m: learnFrom(p, s.m, x, now), x: empty, xt: NaN, score: NaN }, NaN, limits);
+    const score = distance(s.m.mu, inverseOf(p, s.m), x);
+    const m = frozen || !(score <= (p.clip ?? p.warning)) || now - s.m.ts < p.halfLife / ADAPT_STEPS_PER_HALF_LIFE ? s.m : adapt(s.m, p, x, now);
+    return graded({ m, x: empty, xt: NaN, score }, score, limits);
   },
-  evidence({ params: p }, { m, x }) {
+  evidence({ params: p }, { m, x, score }) {
     const sd = (j: number) => Math.sqrt(m.cov[j * p.metrics.length + j]! + (p.relativeFloor * m.mu[j]!) ** 2);
     const last = x.some(Number.isNaN) ? undefined : x;
     return {
-      distance: round(m.score),
+      distance: round(score),
       warning: p.warning,
       critical: p.critical,
       learnedFrom: m.n,
@@ -108,7 +120,7 @@ function learnFrom(p: HealthIndexParams, m: HealthModel, x: number[], now: numbe
   if (n < p.minSamples || now - since < p.learn) return { ...m, n, since, ts: now, buf };
   const fit = robustFit(p, buf);
   if (!fit) return { ...m, n, since, ts: now, buf };
-  return { ...m, n, since, ts: now, buf: null, mu: fit.mu, cov: fit.cov, inv: invert(p, fit.mu, fit.cov) };
+  return { ...m, n, since, ts: now, buf: null, mu: fit.mu, cov: fit.cov };
 }
 
 /** Mean and covariance, then again without the snapshots the first fit calls outliers. */
@@ -135,7 +147,7 @@ function adapt(m: HealthModel, p: HealthIndexParams, x: number[], now: number): 
   const d = x.map((v, j) => v - m.mu[j]!);
   const mu = m.mu.map((v, j) => v + a * d[j]!);
   const cov = m.cov.map((c, idx) => (1 - a) * (c + a * d[Math.floor(idx / k)]! * d[idx % k]!));
-  return { ...m, n: m.n + 1, ts: now, mu, cov, inv: invert(p, mu, cov) };
+  return { ...m, n: m.n + 1, ts: now, mu, cov };
 }
 
 /** Σ⁻¹ of the covariance with each feature's variance floored; [] when it is not positive definite. */
