@@ -1,7 +1,7 @@
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { appliedMigrations, createRegistry, openDatabase, parseConfig, silentLogger, systemClock } from '../../core/index.ts';
+import { ManualClock, appliedMigrations, createRegistry, openDatabase, parseConfig, silentLogger } from '../../core/index.ts';
 import { ServerConfigSchema, buildServer } from '../../server/index.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -9,6 +9,9 @@ import { tempDir } from '../helpers/tmp.ts';
 // "server/build.ts names what consumes accepted readings", with three tickets, two ruleset versions,
 // two tokens (one scoped), a webhook subscription and three pending deliveries), sealed with this key.
 const SECRET_KEY = 'fixture-secret-key-0123456789abcdef0123456789';
+// The fixture was written at 2026-12-01T06:10:48Z; its P1 ticket is due an hour later. The server runs a
+// minute after that time so no SLA breach (and its delivery) joins the three the fixture holds.
+const FIXTURE_WRITTEN_AT = Date.parse('2026-12-01T06:10:48Z');
 
 describe('upgrade: the server starts on a database of the previous release', () => {
   const tmp = tempDir();
@@ -16,7 +19,7 @@ describe('upgrade: the server starts on a database of the previous release', () 
 
   const start = async () => {
     const config = parseConfig(ServerConfigSchema, { version: 1, dataDir: tmp.dir, http: { host: '127.0.0.1', port: 0 }, broker: { mode: 'embedded', host: '127.0.0.1', port: 0 }, tickets: { webhooks: { initialBackoff: '1h' } } }, {});
-    const server = buildServer(config, { log: silentLogger(), clock: systemClock, registry: createRegistry(), secretKeys: { current: SECRET_KEY } });
+    const server = buildServer(config, { log: silentLogger(), clock: new ManualClock(FIXTURE_WRITTEN_AT + 60_000), registry: createRegistry(), secretKeys: { current: SECRET_KEY } });
     await server.start();
     return server;
   };
