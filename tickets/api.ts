@@ -117,6 +117,12 @@ const DeliveriesQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(100),
   offset: z.coerce.number().int().min(0).default(0),
 });
+const DestinationDeliveriesQuery = z.strictObject({
+  status: z.enum(['pending', 'delivered', 'dead']).optional(),
+  destination: z.string().max(63).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  offset: z.coerce.number().int().min(0).default(0),
+});
 const StreamQuery = z.strictObject({ after: z.coerce.number().int().min(0).optional() });
 
 const MAX_STREAMS = 200;
@@ -179,6 +185,37 @@ const Deliveries = z.strictObject({
       eventId: z.number().int(),
       ticketId: z.number().int(),
       type: WebhookEventTypeSchema,
+      status: z.enum(['pending', 'delivered', 'dead']),
+      attempts: z.number().int(),
+      nextAt: z.number().int(),
+      lastError: z.string().nullable(),
+      createdAt: z.number().int(),
+      deliveredAt: z.number().int().nullable(),
+    }),
+  ),
+  total: z.number().int(),
+});
+const Destinations = z.strictObject({
+  destinations: z.array(
+    z.strictObject({
+      name: z.string(),
+      kind: z.string(),
+      events: z.array(z.string()),
+      priorities: z.array(z.string()).nullable(),
+      sites: z.array(z.string()).nullable(),
+      pending: z.number().int(),
+      dead: z.number().int(),
+    }),
+  ),
+});
+const DestinationDeliveries = z.strictObject({
+  deliveries: z.array(
+    z.strictObject({
+      id: z.number().int(),
+      destination: z.string(),
+      eventId: z.number().int(),
+      ticketId: z.number().int(),
+      type: z.string(),
       status: z.enum(['pending', 'delivered', 'dead']),
       attempts: z.number().int(),
       nextAt: z.number().int(),
@@ -331,6 +368,18 @@ export function registerTicketsApi(app: FastifyInstance, tickets: TicketManager,
   );
   endpoint(app, 'POST', '/api/v1/webhooks/deliveries/:id/replay', { tag: 'webhooks', summary: 'Send a dead letter again (same idempotency key)', roles: ['admin'], params: Id, body: z.strictObject({}), response: z.strictObject({ replayed: z.number().int() }), errors: [404] }, ({ params, reply }) => {
     if (!tickets.outbox.replay(params.id, now())) return reply.code(404).send({ error: 'not_found', message: `no dead letter ${params.id} of an active subscription` });
+    tickets.webhooks.kick();
+    return { replayed: params.id };
+  });
+  // Destinations of the config file (email, chat, webhook): what each holds, its deliveries, dead letters.
+  endpoint(app, 'GET', '/api/v1/destinations', { tag: 'webhooks', summary: 'Ticket destinations of the config file, with their pending and dead deliveries (addresses and secrets are not shown)', roles: ['admin'], response: Destinations }, () => ({
+    destinations: tickets.outputs.list(),
+  }));
+  endpoint(app, 'GET', '/api/v1/destinations/deliveries', { tag: 'webhooks', summary: 'Deliveries of the configured destinations by status; status=dead is their dead-letter list', roles: ['admin'], query: DestinationDeliveriesQuery, response: DestinationDeliveries }, ({ query: q }) =>
+    tickets.outputs.deliveries({ name: q.destination, status: q.status, limit: q.limit, offset: q.offset }),
+  );
+  endpoint(app, 'POST', '/api/v1/destinations/deliveries/:id/replay', { tag: 'webhooks', summary: 'Send a dead letter of a configured destination again (same idempotency key)', roles: ['admin'], params: Id, body: z.strictObject({}), response: z.strictObject({ replayed: z.number().int() }), errors: [404] }, ({ params, reply }) => {
+    if (!tickets.outputs.replay(params.id, now())) return reply.code(404).send({ error: 'not_found', message: `no dead letter ${params.id} of a configured destination` });
     tickets.webhooks.kick();
     return { replayed: params.id };
   });

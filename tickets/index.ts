@@ -10,3 +10,4 @@ export { WebhookOutbox, type Subscription, type Delivery } from './webhooks/outb
 export { WebhookDispatcher, WebhookConfigSchema, idempotencyKey } from './webhooks/dispatcher.ts';
 export { sign, verify, SIGNATURE_HEADER } from './webhooks/signature.ts';
 export { computeKpis, kpiCsv, KpiWriter, RESPONSE_LADDER, type KpiTicketRow, KpiRowSchema, KpiGroupSchema, KpiIntervalSchema, INDUSTRY_BANDS, type KpiRow, type KpiGroup, type KpiInterval } from './kpis.ts';
+export { TicketOutputs, DESTINATIONS, DestinationEntrySchema, type DestinationEntry, type DestinationPlugin, type OutgoingEvent, summarise } from './destinations/index.ts';

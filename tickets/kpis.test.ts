@@ -253,7 +253,7 @@ describe('kpi.below_target', () => {
     const deliveries = m.outbox.deliveries({ limit: 100, offset: 0 }).deliveries.filter((d) => d.type === 'kpi.below_target');
     expect(deliveries.map((d) => d.subscriptionId)).toEqual([kpi.id, kpi.id]);
     expect(deliveries.some((d) => d.subscriptionId === all.id)).toBe(false);
-    const payload = JSON.parse((db.prepare("SELECT payload FROM webhook_delivery WHERE type = 'kpi.below_target' ORDER BY id LIMIT 1").get() as { payload: string }).payload) as unknown;
+    const payload = JSON.parse((db.prepare("SELECT payload FROM delivery WHERE type = 'kpi.below_target' ORDER BY id LIMIT 1").get() as { payload: string }).payload) as unknown;
     expect(KpiWebhookPayloadSchema.parse(payload)).toMatchObject({ id: 'vigil-kpi-1', detail: { groupBy: 'site', group: 'plant-a', period: '2026-03', kpi: 'firstTimeFix', value: 0, target: 0.85, tickets: 5 } });
     // Next month the figure starts again.
     clock.set(Date.UTC(2026, 3, 1, 8));

@@ -44,6 +44,7 @@ import { TicketPolicySchema, assetOf, dispatchGroupOf, escalate, higherPriority,
 import { type RuleStats, TicketStore } from './store.ts';
 import { WebhookConfigSchema, WebhookDispatcher, idempotencyKey } from './webhooks/dispatcher.ts';
 import { WebhookOutbox } from './webhooks/outbox.ts';
+import { DestinationEntrySchema, TicketOutputs } from './destinations/index.ts';
 
 export const TicketsConfigSchema = z
   .strictObject({
@@ -60,7 +61,17 @@ export const TicketsConfigSchema = z
         baseUrl: z.url({ protocol: /^https?$/ }).max(500).optional(),
       })
       .prefault({}),
+    /** How every ticket output is delivered: attempts, backoff, timeout, concurrency. */
     webhooks: WebhookConfigSchema,
+    /** Where ticket events go besides the API's webhook subscriptions: `[{ kind: email, name: desk-mail, … }]` (see `tickets/destinations/`). */
+    destinations: z.array(DestinationEntrySchema).default([]),
+  })
+  .superRefine((c, ctx) => {
+    const names = new Set<string>();
+    c.destinations.forEach((d, i) => {
+      if (names.has(d.name)) ctx.addIssue({ code: 'custom', path: ['destinations', i, 'name'], message: `a second destination named ${d.name}` });
+      names.add(d.name);
+    });
   })
   .prefault({});
 export type TicketsConfig = z.infer<typeof TicketsConfigSchema>;
@@ -140,6 +151,7 @@ export class TicketManager implements Service {
   readonly store: TicketStore;
   readonly outbox: WebhookOutbox;
   readonly webhooks: WebhookDispatcher;
+  readonly outputs: TicketOutputs;
   private readonly listeners: ((ev: TicketEvent, t: Ticket) => void)[] = [];
   private timer: TimerHandle | undefined;
   private stopped = true;
@@ -159,7 +171,8 @@ export class TicketManager implements Service {
     this.outbox = new WebhookOutbox(deps.db, deps.secrets);
     const resealed = this.outbox.reseal();
     if (resealed > 0) deps.log.info({ subscriptions: resealed }, 'webhook secrets sealed with the current key');
-    this.webhooks = new WebhookDispatcher(config.webhooks, { outbox: this.outbox, clock: deps.clock, log: deps.log.child({ component: 'webhooks' }), registry: deps.registry });
+    this.outputs = new TicketOutputs(config.destinations, { outbox: this.outbox, clock: deps.clock, log: deps.log.child({ component: 'destinations' }), baseUrl: config.links.baseUrl, timeoutMs: config.webhooks.timeout });
+    this.webhooks = new WebhookDispatcher(config.webhooks, { outbox: this.outbox, clock: deps.clock, log: deps.log.child({ component: 'deliveries' }), registry: deps.registry, route: this.outputs.route });
     const registers = [deps.registry];
     this.eventsTotal = new Counter({ name: 'vigil_ticket_events_total', help: 'Ticket events by type', labelNames: ['type'], registers });
     this.kpiBelowTarget = new Counter({ name: 'vigil_kpi_below_target_total', help: 'kpi.below_target events raised, by figure', labelNames: ['kpi'], registers });
@@ -226,6 +239,7 @@ export class TicketManager implements Service {
     this.stopped = true;
     if (this.timer) this.deps.clock.clearTimeout(this.timer);
     await this.webhooks.stop();
+    this.outputs.close();
   }
 
   /** Applies one finding (fire, escalate or resolve); `findingId` advances the catch-up cursor. */
@@ -541,7 +555,7 @@ export class TicketManager implements Service {
             const id = this.kpiAlerts.raise(groupBy, r.group, r.period, kpi, value, target, now);
             if (id === undefined) continue;
             const payload: KpiWebhookPayload = { id: idempotencyKey(-id), type: 'kpi.below_target', at: new Date(now).toISOString(), detail: { groupBy, group: r.group, period: r.period, kpi, value, target, tickets } };
-            this.outbox.enqueue({ id: -id, type: 'kpi.below_target', ticketId: 0 }, JSON.stringify(payload), now);
+            this.outputs.enqueue({ id: -id, type: 'kpi.below_target', ticketId: 0 }, payload, now);
             this.kpiBelowTarget.inc({ kpi });
             this.deps.log.warn(payload.detail, 'a KPI is below its target this month');
             raised++;
@@ -697,7 +711,7 @@ export class TicketManager implements Service {
     const news = type !== 'ticket.updated' || (Array.isArray(detail.changed) && detail.changed.length > 0);
     if (news) {
       const payload: WebhookPayload = { id: idempotencyKey(ev.id), type, at: new Date(now).toISOString(), actor, detail, ticket: t };
-      this.outbox.enqueue(ev, JSON.stringify(payload), now);
+      this.outputs.enqueue(ev, payload, now);
     }
     out.push([ev, t]);
     return ev;

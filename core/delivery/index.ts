@@ -1,2 +1,4 @@
 export { AUTH_RETRY_MS, type DeliveryOutcome, type DeliveryOutcomeKind, classifyHttp, parseRetryAfter } from './outcome.ts';
 export { deliveryAttempts, deliveryQueue } from './metrics.ts';
+export { DeliveryQueue, DELIVERY_MIGRATIONS, type Queued, type QueuedStatus } from './queue.ts';
+export { Dispatcher, DispatchConfigSchema, type DispatchConfig, type DispatcherDeps, type Route } from './dispatcher.ts';

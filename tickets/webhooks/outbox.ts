@@ -1,4 +1,4 @@
-import { type Db, type SecretBox, type WebhookEventType, Where, migrate } from '../../core/index.ts';
+import { type Db, DeliveryQueue, type Queued, type SecretBox, type WebhookEventType, migrate } from '../../core/index.ts';
 
 export interface Subscription {
   id: number;
@@ -29,12 +29,17 @@ export interface Delivery {
   deliveredAt: number | null;
 }
 
+/** A subscription's delivery, as the webhooks API lists it. */
+const TARGET = 'webhook:';
+
 /**
- * Webhook subscriptions and the delivery outbox. A delivery row is written in the same transaction as
- * the ticket change it reports, so no change is ever left unreported, and it stays until the receiver
- * has taken it (or it is dead-lettered), so a crash or an outage loses nothing.
+ * Webhook subscriptions, and their deliveries on the shared delivery queue (`core/delivery`), under the
+ * target `webhook:<subscription id>` and the ticket as the ordering key. A delivery is written in the
+ * same transaction as the ticket change it reports and stays until the receiver took it (or it is
+ * dead-lettered), so neither a crash nor an outage loses it.
  */
 export class WebhookOutbox {
+  readonly queue: DeliveryQueue;
   private readonly stmts;
 
   /**
@@ -45,25 +50,23 @@ export class WebhookOutbox {
     private readonly db: Db,
     private readonly box?: SecretBox,
   ) {
-    migrate(db, [{ id: 'webhooks/001-initial', sqlite: `CREATE TABLE IF NOT EXISTS webhook_subscription (id INTEGER PRIMARY KEY AUTOINCREMENT, url TEXT NOT NULL, events TEXT NOT NULL,
+    this.queue = new DeliveryQueue(db);
+    migrate(db, [
+      { id: 'webhooks/001-initial', sqlite: `CREATE TABLE IF NOT EXISTS webhook_subscription (id INTEGER PRIMARY KEY AUTOINCREMENT, url TEXT NOT NULL, events TEXT NOT NULL,
         secret TEXT NOT NULL, description TEXT NOT NULL, created_at INTEGER NOT NULL, created_by TEXT NOT NULL, active INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS webhook_delivery (id INTEGER PRIMARY KEY AUTOINCREMENT, subscription_id INTEGER NOT NULL, event_id INTEGER NOT NULL,
         ticket_id INTEGER NOT NULL, type TEXT NOT NULL, payload TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL,
         next_at INTEGER NOT NULL, last_error TEXT, created_at INTEGER NOT NULL, delivered_at INTEGER);
-      CREATE INDEX IF NOT EXISTS webhook_delivery_queue ON webhook_delivery (subscription_id, ticket_id, id) WHERE status = 'pending';
-      CREATE INDEX IF NOT EXISTS webhook_delivery_due ON webhook_delivery (next_at) WHERE status = 'pending';
-      CREATE INDEX IF NOT EXISTS webhook_delivery_dead ON webhook_delivery (id) WHERE status = 'dead';
-      CREATE INDEX IF NOT EXISTS webhook_delivery_done ON webhook_delivery (delivered_at) WHERE status = 'delivered';
       CREATE TABLE IF NOT EXISTS webhook_inbound (subscription_id INTEGER NOT NULL, key TEXT NOT NULL, at INTEGER NOT NULL,
-        PRIMARY KEY (subscription_id, key)) WITHOUT ROWID;` }]);
+        PRIMARY KEY (subscription_id, key)) WITHOUT ROWID;` },
+      // Deliveries move to the queue every output shares, keeping their ids (the API and the
+      // `vigil-delivery` header name them) and their idempotency keys.
+      { id: 'webhooks/002-shared-queue', sqlite: `INSERT INTO delivery (id, target, key, event_id, type, payload, status, attempts, next_at, last_error, created_at, delivered_at)
+          SELECT id, 'webhook:' || subscription_id, CAST(ticket_id AS TEXT), event_id, type, payload, status, attempts, next_at, last_error, created_at, delivered_at FROM webhook_delivery;
+        DROP TABLE webhook_delivery;` },
+    ]);
     this.stmts = {
-      enqueue: db.prepare(`INSERT INTO webhook_delivery (subscription_id, event_id, ticket_id, type, payload, status, attempts, next_at, created_at)
-        VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)`),
-      // The oldest pending delivery of each (subscription, ticket): later ones wait their turn, so a
-      // receiver sees a ticket's events in the order they happened.
-      heads: db.prepare(`SELECT d.* FROM (SELECT MIN(id) AS id FROM webhook_delivery WHERE status = 'pending' GROUP BY subscription_id, ticket_id) h
-        JOIN webhook_delivery d ON d.id = h.id WHERE d.next_at <= ? ORDER BY d.id LIMIT ?`),
-      nextDue: db.prepare("SELECT MIN(next_at) AS at FROM webhook_delivery WHERE status = 'pending'"),
+      filters: db.prepare('SELECT id, events FROM webhook_subscription WHERE active = 1 ORDER BY id'),
     };
   }
 
@@ -111,7 +114,7 @@ export class WebhookOutbox {
   deleteSubscription(id: number): boolean {
     return this.db.transaction(() => {
       const n = this.db.prepare('UPDATE webhook_subscription SET active = 0 WHERE id = ? AND active = 1').run(id).changes;
-      if (n > 0) this.db.prepare("UPDATE webhook_delivery SET status = 'dead', last_error = 'subscription deleted' WHERE subscription_id = ? AND status = 'pending'").run(id);
+      if (n > 0) this.queue.abandon(`${TARGET}${id}`, 'subscription deleted');
       return n > 0;
     })();
   }
@@ -119,62 +122,32 @@ export class WebhookOutbox {
   /** Queues one event for every subscription that wants it; call inside the ticket change's transaction. */
   enqueue(ev: { id: number; type: WebhookEventType; ticketId: number }, payload: string, now: number): number {
     let n = 0;
-    for (const s of this.subscriptions()) {
+    for (const s of this.stmts.filters.all() as { id: number; events: string }[]) {
+      const events = JSON.parse(s.events) as Subscription['events'];
       // `*` is every ticket event; a KPI event goes only to those who named it.
-      if (!(s.events.includes('*') && ev.type !== 'kpi.below_target') && !s.events.includes(ev.type)) continue;
-      this.stmts.enqueue.run(s.id, ev.id, ev.ticketId, ev.type, payload, now, now);
+      if (!(events.includes('*') && ev.type !== 'kpi.below_target') && !events.includes(ev.type)) continue;
+      this.queue.enqueue({ target: `${TARGET}${s.id}`, key: String(ev.ticketId), eventId: ev.id, type: ev.type, payload }, now);
       n++;
     }
     return n;
   }
 
-  heads(now: number, limit: number): Delivery[] {
-    return (this.stmts.heads.all(now, limit) as DeliveryRow[]).map(toDelivery);
-  }
-
-  nextDue(): number | undefined {
-    return (this.stmts.nextDue.get() as { at: number | null }).at ?? undefined;
-  }
-
-  delivered(id: number, at: number): void {
-    this.db.prepare("UPDATE webhook_delivery SET status = 'delivered', delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?").run(at, id);
-  }
-
-  /**
-   * An attempt failed: dead-letter it (`retryAt` null) or try again at `retryAt`. An attempt refused for
-   * the receiver's credentials or address does not count towards `maxAttempts` (`countAttempt: false`):
-   * the event is fine, and it waits until the subscription is fixed.
-   */
-  failed(id: number, error: string, retryAt: number | null, opts: { countAttempt?: boolean } = {}): void {
-    const inc = opts.countAttempt === false ? 0 : 1;
-    if (retryAt === null) this.db.prepare("UPDATE webhook_delivery SET status = 'dead', attempts = attempts + ?, last_error = ? WHERE id = ?").run(inc, error, id);
-    else this.db.prepare('UPDATE webhook_delivery SET attempts = attempts + ?, last_error = ?, next_at = ? WHERE id = ?').run(inc, error, retryAt, id);
-  }
-
   deliveries(q: { status?: DeliveryStatus | undefined; subscriptionId?: number | undefined; limit: number; offset: number }): { deliveries: Omit<Delivery, 'payload'>[]; total: number } {
-    const w = new Where().add('status = ?', [q.status ?? ''], !!q.status).add('subscription_id = ?', [q.subscriptionId ?? 0], q.subscriptionId !== undefined);
-    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM webhook_delivery ${w}`).get(...w.args) as { n: number }).n;
-    const rows = this.db.prepare(`SELECT * FROM webhook_delivery ${w} ORDER BY id DESC LIMIT ? OFFSET ?`).all(...w.args, q.limit, q.offset) as DeliveryRow[];
-    return { deliveries: rows.map((r) => ({ ...toDelivery(r), payload: undefined }) as Omit<Delivery, 'payload'>), total };
+    const { items, total } = this.queue.list({ status: q.status, ...(q.subscriptionId !== undefined ? { target: `${TARGET}${q.subscriptionId}` } : { targetPrefix: TARGET }), limit: q.limit, offset: q.offset });
+    return { deliveries: items.map(({ payload: _, ...d }) => toDelivery(d)), total };
   }
 
-  /** Puts a dead letter back in the queue with fresh attempts; it keeps its idempotency key. */
+  /** Puts a dead letter of an active subscription back in the queue with fresh attempts; it keeps its idempotency key. */
   replay(id: number, now: number): boolean {
-    return (
-      this.db
-        .prepare(
-          `UPDATE webhook_delivery SET status = 'pending', attempts = 0, next_at = ?, last_error = NULL WHERE id = ? AND status = 'dead'
-           AND subscription_id IN (SELECT id FROM webhook_subscription WHERE active = 1)`,
-        )
-        .run(now, id).changes > 0
-    );
+    return this.queue.replay(id, now, (target) => {
+      const sub = subscriptionOf(target);
+      return sub !== undefined && this.subscription(sub)?.active === true;
+    });
   }
 
-  /** Pending and dead deliveries (both on partial indexes, so this stays cheap however long the log). */
+  /** Pending and dead deliveries of the subscriptions. */
   counts(): { pending: number; dead: number; oldestPendingAt: number | null } {
-    const p = this.db.prepare("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM webhook_delivery WHERE status = 'pending'").get() as { n: number; oldest: number | null };
-    const d = this.db.prepare("SELECT COUNT(*) AS n FROM webhook_delivery WHERE status = 'dead'").get() as { n: number };
-    return { pending: p.n, dead: d.n, oldestPendingAt: p.oldest };
+    return this.queue.counts(TARGET);
   }
 
   /**
@@ -191,10 +164,6 @@ export class WebhookOutbox {
     this.db.prepare('DELETE FROM webhook_inbound WHERE subscription_id = ? AND key = ?').run(subscriptionId, key);
   }
 
-  /** Forgets delivered rows older than `before`; pending and dead ones stay until handled. */
-  prune(before: number): number {
-    return this.db.prepare("DELETE FROM webhook_delivery WHERE status = 'delivered' AND delivered_at < ?").run(before).changes;
-  }
 }
 
 interface SubRow {
@@ -218,31 +187,21 @@ const toSub = (r: SubRow): Subscription => ({
   active: r.active === 1,
 });
 
-interface DeliveryRow {
-  id: number;
-  subscription_id: number;
-  event_id: number;
-  ticket_id: number;
-  type: string;
-  payload: string;
-  status: DeliveryStatus;
-  attempts: number;
-  next_at: number;
-  last_error: string | null;
-  created_at: number;
-  delivered_at: number | null;
+/** The subscription id of a queue target, when it is one. */
+export function subscriptionOf(target: string): number | undefined {
+  return target.startsWith(TARGET) ? Number(target.slice(TARGET.length)) : undefined;
 }
-const toDelivery = (r: DeliveryRow): Delivery => ({
-  id: r.id,
-  subscriptionId: r.subscription_id,
-  eventId: r.event_id,
-  ticketId: r.ticket_id,
-  type: r.type as WebhookEventType,
-  payload: r.payload,
-  status: r.status,
-  attempts: r.attempts,
-  nextAt: r.next_at,
-  lastError: r.last_error,
-  createdAt: r.created_at,
-  deliveredAt: r.delivered_at,
+
+const toDelivery = (d: Omit<Queued, 'payload'>): Omit<Delivery, 'payload'> => ({
+  id: d.id,
+  subscriptionId: subscriptionOf(d.target) ?? 0,
+  eventId: d.eventId,
+  ticketId: Number(d.key),
+  type: d.type as WebhookEventType,
+  status: d.status,
+  attempts: d.attempts,
+  nextAt: d.nextAt,
+  lastError: d.lastError,
+  createdAt: d.createdAt,
+  deliveredAt: d.deliveredAt,
 });

@@ -1,0 +1,216 @@
+import { z } from 'zod';
+import { type Clock, DurationSchema, type Logger, type Registry, type Service, type TimerHandle, TransitionLog, backoffDelay, errorMessage } from '../runtime/index.ts';
+import { deliveryAttempts, deliveryQueue } from './metrics.ts';
+import { AUTH_RETRY_MS, type DeliveryOutcome, type DeliveryOutcomeKind } from './outcome.ts';
+import type { DeliveryQueue, Queued } from './queue.ts';
+
+export const DispatchConfigSchema = z
+  .strictObject({
+    /** Attempts before an item goes to the dead-letter list (replayable through the API). */
+    maxAttempts: z.number().int().min(1).max(100).default(15),
+    initialBackoff: DurationSchema.prefault('2s'),
+    maxBackoff: DurationSchema.prefault('15m'),
+    /** A target that has not answered in this long counts as failed; the attempt is retried. */
+    timeout: DurationSchema.prefault('10s'),
+    /** Deliveries in flight at once (never two for the same ticket and target). */
+    concurrency: z.number().int().min(1).max(64).default(4),
+    /** Delivered rows are kept this long (for the deliveries list), then pruned. */
+    keepDelivered: DurationSchema.prefault('7d'),
+  })
+  .prefault({});
+export type DispatchConfig = z.infer<typeof DispatchConfigSchema>;
+
+/** Where the items of one target go: its output kind (metrics), its name (logs) and how to send one. */
+export interface Route {
+  /** The output kind, the `output` label of the delivery metrics: `webhook`, `email`, `chat`. */
+  output: string;
+  /** Named in the outage and recovery log lines: "webhook receiver hooks.example.com". */
+  label: string;
+  send(item: Queued, signal: AbortSignal): Promise<DeliveryOutcome>;
+  /** Said once with an `auth` outcome: what to check. */
+  authHint?: string;
+}
+
+export interface DispatcherDeps {
+  queue: DeliveryQueue;
+  /** The route of a target; undefined when the target is gone (its items are dead-lettered). */
+  route(target: string): Route | undefined;
+  clock: Clock;
+  log: Logger;
+  registry: Registry;
+  random?: () => number;
+  /** Told every attempt's result (the webhook's own metrics of earlier releases). */
+  observe?(route: Route, result: 'delivered' | 'retry' | 'dead'): void;
+}
+
+const HEADS_PER_QUERY = 256;
+
+/**
+ * Delivers the queue. Lifecycle: start() begins pumping due items (oldest first, one at a time per
+ * target and key); stop() stops taking new ones, aborts those in flight and waits for them. An item is
+ * marked done only after its target took it, so a crash mid-delivery sends it again after the restart
+ * with the same idempotency key, and a target that honours the key takes it once.
+ */
+export class Dispatcher implements Service {
+  readonly name = 'deliveries';
+  private readonly inFlight = new Map<number, Promise<void>>();
+  /** Heads of their (target, key) chains, due, fetched in one query and not yet attempted. */
+  private batch: Queued[] = [];
+  private timer: TimerHandle | undefined;
+  private timerAt = Infinity;
+  private prunedAt = 0;
+  private stopped = true;
+  private abort = new AbortController();
+  private readonly links = new Map<string, TransitionLog>();
+  private readonly counters = new Map<string, (o: DeliveryOutcomeKind) => void>();
+
+  constructor(
+    private readonly config: DispatchConfig,
+    private readonly deps: DispatcherDeps,
+  ) {
+    const queue = deps.queue;
+    let cache: { at: number; byOutput: Map<string, number> } | undefined;
+    // One gauge read per scrape groups the pending rows by output; the outputs share the reading.
+    const pending = (output: string) => {
+      const now = Date.now();
+      if (!cache || now - cache.at > 500) {
+        const byOutput = new Map<string, number>();
+        for (const [target, n] of queue.pendingByOutput()) {
+          const o = deps.route(target)?.output ?? 'gone';
+          byOutput.set(o, (byOutput.get(o) ?? 0) + n);
+        }
+        cache = { at: now, byOutput };
+      }
+      return cache.byOutput.get(output) ?? 0;
+    };
+    for (const output of ['webhook', 'email', 'chat']) deliveryQueue(deps.registry, output, () => pending(output));
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    this.abort = new AbortController();
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.batch = [];
+    if (this.timer) this.deps.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    // A slow target must not hold the stop: what is in flight is abandoned and stays pending.
+    this.abort.abort();
+    await Promise.all(this.inFlight.values());
+  }
+
+  /** Something was queued or replayed: look for due work now. */
+  kick(): void {
+    if (!this.stopped) this.pump();
+  }
+
+  /** True while an item is pending or in flight. */
+  get busy(): boolean {
+    return this.inFlight.size > 0 || this.deps.queue.nextDue() !== undefined;
+  }
+
+  private pump(): void {
+    if (this.stopped) return;
+    let refilled = false;
+    while (this.inFlight.size < this.config.concurrency) {
+      if (this.batch.length === 0) {
+        // Finding the heads costs a pass over the pending rows, so take many at once and work through
+        // them; a chain's next item is picked up by the next refill, after this one is done.
+        if (refilled) break;
+        this.batch = this.deps.queue.heads(this.deps.clock.now(), HEADS_PER_QUERY).filter((d) => !this.inFlight.has(d.id));
+        refilled = true;
+        if (this.batch.length === 0) break;
+      }
+      const d = this.batch.shift()!;
+      const p = this.attempt(d).finally(() => {
+        this.inFlight.delete(d.id);
+        this.pump();
+      });
+      this.inFlight.set(d.id, p);
+    }
+    this.schedule();
+  }
+
+  private schedule(): void {
+    const due = this.deps.queue.nextDue();
+    const now = this.deps.clock.now();
+    if (now - this.prunedAt > 3_600_000) {
+      this.prunedAt = now;
+      this.deps.queue.prune(now - this.config.keepDelivered);
+    }
+    // With work in flight, finishing it pumps again; otherwise wake at the next due time (at most a
+    // minute away, so a row written by another process is not missed for long).
+    const at = due === undefined ? now + 60_000 : Math.max(now + 50, Math.min(due, now + 60_000));
+    if (this.timer && at >= this.timerAt) return;
+    if (this.timer) this.deps.clock.clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = this.deps.clock.setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      this.pump();
+    }, at - now);
+  }
+
+  private async attempt(d: Queued): Promise<void> {
+    const { queue, clock, log } = this.deps;
+    const route = this.deps.route(d.target);
+    if (!route) {
+      queue.failed(d.id, 'destination removed', null);
+      return;
+    }
+    let outcome: DeliveryOutcome;
+    try {
+      outcome = await route.send(d, this.abort.signal);
+    } catch (err) {
+      outcome = { kind: 'retry', reason: errorMessage(err) };
+    }
+    // Stopping mid-attempt: the item stays as it was, to be sent again after the restart.
+    if (this.abort.signal.aborted && outcome.kind !== 'ok') return;
+    const now = clock.now();
+    const link = this.link(d.target, route);
+    const count = this.counter(route.output);
+    const fields = { target: d.target, output: route.output };
+    if (outcome.kind === 'ok') {
+      queue.delivered(d.id, now);
+      count('ok');
+      this.deps.observe?.(route, 'delivered');
+      link.up(fields);
+      return;
+    }
+    if (outcome.kind === 'auth') {
+      // The target's credentials or address are wrong, not the item: keep it, try again slowly, and
+      // say so once (the link logs the outage once and its recovery once).
+      queue.failed(d.id, outcome.reason, now + AUTH_RETRY_MS, { countAttempt: false });
+      count('auth');
+      this.deps.observe?.(route, 'retry');
+      link.down(`${outcome.reason} (${route.authHint ?? 'check the address and credentials'}; deliveries are kept)`, fields);
+      return;
+    }
+    const attempts = d.attempts + 1;
+    // One event cannot be halved: a target that finds it too large will never take it.
+    const dead = outcome.kind !== 'retry' || attempts >= this.config.maxAttempts;
+    const wait = outcome.kind === 'retry' ? Math.min(outcome.retryAfterMs ?? 0, this.config.maxBackoff) : 0;
+    const delay = Math.max(wait, backoffDelay(attempts - 1, { initialMs: this.config.initialBackoff, maxMs: this.config.maxBackoff, ...(this.deps.random ? { random: this.deps.random } : {}) }));
+    queue.failed(d.id, outcome.reason, dead ? null : now + delay);
+    count(dead ? (outcome.kind === 'retry' ? 'dead' : outcome.kind) : 'retry');
+    this.deps.observe?.(route, dead ? 'dead' : 'retry');
+    link.down(outcome.reason, fields);
+    if (dead) log.warn({ ...fields, delivery: d.id, event: d.eventId, key: d.key, attempts, error: outcome.reason }, 'delivery dead-lettered');
+  }
+
+  private link(target: string, route: Route): TransitionLog {
+    let t = this.links.get(target);
+    if (!t) this.links.set(target, (t = new TransitionLog(this.deps.log, this.deps.clock, route.label)));
+    return t;
+  }
+
+  private counter(output: string): (o: DeliveryOutcomeKind) => void {
+    let c = this.counters.get(output);
+    if (!c) this.counters.set(output, (c = deliveryAttempts(this.deps.registry, output)));
+    return c;
+  }
+}

@@ -1,0 +1,1 @@
+export { chat, chatBody } from './plugin.ts';

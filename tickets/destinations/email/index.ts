@@ -1,0 +1,2 @@
+export { email, classifySmtp } from './plugin.ts';
+export { mailBodies } from './message.ts';

@@ -1,0 +1,2 @@
+export { webhook } from './plugin.ts';
+export { postEvent, encodeWebhook, type WebhookFormat } from './send.ts';

@@ -1,0 +1,58 @@
+import { type DeliveryOutcome, classifyHttp, errorMessage } from '../../../core/index.ts';
+import { SIGNATURE_HEADER, sign } from '../../webhooks/signature.ts';
+import type { OutgoingEvent } from '../types.ts';
+
+export type WebhookFormat = 'vigil' | 'cloudevents';
+
+export interface PostOptions {
+  url: string;
+  /** Signs the body (HMAC-SHA256, `vigil-signature`); without one nothing is signed. */
+  secret: string | undefined;
+  format: WebhookFormat;
+  timeoutMs: number;
+  now: () => number;
+}
+
+/**
+ * The body as sent: the event itself (`vigil`, the wire format of every release), or a CloudEvents 1.0
+ * structured-mode envelope around it (`cloudevents`), which generic event routers accept as it is.
+ */
+export function encodeWebhook(format: WebhookFormat, ev: OutgoingEvent): { body: string; contentType: string } {
+  if (format === 'vigil') return { body: ev.body, contentType: 'application/json' };
+  const e = ev.event;
+  const cloudEvent = {
+    specversion: '1.0',
+    id: ev.idempotencyKey,
+    source: 'urn:vigil:tickets',
+    type: `io.vigil.${e.type}`,
+    time: e.at,
+    subject: e.type === 'kpi.below_target' ? `kpi/${e.detail.groupBy}/${e.detail.group}/${e.detail.kpi}` : `tickets/${e.ticket.id}`,
+    datacontenttype: 'application/json',
+    data: e,
+  };
+  return { body: JSON.stringify(cloudEvent), contentType: 'application/cloudevents+json; charset=utf-8' };
+}
+
+/** POSTs one event; the answer is classified as every output's is (`core/delivery`). */
+export async function postEvent(o: PostOptions, ev: OutgoingEvent, signal: AbortSignal): Promise<DeliveryOutcome> {
+  const { body, contentType } = encodeWebhook(o.format, ev);
+  const headers: Record<string, string> = {
+    'content-type': contentType,
+    'user-agent': 'vigil-webhooks/1',
+    'vigil-event': ev.event.type,
+    'vigil-delivery': String(ev.deliveryId),
+    'idempotency-key': ev.idempotencyKey,
+  };
+  if (o.secret) headers[SIGNATURE_HEADER] = sign(o.secret, body, o.now());
+  try {
+    const res = await fetch(o.url, { method: 'POST', headers, body, redirect: 'error', signal: AbortSignal.any([signal, AbortSignal.timeout(o.timeoutMs)]) });
+    await res.body?.cancel().catch(() => undefined);
+    // 2xx ok; 408, 429 and 5xx the receiver's passing trouble; 401, 403, 404 its configuration; any
+    // other 4xx a refusal of this event for good. One event cannot be halved, so 413 is a refusal too.
+    const outcome = classifyHttp(res.status, undefined, res.headers.get('retry-after'), o.now());
+    return outcome.kind === 'split' ? { kind: 'drop', reason: outcome.reason } : outcome;
+  } catch (err) {
+    const e = err as Error;
+    return { kind: 'retry', reason: e.name === 'TimeoutError' ? `no answer within ${o.timeoutMs} ms` : errorMessage(e.cause ?? e) };
+  }
+}
