@@ -15,13 +15,15 @@ NEEDED=(
   "curl:/usr/bin/curl"
   "jq:/usr/bin/jq"
   "openssl:/usr/bin/openssl"
+  # The mail relay the email destination's tests send to (test/helpers/smtp_server.py).
+  "python3-aiosmtpd:/usr/lib/python3/dist-packages/aiosmtpd/__init__.py"
 )
 
 missing=()
 for pair in "${NEEDED[@]}"; do
   pkg=${pair%%:*}
   bin=${pair#*:}
-  [[ -x "$bin" ]] || missing+=("$pkg")
+  [[ -e "$bin" ]] || missing+=("$pkg")
 done
 
 if [[ ${#missing[@]} -eq 0 ]]; then
