@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { createRegistry, openDatabase, parseConfig, silentLogger, systemClock, type Reading, type WebhookPayload } from '../../core/index.ts';
 import { Quarantine, SINKS, type TelemetrySink } from '../../ingest/index.ts';
-import { DESTINATIONS, TicketOutputs, WebhookConfigSchema, WebhookDispatcher, WebhookOutbox, idempotencyKey } from '../../tickets/index.ts';
+import { DESTINATIONS, DestinationEntrySchema, TicketOutputs, WebhookConfigSchema, WebhookDispatcher, WebhookOutbox, idempotencyKey } from '../../tickets/index.ts';
 import { type SmtpAnswer, SmtpRelay } from '../helpers/smtp.ts';
 import { Victoria } from '../helpers/victoria.ts';
 
@@ -241,7 +241,7 @@ async function openDestination(kind: string, address: Record<string, string | nu
       : { url: address.url, timeout: '400ms', ...(kind === 'webhook' ? { secret: 'contract-webhook-secret-0123456789' } : {}) };
   const db = openDatabase(dbPath);
   const outbox = new WebhookOutbox(db);
-  const outputs = new TicketOutputs([{ kind, name: `contract-${kind}`, events: ['*'], ...own }], { outbox, clock: systemClock, log, baseUrl: 'https://vigil.plant-a.example', timeoutMs: 400 });
+  const outputs = new TicketOutputs([DestinationEntrySchema.parse({ kind, name: `contract-${kind}`, ...own })], { outbox, clock: systemClock, log, baseUrl: 'https://vigil.plant-a.example', timeoutMs: 400 });
   const dispatcher = new WebhookDispatcher(parseConfig(WebhookConfigSchema, { maxAttempts: opts.maxAttempts, initialBackoff: '20ms', maxBackoff: '150ms', concurrency: 4 }, {}), { outbox, clock: systemClock, log, registry: createRegistry(), route: outputs.route });
   await dispatcher.start();
   return {

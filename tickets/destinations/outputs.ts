@@ -32,7 +32,8 @@ export class TicketOutputs {
       const plugin = destinationOf(entry.kind);
       if (!plugin) throw new Error(`tickets.destinations: unknown kind ${entry.kind}`);
       const { kind: _k, name: _n, events, priorities, sites, ...own } = entry;
-      const destination = plugin.create(plugin.config.parse(own), { clock: deps.clock, log: deps.log.child({ destination: entry.name }), baseUrl: deps.baseUrl });
+      // Entries come parsed by DestinationEntrySchema (the config file's), which checked them against the kind's schema.
+      const destination = plugin.create(own as Parameters<typeof plugin.create>[0], { clock: deps.clock, log: deps.log.child({ destination: entry.name }), baseUrl: deps.baseUrl });
       const route: Route = { output: entry.kind, label: `${destination.label} (destination ${entry.name})`, authHint: destination.authHint, send: (d, signal) => destination.send(outgoing(d), signal) };
       this.configured.set(entry.name, { entry, filter: { events: events as EventFilter['events'], priorities, sites }, destination, route });
     }

@@ -1,0 +1,103 @@
+import { type Server, createServer } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearingFinding } from '../helpers/findings.ts';
+import { waitFor } from '../helpers/net.ts';
+import { type ServerHandle, startServer } from '../helpers/pipeline.ts';
+import { SmtpRelay } from '../helpers/smtp.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+/** Collects what is POSTed to it: a chat service's incoming webhook, an event router. */
+async function collector(): Promise<{ url: string; posts: { path: string; type: string; body: unknown }[]; server: Server }> {
+  const posts: { path: string; type: string; body: unknown }[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      posts.push({ path: req.url ?? '', type: String(req.headers['content-type']), body: JSON.parse(body) as unknown });
+      res.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, posts, server };
+}
+
+describe('ticket destinations of the config file, through the server', () => {
+  const tmp = tempDir();
+  const relay = new SmtpRelay();
+  let http: Awaited<ReturnType<typeof collector>>;
+  let srv: ServerHandle;
+
+  beforeAll(async () => {
+    await relay.start();
+    http = await collector();
+    srv = await startServer({
+      dataDir: `${tmp.dir}/server`,
+      env: { SMTP_PASSWORD: relay.password, CHAT_URL: `${http.url}/chat`, ROUTER_SECRET: 'router-secret-0123456789abcdef' },
+      tickets: {
+        links: { baseUrl: 'https://vigil.plant-a.example' },
+        webhooks: { initialBackoff: '50ms', maxBackoff: '500ms' },
+        destinations: [
+          { kind: 'email', name: 'desk-mail', host: '127.0.0.1', port: relay.port, ca: relay.ca, user: relay.user, password: '${SMTP_PASSWORD}', from: 'vigil@plant-a.example', to: ['desk@service.example'], events: ['ticket.created'] },
+          { kind: 'email', name: 'urgent-mail', host: '127.0.0.1', port: relay.port, ca: relay.ca, user: relay.user, password: '${SMTP_PASSWORD}', from: 'vigil@plant-a.example', to: ['urgent@service.example'], events: ['ticket.created'], priorities: ['P1', 'P2'] },
+          { kind: 'chat', name: 'ops-channel', url: '${CHAT_URL}', style: 'teams', events: ['ticket.created', 'ticket.commented'], sites: ['plant-a'] },
+          { kind: 'webhook', name: 'event-router', url: `${http.url}/router`, secret: '${ROUTER_SECRET}', format: 'cloudevents', sites: ['plant-b'] },
+        ],
+      },
+    });
+  });
+  afterAll(async () => {
+    await srv?.server.stop();
+    await relay.stop();
+    http?.server.close();
+    tmp.cleanup();
+  });
+
+  it('mails the desk over STARTTLS with a login, posts to chat, and sends each only what its filters let through', async () => {
+    const p3 = srv.server.tickets.handleFinding(bearingFinding('fan-1'))!;
+    const p2 = srv.server.tickets.handleFinding(bearingFinding('fan-2', { severity: 'critical' }))!;
+    expect([p3.priority, p2.priority]).toEqual(['P3', 'P2']);
+    await waitFor(() => relay.messages().length >= 3 && http.posts.length >= 2, { timeoutMs: 30_000, message: 'mails and chat posts' });
+    const mails = relay.messages();
+    expect(mails.every((m) => m.tls && m.authenticated)).toBe(true);
+    // desk-mail takes both tickets, urgent-mail only the P2 one.
+    expect(mails.filter((m) => m.to.includes('desk@service.example'))).toHaveLength(2);
+    const urgent = mails.filter((m) => m.to.includes('urgent@service.example'));
+    expect(urgent).toHaveLength(1);
+    const mail = urgent[0]!;
+    expect(mail.messageId).toMatch(/^<vigil-event-\d+@vigil>$/);
+    expect(mail.data).toMatch(/^Subject: \[P2\] .*fan-2.*: created$/m);
+    expect(mail.data).toMatch(/Content-Type: text\/plain/);
+    expect(mail.data).toMatch(/Content-Type: text\/html/);
+    // The parts are quoted-printable: soft line breaks and =XX escapes.
+    const text = mail.data.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
+    expect(text).toContain(`https://vigil.plant-a.example/console/#/tickets/${p2.id}`);
+    expect(text).toContain(new Date(p2.respondBy).toISOString().replace('.000Z', 'Z'));
+    expect(text).toContain(p2.suggestedAction);
+
+    const chat = http.posts.filter((p) => p.path === '/chat');
+    expect(chat.map((p) => (p.body as { title: string }).title).sort()).toEqual([`[P2] ${p2.title}: created`, `[P3] ${p3.title}: created`]);
+    // The event router wants plant-b only.
+    expect(http.posts.filter((p) => p.path === '/router')).toEqual([]);
+
+    const list = await (await fetch(`${srv.httpUrl}/api/v1/destinations`)).json();
+    expect(list).toMatchObject({ destinations: [{ name: 'desk-mail', kind: 'email', pending: 0, dead: 0 }, { name: 'urgent-mail', priorities: ['P1', 'P2'] }, { name: 'ops-channel', kind: 'chat' }, { name: 'event-router', kind: 'webhook', sites: ['plant-b'] }] });
+    expect(JSON.stringify(list)).not.toContain(relay.password);
+  });
+
+  it('keeps a mail the relay refuses for good in the dead letters, and sends it again on replay', async () => {
+    relay.plan({ sequence: Array(relay.messages().length).fill('ok').concat(['permanent']), then: 'ok' });
+    srv.server.tickets.handleFinding(bearingFinding('fan-3'));
+    await waitFor(async () => ((await (await fetch(`${srv.httpUrl}/api/v1/destinations/deliveries?status=dead`)).json()) as { total: number }).total === 1, { timeoutMs: 20_000, message: 'dead letter' });
+    const dead = (await (await fetch(`${srv.httpUrl}/api/v1/destinations/deliveries?status=dead`)).json()) as { deliveries: { id: number; destination: string; lastError: string }[] };
+    expect(dead.deliveries[0]).toMatchObject({ destination: 'desk-mail', lastError: expect.stringMatching(/^SMTP 550/) });
+    const sent = relay.messages().length;
+    const replay = await fetch(`${srv.httpUrl}/api/v1/destinations/deliveries/${dead.deliveries[0]!.id}/replay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(replay.status).toBe(200);
+    await waitFor(() => relay.messages().length > sent, { timeoutMs: 20_000, message: 'the replayed mail' });
+    const again = relay.messages().slice(sent);
+    expect(again.map((m) => m.mode)).toEqual(['ok']);
+    expect(again[0]!.messageId).toBe(relay.messages().find((m) => m.mode === 'permanent')!.messageId);
+    // A webhook subscription's dead letter cannot be replayed here, nor an id that does not exist.
+    expect((await fetch(`${srv.httpUrl}/api/v1/destinations/deliveries/999999/replay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(404);
+  });
+});
