@@ -30,6 +30,42 @@ function setup(config: Record<string, unknown> = {}, findings?: FindingSource) {
 }
 
 describe('tickets from findings', () => {
+  it('writes the ticket row and the finding once per finding: a new ticket, an escalation, a refined symptom', () => {
+    const db = openDatabase(':memory:');
+    // Every write statement's table, recorded as it runs (prepared statements are wrapped before the stores make theirs).
+    const writes: string[] = [];
+    const prepare = db.prepare.bind(db);
+    db.prepare = ((sql: string) => {
+      const st = prepare(sql);
+      const table = /^\s*(?:INSERT(?: OR \w+)? INTO|UPDATE|DELETE FROM)\s+(\w+)/i.exec(sql)?.[1];
+      if (table) {
+        const run = st.run.bind(st);
+        st.run = ((...args: unknown[]) => (writes.push(table), run(...(args as [])))) as typeof st.run;
+      }
+      return st;
+    }) as typeof db.prepare;
+    const m = new TicketManager(parseConfig(TicketsConfigSchema, {}, {}), { db, clock: new ManualClock(Date.UTC(2026, 0, 2)), log: silentLogger(), registry: createRegistry() });
+    const writesOf = (fn: () => void) => {
+      writes.length = 0;
+      fn();
+      const n: Record<string, number> = {};
+      for (const t of writes) n[t] = (n[t] ?? 0) + 1;
+      return n;
+    };
+    expect(writesOf(() => m.handleFinding(finding('fan-2', 'bearing_wear'), 1))).toMatchObject({ ticket: 1, ticket_kpi: 1, ticket_finding: 1, ticket_event: 1 });
+    expect(m.store.get(1)).toMatchObject({ id: 1, evidence: { limitsCrossed: [{ value: 7 }] } });
+    expect(writesOf(() => m.handleFinding(finding('fan-2', 'bearing_wear', { event: 'escalate', severity: 'critical' }), 2))).toMatchObject({ ticket: 1, ticket_kpi: 1, ticket_finding: 1, ticket_event: 1 });
+    m.handleFinding(finding('pump-1', 'vibration'), 3);
+    // Refined into a diagnosis and re-fired by the same finding: two events, one write of the row.
+    const refined = writesOf(() => m.handleFinding(finding('pump-1', 'misalignment'), 4));
+    expect(refined).toMatchObject({ ticket: 1, ticket_finding: 1, ticket_event: 2 });
+    // Its KPI row is rewritten only when a KPI dimension changed (not here).
+    expect(refined.ticket_kpi ?? 0).toBeLessThanOrEqual(1);
+    expect(m.store.byKey('pump-1:misalignment')).toMatchObject({ fault: 'misalignment', occurrences: 2 });
+    // A ticket made on a new id after the first: the ids follow on.
+    expect(m.handleFinding(finding('fan-9', 'overheating'), 5)!.id).toBe(3);
+  });
+
   it('opens one ticket with priority, deadlines, dispatch group, evidence and advice', () => {
     const { m, clock } = setup({ policy: { sites: { 'plant-a': { region: 'north' } } } });
     const t = m.handleFinding(finding('fan-2', 'bearing_wear'))!;

@@ -625,7 +625,7 @@ export class TicketManager implements Service {
       likelyParts: advice.parts,
       updatedAt: this.deps.clock.now(),
     };
-    this.store.save(refined);
+    // Saved by apply(), which goes on to change it: one write of the row per finding.
     this.record(refined, 'ticket.updated', RULE_ENGINE, { changed: ['fault'], fault: { from: symptom.fault, to: f.fault }, ruleId: f.ruleId }, out);
     return refined;
   }
@@ -652,7 +652,7 @@ export class TicketManager implements Service {
     const priority = priorityOf(policy, f.severity, t?.fault ?? f.fault, asset);
     if (!t) {
       const advice = adviceFor(f.fault, this.config.knowledge);
-      const created = this.store.create({
+      const ticket = this.store.create({
         dedupeKey: f.dedupeKey,
         site: f.site ?? null,
         deviceId: f.deviceId,
@@ -668,10 +668,9 @@ export class TicketManager implements Service {
         firstSeenAt: f.at,
         lastSeenAt: f.at,
         ...opening(slaOf(policy, priority, now), advice),
+        evidence: buildEvidence([f], this.deps.history),
       });
-      this.store.putFinding(created.id, f);
-      const ticket = { ...created, evidence: buildEvidence([f], this.deps.history) };
-      this.store.save(ticket);
+      this.store.putFinding(ticket.id, f);
       this.loseFirstFix(ticket, out);
       this.record(ticket, 'ticket.created', RULE_ENGINE, { ruleId: f.ruleId, metric: f.metric, severity: f.severity, findingAt: f.at }, out);
       return ticket;
@@ -682,7 +681,6 @@ export class TicketManager implements Service {
     if (t.status === 'resolved' || t.status === 'accepted') {
       // The condition came back after the desk called it fixed: the same problem, so the same ticket.
       next = reopened(next, now, slaOf(policy, higherPriority(t.priority, priority), now));
-      this.store.save(next);
       this.record(next, 'ticket.reopened', RULE_ENGINE, { from: t.status, to: 'reopened', note: `${f.ruleId} fired again after the ticket was resolved`, previousOutcome: t.outcome }, out);
     }
     if (f.severity === 'critical' && t.severity !== 'critical') {

@@ -58,8 +58,11 @@ export class TicketStore {
       CREATE TABLE IF NOT EXISTS ticket_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), finding_id INTEGER NOT NULL);` }]);
     this.kpis = new KpiWriter(db);
     this.stmts = {
-      insert: db.prepare(`INSERT INTO ticket (dedupe_key, status, priority, site, device_id, sla_breached, respond_by, resolve_by, updated_at, data)
-        VALUES (@dedupeKey, @status, @priority, @site, @deviceId, @slaBreached, @respondBy, @resolveBy, @updatedAt, '{}')`),
+      insert: db.prepare(`INSERT INTO ticket (id, dedupe_key, status, priority, site, device_id, sla_breached, respond_by, resolve_by, updated_at, data)
+        VALUES (@id, @dedupeKey, @status, @priority, @site, @deviceId, @slaBreached, @respondBy, @resolveBy, @updatedAt, @data)`),
+      // The id AUTOINCREMENT would give, taken before the insert so the row is written once, whole
+      // (the data carries its id). Callers hold the write transaction, so nothing takes it meanwhile.
+      nextId: db.prepare("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'ticket'), 0) + 1 AS id"),
       update: db.prepare(`UPDATE ticket SET dedupe_key = @dedupeKey, status = @status, priority = @priority, sla_breached = @slaBreached,
         respond_by = @respondBy, resolve_by = @resolveBy, updated_at = @updatedAt, data = @data WHERE id = @id`),
       get: db.prepare('SELECT data FROM ticket WHERE id = ?'),
@@ -142,10 +145,12 @@ export class TicketStore {
   }
 
   /** Inserts a ticket and returns it with its id. */
+  /** Writes a new ticket: one row, with its KPI row. */
   create(t: Omit<Ticket, 'id'>): Ticket {
-    const id = Number(this.stmts.insert.run(columns({ ...t, id: 0 })).lastInsertRowid);
+    const { id } = this.stmts.nextId.get() as { id: number };
     const ticket = { ...t, id } as Ticket;
-    this.save(ticket);
+    this.stmts.insert.run({ ...columns(ticket), data: JSON.stringify(ticket) });
+    this.kpis.put(this.kpiRow(ticket));
     return ticket;
   }
 
