@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { type Clock, DurationSchema, type Logger, type Registry, type Service, type TimerHandle, TransitionLog, backoffDelay, errorMessage } from '../runtime/index.ts';
+import { type Clock, DurationSchema, type Logger, type Registry, type Service, type TimerHandle, TransitionLog, errorMessage } from '../runtime/index.ts';
 import { deliveryAttempts, deliveryQueue } from './metrics.ts';
-import { AUTH_RETRY_MS, type DeliveryOutcome, type DeliveryOutcomeKind } from './outcome.ts';
+import type { DeliveryOutcome, DeliveryOutcomeKind } from './outcome.ts';
+import { decide } from './policy.ts';
 import type { DeliveryQueue, Queued } from './queue.ts';
 
 export const DispatchConfigSchema = z
@@ -172,34 +173,33 @@ export class Dispatcher implements Service {
     if (this.abort.signal.aborted && outcome.kind !== 'ok') return;
     const now = clock.now();
     const link = this.link(d.target, route);
-    const count = this.counter(route.output);
     const fields = { target: d.target, output: route.output };
-    if (outcome.kind === 'ok') {
-      queue.delivered(d.id, now);
-      count('ok');
-      this.deps.observe?.(route, 'delivered');
-      link.up(fields);
-      return;
-    }
-    if (outcome.kind === 'auth') {
-      // The target's credentials or address are wrong, not the item: keep it, try again slowly, and
-      // say so once (the link logs the outage once and its recovery once).
-      queue.failed(d.id, outcome.reason, now + AUTH_RETRY_MS, { countAttempt: false });
-      count('auth');
-      this.deps.observe?.(route, 'retry');
-      link.down(`${outcome.reason} (${route.authHint ?? 'check the address and credentials'}; deliveries are kept)`, fields);
-      return;
-    }
+    const reason = outcome.kind === 'ok' ? '' : outcome.reason;
     const attempts = d.attempts + 1;
-    // One event cannot be halved: a target that finds it too large will never take it.
-    const dead = outcome.kind !== 'retry' || attempts >= this.config.maxAttempts;
-    const wait = outcome.kind === 'retry' ? Math.min(outcome.retryAfterMs ?? 0, this.config.maxBackoff) : 0;
-    const delay = Math.max(wait, backoffDelay(attempts - 1, { initialMs: this.config.initialBackoff, maxMs: this.config.maxBackoff, ...(this.deps.random ? { random: this.deps.random } : {}) }));
-    queue.failed(d.id, outcome.reason, dead ? null : now + delay);
-    count(dead ? (outcome.kind === 'retry' ? 'dead' : outcome.kind) : 'retry');
-    this.deps.observe?.(route, dead ? 'dead' : 'retry');
-    link.down(outcome.reason, fields);
-    if (dead) log.warn({ ...fields, delivery: d.id, event: d.eventId, key: d.key, attempts, error: outcome.reason }, 'delivery dead-lettered');
+    const decision = decide(outcome, attempts, { initialMs: this.config.initialBackoff, maxMs: this.config.maxBackoff, maxAttempts: this.config.maxAttempts, canSplit: false, ...(this.deps.random ? { random: this.deps.random } : {}) });
+    this.counter(route.output)(decision.counted);
+    switch (decision.action) {
+      case 'done':
+        queue.delivered(d.id, now);
+        this.deps.observe?.(route, 'delivered');
+        link.up(fields);
+        return;
+      case 'wait':
+        queue.failed(d.id, reason, now + decision.ms, { countAttempt: decision.countAttempt });
+        this.deps.observe?.(route, 'retry');
+        // The target's credentials or address are wrong, not the item: say once what to check (the
+        // link logs the outage once and its recovery once).
+        link.down(outcome.kind === 'auth' ? `${reason} (${route.authHint ?? 'check the address and credentials'}; deliveries are kept)` : reason, fields);
+        return;
+      case 'split':
+      case 'dead': {
+        queue.failed(d.id, reason, null);
+        this.deps.observe?.(route, 'dead');
+        link.down(reason, fields);
+        log.warn({ ...fields, delivery: d.id, event: d.eventId, key: d.key, attempts, error: reason }, 'delivery dead-lettered');
+        return;
+      }
+    }
   }
 
   private link(target: string, route: Route): TransitionLog {

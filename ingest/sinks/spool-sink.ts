@@ -1,12 +1,11 @@
 import {
-  AUTH_RETRY_MS,
-  Backoff,
   Counter,
   Gauge,
   GroupCommit,
   type DeliveryOutcome,
   TransitionLog,
   deliveryAttempts,
+  decide,
   deliveryQueue,
   migrate,
   sleep,
@@ -56,7 +55,8 @@ export class SpoolSink implements TelemetrySink {
   private readonly committer: GroupCommit<{ lines: string; count: number; at: number; envelope: EnvelopeKey | undefined }>;
   private readonly stmt;
   private readonly link: TransitionLog;
-  private readonly backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
+  /** Failed attempts in a row: the backoff grows with them. */
+  private failures = 0;
   private readonly metrics;
   private readonly attempts: ReturnType<typeof deliveryAttempts>;
   private spooled = 0;
@@ -179,7 +179,6 @@ export class SpoolSink implements TelemetrySink {
       }
       const outcome = await this.deps.writer.write(rows.map((r) => r.lines).join('\n'));
       this.lastOutcome = outcome.kind;
-      this.attempts(outcome.kind);
       if (signal.aborted && outcome.kind !== 'ok') return;
       await this.settle(rows, outcome, signal);
     }
@@ -197,39 +196,40 @@ export class SpoolSink implements TelemetrySink {
   }
 
   private async settle(rows: SpoolRow[], outcome: DeliveryOutcome, signal: AbortSignal): Promise<void> {
-    switch (outcome.kind) {
-      case 'ok':
+    // The same reading of the outcome as every output's (core/delivery), with no attempt limit: a TSDB
+    // outage of any length is waited out, the readings in the spool.
+    const d = decide(outcome, this.failures + 1, { initialMs: 500, maxMs: 30_000, canSplit: rows.length > 1 || rows[0]!.count > 1 });
+    this.attempts(d.counted);
+    const readings = rows.reduce((n, r) => n + r.count, 0);
+    switch (d.action) {
+      case 'done':
         this.remove(rows);
-        this.metrics.written?.inc(rows.reduce((n, r) => n + r.count, 0));
-        this.backoff.reset();
+        this.metrics.written?.inc(readings);
+        this.failures = 0;
         this.link.up({ spoolReadings: this.spooled });
         if (this.batchLimit < this.opts.maxBatchReadings) this.batchLimit = Math.min(this.opts.maxBatchReadings, this.batchLimit * 2);
         return;
       case 'split':
         this.metrics.failures?.inc({ class: 'split' });
-        if (rows.length > 1 || rows[0]!.count > 1) {
-          this.batchLimit = Math.max(1, Math.floor(rows.reduce((n, r) => n + r.count, 0) / 2));
-          if (rows.length === 1) this.splitRow(rows[0]!);
-          return;
-        }
-        // A single line the server finds too large can never be written.
-        this.quarantineRows(rows, outcome.reason);
+        this.batchLimit = Math.max(1, Math.floor(readings / 2));
+        if (rows.length === 1) this.splitRow(rows[0]!);
         return;
-      case 'drop':
+      case 'dead': {
+        // Refused for good (or a single line too large to write): to the quarantine, where it stays visible.
+        const reason = outcome.kind === 'ok' ? '' : outcome.reason;
         this.metrics.failures?.inc({ class: 'drop' });
-        this.deps.log.error({ reason: outcome.reason, readings: rows.reduce((n, r) => n + r.count, 0) }, `${this.opts.target} refused data; quarantined`);
-        this.quarantineRows(rows, outcome.reason);
+        this.deps.log.error({ reason, readings }, `${this.opts.target} refused data; quarantined`);
+        this.quarantineRows(rows, reason);
         return;
-      case 'retry':
-        this.metrics.failures?.inc({ class: 'retry' });
-        this.link.down(outcome.reason, { spoolReadings: this.spooled });
-        await sleep(this.deps.clock, Math.max(outcome.retryAfterMs ?? 0, this.backoff.next()), signal);
+      }
+      case 'wait': {
+        const reason = outcome.kind === 'ok' ? '' : outcome.reason;
+        this.metrics.failures?.inc({ class: outcome.kind });
+        if (d.countAttempt) this.failures++;
+        this.link.down(outcome.kind === 'auth' ? `${reason} (check the token, org and bucket; data is kept)` : reason, { spoolReadings: this.spooled });
+        await sleep(this.deps.clock, d.ms, signal);
         return;
-      case 'auth':
-        this.metrics.failures?.inc({ class: 'auth' });
-        this.link.down(`${outcome.reason} (check the token, org and bucket; data is kept)`, { spoolReadings: this.spooled });
-        await sleep(this.deps.clock, AUTH_RETRY_MS, signal);
-        return;
+      }
     }
   }
 

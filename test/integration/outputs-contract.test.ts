@@ -57,7 +57,9 @@ describe.each(OUTPUT_CASES)('output contract: $family $kind', (c) => {
     target.plan({ sequence: ['transient', 'hang', 'transient'], then: 'ok' });
     const out = await open();
     const ids = await out.put([{ key: 't3', n: 3 }]);
-    await waitFor(async () => once(of(await target.taken(), ids)).length >= ids.length && out.pending() === 0, { timeoutMs: 30_000, message: 'all taken after the failures' });
+    await waitFor(async () => once(of(await target.taken(), ids)).length >= ids.length && out.pending() === 0, { timeoutMs: 30_000, message: 'all taken after the failures' }).catch(async (err: Error) => {
+      throw new Error(`${err.message}: took ${JSON.stringify(of(await target.taken(), ids))} of ${JSON.stringify(ids)}, pending ${out.pending()}, dead ${out.dead().length}, requests ${target.requests()}`);
+    });
     const taken = of(await target.taken(), ids);
     expect(once(taken).sort()).toEqual([...ids].sort());
     if (c.orderPerKey) expect(once(taken)).toEqual(ids);
@@ -112,7 +114,8 @@ describe.each(OUTPUT_CASES)('output contract: $family $kind', (c) => {
   }
 
   it('loses nothing to a SIGKILL mid-delivery, and the restart takes each item once by its key', async () => {
-    target.plan({ then: 'slow' });
+    // Two requests taken slowly, then none answered: the kill comes with requests in flight, always.
+    target.plan({ sequence: ['slow', 'slow'], then: 'hang' });
     const seenBefore = new Set(await target.taken());
     const db = fresh();
     const run = (put?: string) => {
@@ -126,7 +129,7 @@ describe.each(OUTPUT_CASES)('output contract: $family $kind', (c) => {
     try {
       await waitFor(() => /^put /m.test(first.out()), { timeoutMs: 30_000, message: 'items queued by the child' });
       const ids = JSON.parse(/^put (.*)$/m.exec(first.out())![1]!) as string[];
-      // Killed while the target is taking them, some taken, some in flight, some not yet sent.
+      // Killed with some taken, some in flight (unanswered), some not yet sent.
       await waitFor(async () => of(await target.taken(), ids).length >= 2, { timeoutMs: 30_000, message: `some taken: ${first.out()}` });
       await stopProcess(first.p, 'SIGKILL');
       const takenAtKill = once(of(await target.taken(), ids)).length;

@@ -1,4 +1,4 @@
-import { type DeliveryOutcome, classifyHttp, errorMessage } from '../../../core/index.ts';
+import { type DeliveryOutcome, classifyHttp, deadline, errorMessage } from '../../../core/index.ts';
 import { SIGNATURE_HEADER, sign } from '../../webhooks/signature.ts';
 import type { OutgoingEvent } from '../types.ts';
 
@@ -44,8 +44,9 @@ export async function postEvent(o: PostOptions, ev: OutgoingEvent, signal: Abort
     'idempotency-key': ev.idempotencyKey,
   };
   if (o.secret) headers[SIGNATURE_HEADER] = sign(o.secret, body, o.now());
+  const limit = deadline(signal, o.timeoutMs);
   try {
-    const res = await fetch(o.url, { method: 'POST', headers, body, redirect: 'error', signal: AbortSignal.any([signal, AbortSignal.timeout(o.timeoutMs)]) });
+    const res = await fetch(o.url, { method: 'POST', headers, body, redirect: 'error', signal: limit.signal });
     await res.body?.cancel().catch(() => undefined);
     // 2xx ok; 408, 429 and 5xx the receiver's passing trouble; 401, 403, 404 its configuration; any
     // other 4xx a refusal of this event for good. One event cannot be halved, so 413 is a refusal too.
@@ -54,5 +55,7 @@ export async function postEvent(o: PostOptions, ev: OutgoingEvent, signal: Abort
   } catch (err) {
     const e = err as Error;
     return { kind: 'retry', reason: e.name === 'TimeoutError' ? `no answer within ${o.timeoutMs} ms` : errorMessage(e.cause ?? e) };
+  } finally {
+    limit.clear();
   }
 }
