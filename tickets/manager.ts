@@ -44,7 +44,7 @@ import { TicketPolicySchema, assetOf, dispatchGroupOf, escalate, higherPriority,
 import { type RuleStats, TicketStore } from './store.ts';
 import { WebhookConfigSchema, WebhookDispatcher, idempotencyKey } from './webhooks/dispatcher.ts';
 import { WebhookOutbox } from './webhooks/outbox.ts';
-import { DestinationEntrySchema, TicketOutputs } from './destinations/index.ts';
+import { DestinationEntrySchema, TicketOutputs, destinationOf } from './destinations/index.ts';
 
 export const TicketsConfigSchema = z
   .strictObject({
@@ -71,6 +71,7 @@ export const TicketsConfigSchema = z
     c.destinations.forEach((d, i) => {
       if (names.has(d.name)) ctx.addIssue({ code: 'custom', path: ['destinations', i, 'name'], message: `a second destination named ${d.name}` });
       names.add(d.name);
+      for (const issue of destinationOf(d.kind)?.check?.(d as never) ?? []) ctx.addIssue({ code: 'custom', path: ['destinations', i, issue.path], message: issue.message });
     });
   })
   .prefault({});

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { KpiWebhookPayload, WebhookPayload } from '../../core/index.ts';
+import { type KpiWebhookPayload, type WebhookPayload, parseConfig } from '../../core/index.ts';
+import { TicketsConfigSchema } from '../manager.ts';
 import { chatBody } from './chat/index.ts';
 import { summarise } from './describe.ts';
 import { classifySmtp, mailBodies } from './email/index.ts';
@@ -74,5 +75,12 @@ describe('ticket destinations', () => {
     expect(DestinationEntrySchema.safeParse({ ...base, to: ['desk@x.example'] }).success).toBe(false);
     expect(DestinationEntrySchema.safeParse({ ...base, events: ['ticket.exploded'] }).success).toBe(false);
     expect(DestinationEntrySchema.safeParse({ ...base, priorities: ['P9'] }).success).toBe(false);
+  });
+
+  it('refuses at load a mail login with a user and no password, and two destinations of one name', () => {
+    const mail = { kind: 'email', name: 'desk-mail', host: 'smtp.example', from: 'v@x.example', to: ['d@x.example'], user: 'vigil' };
+    expect(() => parseConfig(TicketsConfigSchema, { destinations: [mail] }, {})).toThrow(/destinations\.0\.password: give both user and password, or neither/);
+    const chat = { kind: 'chat', name: 'ops', url: 'https://hooks.chat.example/x' };
+    expect(() => parseConfig(TicketsConfigSchema, { destinations: [chat, chat] }, {})).toThrow(/destinations\.1\.name: a second destination named ops/);
   });
 });

@@ -39,6 +39,8 @@ export interface DestinationPlugin<C extends z.ZodRawShape = z.ZodRawShape> {
   readonly kind: string;
   readonly summary: string;
   readonly config: z.ZodObject<C>;
+  /** What the schema alone cannot say (settings that go together), as config issues at load. */
+  check?(config: z.infer<z.ZodObject<C>>): { path: string; message: string }[];
   create(config: z.infer<z.ZodObject<C>>, deps: DestinationDeps): Destination;
 }
 

@@ -48,8 +48,8 @@ export const email = defineDestination({
   kind: 'email',
   summary: 'A mail per event (text and HTML, with deadlines and a console link) through an SMTP relay with STARTTLS',
   config: EmailDestinationConfigSchema,
+  check: (c) => ((c.user === undefined) !== (c.password === undefined) ? [{ path: c.user === undefined ? 'user' : 'password', message: 'give both user and password, or neither' }] : []),
   create: (c, deps) => {
-    if ((c.user === undefined) !== (c.password === undefined)) throw new Error('email destination: give both user and password, or neither');
     const transport = createTransport({
       host: c.host,
       port: c.port,
