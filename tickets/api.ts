@@ -177,24 +177,20 @@ const Subscriptions = z.strictObject({
   outbox: z.strictObject({ pending: z.number().int(), dead: z.number().int(), oldestPendingAt: z.number().int().nullable() }),
 });
 const Created = SubscriptionOut.extend({ secret: z.string().optional().describe('the generated secret, shown once; absent when you gave one') });
-const Deliveries = z.strictObject({
-  deliveries: z.array(
-    z.strictObject({
-      id: z.number().int(),
-      subscriptionId: z.number().int(),
-      eventId: z.number().int(),
-      ticketId: z.number().int(),
-      type: WebhookEventTypeSchema,
-      status: z.enum(['pending', 'delivered', 'dead']),
-      attempts: z.number().int(),
-      nextAt: z.number().int(),
-      lastError: z.string().nullable(),
-      createdAt: z.number().int(),
-      deliveredAt: z.number().int().nullable(),
-    }),
-  ),
-  total: z.number().int(),
+/** A delivery as the lists show it (without its payload). */
+const DeliveryOut = z.strictObject({
+  id: z.number().int(),
+  eventId: z.number().int(),
+  ticketId: z.number().int(),
+  type: WebhookEventTypeSchema,
+  status: z.enum(['pending', 'delivered', 'dead']),
+  attempts: z.number().int(),
+  nextAt: z.number().int(),
+  lastError: z.string().nullable(),
+  createdAt: z.number().int(),
+  deliveredAt: z.number().int().nullable(),
 });
+const Deliveries = z.strictObject({ deliveries: z.array(DeliveryOut.extend({ subscriptionId: z.number().int() })), total: z.number().int() });
 const Destinations = z.strictObject({
   destinations: z.array(
     z.strictObject({
@@ -208,24 +204,7 @@ const Destinations = z.strictObject({
     }),
   ),
 });
-const DestinationDeliveries = z.strictObject({
-  deliveries: z.array(
-    z.strictObject({
-      id: z.number().int(),
-      destination: z.string(),
-      eventId: z.number().int(),
-      ticketId: z.number().int(),
-      type: z.string(),
-      status: z.enum(['pending', 'delivered', 'dead']),
-      attempts: z.number().int(),
-      nextAt: z.number().int(),
-      lastError: z.string().nullable(),
-      createdAt: z.number().int(),
-      deliveredAt: z.number().int().nullable(),
-    }),
-  ),
-  total: z.number().int(),
-});
+const DestinationDeliveries = z.strictObject({ deliveries: z.array(DeliveryOut.extend({ destination: z.string() })), total: z.number().int() });
 const JsonSchemaOut = z.record(z.string(), z.unknown());
 
 function send(reply: { code(n: number): { send(b: unknown): unknown } }, r: ActResult | ReportOutcome): unknown {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { DurationSchema, classifyHttp, deadline, errorMessage } from '../../../core/index.ts';
+import { DurationSchema } from '../../../core/index.ts';
+import { postOnce } from '../http.ts';
 import { type EventSummary, summarise } from '../describe.ts';
 import { defineDestination } from '../types.ts';
 
@@ -48,18 +49,7 @@ export const chat = defineDestination({
     authHint: "check the incoming webhook's URL (it may have been revoked)",
     async send(ev, signal) {
       const body = JSON.stringify(chatBody(c.style, summarise(ev.event, deps.baseUrl)));
-      const limit = deadline(signal, c.timeout);
-      try {
-        const res = await fetch(c.url, { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'vigil-chat/1', 'idempotency-key': ev.idempotencyKey }, body, redirect: 'error', signal: limit.signal });
-        const text = await res.text().catch(() => '');
-        const outcome = classifyHttp(res.status, text, res.headers.get('retry-after'), deps.clock.now());
-        return outcome.kind === 'split' ? { kind: 'drop', reason: outcome.reason } : outcome;
-      } catch (err) {
-        const e = err as Error;
-        return { kind: 'retry', reason: e.name === 'TimeoutError' ? `no answer within ${c.timeout} ms` : errorMessage(e.cause ?? e) };
-      } finally {
-        limit.clear();
-      }
+      return postOnce(c.url, { headers: { 'content-type': 'application/json', 'user-agent': 'vigil-chat/1', 'idempotency-key': ev.idempotencyKey }, body }, { timeoutMs: c.timeout, signal, now: () => deps.clock.now(), reason: true });
     },
   }),
 });

@@ -1,4 +1,5 @@
-import { type DeliveryOutcome, classifyHttp, deadline, errorMessage } from '../../../core/index.ts';
+import type { DeliveryOutcome } from '../../../core/index.ts';
+import { postOnce } from '../http.ts';
 import { SIGNATURE_HEADER, sign } from '../../webhooks/signature.ts';
 import type { OutgoingEvent } from '../types.ts';
 
@@ -33,7 +34,7 @@ export function encodeWebhook(format: WebhookFormat, ev: OutgoingEvent): { body:
   return { body: JSON.stringify(cloudEvent), contentType: 'application/cloudevents+json; charset=utf-8' };
 }
 
-/** POSTs one event; the answer is classified as every output's is (`core/delivery`). */
+/** POSTs one event, signed when there is a secret. */
 export async function postEvent(o: PostOptions, ev: OutgoingEvent, signal: AbortSignal): Promise<DeliveryOutcome> {
   const { body, contentType } = encodeWebhook(o.format, ev);
   const headers: Record<string, string> = {
@@ -44,18 +45,5 @@ export async function postEvent(o: PostOptions, ev: OutgoingEvent, signal: Abort
     'idempotency-key': ev.idempotencyKey,
   };
   if (o.secret) headers[SIGNATURE_HEADER] = sign(o.secret, body, o.now());
-  const limit = deadline(signal, o.timeoutMs);
-  try {
-    const res = await fetch(o.url, { method: 'POST', headers, body, redirect: 'error', signal: limit.signal });
-    await res.body?.cancel().catch(() => undefined);
-    // 2xx ok; 408, 429 and 5xx the receiver's passing trouble; 401, 403, 404 its configuration; any
-    // other 4xx a refusal of this event for good. One event cannot be halved, so 413 is a refusal too.
-    const outcome = classifyHttp(res.status, undefined, res.headers.get('retry-after'), o.now());
-    return outcome.kind === 'split' ? { kind: 'drop', reason: outcome.reason } : outcome;
-  } catch (err) {
-    const e = err as Error;
-    return { kind: 'retry', reason: e.name === 'TimeoutError' ? `no answer within ${o.timeoutMs} ms` : errorMessage(e.cause ?? e) };
-  } finally {
-    limit.clear();
-  }
+  return postOnce(o.url, { headers, body }, { timeoutMs: o.timeoutMs, signal, now: o.now });
 }
