@@ -110,6 +110,8 @@ const SubscriptionBody = z.strictObject({
   /** Shared secret for the HMAC signatures, both ways; generated (and shown once) when omitted. */
   secret: z.string().min(16).max(200).optional(),
   description: z.string().max(500).default(''),
+  /** `cloudevents`: each event wrapped as a CloudEvents 1.0 structured event (for generic event routers). */
+  format: z.enum(['vigil', 'cloudevents']).default('vigil'),
 });
 const DeliveriesQuery = z.strictObject({
   status: z.enum(['pending', 'delivered', 'dead']).optional(),
@@ -171,6 +173,7 @@ const SubscriptionOut = z.strictObject({
   createdAt: z.number().int(),
   createdBy: z.string(),
   active: z.boolean(),
+  format: z.enum(['vigil', 'cloudevents']),
 });
 const Subscriptions = z.strictObject({
   subscriptions: z.array(SubscriptionOut),
@@ -335,7 +338,7 @@ export function registerTicketsApi(app: FastifyInstance, tickets: TicketManager,
   }));
   endpoint(app, 'POST', '/api/v1/webhooks', { tag: 'webhooks', summary: 'Subscribe a URL to ticket events; the secret is shown once', roles: ['admin'], body: SubscriptionBody, response: Created, status: 201 }, ({ body, principal }) => {
     const secret = body.secret ?? generateSecret(32);
-    const s = tickets.outbox.createSubscription({ url: body.url, events: body.events, secret, description: body.description, createdAt: now(), createdBy: principal.name });
+    const s = tickets.outbox.createSubscription({ url: body.url, events: body.events, secret, description: body.description, createdAt: now(), createdBy: principal.name, format: body.format });
     const { secret: _, ...shown } = s;
     return body.secret ? shown : { ...shown, secret };
   });

@@ -1,5 +1,6 @@
 import { type Server, createServer } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verify } from '../../tickets/index.ts';
 import { bearingFinding } from '../helpers/findings.ts';
 import { waitFor } from '../helpers/net.ts';
 import { type ServerHandle, startServer } from '../helpers/pipeline.ts';
@@ -7,13 +8,13 @@ import { SmtpRelay } from '../helpers/smtp.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 /** Collects what is POSTed to it: a chat service's incoming webhook, an event router. */
-async function collector(): Promise<{ url: string; posts: { path: string; type: string; body: unknown }[]; server: Server }> {
-  const posts: { path: string; type: string; body: unknown }[] = [];
+async function collector(): Promise<{ url: string; posts: { path: string; type: string; body: unknown; raw: string; signature: string }[]; server: Server }> {
+  const posts: { path: string; type: string; body: unknown; raw: string; signature: string }[] = [];
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => {
-      posts.push({ path: req.url ?? '', type: String(req.headers['content-type']), body: JSON.parse(body) as unknown });
+      posts.push({ path: req.url ?? '', type: String(req.headers['content-type']), body: JSON.parse(body) as unknown, raw: body, signature: String(req.headers['vigil-signature']) });
       res.writeHead(200).end('ok');
     });
   });
@@ -99,5 +100,18 @@ describe('ticket destinations of the config file, through the server', () => {
     expect(again[0]!.messageId).toBe(relay.messages().find((m) => m.mode === 'permanent')!.messageId);
     // A webhook subscription's dead letter cannot be replayed here, nor an id that does not exist.
     expect((await fetch(`${srv.httpUrl}/api/v1/destinations/deliveries/999999/replay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(404);
+  });
+
+  it('sends a subscription made through the API as CloudEvents when it asks, signed over what is sent', async () => {
+    const secret = 'cloudevents-subscriber-secret-0123';
+    const res = await fetch(`${srv.httpUrl}/api/v1/webhooks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: `${http.url}/ce`, secret, format: 'cloudevents' }) });
+    expect(res.status).toBe(201);
+    expect(await res.json()).toMatchObject({ format: 'cloudevents' });
+    const t = srv.server.tickets.handleFinding(bearingFinding('fan-4'))!;
+    await waitFor(() => http.posts.some((p) => p.path === '/ce'), { timeoutMs: 20_000, message: 'the CloudEvent' });
+    const ce = http.posts.find((p) => p.path === '/ce')!;
+    expect(ce.type).toMatch(/^application\/cloudevents\+json/);
+    expect(ce.body).toMatchObject({ specversion: '1.0', type: 'io.vigil.ticket.created', source: 'urn:vigil:tickets', subject: `tickets/${t.id}`, data: { type: 'ticket.created', ticket: { id: t.id } } });
+    expect(verify(secret, ce.signature, ce.raw, Date.now())).toEqual({ ok: true });
   });
 });

@@ -20,7 +20,7 @@ export function outgoing(d: Queued): OutgoingEvent {
   };
 }
 
-/** How a subscription made through the API is delivered: today's signed webhook, unchanged on the wire. */
+/** How a subscription made through the API is delivered: the signed webhook, in the subscription's format. */
 export function subscriptionRoute(outbox: WebhookOutbox, clock: Clock, timeoutMs: number): (target: string) => Route | undefined {
   return (target) => {
     const id = subscriptionOf(target);
@@ -30,7 +30,7 @@ export function subscriptionRoute(outbox: WebhookOutbox, clock: Clock, timeoutMs
       output: 'webhook',
       label: `webhook receiver ${new URL(sub.url).host}`,
       authHint: "check the subscription's URL and the receiver's credentials",
-      send: (d, signal) => postEvent({ url: sub.url, secret: sub.secret, format: 'vigil', timeoutMs, now: () => clock.now() }, outgoing(d), signal),
+      send: (d, signal) => postEvent({ url: sub.url, secret: sub.secret, format: sub.format, timeoutMs, now: () => clock.now() }, outgoing(d), signal),
     };
   };
 }

@@ -10,6 +10,8 @@ export interface Subscription {
   createdAt: number;
   createdBy: string;
   active: boolean;
+  /** `vigil`: the event as it is; `cloudevents`: a CloudEvents 1.0 structured event around it. */
+  format: 'vigil' | 'cloudevents';
 }
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
@@ -64,16 +66,18 @@ export class WebhookOutbox {
       { id: 'webhooks/002-shared-queue', sqlite: `INSERT INTO delivery (id, target, key, event_id, type, payload, status, attempts, next_at, last_error, created_at, delivered_at)
           SELECT id, 'webhook:' || subscription_id, CAST(ticket_id AS TEXT), event_id, type, payload, status, attempts, next_at, last_error, created_at, delivered_at FROM webhook_delivery;
         DROP TABLE webhook_delivery;` },
+      { id: 'webhooks/003-format', sqlite: "ALTER TABLE webhook_subscription ADD COLUMN format TEXT NOT NULL DEFAULT 'vigil'" },
     ]);
     this.stmts = {
       filters: db.prepare('SELECT id, events FROM webhook_subscription WHERE active = 1 ORDER BY id'),
     };
   }
 
-  createSubscription(s: Omit<Subscription, 'id' | 'active'>): Subscription {
+  createSubscription(sub: Omit<Subscription, 'id' | 'active' | 'format'> & { format?: Subscription['format'] }): Subscription {
+    const s = { ...sub, format: sub.format ?? 'vigil' };
     const info = this.db
-      .prepare('INSERT INTO webhook_subscription (url, events, secret, description, created_at, created_by, active) VALUES (?, ?, ?, ?, ?, ?, 1)')
-      .run(s.url, JSON.stringify(s.events), this.box ? this.box.seal(s.secret) : s.secret, s.description, s.createdAt, s.createdBy);
+      .prepare('INSERT INTO webhook_subscription (url, events, secret, description, created_at, created_by, active, format) VALUES (?, ?, ?, ?, ?, ?, 1, ?)')
+      .run(s.url, JSON.stringify(s.events), this.box ? this.box.seal(s.secret) : s.secret, s.description, s.createdAt, s.createdBy, s.format);
     return { ...s, id: Number(info.lastInsertRowid), active: true };
   }
 
@@ -175,6 +179,7 @@ interface SubRow {
   created_at: number;
   created_by: string;
   active: number;
+  format: Subscription['format'];
 }
 const toSub = (r: SubRow): Subscription => ({
   id: r.id,
@@ -185,6 +190,7 @@ const toSub = (r: SubRow): Subscription => ({
   createdAt: r.created_at,
   createdBy: r.created_by,
   active: r.active === 1,
+  format: r.format,
 });
 
 /** The subscription id of a queue target, when it is one. */
