@@ -138,6 +138,9 @@ export function ticketsPage(root: HTMLElement, me: Me): Page {
     async refresh() {
       const q = showResolved ? '' : `status=${ACTIVE}&`;
       const { tickets } = await api<{ tickets: Ticket[] }>(`/api/v1/tickets?${q}limit=500`);
+      // Someone started filling in a card while this was fetched: redrawing now would throw away what
+      // they typed. The refresh after their action brings the board up to date.
+      if (editing !== 0) return;
       board.replaceChildren(
         ...['P1', 'P2', 'P3', 'P4'].map((p) => {
           const mine = tickets.filter((t) => t.priority === p).sort((a, b) => a.resolveBy - b.resolveBy);
