@@ -40,6 +40,8 @@ export interface DispatcherDeps {
   log: Logger;
   registry: Registry;
   random?: () => number;
+  /** The output kinds the queue gauge reports, each from the start (0 until something waits). */
+  outputs: readonly string[];
   /** Told every attempt's result (the webhook's own metrics of earlier releases). */
   observe?(route: Route, result: 'delivered' | 'retry' | 'dead'): void;
 }
@@ -84,7 +86,7 @@ export class Dispatcher implements Service {
       }
       return cache.byOutput.get(output) ?? 0;
     };
-    for (const output of ['webhook', 'email', 'chat']) deliveryQueue(deps.registry, output, () => pending(output));
+    for (const output of deps.outputs) deliveryQueue(deps.registry, output, () => pending(output));
   }
 
   async start(): Promise<void> {

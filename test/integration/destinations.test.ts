@@ -83,6 +83,10 @@ describe('ticket destinations of the config file, through the server', () => {
     const list = await (await fetch(`${srv.httpUrl}/api/v1/destinations`)).json();
     expect(list).toMatchObject({ destinations: [{ name: 'desk-mail', kind: 'email', pending: 0, dead: 0 }, { name: 'urgent-mail', priorities: ['P1', 'P2'] }, { name: 'ops-channel', kind: 'chat' }, { name: 'event-router', kind: 'webhook', sites: ['plant-b'] }] });
     expect(JSON.stringify(list)).not.toContain(relay.password);
+    const metrics = await (await fetch(`${srv.httpUrl}/metrics`)).text();
+    expect(metrics).toMatch(/vigil_delivery_attempts_total\{output="email",outcome="ok"\} 3/);
+    expect(metrics).toMatch(/vigil_delivery_attempts_total\{output="chat",outcome="ok"\} 2/);
+    for (const output of ['webhook', 'email', 'chat']) expect(metrics).toContain(`vigil_delivery_queue{output="${output}"} 0`);
   });
 
   it('keeps a mail the relay refuses for good in the dead letters, and sends it again on replay', async () => {

@@ -1,4 +1,5 @@
 import { type Clock, Counter, type DispatchConfig, DispatchConfigSchema, Dispatcher, Gauge, type Logger, type Queued, type Registry, type Route } from '../../core/index.ts';
+import { DESTINATIONS } from '../destinations/registry.ts';
 import type { OutgoingEvent } from '../destinations/types.ts';
 import { postEvent } from '../destinations/webhook/send.ts';
 import { type WebhookOutbox, subscriptionOf } from './outbox.ts';
@@ -64,6 +65,7 @@ export class WebhookDispatcher extends Dispatcher {
       clock: deps.clock,
       log: deps.log,
       registry: deps.registry,
+      outputs: [...new Set(['webhook', ...DESTINATIONS.map((d) => d.kind)])],
       ...(deps.random ? { random: deps.random } : {}),
       observe: (route, result) => {
         if (route.output === 'webhook') outcomes.inc({ result });
