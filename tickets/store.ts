@@ -62,7 +62,8 @@ export class TicketStore {
         VALUES (@id, @dedupeKey, @status, @priority, @site, @deviceId, @slaBreached, @respondBy, @resolveBy, @updatedAt, @data)`),
       // The id AUTOINCREMENT would give, taken before the insert so the row is written once, whole
       // (the data carries its id). Callers hold the write transaction, so nothing takes it meanwhile.
-      nextId: db.prepare("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'ticket'), 0) + 1 AS id"),
+      // Beyond both the sequence and the largest id, should rows ever have come in around the sequence.
+      nextId: db.prepare("SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'ticket'), 0), COALESCE((SELECT MAX(id) FROM ticket), 0)) + 1 AS id"),
       update: db.prepare(`UPDATE ticket SET dedupe_key = @dedupeKey, status = @status, priority = @priority, sla_breached = @slaBreached,
         respond_by = @respondBy, resolve_by = @resolveBy, updated_at = @updatedAt, data = @data WHERE id = @id`),
       get: db.prepare('SELECT data FROM ticket WHERE id = ?'),
