@@ -78,7 +78,7 @@ export class Dispatcher implements Service {
       const now = Date.now();
       if (!cache || now - cache.at > 500) {
         const byOutput = new Map<string, number>();
-        for (const [target, n] of queue.pendingByOutput()) {
+        for (const [target, n] of queue.pendingByTarget()) {
           const o = deps.route(target)?.output ?? 'gone';
           byOutput.set(o, (byOutput.get(o) ?? 0) + n);
         }

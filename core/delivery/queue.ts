@@ -123,8 +123,8 @@ export class DeliveryQueue {
     return { pending: p.n, dead: d.n, oldestPendingAt: p.oldest };
   }
 
-  /** Pending items per target kind (the text before the first `:`), for the queue gauge. */
-  pendingByOutput(): Map<string, number> {
+  /** Pending items per target, for the queue gauge. */
+  pendingByTarget(): Map<string, number> {
     const rows = this.db.prepare("SELECT target, COUNT(*) AS n FROM delivery WHERE status = 'pending' GROUP BY target").all() as { target: string; n: number }[];
     const out = new Map<string, number>();
     for (const r of rows) out.set(r.target, r.n);

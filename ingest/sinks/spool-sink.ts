@@ -201,6 +201,7 @@ export class SpoolSink implements TelemetrySink {
     const d = decide(outcome, this.failures + 1, { initialMs: 500, maxMs: 30_000, canSplit: rows.length > 1 || rows[0]!.count > 1 });
     this.attempts(d.counted);
     const readings = rows.reduce((n, r) => n + r.count, 0);
+    const reason = outcome.kind === 'ok' ? '' : outcome.reason;
     switch (d.action) {
       case 'done':
         this.remove(rows);
@@ -214,22 +215,18 @@ export class SpoolSink implements TelemetrySink {
         this.batchLimit = Math.max(1, Math.floor(readings / 2));
         if (rows.length === 1) this.splitRow(rows[0]!);
         return;
-      case 'dead': {
+      case 'dead':
         // Refused for good (or a single line too large to write): to the quarantine, where it stays visible.
-        const reason = outcome.kind === 'ok' ? '' : outcome.reason;
         this.metrics.failures?.inc({ class: 'drop' });
         this.deps.log.error({ reason, readings }, `${this.opts.target} refused data; quarantined`);
         this.quarantineRows(rows, reason);
         return;
-      }
-      case 'wait': {
-        const reason = outcome.kind === 'ok' ? '' : outcome.reason;
+      case 'wait':
         this.metrics.failures?.inc({ class: outcome.kind });
         if (d.countAttempt) this.failures++;
         this.link.down(outcome.kind === 'auth' ? `${reason} (check the token, org and bucket; data is kept)` : reason, { spoolReadings: this.spooled });
         await sleep(this.deps.clock, d.ms, signal);
         return;
-      }
     }
   }
 

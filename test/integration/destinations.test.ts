@@ -15,7 +15,8 @@ async function collector(): Promise<{ url: string; posts: { path: string; type: 
     req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => {
       posts.push({ path: req.url ?? '', type: String(req.headers['content-type']), body: JSON.parse(body) as unknown, raw: body, signature: String(req.headers['vigil-signature']) });
-      res.writeHead(200).end('ok');
+      // `/refuse` refuses everything for good, so its deliveries become dead letters at once.
+      res.writeHead(req.url === '/refuse' ? 422 : 200).end('ok');
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -95,6 +96,10 @@ describe('ticket destinations of the config file, through the server', () => {
     await waitFor(async () => ((await (await fetch(`${srv.httpUrl}/api/v1/destinations/deliveries?status=dead`)).json()) as { total: number }).total === 1, { timeoutMs: 20_000, message: 'dead letter' });
     const dead = (await (await fetch(`${srv.httpUrl}/api/v1/destinations/deliveries?status=dead`)).json()) as { deliveries: { id: number; destination: string; lastError: string }[] };
     expect(dead.deliveries[0]).toMatchObject({ destination: 'desk-mail', lastError: expect.stringMatching(/^SMTP 550/) });
+    // Its id does not reach it through the webhook subscriptions' endpoints, nor do theirs list it.
+    const viaWebhooks = await fetch(`${srv.httpUrl}/api/v1/webhooks/deliveries/${dead.deliveries[0]!.id}/replay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(viaWebhooks.status).toBe(404);
+    expect(((await (await fetch(`${srv.httpUrl}/api/v1/webhooks/deliveries?status=dead`)).json()) as { total: number }).total).toBe(0);
     const sent = relay.messages().length;
     const replay = await fetch(`${srv.httpUrl}/api/v1/destinations/deliveries/${dead.deliveries[0]!.id}/replay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(replay.status).toBe(200);
@@ -117,5 +122,18 @@ describe('ticket destinations of the config file, through the server', () => {
     expect(ce.type).toMatch(/^application\/cloudevents\+json/);
     expect(ce.body).toMatchObject({ specversion: '1.0', type: 'io.vigil.ticket.created', source: 'urn:vigil:tickets', subject: `tickets/${t.id}`, data: { type: 'ticket.created', ticket: { id: t.id } } });
     expect(verify(secret, ce.signature, ce.raw, Date.now())).toEqual({ ok: true });
+    // A subscription's dead letter is not a destination's: no name reaches it, no replay either.
+    const refusing = (await (await fetch(`${srv.httpUrl}/api/v1/webhooks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: `${http.url}/refuse`, events: ['ticket.created'] }) })).json()) as { id: number };
+    srv.server.tickets.handleFinding(bearingFinding('fan-5'));
+    const deadOf = async () => ((await (await fetch(`${srv.httpUrl}/api/v1/webhooks/deliveries?status=dead&subscription=${refusing.id}`)).json()) as { deliveries: { id: number }[] }).deliveries;
+    await waitFor(async () => (await deadOf()).length === 1, { timeoutMs: 20_000, message: 'the refused subscription delivery' });
+    const sub = { id: (await deadOf())[0]!.id, subscriptionId: refusing.id };
+    for (const name of [`webhook:${sub.subscriptionId}`, `../webhook:${sub.subscriptionId}`, '%', '']) {
+      const r = (await (await fetch(`${srv.httpUrl}/api/v1/destinations/deliveries?status=dead&destination=${encodeURIComponent(name)}`)).json()) as { total: number };
+      expect(r.total, name).toBe(0);
+    }
+    expect((await fetch(`${srv.httpUrl}/api/v1/destinations/deliveries/${sub.id}/replay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(404);
+    // Where it belongs, it is replayable.
+    expect((await fetch(`${srv.httpUrl}/api/v1/webhooks/deliveries/${sub.id}/replay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(200);
   });
 });

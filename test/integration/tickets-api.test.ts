@@ -74,6 +74,11 @@ describe('tickets API: roles, validation, live stream, inbound webhook', () => {
       ['POST', '/api/v1/tokens', { body: { name: 'x', role: 'root' } }, /role/],
       ['POST', '/api/v1/rulesets', { body: { yaml: 'version: 1' } }, /comment/],
       ['POST', '/api/v1/webhooks/deliveries/1/replay', { body: { now: true } }, /now/],
+      ['POST', '/api/v1/webhooks', { body: { url: 'http://127.0.0.1:1/hook', format: 'xml' } }, /format/],
+      ['GET', '/api/v1/destinations/deliveries?status=lost', {}, /status/],
+      ['GET', `/api/v1/destinations/deliveries?destination=${'x'.repeat(64)}`, {}, /destination/],
+      ['POST', '/api/v1/destinations/deliveries/1/replay', { body: { now: true } }, /now/],
+      ['POST', '/api/v1/destinations/deliveries/-1/replay', { body: {} }, /id/],
     ];
     for (const [method, url, o, problem] of cases) {
       const r = await call(method, url, o);
@@ -105,6 +110,9 @@ describe('tickets API: roles, validation, live stream, inbound webhook', () => {
     expect((await call('POST', '/api/v1/rulesets/validate', { token: tokens.service_desk, body: { yaml: 'x' } })).status).toBe(403);
     expect((await call('POST', '/api/v1/webhooks', { token: tokens.service_desk, body: { url: 'http://127.0.0.1:1/' } })).status).toBe(403);
     expect((await call('GET', '/api/v1/audit', { token: tokens.operator })).status).toBe(403);
+    // Where the desk's mail and chat go, and their dead letters, are the admin's.
+    expect((await call('GET', '/api/v1/destinations', { token: tokens.service_desk })).status).toBe(403);
+    expect((await call('POST', '/api/v1/destinations/deliveries/1/replay', { token: tokens.service_desk, body: {} })).status).toBe(403);
     expect(snapshot()).toEqual(before);
     // Refusals of authenticated callers are in the audit log.
     const audit = await call('GET', '/api/v1/audit?actor=viewer-1&limit=1000');

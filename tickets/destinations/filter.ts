@@ -17,8 +17,14 @@ export interface EventFilter {
   sites?: readonly string[] | undefined;
 }
 
+/** `*` is every ticket event; a KPI event goes only to those who named it (its body has no ticket). */
+export function wantsType(events: readonly (WebhookEventType | '*')[], type: WebhookEventType): boolean {
+  return (events.includes('*') && type !== 'kpi.below_target') || events.includes(type);
+}
+
+/** Whether a subscription or destination with this filter takes the event. */
 export function wants(f: EventFilter, ev: WebhookPayload | KpiWebhookPayload): boolean {
-  if (!(f.events.includes('*') && ev.type !== 'kpi.below_target') && !f.events.includes(ev.type)) return false;
+  if (!wantsType(f.events, ev.type)) return false;
   if (ev.type === 'kpi.below_target') {
     if (f.priorities) return false;
     return !f.sites || (ev.detail.groupBy === 'site' && f.sites.includes(ev.detail.group));

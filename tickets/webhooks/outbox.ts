@@ -1,4 +1,5 @@
 import { type Db, DeliveryQueue, type Queued, type SecretBox, type WebhookEventType, migrate } from '../../core/index.ts';
+import { wantsType } from '../destinations/filter.ts';
 
 export interface Subscription {
   id: number;
@@ -31,7 +32,7 @@ export interface Delivery {
   deliveredAt: number | null;
 }
 
-/** A subscription's delivery, as the webhooks API lists it. */
+/** A subscription's deliveries go to the queue target `webhook:<subscription id>`. */
 const TARGET = 'webhook:';
 
 /**
@@ -54,11 +55,16 @@ export class WebhookOutbox {
   ) {
     this.queue = new DeliveryQueue(db);
     migrate(db, [
+      // As the release before the shared queue applied it, never edited (002 moves its deliveries out).
       { id: 'webhooks/001-initial', sqlite: `CREATE TABLE IF NOT EXISTS webhook_subscription (id INTEGER PRIMARY KEY AUTOINCREMENT, url TEXT NOT NULL, events TEXT NOT NULL,
         secret TEXT NOT NULL, description TEXT NOT NULL, created_at INTEGER NOT NULL, created_by TEXT NOT NULL, active INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS webhook_delivery (id INTEGER PRIMARY KEY AUTOINCREMENT, subscription_id INTEGER NOT NULL, event_id INTEGER NOT NULL,
         ticket_id INTEGER NOT NULL, type TEXT NOT NULL, payload TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL,
         next_at INTEGER NOT NULL, last_error TEXT, created_at INTEGER NOT NULL, delivered_at INTEGER);
+      CREATE INDEX IF NOT EXISTS webhook_delivery_queue ON webhook_delivery (subscription_id, ticket_id, id) WHERE status = 'pending';
+      CREATE INDEX IF NOT EXISTS webhook_delivery_due ON webhook_delivery (next_at) WHERE status = 'pending';
+      CREATE INDEX IF NOT EXISTS webhook_delivery_dead ON webhook_delivery (id) WHERE status = 'dead';
+      CREATE INDEX IF NOT EXISTS webhook_delivery_done ON webhook_delivery (delivered_at) WHERE status = 'delivered';
       CREATE TABLE IF NOT EXISTS webhook_inbound (subscription_id INTEGER NOT NULL, key TEXT NOT NULL, at INTEGER NOT NULL,
         PRIMARY KEY (subscription_id, key)) WITHOUT ROWID;` },
       // Deliveries move to the queue every output shares, keeping their ids (the API and the
@@ -127,9 +133,7 @@ export class WebhookOutbox {
   enqueue(ev: { id: number; type: WebhookEventType; ticketId: number }, payload: string, now: number): number {
     let n = 0;
     for (const s of this.stmts.filters.all() as { id: number; events: string }[]) {
-      const events = JSON.parse(s.events) as Subscription['events'];
-      // `*` is every ticket event; a KPI event goes only to those who named it.
-      if (!(events.includes('*') && ev.type !== 'kpi.below_target') && !events.includes(ev.type)) continue;
+      if (!wantsType(JSON.parse(s.events) as Subscription['events'], ev.type)) continue;
       this.queue.enqueue({ target: `${TARGET}${s.id}`, key: String(ev.ticketId), eventId: ev.id, type: ev.type, payload }, now);
       n++;
     }
