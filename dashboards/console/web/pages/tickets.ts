@@ -58,14 +58,20 @@ export function ticketsPage(root: HTMLElement, me: Me): Page {
   root.append(h('h1', {}, 'Tickets'), h('div', { class: 'filters' }, h('label', {}, h('span', {}, 'Show resolved and closed'), toggle)), status, board);
 
   async function act(t: Ticket, action: string, body: Record<string, unknown>) {
+    let said: string;
     try {
       await api(`/api/v1/tickets/${t.id}/${action}`, { method: 'POST', body });
-      status.textContent = `Ticket #${t.id}: ${action} done.`;
+      said = `Ticket #${t.id}: ${action} done.`;
     } catch (err) {
-      status.textContent = `Ticket #${t.id}: ${String((err as Error).message)}`;
+      said = `Ticket #${t.id}: ${String((err as Error).message)}`;
     }
     editing = 0;
-    await page.refresh();
+    // Said once the board shows the change, so what the status announces is what the card reads.
+    try {
+      await page.refresh();
+    } finally {
+      status.textContent = said;
+    }
   }
 
   function actions(t: Ticket): HTMLElement {
