@@ -19,11 +19,22 @@ function keyPair(): { pub: forge.pki.PublicKey; priv: forge.pki.PrivateKey; keyP
   return { pub: forge.pki.publicKeyFromPem(publicKey), priv: forge.pki.privateKeyFromPem(privateKey), keyPem: privateKey };
 }
 
+/**
+ * A certificate serial from 16 random bytes (RFC 5280 §4.1.2.2): positive, and minimal in DER. The
+ * first byte keeps its high bit clear (a set bit would read as negative) and is never zero, because a
+ * leading zero before a byte below 0x80 is padding that OpenSSL refuses when it loads the certificate
+ * ("illegal padding"), one certificate in about five hundred.
+ */
+export function serialHex(random: Buffer): string {
+  const bytes = Buffer.from(random);
+  bytes[0] = (bytes[0]! & 0x7f) | 0x40;
+  return bytes.toString('hex');
+}
+
 function base(pub: forge.pki.PublicKey, cn: string, notBefore: Date, notAfter: Date): forge.pki.Certificate {
   const cert = forge.pki.createCertificate();
   cert.publicKey = pub;
-  // A positive serial (the high bit clear), 16 random bytes as RFC 5280 §4.1.2.2 recommends.
-  cert.serialNumber = `0${randomBytes(16).toString('hex')}`;
+  cert.serialNumber = serialHex(randomBytes(16));
   cert.validity.notBefore = notBefore;
   cert.validity.notAfter = notAfter;
   cert.setSubject([{ name: 'commonName', value: cn }]);
