@@ -11,12 +11,18 @@ export interface Migration {
   id: string;
   /** Statements, or a step that must look first (a column a database from before migrations may already have). */
   sqlite: string | ((db: Db) => void);
+  /**
+   * The same change on PostgreSQL (BIGINT for times and counts, JSONB where SQLite keeps JSON text).
+   * An area whose store runs on both engines gives every migration one; '' when the change only
+   * concerns SQLite (a database from before migrations, which PostgreSQL never had).
+   */
+  postgres?: string;
 }
 
 const ID = /^[a-z][a-z0-9_-]*(\/[a-z0-9_-]+)*\/(\d{3})-[a-z0-9-]+$/;
 
-/** Applies, in order and each in its own transaction, the migrations not yet recorded; returns their ids. */
-export function migrate(db: Db, migrations: readonly Migration[]): string[] {
+/** Refuses ids that are malformed or out of order within their list. */
+export function checkMigrationIds(migrations: readonly Migration[]): void {
   let last = -1;
   for (const m of migrations) {
     const n = ID.exec(m.id);
@@ -24,6 +30,11 @@ export function migrate(db: Db, migrations: readonly Migration[]): string[] {
     if (Number(n[2]) <= last) throw new Error(`migration ${m.id} is out of order`);
     last = Number(n[2]);
   }
+}
+
+/** Applies, in order and each in its own transaction, the migrations not yet recorded; returns their ids. */
+export function migrate(db: Db, migrations: readonly Migration[]): string[] {
+  checkMigrationIds(migrations);
   db.exec('CREATE TABLE IF NOT EXISTS schema_migration (id TEXT PRIMARY KEY, applied_at INTEGER NOT NULL) WITHOUT ROWID');
   const done = db.prepare('SELECT 1 FROM schema_migration WHERE id = ?');
   const record = db.prepare('INSERT INTO schema_migration (id, applied_at) VALUES (?, ?)');

@@ -1,0 +1,5 @@
+export * from './sql.ts';
+export * from './sqlite.ts';
+export * from './postgres.ts';
+export * from './migrate.ts';
+export * from './open.ts';
