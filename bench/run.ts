@@ -64,7 +64,7 @@ async function benchIntake(vm: Victoria, size: number, dir: string) {
     {},
   );
   const registry = createRegistry();
-  const server = buildServer(config, { log: silentLogger(), clock: systemClock, registry });
+  const server = await buildServer(config, { log: silentLogger(), clock: systemClock, registry });
   await server.start();
   const cpu0 = cpuMs();
   const pub = publish({ url: `mqtt://127.0.0.1:${server.brokerPort()}`, username: 'bench-gw', password: PASSWORD, size, readings: READINGS });
@@ -159,7 +159,7 @@ try {
     `rules    the same without the control chart, the health index and the operating state: ${rulesBefore.readingsPerS.toLocaleString('en')} readings/s = ${rulesBefore.evaluationsPerS.toLocaleString('en')} evaluations/s (${rulesBefore.rulesPerReading} rules per reading); state ${rulesBefore.stateBytesPerDeviceMetric} bytes per device-metric`,
   );
   const tk = await benchTickets(tmp.dir);
-  const kpi = benchKpis(tmp.dir);
+  const kpi = await benchKpis(tmp.dir);
   console.log(
     `tickets  10,000 findings on 100 devices: ${tk.floodFindingsPerS.toLocaleString('en')} findings/s (100 tickets); 5,000 new problems: ${tk.newTicketsPerS.toLocaleString('en')} tickets/s; webhooks: ${tk.webhookDeliveriesPerS.toLocaleString('en')} deliveries/s (${tk.deliveries.toLocaleString('en')} signed, loopback receiver, 8 in flight)`,
   );

@@ -104,12 +104,12 @@ describe('vigil command', () => {
   it('rotates the key that seals webhook secrets: the new key opens them, the old alone no longer does', async () => {
     const tmp = tempDir();
     const data = join(tmp.dir, 'data');
-    const { openDatabase, SecretBox } = await import('../core/index.ts');
+    const { openDatabase, SecretBox, SqliteSql } = await import('../core/index.ts');
     const { WebhookOutbox } = await import('../tickets/index.ts');
     const OLD = 'the-old-key-for-the-rotation-test';
     const NEW = 'the-new-key-for-the-rotation-test';
     let db = openDatabase(join(data, 'server.db'));
-    new WebhookOutbox(db, new SecretBox(OLD)).createSubscription({ url: 'http://127.0.0.1:1/', events: ['*'], secret: 'whsec-rotate-me-1234', description: '', createdAt: 1, createdBy: 't' });
+    await (await WebhookOutbox.open(new SqliteSql(db), new SecretBox(OLD))).createSubscription({ url: 'http://127.0.0.1:1/', events: ['*'], secret: 'whsec-rotate-me-1234', description: '', createdAt: 1, createdBy: 't' });
     db.close();
     expect((await run(['secrets', 'rotate', '--data-dir', data])).code).toBe(2);
     const r = await run(['secrets', 'rotate', '--data-dir', data], { VIGIL_SECRET_KEY: NEW, VIGIL_SECRET_KEY_OLD: OLD });
@@ -118,8 +118,8 @@ describe('vigil command', () => {
     db = openDatabase(join(data, 'server.db'));
     const row = db.prepare('SELECT secret FROM webhook_subscription').get() as { secret: string };
     expect(row.secret).not.toContain('whsec');
-    expect(new WebhookOutbox(db, new SecretBox(NEW)).subscription(1)?.secret).toBe('whsec-rotate-me-1234');
-    expect(() => new WebhookOutbox(db, new SecretBox(OLD)).subscription(1)).toThrow(/not configured/);
+    expect((await (await WebhookOutbox.open(new SqliteSql(db), new SecretBox(NEW))).subscription(1))?.secret).toBe('whsec-rotate-me-1234');
+    await expect((await WebhookOutbox.open(new SqliteSql(db), new SecretBox(OLD))).subscription(1)).rejects.toThrow(/not configured/);
     db.close();
     tmp.cleanup();
   });

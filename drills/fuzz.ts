@@ -34,7 +34,7 @@ export async function fuzzDrill(o: { cases: number; seed?: number }): Promise<Fu
   const seed = o.seed ?? Date.now() % 2 ** 31;
   const tmp = tempDir('vigil-fuzz-');
   const registry = createRegistry();
-  const server = buildServer(
+  const server = await buildServer(
     parseConfig(ServerConfigSchema, { version: 1, dataDir: join(tmp.dir, 'server'), http: { port: 0, requireAuth: false }, broker: { mode: 'embedded', port: 0 } }, {}),
     { log: silentLogger(), clock: systemClock, registry },
   );

@@ -58,7 +58,7 @@ export async function outageDrill(o: { seconds: number; rate: number }): Promise
     const bytes = sqliteBytes(join(tmp.dir, 'gw', 'outbox.db'));
 
     const registry = createRegistry();
-    server = buildServer(serverConfig, { log: silentLogger(), clock: systemClock, registry });
+    server = await buildServer(serverConfig, { log: silentLogger(), clock: systemClock, registry });
     const back = Date.now();
     await server.start();
     const drained = await until(async () => {

@@ -31,7 +31,7 @@ export interface IngestApiDeps {
   devices: DeviceDirectory;
   gateways: GatewayDirectory;
   quarantine: Quarantine;
-  status(): Record<string, unknown>;
+  status(): Record<string, unknown> | Promise<Record<string, unknown>>;
 }
 
 /** Read-only intake routes under /api/v1. */

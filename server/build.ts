@@ -18,6 +18,12 @@ import {
   type TokenStore,
   installAccess,
   openDatabase,
+  LOCKS,
+  PostgresSql,
+  type Sql,
+  SqliteSql,
+  redactUrl,
+  singleRunner,
   registerAccessApi,
   registerDocs,
   service,
@@ -78,11 +84,17 @@ export interface Server extends Service {
   httpAddress(): { host: string; port: number };
 }
 
-/** Wires broker → intake → sinks and the HTTP API from a validated server config. */
-export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
+/**
+ * Wires broker → intake → sinks and the HTTP API from a validated server config. Opens (and migrates)
+ * the server's store: the SQLite file in the data directory, or PostgreSQL when `database.url` is set.
+ */
+export async function buildServer(config: ServerConfig, deps: ServerDeps): Promise<Server> {
   const { clock, registry } = deps;
   const log = deps.log;
   const db = openDatabase(join(config.dataDir, 'server.db'));
+  // The parts not yet on the shared store keep the SQLite file; on SQLite everything shares one connection.
+  const sql: Sql = config.database.url ? new PostgresSql({ url: config.database.url, pool: config.database.pool, application: 'vigil-server' }) : new SqliteSql(db);
+  if (config.database.url) log.info({ database: redactUrl(config.database.url), pool: config.database.pool }, 'tickets, deliveries and KPIs on PostgreSQL');
   const quarantine = new Quarantine(db);
   const devices = new DeviceDirectory();
   const gateways = new GatewayDirectory();
@@ -118,8 +130,12 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
     siteOf: (id: string) => devices.siteOf(id) ?? history.siteOf(id),
     knownSite: (site: string) => devices.hasSite(site) || history.hasSite(site),
   };
-  const tickets = new TicketManager(config.tickets, { db, clock, secrets, log: log.child({ component: 'tickets' }), registry, history: recentHistory, findings: rules.findings, devices: deviceLookup, linkKey });
-  rules.onFinding((f, id) => tickets.handleFinding(f, id));
+  const tickets = await TicketManager.open(config.tickets, { sql, slaRunner: singleRunner(sql, LOCKS.slaClock, 'vigil-sla-clock'), clock, secrets, log: log.child({ component: 'tickets' }), registry, history: recentHistory, findings: rules.findings, devices: deviceLookup, linkKey });
+  rules.onFinding((f, id) => {
+    // The rules stored the finding first; one whose ticket change fails (the store is down) is logged
+    // with its ids, and stays in the findings list.
+    tickets.handleFinding(f, id).catch((err: unknown) => log.error({ err, ruleId: f.ruleId, deviceId: f.deviceId }, 'finding not applied to tickets'));
+  });
   // Quality: every reading is stored (tagged in the TSDB); only trusted ones feed rules, baselines and
   // the per-minute history the charts and backtests read. Bad ones are counted.
   const byQuality = new Counter({ name: 'vigil_readings_by_quality_total', help: 'Readings accepted, by quality (good when not given)', labelNames: ['quality'], registers: [registry] });
@@ -178,10 +194,10 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
         )
       : undefined;
 
-  const pipeline = () => ({
+  const pipeline = async () => ({
     broker: b.mode === 'embedded' ? { mode: 'embedded', port: broker?.port, tlsPort: broker?.tlsPort, clients: broker?.connectedClients } : { mode: 'external', url: b.url, connected: subscriber?.connected },
     tsdb: sinks[0] ? { configured: true, kind: entries[0]!.kind, ...sinks[0].status() } : { configured: false },
-    webhooks: tickets.outbox.counts(),
+    webhooks: await tickets.outbox.counts(),
     gateways: gateways.list(),
   });
 
@@ -216,6 +232,7 @@ export function buildServer(config: ServerConfig, deps: ServerDeps): Server {
   // Stop order (reverse): intake sources first, then sinks flush, then the database closes.
   const services: Service[] = [
     service('database', async () => undefined, async () => {
+      if (sql.dialect === 'postgres') await sql.close();
       db.close();
     }),
     ...sinks,

@@ -18,21 +18,21 @@ const problems = (raw: unknown) => {
 
 describe('server config: sinks', () => {
   const tmp = tempDir();
-  afterEach(() => tmp.cleanup());
+  afterEach(async () => tmp.cleanup());
 
-  it('takes sinks by kind, and refuses unknown kinds, a kind twice, and the old influx: section beside an influxdb sink', () => {
+  it('takes sinks by kind, and refuses unknown kinds, a kind twice, and the old influx: section beside an influxdb sink', async () => {
     expect(problems({ ...base, sinks: [{ kind: 'influxdb', url: 'http://127.0.0.1:8428' }] })).toEqual([]);
     expect(problems({ ...base, sinks: [{ kind: 'carrier-pigeon' }] }).join()).toMatch(/^sinks\.0/);
     expect(problems({ ...base, sinks: [{ kind: 'influxdb', url: 'http://a:1' }, { kind: 'influxdb', url: 'http://b:1' }] })).toEqual(['sinks.1.kind: a second influxdb sink: one of each kind']);
     expect(problems({ ...base, influx: { url: 'http://a:1' }, sinks: [{ kind: 'influxdb', url: 'http://b:1' }] })).toEqual(['influx: give the TSDB in sinks: or in the old influx: section, not both']);
   });
 
-  it('still reads the deprecated influx: section as an influxdb sink, and says to rewrite it', () => {
+  it('still reads the deprecated influx: section as an influxdb sink, and says to rewrite it', async () => {
     const out = new PassThrough();
     const lines: string[] = [];
     out.on('data', (b: Buffer) => lines.push(...b.toString().split('\n').filter(Boolean)));
     const config = parseConfig(ServerConfigSchema, { ...base, dataDir: tmp.dir, http: { port: 0 }, influx: { url: 'http://127.0.0.1:9', bucket: 'old' } }, {});
-    const server = buildServer(config, { log: createLogger({ destination: out, level: 'warn' }), clock: systemClock, registry: createRegistry() });
+    const server = await buildServer(config, { log: createLogger({ destination: out, level: 'warn' }), clock: systemClock, registry: createRegistry() });
     expect(server.sinks).toHaveLength(1);
     expect(server.influx).toBe(server.sinks[0]);
     return new Promise<void>((resolve) => setImmediate(resolve)).then(() => {

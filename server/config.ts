@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CROSS_CHECK, DurationSchema, crossCheck, httpConfigSchema } from '../core/index.ts';
+import { CROSS_CHECK, DatabaseConfigSchema, DurationSchema, crossCheck, httpConfigSchema } from '../core/index.ts';
 import { BrokerConfigSchema, InfluxConfigSchema, IntakeConfigSchema, SinkEntrySchema } from '../ingest/index.ts';
 import { RulesConfigSchema } from '../rules/index.ts';
 import { TicketsConfigSchema } from '../tickets/index.ts';
@@ -11,6 +11,11 @@ export const ServerConfigSchema = z
   .strictObject({
     version: z.literal(SERVER_CONFIG_VERSION),
     dataDir: z.string().default('./data/server'),
+    /**
+     * The server's store: the SQLite file in `dataDir` (default), or PostgreSQL shared by several
+     * servers: `database: { url: "${VIGIL_DATABASE_URL}" }`.
+     */
+    database: DatabaseConfigSchema.prefault({}),
     http: httpConfigSchema(8080).prefault({}),
     broker: BrokerConfigSchema,
     intake: IntakeConfigSchema,

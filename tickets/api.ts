@@ -96,11 +96,17 @@ export const ActionBodies = {
   survey: z.strictObject({ score: z.number().int().min(1).max(5), nps: z.number().int().min(0).max(10).optional(), comment: z.string().trim().min(1).max(2000).optional() }),
 } as const;
 type ActionName = keyof typeof ActionBodies;
+/**
+ * Every action may say which version of the ticket it was decided on (`version`, as the ticket read
+ * showed it): a ticket changed since is refused with 409 and nothing changes.
+ */
+const Version = z.number().int().positive().optional();
+const ActionBodiesVersioned = Object.fromEntries(Object.entries(ActionBodies).map(([k, v]) => [k, v.extend({ version: Version })])) as unknown as { [K in ActionName]: (typeof ActionBodies)[K] };
 const ACTIONS = Object.keys(ActionBodies) as ActionName[];
 
 /** What the desk's system sends to the inbound webhook: a ticket action, its actor and its own reference. */
 export const InboundSchema = z.discriminatedUnion('action', [
-  ...ACTIONS.map((a) => ActionBodies[a].extend({ action: z.literal(a), ticketId: z.number().int().positive(), actor: z.string().min(1).max(200), externalRef: ExternalRef.optional() })),
+  ...ACTIONS.map((a) => ActionBodiesVersioned[a].extend({ action: z.literal(a), ticketId: z.number().int().positive(), actor: z.string().min(1).max(200), externalRef: ExternalRef.optional() })),
 ] as unknown as [z.ZodObject, ...z.ZodObject[]]);
 type Inbound = ActionInput & { ticketId: number; actor: string };
 
@@ -210,7 +216,8 @@ const Destinations = z.strictObject({
 const DestinationDeliveries = z.strictObject({ deliveries: z.array(DeliveryOut.extend({ destination: z.string() })), total: z.number().int() });
 const JsonSchemaOut = z.record(z.string(), z.unknown());
 
-function send(reply: { code(n: number): { send(b: unknown): unknown } }, r: ActResult | ReportOutcome): unknown {
+async function send(reply: { code(n: number): { send(b: unknown): unknown } }, pending: Promise<ActResult | ReportOutcome>): Promise<unknown> {
+  const r = await pending;
   if (!r.ok) return reply.code(r.status).send({ error: r.error, message: r.message });
   return 'joined' in r ? { ticket: r.ticket, event: r.event, joined: r.joined } : { ticket: r.ticket, event: r.event };
 }
@@ -218,35 +225,36 @@ function send(reply: { code(n: number): { send(b: unknown): unknown } }, r: ActR
 /** Tickets, their live stream, rule precision and webhook management under /api/v1. */
 export function registerTicketsApi(app: FastifyInstance, tickets: TicketManager, now: () => number): void {
   // A ticket outside the caller's scope is answered like one that does not exist.
-  const visible = (id: number, p: Principal): Ticket | undefined => {
-    const t = tickets.store.get(id);
+  const visible = async (id: number, p: Principal): Promise<Ticket | undefined> => {
+    const t = await tickets.store.get(id);
     return t && canSee(p, t.site) ? t : undefined;
   };
   const notFound = (reply: FastifyReply, id: number) => reply.code(404).send({ error: 'not_found', message: `no ticket ${id}` });
 
-  endpoint(app, 'GET', '/api/v1/tickets', { tag: 'tickets', summary: 'List tickets (filters: status, priority, site, device, slaBreached; pagination: limit, offset)', query: ListQuery, response: TicketPage, scoped: 'filtered' }, ({ query: q, principal }) => ({
-    ...tickets.store.list({ status: q.status, priority: q.priority, site: q.site, device: q.device, slaBreached: q.slaBreached, sites: principal.sites, limit: q.limit, offset: q.offset }),
+  endpoint(app, 'GET', '/api/v1/tickets', { tag: 'tickets', summary: 'List tickets (filters: status, priority, site, device, slaBreached; pagination: limit, offset)', query: ListQuery, response: TicketPage, scoped: 'filtered' }, async ({ query: q, principal }) => ({
+    ...(await tickets.store.list({ status: q.status, priority: q.priority, site: q.site, device: q.device, slaBreached: q.slaBreached, sites: principal.sites, limit: q.limit, offset: q.offset })),
     limit: q.limit,
     offset: q.offset,
   }));
 
-  endpoint(app, 'GET', '/api/v1/tickets/:id', { tag: 'tickets', summary: 'One ticket with its evidence and suggested action', params: Id, response: TicketSchema, errors: [404], scoped: 'filtered' }, ({ params, principal, reply }) => {
-    return visible(params.id, principal) ?? notFound(reply, params.id);
+  endpoint(app, 'GET', '/api/v1/tickets/:id', { tag: 'tickets', summary: 'One ticket with its evidence and suggested action', params: Id, response: TicketSchema, errors: [404], scoped: 'filtered' }, async ({ params, principal, reply }) => {
+    return (await visible(params.id, principal)) ?? notFound(reply, params.id);
   });
 
-  endpoint(app, 'GET', '/api/v1/tickets/:id/history', { tag: 'tickets', summary: 'Every change to a ticket with actor and time', params: Id, response: z.strictObject({ events: z.array(TicketEventSchema) }), errors: [404], scoped: 'filtered' }, ({ params, principal, reply }) => {
-    if (!visible(params.id, principal)) return notFound(reply, params.id);
-    return { events: tickets.store.history(params.id) };
+  endpoint(app, 'GET', '/api/v1/tickets/:id/history', { tag: 'tickets', summary: 'Every change to a ticket with actor and time', params: Id, response: z.strictObject({ events: z.array(TicketEventSchema) }), errors: [404], scoped: 'filtered' }, async ({ params, principal, reply }) => {
+    if (!(await visible(params.id, principal))) return notFound(reply, params.id);
+    return { events: await tickets.store.history(params.id) };
   });
 
   for (const action of ACTIONS) {
     const roles: readonly Role[] = action === 'comment' ? ['service_desk', 'operator'] : DESK;
     const via = action === 'accept' ? { via: 'technician' } : action === 'survey' ? { via: 'api' } : {};
-    endpoint(app, 'POST', `/api/v1/tickets/:id/${action}`, { tag: 'tickets', summary: `${action[0]!.toUpperCase()}${action.slice(1)} a ticket`, roles, params: Id, body: ActionBodies[action] as z.ZodType<Record<string, unknown>>, response: ActionResult, errors: [404, 409], scoped: 'filtered' }, ({ params, body, principal, reply }) => {
-      if (!visible(params.id, principal)) return notFound(reply, params.id);
+    endpoint(app, 'POST', `/api/v1/tickets/:id/${action}`, { tag: 'tickets', summary: `${action[0]!.toUpperCase()}${action.slice(1)} a ticket`, roles, params: Id, body: ActionBodiesVersioned[action] as z.ZodType<Record<string, unknown>>, response: ActionResult, errors: [404, 409], scoped: 'filtered' }, async ({ params, body, principal, reply }) => {
+      if (!(await visible(params.id, principal))) return notFound(reply, params.id);
       // A scoped desk reviews a report into one of its own sites only.
       if (action === 'review' && principal.sites && !principal.sites.has(String(body.site))) return reply.code(403).send({ error: 'forbidden', message: 'a token scoped to sites reviews a report into one of its sites' });
-      return send(reply, tickets.act(params.id, { action, ...body, ...via } as ActionInput, { name: principal.name, role: principal.role }, principal.sites));
+      const { version, ...rest } = body as { version?: number };
+      return send(reply, tickets.act(params.id, { action, ...rest, ...via } as ActionInput, { name: principal.name, role: principal.role }, principal.sites, version));
     },
     );
   }
@@ -262,19 +270,19 @@ export function registerTicketsApi(app: FastifyInstance, tickets: TicketManager,
     },
   );
 
-  endpoint(app, 'POST', '/api/v1/tickets/:id/visits', { tag: 'tickets', summary: "Plan a technician's visit (and, if it is over, record it)", roles: DESK, params: Id, body: VisitBody, response: ActionResult, status: 201, errors: [404, 409], scoped: 'filtered' }, ({ params, body, principal, reply }) =>
-    visible(params.id, principal) ? send(reply, tickets.visit(params.id, undefined, body, { name: principal.name, role: principal.role })) : notFound(reply, params.id),
+  endpoint(app, 'POST', '/api/v1/tickets/:id/visits', { tag: 'tickets', summary: "Plan a technician's visit (and, if it is over, record it)", roles: DESK, params: Id, body: VisitBody, response: ActionResult, status: 201, errors: [404, 409], scoped: 'filtered' }, async ({ params, body, principal, reply }) =>
+    (await visible(params.id, principal)) ? send(reply, tickets.visit(params.id, undefined, body, { name: principal.name, role: principal.role })) : notFound(reply, params.id),
   );
-  endpoint(app, 'POST', '/api/v1/tickets/:id/visits/:n', { tag: 'tickets', summary: 'Record what happened on a visit: arrived, left, work done, parts used, result', roles: DESK, params: VisitId, body: VisitUpdate, response: ActionResult, errors: [404, 409], scoped: 'filtered' }, ({ params, body, principal, reply }) =>
-    visible(params.id, principal) ? send(reply, tickets.visit(params.id, params.n, body, { name: principal.name, role: principal.role })) : notFound(reply, params.id),
+  endpoint(app, 'POST', '/api/v1/tickets/:id/visits/:n', { tag: 'tickets', summary: 'Record what happened on a visit: arrived, left, work done, parts used, result', roles: DESK, params: VisitId, body: VisitUpdate, response: ActionResult, errors: [404, 409], scoped: 'filtered' }, async ({ params, body, principal, reply }) =>
+    (await visible(params.id, principal)) ? send(reply, tickets.visit(params.id, params.n, body, { name: principal.name, role: principal.role })) : notFound(reply, params.id),
   );
   endpoint(
     app,
     'POST',
     '/api/v1/tickets/:id/link',
     { tag: 'tickets', summary: "A fresh signed link for the customer: `accept` (confirm the fix) or `survey` (the return visit's questions)", roles: DESK, params: Id, body: z.strictObject({ purpose: z.enum(['accept', 'survey']) }), response: LinkOut, errors: [404, 409], scoped: 'filtered' },
-    ({ params, body, principal, reply }) => {
-      const t = visible(params.id, principal);
+    async ({ params, body, principal, reply }) => {
+      const t = await visible(params.id, principal);
       if (!t) return notFound(reply, params.id);
       const want = body.purpose === 'accept' ? ['resolved'] : ['resolved', 'accepted'];
       if (!want.includes(t.status)) return reply.code(409).send({ error: 'conflict', message: `a ${body.purpose} link is for a ticket that is ${want.join(' or ')}; this one is ${t.status}` });
@@ -287,27 +295,27 @@ export function registerTicketsApi(app: FastifyInstance, tickets: TicketManager,
     'GET',
     '/api/v1/kpis',
     { tag: 'tickets', summary: 'The desk\'s KPIs per group and period (response time, first-time fix, resolution, satisfaction, NPS, MTTR, share predicted), with targets; format=csv for the table as CSV', query: KpiQuery, response: KpiPage, scoped: 'filtered' },
-    ({ query: q, principal, reply }) => {
+    async ({ query: q, principal, reply }) => {
       // Whole weeks or months: the periods the rows stand for, and what the answer says it covered.
       const { from, to } = kpiPeriods(q.from ?? (q.to ?? now()) - 90 * 86_400_000, q.to ?? now(), q.interval);
       const targets = tickets.policy.targets;
-      const rows = computeKpis(tickets.store.db, { from, to, groupBy: q.groupBy, interval: q.interval, asOf: now(), sites: principal.sites }, targets);
+      const rows = await computeKpis(tickets.store.sql, { from, to, groupBy: q.groupBy, interval: q.interval, asOf: now(), sites: principal.sites }, targets);
       if (q.format === 'csv') return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="vigil-kpis-${q.groupBy}-${q.interval}.csv"`).send(kpiCsv(rows));
       return { from, to, groupBy: q.groupBy, interval: q.interval, targets, industry: { firstTimeFix: { ...INDUSTRY_BANDS.firstTimeFix, average: [...INDUSTRY_BANDS.firstTimeFix.average] } }, rows };
     },
   );
 
-  registerComplaintsApi(app, tickets.complaints, (id, p) => visible(id, p) !== undefined);
+  registerComplaintsApi(app, tickets.complaints, async (id, p) => (await visible(id, p)) !== undefined);
 
   endpoint(
     app,
     'GET',
     '/api/v1/kpis/alerts',
     { tag: 'tickets', summary: 'The kpi.below_target events raised, newest first', query: z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).default(100) }), response: z.strictObject({ alerts: z.array(z.strictObject({ id: z.number().int(), groupBy: z.string(), group: z.string(), period: z.string(), kpi: z.string(), value: z.number(), target: z.number(), at: z.number().int() })) }) },
-    ({ query }) => ({ alerts: tickets.kpiAlerts.list(query.limit) }),
+    async ({ query }) => ({ alerts: await tickets.kpiAlerts.list(query.limit) }),
   );
 
-  endpoint(app, 'GET', '/api/v1/rules/stats', { tag: 'rules', summary: 'Per rule: tickets by outcome and precision = confirmed / (confirmed + false_alarm + no_fault_found)', response: RuleStats }, () => ({ rules: tickets.stats() }));
+  endpoint(app, 'GET', '/api/v1/rules/stats', { tag: 'rules', summary: 'Per rule: tickets by outcome and precision = confirmed / (confirmed + false_alarm + no_fault_found)', response: RuleStats }, async () => ({ rules: await tickets.stats() }));
 
   const streams = new SseHub<ReadonlySet<string> | undefined>(app, MAX_STREAMS);
   tickets.onEvent((ev, t) => {
@@ -319,49 +327,50 @@ export function registerTicketsApi(app: FastifyInstance, tickets: TicketManager,
     'GET',
     '/api/v1/tickets/stream',
     { tag: 'tickets', summary: 'Live ticket events (Server-Sent Events); resumes after Last-Event-ID or ?after=', query: StreamQuery, queryToken: true, response: 'event-stream', scoped: 'filtered' },
-    ({ query, principal, req, reply }) => {
-      const lastId = Number(req.headers['last-event-id'] ?? query.after ?? tickets.store.lastEventId());
-      const replay = Number.isInteger(lastId)
-        ? tickets.store.eventsAfter(lastId, 1000).flatMap((ev) => {
-            const t = tickets.store.get(ev.ticketId)!;
-            return canSee(principal, t.site) ? [sse(ev, t)] : [];
-          })
-        : [];
+    async ({ query, principal, req, reply }) => {
+      const lastId = Number(req.headers['last-event-id'] ?? query.after ?? (await tickets.store.lastEventId()));
+      const replay: string[] = [];
+      if (Number.isInteger(lastId)) {
+        for (const ev of await tickets.store.eventsAfter(lastId, 1000)) {
+          const t = (await tickets.store.get(ev.ticketId))!;
+          if (canSee(principal, t.site)) replay.push(sse(ev, t));
+        }
+      }
       return streams.open(req, reply, principal.sites, replay);
     },
   );
 
   // Webhooks: subscriptions, deliveries, dead letters, payload schema.
-  endpoint(app, 'GET', '/api/v1/webhooks', { tag: 'webhooks', summary: 'Webhook subscriptions (secrets are not shown)', roles: ['admin'], response: Subscriptions }, () => ({
-    subscriptions: tickets.outbox.subscriptions().map(({ secret: _, ...s }) => s),
-    outbox: tickets.outbox.counts(),
+  endpoint(app, 'GET', '/api/v1/webhooks', { tag: 'webhooks', summary: 'Webhook subscriptions (secrets are not shown)', roles: ['admin'], response: Subscriptions }, async () => ({
+    subscriptions: (await tickets.outbox.subscriptions()).map(({ secret: _, ...s }) => s),
+    outbox: await tickets.outbox.counts(),
   }));
-  endpoint(app, 'POST', '/api/v1/webhooks', { tag: 'webhooks', summary: 'Subscribe a URL to ticket events; the secret is shown once', roles: ['admin'], body: SubscriptionBody, response: Created, status: 201 }, ({ body, principal }) => {
+  endpoint(app, 'POST', '/api/v1/webhooks', { tag: 'webhooks', summary: 'Subscribe a URL to ticket events; the secret is shown once', roles: ['admin'], body: SubscriptionBody, response: Created, status: 201 }, async ({ body, principal }) => {
     const secret = body.secret ?? generateSecret(32);
-    const s = tickets.outbox.createSubscription({ url: body.url, events: body.events, secret, description: body.description, createdAt: now(), createdBy: principal.name, format: body.format });
+    const s = await tickets.outbox.createSubscription({ url: body.url, events: body.events, secret, description: body.description, createdAt: now(), createdBy: principal.name, format: body.format });
     const { secret: _, ...shown } = s;
     return body.secret ? shown : { ...shown, secret };
   });
-  endpoint(app, 'DELETE', '/api/v1/webhooks/:id', { tag: 'webhooks', summary: 'Remove a subscription; its pending deliveries become dead letters', roles: ['admin'], params: Id, response: z.strictObject({ deleted: z.number().int() }), errors: [404] }, ({ params, reply }) =>
-    tickets.outbox.deleteSubscription(params.id) ? { deleted: params.id } : reply.code(404).send({ error: 'not_found', message: `no subscription ${params.id}` }),
+  endpoint(app, 'DELETE', '/api/v1/webhooks/:id', { tag: 'webhooks', summary: 'Remove a subscription; its pending deliveries become dead letters', roles: ['admin'], params: Id, response: z.strictObject({ deleted: z.number().int() }), errors: [404] }, async ({ params, reply }) =>
+    (await tickets.outbox.deleteSubscription(params.id)) ? { deleted: params.id } : reply.code(404).send({ error: 'not_found', message: `no subscription ${params.id}` }),
   );
   endpoint(app, 'GET', '/api/v1/webhooks/deliveries', { tag: 'webhooks', summary: 'Deliveries by status; status=dead is the dead-letter list', roles: ['admin'], query: DeliveriesQuery, response: Deliveries }, ({ query: q }) =>
     tickets.outbox.deliveries({ status: q.status, subscriptionId: q.subscription, limit: q.limit, offset: q.offset }),
   );
-  endpoint(app, 'POST', '/api/v1/webhooks/deliveries/:id/replay', { tag: 'webhooks', summary: 'Send a dead letter again (same idempotency key)', roles: ['admin'], params: Id, body: z.strictObject({}), response: z.strictObject({ replayed: z.number().int() }), errors: [404] }, ({ params, reply }) => {
-    if (!tickets.outbox.replay(params.id, now())) return reply.code(404).send({ error: 'not_found', message: `no dead letter ${params.id} of an active subscription` });
+  endpoint(app, 'POST', '/api/v1/webhooks/deliveries/:id/replay', { tag: 'webhooks', summary: 'Send a dead letter again (same idempotency key)', roles: ['admin'], params: Id, body: z.strictObject({}), response: z.strictObject({ replayed: z.number().int() }), errors: [404] }, async ({ params, reply }) => {
+    if (!(await tickets.outbox.replay(params.id, now()))) return reply.code(404).send({ error: 'not_found', message: `no dead letter ${params.id} of an active subscription` });
     tickets.webhooks.kick();
     return { replayed: params.id };
   });
   // Destinations of the config file (email, chat, webhook): what each holds, its deliveries, dead letters.
-  endpoint(app, 'GET', '/api/v1/destinations', { tag: 'webhooks', summary: 'Ticket destinations of the config file, with their pending and dead deliveries (addresses and secrets are not shown)', roles: ['admin'], response: Destinations }, () => ({
-    destinations: tickets.outputs.list(),
+  endpoint(app, 'GET', '/api/v1/destinations', { tag: 'webhooks', summary: 'Ticket destinations of the config file, with their pending and dead deliveries (addresses and secrets are not shown)', roles: ['admin'], response: Destinations }, async () => ({
+    destinations: await tickets.outputs.list(),
   }));
   endpoint(app, 'GET', '/api/v1/destinations/deliveries', { tag: 'webhooks', summary: 'Deliveries of the configured destinations by status; status=dead is their dead-letter list', roles: ['admin'], query: DestinationDeliveriesQuery, response: DestinationDeliveries }, ({ query: q }) =>
     tickets.outputs.deliveries({ name: q.destination, status: q.status, limit: q.limit, offset: q.offset }),
   );
-  endpoint(app, 'POST', '/api/v1/destinations/deliveries/:id/replay', { tag: 'webhooks', summary: 'Send a dead letter of a configured destination again (same idempotency key)', roles: ['admin'], params: Id, body: z.strictObject({}), response: z.strictObject({ replayed: z.number().int() }), errors: [404] }, ({ params, reply }) => {
-    if (!tickets.outputs.replay(params.id, now())) return reply.code(404).send({ error: 'not_found', message: `no dead letter ${params.id} of a configured destination` });
+  endpoint(app, 'POST', '/api/v1/destinations/deliveries/:id/replay', { tag: 'webhooks', summary: 'Send a dead letter of a configured destination again (same idempotency key)', roles: ['admin'], params: Id, body: z.strictObject({}), response: z.strictObject({ replayed: z.number().int() }), errors: [404] }, async ({ params, reply }) => {
+    if (!(await tickets.outputs.replay(params.id, now()))) return reply.code(404).send({ error: 'not_found', message: `no dead letter ${params.id} of a configured destination` });
     tickets.webhooks.kick();
     return { replayed: params.id };
   });
@@ -378,8 +387,8 @@ export function registerTicketsApi(app: FastifyInstance, tickets: TicketManager,
       'POST',
       '/api/v1/webhooks/:id/inbound',
       { tag: 'webhooks', summary: `Inbound update from the service desk, signed in the ${SIGNATURE_HEADER} header with the subscription's secret`, params: Id, auth: 'signature', rawBody: InboundSchema, response: InboundResult, errors: [404, 409] },
-      ({ params, req, reply }) => {
-        const sub = tickets.outbox.subscription(params.id);
+      async ({ params, req, reply }) => {
+        const sub = await tickets.outbox.subscription(params.id);
         const raw = typeof req.body === 'string' ? req.body : '';
         // One answer for an unknown subscription and a bad signature, so ids cannot be probed.
         const check = sub?.active ? verify(sub.secret, req.headers[SIGNATURE_HEADER] as string | undefined, raw, now()) : { ok: false as const, reason: 'signature does not match' };
@@ -396,12 +405,13 @@ export function registerTicketsApi(app: FastifyInstance, tickets: TicketManager,
         // The desk's idempotency key, or else the signature itself: a request sent twice, by a retry or
         // by someone replaying a captured one inside the signature's time window, is applied once.
         const key = String(req.headers['idempotency-key'] ?? req.headers[SIGNATURE_HEADER]);
-        const ticket = tickets.store.get(ticketId);
-        if (!tickets.outbox.takeInbound(params.id, key, now())) return { duplicate: true, ticket };
+        const ticket = await tickets.store.get(ticketId);
+        if (!(await tickets.outbox.takeInbound(params.id, key, now()))) return { duplicate: true, ticket };
         const via = input.action === 'accept' || input.action === 'survey' ? { via: 'webhook' } : {};
-        const result = tickets.act(ticketId, { ...input, ...via } as ActionInput, { name: actor, role: `webhook:${params.id}` });
-        if (!result.ok) tickets.outbox.forgetInbound(params.id, key);
-        return send(reply, result);
+        const { version, ...rest } = input as ActionInput & { version?: number };
+        const result = await tickets.act(ticketId, { ...rest, ...via } as ActionInput, { name: actor, role: `webhook:${params.id}` }, undefined, version);
+        if (!result.ok) await tickets.outbox.forgetInbound(params.id, key);
+        return send(reply, Promise.resolve(result));
       },
     );
   });

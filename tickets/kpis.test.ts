@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
-import { KpiWebhookPayloadSchema, ManualClock, type Ticket, createRegistry, dedupeKeyOf, openDatabase, parseConfig, silentLogger } from '../core/index.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { KpiWebhookPayloadSchema, ManualClock, SqliteSql, type Ticket, createRegistry, dedupeKeyOf, openDatabase, parseConfig, silentLogger } from '../core/index.ts';
 import type { Complaint } from './complaints/index.ts';
 import { type KpiGroup, type KpiInterval, RESPONSE_LADDER, computeKpis } from './kpis.ts';
-import { TicketManager, TicketsConfigSchema } from './manager.ts';
+import { TicketManager, type TicketsConfig, TicketsConfigSchema } from './manager.ts';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -33,12 +33,12 @@ function rng(seed: number) {
   return () => ((s = (Math.imul(s ^ (s >>> 15), 2246822507) + 0x9e3779b9) >>> 0) / 2 ** 32);
 }
 
-function seeded(n = 300) {
-  const db = openDatabase(':memory:');
+async function seeded(n = 300) {
+  const db = new SqliteSql(openDatabase(':memory:'));
   const clock = new SetClock(T0);
   const siteOf = (id: string) => SITES[Number(id.split('-')[1]) % 3];
   const config = parseConfig(TicketsConfigSchema, { policy: { sites: { 'plant-a': { region: 'north' }, 'plant-b': { region: 'north' }, 'plant-c': { region: 'south' } } } }, {});
-  const m = new TicketManager(config, { db, clock, log: silentLogger(), registry: createRegistry(), devices: { siteOf, knownSite: (s) => SITES.includes(s) }, linkKey: randomBytes(32) });
+  const m = await TicketManager.open(config, { sql: db, clock, log: silentLogger(), registry: createRegistry(), devices: { siteOf, knownSite: (s) => SITES.includes(s) }, linkKey: randomBytes(32) });
   const r = rng(7);
   // Tickets open in time order, one every ~6 hours over ~11 weeks; each is worked at once, as the
   // fake clock allows: acknowledge, visits, resolve, answer, each a known step later.
@@ -47,39 +47,45 @@ function seeded(n = 300) {
     const dev = `pump-${i}`;
     const t =
       r() < 0.6
-        ? m.handleFinding({ ruleId: 'wear', deviceId: dev, metric: 'vibration_rms', severity: r() < 0.2 ? 'critical' : 'warning', event: 'fire', fault: 'bearing_wear', at: clock.now(), evidence: {}, dedupeKey: dedupeKeyOf(dev, 'bearing_wear'), site: siteOf(dev) })!
-        : ok(m.report({ channel: 'phone', contact: { name: 'c' }, deviceId: dev, fault: 'bearing_wear', symptom: 'noise', urgency: r() < 0.3 ? 'high' : 'normal' }, desk)).ticket;
+        ? (await m.handleFinding({ ruleId: 'wear', deviceId: dev, metric: 'vibration_rms', severity: r() < 0.2 ? 'critical' : 'warning', event: 'fire', fault: 'bearing_wear', at: clock.now(), evidence: {}, dedupeKey: dedupeKeyOf(dev, 'bearing_wear'), site: siteOf(dev) }))!
+        : ok(await m.report({ channel: 'phone', contact: { name: 'c' }, deviceId: dev, fault: 'bearing_wear', symptom: 'noise', urgency: r() < 0.3 ? 'high' : 'normal' }, desk)).ticket;
     const id = t.id;
-    if (t.source === 'predicted' && r() < 0.2) ok(m.report({ channel: 'web', contact: { name: 'c' }, deviceId: dev, symptom: 'noise', urgency: 'normal' }, desk));
+    if (t.source === 'predicted' && r() < 0.2) ok(await m.report({ channel: 'web', contact: { name: 'c' }, deviceId: dev, symptom: 'noise', urgency: 'normal' }, desk));
     if (r() < 0.1) continue; // never acknowledged
     const start = clock.now();
     clock.set(start + Math.floor(r() * 90) * MIN);
-    ok(m.act(id, { action: 'acknowledge' }, desk));
+    ok(await m.act(id, { action: 'acknowledge' }, desk));
     const visits = r() < 0.15 ? 0 : r() < 0.8 ? 1 : 2;
     for (let v = 1; v <= visits; v++) {
-      ok(m.visit(id, undefined, { plannedAt: clock.now(), technician: 'tom' }, desk));
-      ok(m.visit(id, v, { arrivedAt: clock.now(), result: v === visits && r() < 0.9 ? 'fixed' : 'not_fixed' }, desk));
+      ok(await m.visit(id, undefined, { plannedAt: clock.now(), technician: 'tom' }, desk));
+      ok(await m.visit(id, v, { arrivedAt: clock.now(), result: v === visits && r() < 0.9 ? 'fixed' : 'not_fixed' }, desk));
     }
     if (r() < 0.1) continue; // still being worked on
     clock.set(start + Math.floor(r() * 48) * HOUR);
-    ok(m.act(id, { action: 'resolve', outcome: 'confirmed', note: 'x' }, desk));
+    ok(await m.act(id, { action: 'resolve', outcome: 'confirmed', note: 'x' }, desk));
     const answer = r();
-    if (answer < 0.7) ok(m.act(id, { action: 'survey', score: 1 + Math.floor(r() * 5), nps: r() < 0.5 ? Math.floor(r() * 11) : undefined }, desk));
+    if (answer < 0.7) ok(await m.act(id, { action: 'survey', score: 1 + Math.floor(r() * 5), nps: r() < 0.5 ? Math.floor(r() * 11) : undefined }, desk));
     else if (answer < 0.85) {
       clock.set(clock.now() + 8 * DAY);
-      m.closeUnanswered();
+      await m.closeUnanswered();
     }
   }
   // Complaints about the service: linked to tickets, from three customers, some about the same cause again.
-  const tickets = [...m.store.iterate(0, Number.MAX_SAFE_INTEGER)];
+  const tickets = await collect(m.store.iterate(0, Number.MAX_SAFE_INTEGER));
   for (let i = 0; i < 40; i++) {
     const t = tickets[Math.floor(r() * tickets.length)]!;
     clock.set(t.createdAt + Math.floor(r() * 3) * HOUR);
     const cause = (['speed', 'attitude', 'billing'] as const)[i % 3]!;
-    ok(m.complaints.register({ channel: 'email', contact: { name: `customer-${i % 4}`, email: `c${i % 4}@example.com` }, complaintType: cause === 'billing' ? 'price' : 'service', cause, description: 'slow', ticketIds: [t.id] }, desk));
+    ok(await m.complaints.register({ channel: 'email', contact: { name: `customer-${i % 4}`, email: `c${i % 4}@example.com` }, complaintType: cause === 'billing' ? 'price' : 'service', cause, description: 'slow', ticketIds: [t.id] }, desk));
   }
   clock.set(T0 + n * 6 * HOUR + 30 * DAY);
   return { m, db, clock, config };
+}
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const t of items) out.push(t);
+  return out;
 }
 
 function ok<T extends { ok: boolean }>(r: T): Extract<T, { ok: true }> {
@@ -147,12 +153,20 @@ function byHand(tickets: Ticket[], complaints: Complaint[], groupBy: KpiGroup, i
 }
 
 describe('KPIs over a seeded history of 300 tickets', () => {
-  const { m, db, clock, config } = seeded();
-  const all = [...m.store.iterate(0, Number.MAX_SAFE_INTEGER)];
-  const complaints = m.complaints.store.list({ limit: 1000, offset: 0 }).complaints;
+  let m: TicketManager;
+  let db: SqliteSql;
+  let clock: SetClock;
+  let config: TicketsConfig;
+  let all: Ticket[];
+  let complaints: Complaint[];
   const region = (s: string) => config.policy.sites[s]!.region;
+  beforeAll(async () => {
+    ({ m, db, clock, config } = await seeded());
+    all = await collect(m.store.iterate(0, Number.MAX_SAFE_INTEGER));
+    complaints = (await m.complaints.store.list({ limit: 1000, offset: 0 })).complaints;
+  });
 
-  it('the history has every kind of ticket the figures distinguish', () => {
+  it('the history has every kind of ticket the figures distinguish', async () => {
     expect(all).toHaveLength(300);
     expect(new Set(all.map((t) => t.source))).toEqual(new Set(['predicted', 'reported']));
     expect(all.some((t) => t.customerNoticed)).toBe(true);
@@ -163,16 +177,16 @@ describe('KPIs over a seeded history of 300 tickets', () => {
   });
 
   for (const [groupBy, interval] of [['site', 'month'], ['source', 'week'], ['region', 'month'], ['site', 'week']] as const) {
-    it(`by ${groupBy} and ${interval}: every figure as worked out ticket by ticket`, () => {
-      const got = computeKpis(db, { from: T0, to: T0 + 365 * DAY, groupBy, interval, asOf: clock.now() }, config.policy.targets);
+    it(`by ${groupBy} and ${interval}: every figure as worked out ticket by ticket`, async () => {
+      const got = await computeKpis(db, { from: T0, to: T0 + 365 * DAY, groupBy, interval, asOf: clock.now() }, config.policy.targets);
       const want = byHand(all, complaints, groupBy, interval, clock.now(), region);
       expect(got.map(({ belowTarget: _b, periodStart: _p, ...r }) => r)).toEqual(want.map((w) => expect.objectContaining(closeTo(w))));
       expect(got.length).toBe(want.length);
     });
   }
 
-  it('a window takes only tickets opened inside it, and marks figures below their targets', () => {
-    const jan = computeKpis(db, { from: T0, to: Date.UTC(2026, 1, 1), groupBy: 'site', interval: 'month', asOf: clock.now() }, config.policy.targets);
+  it('a window takes only tickets opened inside it, and marks figures below their targets', async () => {
+    const jan = await computeKpis(db, { from: T0, to: Date.UTC(2026, 1, 1), groupBy: 'site', interval: 'month', asOf: clock.now() }, config.policy.targets);
     expect(jan.map((r) => r.period)).toEqual(['2026-01', '2026-01', '2026-01']);
     expect(jan.reduce((s, r) => s + r.opened, 0)).toBe(all.filter((t) => t.createdAt < Date.UTC(2026, 1, 1)).length);
     for (const r of jan) {
@@ -183,27 +197,27 @@ describe('KPIs over a seeded history of 300 tickets', () => {
 });
 
 describe('KPIs on four tickets counted by hand', () => {
-  it('gives the figures a person would write down', () => {
-    const db = openDatabase(':memory:');
+  it('gives the figures a person would write down', async () => {
+    const db = new SqliteSql(openDatabase(':memory:'));
     const clock = new SetClock(T0);
-    const m = new TicketManager(parseConfig(TicketsConfigSchema, {}, {}), { db, clock, log: silentLogger(), registry: createRegistry(), devices: { siteOf: () => 'plant-a', knownSite: () => true } });
-    const rep = (d: string) => ok(m.report({ channel: 'phone', contact: { name: 'c' }, deviceId: d, fault: 'imbalance', symptom: 's', urgency: 'normal' }, desk)).ticket.id;
+    const m = await TicketManager.open(parseConfig(TicketsConfigSchema, {}, {}), { sql: db, clock, log: silentLogger(), registry: createRegistry(), devices: { siteOf: () => 'plant-a', knownSite: () => true } });
+    const rep = async (d: string) => ok(await m.report({ channel: 'phone', contact: { name: 'c' }, deviceId: d, fault: 'imbalance', symptom: 's', urgency: 'normal' }, desk)).ticket.id;
     // P3 by default: respond within 1 day, resolve within 5 days.
-    const [a, b, c] = [rep('a'), rep('b'), rep('c')];
-    rep('d'); // never worked on
-    clock.set(T0 + 10 * MIN); ok(m.act(a, { action: 'acknowledge' }, desk));
-    clock.set(T0 + 20 * MIN); ok(m.act(b, { action: 'acknowledge' }, desk));
-    clock.set(T0 + 2 * DAY); ok(m.act(c, { action: 'acknowledge' }, desk)); // late
+    const [a, b, c] = [await rep('a'), await rep('b'), await rep('c')];
+    await rep('d'); // never worked on
+    clock.set(T0 + 10 * MIN); ok(await m.act(a, { action: 'acknowledge' }, desk));
+    clock.set(T0 + 20 * MIN); ok(await m.act(b, { action: 'acknowledge' }, desk));
+    clock.set(T0 + 2 * DAY); ok(await m.act(c, { action: 'acknowledge' }, desk)); // late
     for (const [id, result] of [[a, 'fixed'], [b, 'not_fixed'], [c, 'fixed']] as const) {
-      ok(m.visit(id, undefined, { plannedAt: clock.now(), technician: 't' }, desk));
-      ok(m.visit(id, 1, { result }, desk));
+      ok(await m.visit(id, undefined, { plannedAt: clock.now(), technician: 't' }, desk));
+      ok(await m.visit(id, 1, { result }, desk));
     }
-    clock.set(T0 + 3 * DAY); ok(m.act(a, { action: 'resolve', outcome: 'confirmed', note: 'x' }, desk));
-    clock.set(T0 + 6 * DAY); ok(m.act(b, { action: 'resolve', outcome: 'confirmed', note: 'x' }, desk)); // late
-    ok(m.act(a, { action: 'survey', score: 5, nps: 10 }, desk));
-    ok(m.act(b, { action: 'survey', score: 3, nps: 5 }, desk));
+    clock.set(T0 + 3 * DAY); ok(await m.act(a, { action: 'resolve', outcome: 'confirmed', note: 'x' }, desk));
+    clock.set(T0 + 6 * DAY); ok(await m.act(b, { action: 'resolve', outcome: 'confirmed', note: 'x' }, desk)); // late
+    ok(await m.act(a, { action: 'survey', score: 5, nps: 10 }, desk));
+    ok(await m.act(b, { action: 'survey', score: 3, nps: 5 }, desk));
     clock.set(T0 + 20 * DAY);
-    const [row] = computeKpis(db, { from: T0, to: T0 + 30 * DAY, groupBy: 'site', interval: 'month', asOf: clock.now() }, { responseMinutes: 30, firstTimeFix: 0.85, resolution: 0.95, satisfaction: 0.9, minTickets: 5 });
+    const [row] = await computeKpis(db, { from: T0, to: T0 + 30 * DAY, groupBy: 'site', interval: 'month', asOf: clock.now() }, { responseMinutes: 30, firstTimeFix: 0.85, resolution: 0.95, satisfaction: 0.9, minTickets: 5 });
     expect(row).toEqual({
       group: 'plant-a',
       period: '2026-01',
@@ -233,31 +247,31 @@ function closeTo(w: Record<string, unknown>): Record<string, unknown> {
 }
 
 describe('kpi.below_target', () => {
-  it('is raised once per month and figure, only with enough tickets, and goes only to subscriptions that name it', () => {
-    const db = openDatabase(':memory:');
+  it('is raised once per month and figure, only with enough tickets, and goes only to subscriptions that name it', async () => {
+    const db = new SqliteSql(openDatabase(':memory:'));
     const clock = new SetClock(Date.UTC(2026, 2, 2, 8));
-    const m = new TicketManager(parseConfig(TicketsConfigSchema, {}, {}), { db, clock, log: silentLogger(), registry: createRegistry(), devices: { siteOf: () => 'plant-a', knownSite: () => true } });
-    const all = m.outbox.createSubscription({ url: 'http://127.0.0.1:1/all', events: ['*'], secret: 's'.repeat(20), description: '', createdAt: 0, createdBy: 't' });
-    const kpi = m.outbox.createSubscription({ url: 'http://127.0.0.1:1/kpi', events: ['kpi.below_target'], secret: 's'.repeat(20), description: '', createdAt: 0, createdBy: 't' });
-    const fixLate = (i: number) => {
-      const id = ok(m.report({ channel: 'phone', contact: { name: 'c' }, deviceId: `pump-${i}`, fault: 'imbalance', symptom: 's', urgency: 'normal' }, desk)).ticket.id;
-      ok(m.visit(id, undefined, { plannedAt: clock.now(), technician: 't' }, desk));
-      ok(m.visit(id, 1, { result: 'not_fixed' }, desk));
-      ok(m.act(id, { action: 'resolve', outcome: 'confirmed', note: 'x' }, desk));
+    const m = await TicketManager.open(parseConfig(TicketsConfigSchema, {}, {}), { sql: db, clock, log: silentLogger(), registry: createRegistry(), devices: { siteOf: () => 'plant-a', knownSite: () => true } });
+    const all = await m.outbox.createSubscription({ url: 'http://127.0.0.1:1/all', events: ['*'], secret: 's'.repeat(20), description: '', createdAt: 0, createdBy: 't' });
+    const kpi = await m.outbox.createSubscription({ url: 'http://127.0.0.1:1/kpi', events: ['kpi.below_target'], secret: 's'.repeat(20), description: '', createdAt: 0, createdBy: 't' });
+    const fixLate = async (i: number) => {
+      const id = ok(await m.report({ channel: 'phone', contact: { name: 'c' }, deviceId: `pump-${i}`, fault: 'imbalance', symptom: 's', urgency: 'normal' }, desk)).ticket.id;
+      ok(await m.visit(id, undefined, { plannedAt: clock.now(), technician: 't' }, desk));
+      ok(await m.visit(id, 1, { result: 'not_fixed' }, desk));
+      ok(await m.act(id, { action: 'resolve', outcome: 'confirmed', note: 'x' }, desk));
     };
-    for (let i = 0; i < 4; i++) fixLate(i);
-    expect(m.checkKpis()).toBe(0); // four tickets: too few to judge
-    fixLate(4);
-    expect(m.checkKpis()).toBe(2); // plant-a and its dispatch group
-    expect(m.checkKpis()).toBe(0); // once per period
-    const deliveries = m.outbox.deliveries({ limit: 100, offset: 0 }).deliveries.filter((d) => d.type === 'kpi.below_target');
+    for (let i = 0; i < 4; i++) await fixLate(i);
+    expect(await m.checkKpis()).toBe(0); // four tickets: too few to judge
+    await fixLate(4);
+    expect(await m.checkKpis()).toBe(2); // plant-a and its dispatch group
+    expect(await m.checkKpis()).toBe(0); // once per period
+    const deliveries = (await m.outbox.deliveries({ limit: 100, offset: 0 })).deliveries.filter((d) => d.type === 'kpi.below_target');
     expect(deliveries.map((d) => d.subscriptionId)).toEqual([kpi.id, kpi.id]);
     expect(deliveries.some((d) => d.subscriptionId === all.id)).toBe(false);
-    const payload = JSON.parse((db.prepare("SELECT payload FROM delivery WHERE type = 'kpi.below_target' ORDER BY id LIMIT 1").get() as { payload: string }).payload) as unknown;
+    const payload = JSON.parse((await db.get<{ payload: string }>("SELECT payload FROM delivery WHERE type = 'kpi.below_target' ORDER BY id LIMIT 1"))!.payload) as unknown;
     expect(KpiWebhookPayloadSchema.parse(payload)).toMatchObject({ id: 'vigil-kpi-1', detail: { groupBy: 'site', group: 'plant-a', period: '2026-03', kpi: 'firstTimeFix', value: 0, target: 0.85, tickets: 5 } });
     // Next month the figure starts again.
     clock.set(Date.UTC(2026, 3, 1, 8));
-    for (let i = 10; i < 15; i++) fixLate(i);
-    expect(m.checkKpis()).toBe(2);
+    for (let i = 10; i < 15; i++) await fixLate(i);
+    expect(await m.checkKpis()).toBe(2);
   });
 });

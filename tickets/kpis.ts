@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import type { Db } from '../core/index.ts';
-import { migrate } from '../core/index.ts';
+import { type Migration, type Param, type Sql, migrateStore } from '../core/index.ts';
 import type { TicketPolicy } from './policy.ts';
 
 export const KpiGroupSchema = z.enum(['site', 'region', 'group', 'customer', 'equipment', 'source']);
@@ -85,18 +84,13 @@ export interface KpiTicketRow {
 const COUNTERS = ['opened', 'responded', 'resp_sum', 'resp_in', 'ff_n', 'ff_yes', 'resolved', 'res_in', 'mttr_sum', 'answered', 'satisfied', 'unanswered', 'nps_n', 'promoters', 'detractors', 'predicted_first', ...LADDER_COLUMNS] as const;
 const DIMS = ['site', 'region', 'grp', 'customer', 'equipment', 'source'] as const;
 
-/**
- * The KPI tables: `ticket_kpi`, one row per ticket (the numbers the figures need, in columns), and
- * `kpi_cell`, their sums per group and cell (the days a week and a month share, UTC), kept in step by
- * {@link KpiWriter} on every save. The figures read `kpi_cell`, a few rows per group and week however
- * many tickets there are; only the counts that depend on the moment of asking (deadlines passed by
- * now) read tickets, through partial indexes over the few still waiting.
- */
-export class KpiWriter {
-  private readonly stmts;
+const KPI_ROW_FIELDS = ['id', 'openedAt', 'week', 'month', 'site', 'region', 'grp', 'customer', 'equipment', 'source', 'status', 'predictedFirst', 'responseMs', 'respondBy', 'resolveBy', 'resolvedAt', 'firstFix', 'score', 'nps', 'closeReason'] as const;
+const KPI_COLUMNS = ['ticket_id', 'opened_at', 'week', 'month', 'site', 'region', 'grp', 'customer', 'equipment', 'source', 'status', 'predicted_first', 'response_ms', 'respond_by', 'resolve_by', 'resolved_at', 'first_fix', 'score', 'nps', 'close_reason'] as const;
 
-  constructor(private readonly db: Db) {
-    migrate(db, [{ id: 'ticket-kpis/001-initial', sqlite: `CREATE TABLE IF NOT EXISTS ticket_kpi (ticket_id INTEGER PRIMARY KEY, opened_at INTEGER NOT NULL, week INTEGER NOT NULL, month TEXT NOT NULL,
+const KPI_MIGRATIONS: Migration[] = [
+  {
+    id: 'ticket-kpis/001-initial',
+    sqlite: `CREATE TABLE IF NOT EXISTS ticket_kpi (ticket_id INTEGER PRIMARY KEY, opened_at INTEGER NOT NULL, week INTEGER NOT NULL, month TEXT NOT NULL,
         site TEXT NOT NULL, region TEXT NOT NULL, grp TEXT NOT NULL, customer TEXT NOT NULL, equipment TEXT NOT NULL, source TEXT NOT NULL,
         status TEXT NOT NULL, predicted_first INTEGER NOT NULL, response_ms INTEGER, respond_by INTEGER NOT NULL,
         resolve_by INTEGER NOT NULL, resolved_at INTEGER, first_fix INTEGER, score INTEGER, nps INTEGER, close_reason TEXT);
@@ -106,34 +100,64 @@ export class KpiWriter {
       CREATE TABLE IF NOT EXISTS kpi_cell (week INTEGER NOT NULL, month TEXT NOT NULL, ${DIMS.map((d) => `${d} TEXT NOT NULL`).join(', ')},
         ${COUNTERS.map((c) => `${c} INTEGER NOT NULL`).join(', ')},
         PRIMARY KEY (week, month, ${DIMS.join(', ')})) WITHOUT ROWID;
-      CREATE INDEX IF NOT EXISTS kpi_cell_month ON kpi_cell (month);` }]);
-    this.stmts = {
-      // Named as the writer names them, so a stored row compares field by field with a new one.
-      get: db.prepare(`SELECT ticket_id AS id, opened_at AS openedAt, week, month, site, region, grp, customer, equipment, source,
-        status, predicted_first AS predictedFirst, response_ms AS responseMs, respond_by AS respondBy, resolve_by AS resolveBy, resolved_at AS resolvedAt,
-        first_fix AS firstFix, score, nps, close_reason AS closeReason FROM ticket_kpi WHERE ticket_id = ?`),
-      put: db.prepare(`INSERT OR REPLACE INTO ticket_kpi VALUES (@id, @openedAt, @week, @month, @site, @region, @grp, @customer, @equipment, @source,
-        @status, @predictedFirst, @responseMs, @respondBy, @resolveBy, @resolvedAt, @firstFix, @score, @nps, @closeReason)`),
-      add: db.prepare(`INSERT INTO kpi_cell (week, month, ${DIMS.join(', ')}, ${COUNTERS.join(', ')}) VALUES (${['week', 'month', ...DIMS, ...COUNTERS].map(() => '?').join(', ')})
-        ON CONFLICT (week, month, ${DIMS.join(', ')}) DO UPDATE SET ${COUNTERS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}`),
-    };
+      CREATE INDEX IF NOT EXISTS kpi_cell_month ON kpi_cell (month);`,
+    postgres: `CREATE TABLE ticket_kpi (ticket_id BIGINT PRIMARY KEY, opened_at BIGINT NOT NULL, week BIGINT NOT NULL, month TEXT NOT NULL,
+        site TEXT NOT NULL, region TEXT NOT NULL, grp TEXT NOT NULL, customer TEXT NOT NULL, equipment TEXT NOT NULL, source TEXT NOT NULL,
+        status TEXT NOT NULL, predicted_first INTEGER NOT NULL, response_ms BIGINT, respond_by BIGINT NOT NULL,
+        resolve_by BIGINT NOT NULL, resolved_at BIGINT, first_fix INTEGER, score INTEGER, nps INTEGER, close_reason TEXT);
+      CREATE INDEX ticket_kpi_unresponded ON ticket_kpi (opened_at) WHERE response_ms IS NULL;
+      CREATE INDEX ticket_kpi_unresolved ON ticket_kpi (opened_at) WHERE resolved_at IS NULL;
+      CREATE INDEX ticket_kpi_awaiting_answer ON ticket_kpi (resolved_at) WHERE status IN ('resolved', 'accepted');
+      CREATE TABLE kpi_cell (week BIGINT NOT NULL, month TEXT NOT NULL, ${DIMS.map((d) => `${d} TEXT NOT NULL`).join(', ')},
+        ${COUNTERS.map((c) => `${c} BIGINT NOT NULL`).join(', ')},
+        PRIMARY KEY (week, month, ${DIMS.join(', ')}));
+      CREATE INDEX kpi_cell_month ON kpi_cell (month);`,
+  },
+];
+
+/**
+ * The KPI tables: `ticket_kpi`, one row per ticket (the numbers the figures need, in columns), and
+ * `kpi_cell`, their sums per group and cell (the days a week and a month share, UTC), kept in step by
+ * {@link KpiWriter} on every save. The figures read `kpi_cell`, a few rows per group and week however
+ * many tickets there are; only the counts that depend on the moment of asking (deadlines passed by
+ * now) read tickets, through partial indexes over the few still waiting.
+ */
+export class KpiWriter {
+  private constructor(private readonly sql: Sql) {}
+
+  static async open(sql: Sql): Promise<KpiWriter> {
+    await migrateStore(sql, KPI_MIGRATIONS);
+    return new KpiWriter(sql);
   }
 
   /** Replaces a ticket's row and moves its sums from what it counted before to what it counts now. */
-  put(row: KpiTicketRow): void {
-    const old = this.stmts.get.get(row.id) as KpiTicketRow | undefined;
+  async put(row: KpiTicketRow): Promise<void> {
+    const old = await this.get(row.id);
     // Most saves (a finding repeating, a comment) change nothing the figures count.
     if (old && (Object.keys(row) as (keyof KpiTicketRow)[]).every((k) => old[k] === row[k])) return;
-    if (old) this.add(old, -1);
-    this.add(row, 1);
-    this.stmts.put.run(row);
+    if (old) await this.add(old, -1);
+    await this.add(row, 1);
+    await this.sql.run(
+      `INSERT INTO ticket_kpi VALUES (${KPI_ROW_FIELDS.map(() => '?').join(', ')}) ON CONFLICT (ticket_id) DO UPDATE SET ${KPI_COLUMNS.slice(1).map((c) => `${c} = excluded.${c}`).join(', ')}`,
+      KPI_ROW_FIELDS.map((k) => row[k]),
+    );
   }
 
-  has(id: number): boolean {
-    return this.stmts.get.get(id) !== undefined;
+  // Named as the writer names them, so a stored row compares field by field with a new one.
+  private get(id: number): Promise<KpiTicketRow | undefined> {
+    return this.sql.get<KpiTicketRow>(
+      `SELECT ticket_id AS "id", opened_at AS "openedAt", week, month, site, region, grp, customer, equipment, source,
+        status, predicted_first AS "predictedFirst", response_ms AS "responseMs", respond_by AS "respondBy", resolve_by AS "resolveBy", resolved_at AS "resolvedAt",
+        first_fix AS "firstFix", score, nps, close_reason AS "closeReason" FROM ticket_kpi WHERE ticket_id = ?`,
+      [id],
+    );
   }
 
-  private add(r: KpiTicketRow, sign: 1 | -1): void {
+  async has(id: number): Promise<boolean> {
+    return (await this.get(id)) !== undefined;
+  }
+
+  private async add(r: KpiTicketRow, sign: 1 | -1): Promise<void> {
     const responded = r.responseMs !== null;
     const minutes = responded ? r.responseMs! / 60_000 : Infinity;
     const values = [
@@ -155,7 +179,11 @@ export class KpiWriter {
       r.predictedFirst,
       ...RESPONSE_LADDER.map((m) => (minutes <= m ? 1 : 0)),
     ];
-    this.stmts.add.run(r.week, r.month, r.site, r.region, r.grp, r.customer, r.equipment, r.source, ...values.map((v) => v * sign));
+    await this.sql.run(
+      `INSERT INTO kpi_cell (week, month, ${DIMS.join(', ')}, ${COUNTERS.join(', ')}) VALUES (${['week', 'month', ...DIMS, ...COUNTERS].map(() => '?').join(', ')})
+        ON CONFLICT (week, month, ${DIMS.join(', ')}) DO UPDATE SET ${COUNTERS.map((c) => `${c} = kpi_cell.${c} + excluded.${c}`).join(', ')}`,
+      [r.week, r.month, r.site, r.region, r.grp, r.customer, r.equipment, r.source, ...values.map((v) => v * sign)],
+    );
   }
 }
 
@@ -202,33 +230,32 @@ type Sums = { g: string; b: string | number } & Record<Counter, number> & Partia
  * [from, to) touches: sums of `kpi_cell`, plus, per group, the tickets still unanswered or unresolved
  * past their deadline as of `asOf`.
  */
-export function computeKpis(db: Db, q: KpiQuery, targets: TicketPolicy['targets']): KpiRow[] {
+export async function computeKpis(sql: Sql, q: KpiQuery, targets: TicketPolicy['targets']): Promise<KpiRow[]> {
   const g = COLUMN[q.groupBy];
   const b = q.interval === 'week' ? 'week' : 'month';
   const { from, to } = kpiPeriods(q.from, q.to, q.interval);
   const scope = q.sites ? [...q.sites] : undefined;
-  const inScope = scope ? ` AND site IN (${scope.map((_, i) => `@s${i}`).join(', ') || "''"})` : '';
-  const args = { from, to, ...Object.fromEntries((scope ?? []).map((s, i) => [`s${i}`, s])) };
-  const cells = q.interval === 'week' ? 'week >= @from AND week < @to' : 'month >= @fromMonth AND month < @toMonth';
-  const months = { fromMonth: new Date(from).toISOString().slice(0, 7), toMonth: new Date(to).toISOString().slice(0, 7) };
-  const sums = db
-    .prepare(`SELECT ${g} AS g, ${b} AS b, ${COUNTERS.map((c) => `SUM(${c}) AS ${c}`).join(', ')} FROM kpi_cell WHERE ${cells}${inScope} GROUP BY g, b ORDER BY g, b`)
-    .all({ ...args, ...months }) as Sums[];
-  const late = (where: string) => {
+  const inScope = scope ? ` AND site IN (${scope.map(() => '?').join(', ') || "''"})` : '';
+  const scopeArgs: Param[] = scope ?? [];
+  const cells = q.interval === 'week' ? 'week >= ? AND week < ?' : 'month >= ? AND month < ?';
+  const cellArgs: Param[] = q.interval === 'week' ? [from, to] : [new Date(from).toISOString().slice(0, 7), new Date(to).toISOString().slice(0, 7)];
+  const sums = await sql.all<Sums>(`SELECT ${g} AS g, ${b} AS b, ${COUNTERS.map((c) => `SUM(${c}) AS ${c}`).join(', ')} FROM kpi_cell WHERE ${cells}${inScope} GROUP BY ${g}, ${b} ORDER BY ${g}, ${b}`, [...cellArgs, ...scopeArgs]);
+  const late = async (where: string) => {
     const m = new Map<string, number>();
-    const rows = db.prepare(`SELECT ${g} AS g, ${b} AS b, COUNT(*) AS n FROM ticket_kpi WHERE opened_at >= @from AND opened_at < @to AND ${where}${inScope} GROUP BY g, b`).all({ ...args, asOf: q.asOf }) as { g: string; b: string | number; n: number }[];
+    const rows = await sql.all<{ g: string; b: string | number; n: number }>(`SELECT ${g} AS g, ${b} AS b, COUNT(*) AS n FROM ticket_kpi WHERE opened_at >= ? AND opened_at < ? AND ${where}${inScope} GROUP BY ${g}, ${b}`, [from, to, q.asOf, ...scopeArgs]);
     for (const r of rows) m.set(`${r.g}\u0000${r.b}`, r.n);
     return m;
   };
   // Complaints have no source: grouped by it, they are not counted.
   const complaints = new Map<string, { n: number; repeats: number }>();
-  const hasComplaints = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'complaint'").get() !== undefined;
-  if (q.groupBy !== 'source' && hasComplaints) {
-    const rows = db.prepare(`SELECT ${g} AS g, ${b} AS b, COUNT(*) AS n, SUM(repeat) AS repeats FROM complaint WHERE created_at >= @from AND created_at < @to${inScope} GROUP BY g, b`).all(args) as { g: string; b: string | number; n: number; repeats: number }[];
+  // The complaint table is the complaint desk's: created with the ticket manager, it may not exist in
+  // a database opened for the KPIs alone.
+  if (q.groupBy !== 'source' && (await hasTable(sql, 'complaint'))) {
+    const rows = await sql.all<{ g: string; b: string | number; n: number; repeats: number }>(`SELECT ${g} AS g, ${b} AS b, COUNT(*) AS n, SUM(repeat) AS repeats FROM complaint WHERE created_at >= ? AND created_at < ?${inScope} GROUP BY ${g}, ${b}`, [from, to, ...scopeArgs]);
     for (const r of rows) complaints.set(`${r.g}\u0000${r.b}`, r);
   }
-  const unresponded = late('response_ms IS NULL AND respond_by <= @asOf');
-  const unresolved = late('resolved_at IS NULL AND resolve_by <= @asOf');
+  const unresponded = await late('response_ms IS NULL AND respond_by <= ?');
+  const unresolved = await late('resolved_at IS NULL AND resolve_by <= ?');
   return sums.flatMap((a) => {
     // A ticket that moved to another group leaves its old cell at zero.
     if (a.opened === 0) return [];
@@ -297,21 +324,34 @@ export interface KpiAlert {
 
 /** The `kpi.below_target` events raised, one per month, grouping, group and figure. */
 export class KpiAlerts {
-  private readonly insert;
+  private constructor(private readonly sql: Sql) {}
 
-  constructor(private readonly db: Db) {
-    migrate(db, [{ id: 'kpi-alerts/001-initial', sqlite: `CREATE TABLE IF NOT EXISTS kpi_alert (id INTEGER PRIMARY KEY AUTOINCREMENT, group_by TEXT NOT NULL, grp TEXT NOT NULL, period TEXT NOT NULL,
-      kpi TEXT NOT NULL, value REAL NOT NULL, target REAL NOT NULL, at INTEGER NOT NULL, UNIQUE (group_by, grp, period, kpi))` }]);
-    this.insert = db.prepare('INSERT INTO kpi_alert (group_by, grp, period, kpi, value, target, at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING');
+  static async open(sql: Sql): Promise<KpiAlerts> {
+    await migrateStore(sql, [
+      {
+        id: 'kpi-alerts/001-initial',
+        sqlite: `CREATE TABLE IF NOT EXISTS kpi_alert (id INTEGER PRIMARY KEY AUTOINCREMENT, group_by TEXT NOT NULL, grp TEXT NOT NULL, period TEXT NOT NULL,
+      kpi TEXT NOT NULL, value REAL NOT NULL, target REAL NOT NULL, at INTEGER NOT NULL, UNIQUE (group_by, grp, period, kpi))`,
+        postgres: `CREATE TABLE kpi_alert (id BIGSERIAL PRIMARY KEY, group_by TEXT NOT NULL, grp TEXT NOT NULL, period TEXT NOT NULL,
+      kpi TEXT NOT NULL, value DOUBLE PRECISION NOT NULL, target DOUBLE PRECISION NOT NULL, at BIGINT NOT NULL, UNIQUE (group_by, grp, period, kpi))`,
+      },
+    ]);
+    return new KpiAlerts(sql);
   }
 
   /** The new event's id, or undefined when this one was raised already this period. */
-  raise(groupBy: string, group: string, period: string, kpi: string, value: number, target: number, at: number): number | undefined {
-    const r = this.insert.run(groupBy, group, period, kpi, value, target, at);
-    return r.changes === 1 ? Number(r.lastInsertRowid) : undefined;
+  async raise(groupBy: string, group: string, period: string, kpi: string, value: number, target: number, at: number): Promise<number | undefined> {
+    const r = await this.sql.get<{ id: number }>('INSERT INTO kpi_alert (group_by, grp, period, kpi, value, target, at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id', [groupBy, group, period, kpi, value, target, at]);
+    return r?.id;
   }
 
-  list(limit: number): KpiAlert[] {
-    return this.db.prepare('SELECT id, group_by AS groupBy, grp AS "group", period, kpi, value, target, at FROM kpi_alert ORDER BY id DESC LIMIT ?').all(limit) as KpiAlert[];
+  list(limit: number): Promise<KpiAlert[]> {
+    return this.sql.all<KpiAlert>('SELECT id, group_by AS "groupBy", grp AS "group", period, kpi, value, target, at FROM kpi_alert ORDER BY id DESC LIMIT ?', [limit]);
   }
+}
+
+/** Whether a table exists, on either engine. */
+async function hasTable(sql: Sql, name: string): Promise<boolean> {
+  const q = sql.dialect === 'sqlite' ? "SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = ?" : 'SELECT 1 AS x FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?';
+  return (await sql.get(q, [name])) !== undefined;
 }

@@ -15,7 +15,10 @@ import {
   dedupeKeyOf,
   type Clock,
   Counter,
-  type Db,
+  type Sql,
+  type SingleRunner,
+  KeyedSerial,
+  retrying,
   type SecretBox,
   DurationSchema,
   FaultSchema,
@@ -128,7 +131,9 @@ export interface FindingSource {
 }
 
 export interface TicketDeps {
-  db: Db;
+  sql: Sql;
+  /** Who runs the SLA clock when several servers share the store (default: this one, always). */
+  slaRunner?: SingleRunner | undefined;
   clock: Clock;
   log: Logger;
   registry: Registry;
@@ -144,8 +149,9 @@ export interface TicketDeps {
 /**
  * Turns findings into tickets and carries them through their lifecycle. Lifecycle: start() catches up
  * on findings stored while it was not running, starts the SLA clock and webhook delivery; stop() ends
- * both. Every change is one SQLite transaction holding the ticket, its history entry and its webhook
- * deliveries, so they are never out of step.
+ * both. Every change is one transaction of the store holding the ticket, its history entry and its
+ * deliveries, so they are never out of step; on a store shared by several servers a change made from a
+ * stale read is refused by the ticket's version and made again from a fresh one.
  */
 export class TicketManager implements Service {
   readonly name = 'tickets';
@@ -160,35 +166,48 @@ export class TicketManager implements Service {
   private readonly kpiBelowTarget: Counter<'kpi'>;
   readonly kpiAlerts: KpiAlerts;
   readonly complaints: ComplaintDesk;
+  /** Findings of one device are applied one after another, in the order the rules raised them. */
+  private readonly byDevice = new KeyedSerial();
 
-  constructor(
-    private readonly config: TicketsConfig,
-    private readonly deps: TicketDeps,
-  ) {
-    this.store = new TicketStore(deps.db, (t) => {
+  /** Opens the ticket tables (migrating them) and builds the manager on them. */
+  static async open(config: TicketsConfig, deps: TicketDeps): Promise<TicketManager> {
+    const store = await TicketStore.open(deps.sql, (t) => {
       const a = assetOf(config.policy, t.deviceId ?? '', t.site);
       return { region: a.region, customer: a.customer, equipment: a.equipment };
     });
-    this.outbox = new WebhookOutbox(deps.db, deps.secrets);
-    const resealed = this.outbox.reseal();
+    const outbox = await WebhookOutbox.open(deps.sql, deps.secrets);
+    const resealed = await outbox.reseal();
     if (resealed > 0) deps.log.info({ subscriptions: resealed }, 'webhook secrets sealed with the current key');
+    const kpiAlerts = await KpiAlerts.open(deps.sql);
+    const complaints = await ComplaintDesk.open(deps.sql, () => config.policy, store, deps.clock);
+    return new TicketManager(config, deps, { store, outbox, kpiAlerts, complaints });
+  }
+
+  private constructor(
+    private readonly config: TicketsConfig,
+    private readonly deps: TicketDeps,
+    parts: { store: TicketStore; outbox: WebhookOutbox; kpiAlerts: KpiAlerts; complaints: ComplaintDesk },
+  ) {
+    this.store = parts.store;
+    this.outbox = parts.outbox;
+    this.kpiAlerts = parts.kpiAlerts;
+    this.complaints = parts.complaints;
     this.outputs = new TicketOutputs(config.destinations, { outbox: this.outbox, clock: deps.clock, log: deps.log.child({ component: 'destinations' }), baseUrl: config.links.baseUrl, timeoutMs: config.webhooks.timeout });
     this.webhooks = new WebhookDispatcher(config.webhooks, { outbox: this.outbox, clock: deps.clock, log: deps.log.child({ component: 'deliveries' }), registry: deps.registry, route: this.outputs.route });
     const registers = [deps.registry];
     this.eventsTotal = new Counter({ name: 'vigil_ticket_events_total', help: 'Ticket events by type', labelNames: ['type'], registers });
     this.kpiBelowTarget = new Counter({ name: 'vigil_kpi_below_target_total', help: 'kpi.below_target events raised, by figure', labelNames: ['kpi'], registers });
-    this.kpiAlerts = new KpiAlerts(deps.db);
-    this.complaints = new ComplaintDesk(deps.db, () => config.policy, this.store, deps.clock);
     const store = this.store;
     new Gauge({
       name: 'vigil_tickets',
       help: 'Tickets by status',
       labelNames: ['status'],
       registers,
-      collect() {
+      async collect() {
+        const rows = await store.countByStatus();
         // A status with no tickets left must read 0, not its last count.
         this.reset();
-        for (const r of store.countByStatus()) this.set({ status: r.status }, r.n);
+        for (const r of rows) this.set({ status: r.status }, r.n);
       },
     });
     const policy = config.policy;
@@ -198,11 +217,12 @@ export class TicketManager implements Service {
       help: 'The desk\'s KPIs per site over the current calendar month (UTC): response_minutes (mean), first_time_fix, resolution, satisfaction (ratios), nps, predicted_share',
       labelNames: ['site', 'kpi'],
       registers,
-      collect() {
-        this.reset();
+      async collect() {
         const now = clock.now();
         const d = new Date(now);
-        for (const r of computeKpis(store.db, { from: Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1), to: now + 1, groupBy: 'site', interval: 'month', asOf: now }, policy.targets)) {
+        const rows = await computeKpis(store.sql, { from: Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1), to: now + 1, groupBy: 'site', interval: 'month', asOf: now }, policy.targets);
+        this.reset();
+        for (const r of rows) {
           const figures: [string, number | null][] = [
             ['response_minutes', r.response.meanMinutes],
             ['first_time_fix', r.firstTimeFix.rate],
@@ -229,9 +249,9 @@ export class TicketManager implements Service {
 
   async start(): Promise<void> {
     this.stopped = false;
-    const caught = this.catchUp();
+    const caught = await this.catchUp();
     if (caught > 0) this.deps.log.info({ findings: caught }, 'tickets caught up on findings stored while stopped');
-    this.checkSla();
+    await this.slaTick();
     this.scheduleSla();
     await this.webhooks.start();
   }
@@ -239,29 +259,45 @@ export class TicketManager implements Service {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) this.deps.clock.clearTimeout(this.timer);
+    await this.byDevice.idle();
     await this.webhooks.stop();
+    await this.deps.slaRunner?.release();
     this.outputs.close();
   }
 
-  /** Applies one finding (fire, escalate or resolve); `findingId` advances the catch-up cursor. */
-  handleFinding(f: Finding, findingId?: number): Ticket | undefined {
-    const out: [TicketEvent, Ticket][] = [];
-    const t = this.deps.db.transaction(() => {
-      const r = this.apply(f, out);
-      if (findingId !== undefined) this.store.setCursor(findingId);
-      return r;
-    })();
-    this.publish(out);
-    return t;
+  /**
+   * Applies one finding (fire, escalate or resolve); `findingId` advances the catch-up cursor. A
+   * device's findings apply in the order they are given, whatever the store's latency.
+   */
+  handleFinding(f: Finding, findingId?: number): Promise<Ticket | undefined> {
+    return this.byDevice.run(transmittedFrom(f) ?? f.deviceId, async () => {
+      const out: [TicketEvent, Ticket][] = [];
+      const t = await retrying(this.deps.sql, async () => {
+        out.length = 0;
+        const r = await this.apply(f, out);
+        if (findingId !== undefined) await this.store.setCursor(findingId);
+        return r;
+      });
+      this.publish(out);
+      return t;
+    });
+  }
+
+  /** Every finding given so far has been applied (tests, and a clean stop). */
+  settled(): Promise<void> {
+    return this.byDevice.idle();
   }
 
   /** A person (or the desk's system) acts on a ticket. Refused with 400, 404 or 409 without changing anything. */
   /** `sites`: the caller's scope, which a review may not leave. */
-  act(id: number, input: ActionInput, actor: Actor, sites?: ReadonlySet<string>): ActResult {
+  /** `version`: the ticket's version the action was decided on; a ticket changed since is refused with 409. */
+  async act(id: number, input: ActionInput, actor: Actor, sites?: ReadonlySet<string>, version?: number): Promise<ActResult> {
     const out: [TicketEvent, Ticket][] = [];
-    const r = this.deps.db.transaction((): ActResult => {
-      const t = this.store.get(id);
+    const r = await retrying(this.deps.sql, async (): Promise<ActResult> => {
+      out.length = 0;
+      const t = await this.store.get(id, { forUpdate: true });
       if (!t) return { ok: false, status: 404, error: 'not_found', message: `no ticket ${id}` };
+      if (version !== undefined && version !== t.version) return stale(t, version);
       const s = step(t.status, input.action);
       if (!s.ok) return { ok: false, status: 409, error: 'conflict', message: s.message };
       const now = this.deps.clock.now();
@@ -278,7 +314,7 @@ export class TicketManager implements Service {
           const fault = input.fault ?? t.fault;
           const urgency = input.urgency ?? t.reports[0]?.urgency ?? 'normal';
           const key = r.deviceId ? dedupeKeyOf(r.deviceId, fault) : t.dedupeKey;
-          const other = key !== t.dedupeKey ? this.store.byKey(key) : undefined;
+          const other = key !== t.dedupeKey ? await this.store.byKey(key) : undefined;
           if (other) return { ok: false, status: 409, error: 'conflict', message: `ticket ${other.id} is already open for ${key}; add the report there and close this one` };
           const asset = assetOf(policy, r.deviceId ?? '', r.site);
           const priority = priorityOf(policy, severityOf(urgency), fault, asset);
@@ -329,7 +365,7 @@ export class TicketManager implements Service {
           next.closeReason = 'desk';
           break;
         case 'reopen': {
-          const other = t.deviceId !== null ? this.store.byKey(t.dedupeKey) : undefined;
+          const other = t.deviceId !== null ? await this.store.byKey(t.dedupeKey) : undefined;
           if (other && other.id !== t.id) return { ok: false, status: 409, error: 'conflict', message: `ticket ${other.id} is already open for ${t.dedupeKey}; work on that one` };
           next = reopened(next, now, slaOf(policy, t.priority, now));
           break;
@@ -338,10 +374,10 @@ export class TicketManager implements Service {
           break;
       }
       if (input.externalRef) detail.externalRef = input.externalRef;
-      this.store.save(next);
-      const event = this.record(next, TRANSITIONS[input.action].event, actor, detail, out);
+      await this.store.save(next);
+      const event = await this.record(next, TRANSITIONS[input.action].event, actor, detail, out);
       return { ok: true, ticket: next, event };
-    })();
+    });
     this.publish(out);
     return r;
   }
@@ -351,9 +387,10 @@ export class TicketManager implements Service {
    * device when the desk gives no fault), reopens a resolved one, or opens a `reported` ticket; one
    * that names no known site waits in `new` for the desk's review.
    */
-  report(input: ReportInput, actor: Actor, sites?: ReadonlySet<string>): ReportResult {
+  async report(input: ReportInput, actor: Actor, sites?: ReadonlySet<string>): Promise<ReportResult> {
     const out: [TicketEvent, Ticket][] = [];
-    const r = this.deps.db.transaction((): ReportResult => {
+    const r = await retrying(this.deps.sql, async (): Promise<ReportResult> => {
+      out.length = 0;
       const placed = this.placeReport(input.site, input.deviceId, sites);
       if (!placed.ok) return { ok: false, status: 400, error: 'bad_request', message: placed.message };
       const now = this.deps.clock.now();
@@ -364,7 +401,7 @@ export class TicketManager implements Service {
       const asset = assetOf(policy, deviceId ?? '', placed.site ?? null);
       const priority = priorityOf(policy, severityOf(input.urgency), fault, asset);
       if (deviceId !== null) {
-        const active = this.store.activeOfDevice(deviceId);
+        const active = await this.store.activeOfDevice(deviceId);
         const same = active.find((t) => t.fault === fault) ?? (fault === 'unspecified' ? [...active].sort(byUrgency)[0] : undefined);
         if (same) {
           let next: Ticket = { ...same, reports: [...same.reports, rep], customerNoticed: same.customerNoticed || same.source === 'predicted', updatedAt: now };
@@ -372,8 +409,8 @@ export class TicketManager implements Service {
           if (same.status === 'resolved' || same.status === 'accepted') {
             next = reopened(next, now, slaOf(policy, higherPriority(same.priority, priority), now));
             Object.assign(detail, { from: same.status, to: 'reopened', note: 'the customer reports the problem again after it was resolved' });
-            this.store.save(next);
-            this.record(next, 'ticket.reopened', actor, detail, out);
+            await this.store.save(next);
+            await this.record(next, 'ticket.reopened', actor, detail, out);
           }
           const p = higherPriority(next.priority, priority);
           if (p !== next.priority) {
@@ -381,14 +418,14 @@ export class TicketManager implements Service {
             next = { ...next, priority: p, respondBy: Math.min(next.respondBy, sla.respondBy), resolveBy: Math.min(next.resolveBy, sla.resolveBy) };
             detail.priority = { from: same.priority, to: p };
           }
-          this.store.save(next);
-          const event = this.record(next, 'ticket.reported', actor, detail, out);
+          await this.store.save(next);
+          const event = await this.record(next, 'ticket.reported', actor, detail, out);
           return { ok: true, ticket: next, event, joined: true };
         }
       }
       const advice = adviceFor(fault, this.config.knowledge);
       const known = placed.site !== undefined;
-      const created = this.store.create({
+      const created = await this.store.create({
         dedupeKey: deviceId !== null ? dedupeKeyOf(deviceId, fault) : `report:${randomUUID()}`,
         site: placed.site ?? input.site ?? null,
         deviceId,
@@ -407,19 +444,20 @@ export class TicketManager implements Service {
         source: 'reported',
         reports: [rep],
       });
-      this.loseFirstFix(created, out);
-      const event = this.record(created, 'ticket.created', actor, { source: 'reported', channel: rep.channel, urgency: rep.urgency, symptom: rep.symptom, ...(known ? {} : { note: 'no known site: awaiting review' }) }, out);
+      await this.loseFirstFix(created, out);
+      const event = await this.record(created, 'ticket.created', actor, { source: 'reported', channel: rep.channel, urgency: rep.urgency, symptom: rep.symptom, ...(known ? {} : { note: 'no known site: awaiting review' }) }, out);
       return { ok: true, ticket: created, event, joined: false };
-    })();
+    });
     this.publish(out);
     return r;
   }
 
   /** Plans a technician's visit (`n` absent) or records what happened on visit `n`. */
-  visit(id: number, n: number | undefined, input: VisitInput, actor: Actor): ActResult {
+  async visit(id: number, n: number | undefined, input: VisitInput, actor: Actor): Promise<ActResult> {
     const out: [TicketEvent, Ticket][] = [];
-    const r = this.deps.db.transaction((): ActResult => {
-      const t = this.store.get(id);
+    const r = await retrying(this.deps.sql, async (): Promise<ActResult> => {
+      out.length = 0;
+      const t = await this.store.get(id, { forUpdate: true });
       if (!t) return { ok: false, status: 404, error: 'not_found', message: `no ticket ${id}` };
       const s = step(t.status, 'visit');
       if (!s.ok) return { ok: false, status: 409, error: 'conflict', message: s.message };
@@ -441,10 +479,10 @@ export class TicketManager implements Service {
       if (visit.leftAt !== null && visit.arrivedAt !== null && visit.leftAt < visit.arrivedAt) return { ok: false, status: 400, error: 'bad_request', message: 'body.leftAt: before arrivedAt' };
       const visits = n === undefined ? [...t.visits, visit] : t.visits.map((v) => (v.n === n ? visit : v));
       const next: Ticket = { ...t, visits, updatedAt: now };
-      this.store.save(next);
-      const event = this.record(next, n === undefined ? 'ticket.visit_planned' : 'ticket.visit_updated', actor, { visit }, out);
+      await this.store.save(next);
+      const event = await this.record(next, n === undefined ? 'ticket.visit_planned' : 'ticket.visit_updated', actor, { visit }, out);
       return { ok: true, ticket: next, event };
-    })();
+    });
     this.publish(out);
     return r;
   }
@@ -458,20 +496,21 @@ export class TicketManager implements Service {
   }
 
   /** Closes tickets whose return visit got no answer within `returnVisit.closeAfter`. */
-  closeUnanswered(): number {
+  async closeUnanswered(): Promise<number> {
     const now = this.deps.clock.now();
     const out: [TicketEvent, Ticket][] = [];
     const after = this.config.policy.service.returnVisit.closeAfter;
-    const n = this.deps.db.transaction(() => {
+    const n = await retrying(this.deps.sql, async () => {
+      out.length = 0;
       let n = 0;
-      for (const t of this.store.awaitingAnswer(now - after)) {
+      for (const t of await this.store.awaitingAnswer(now - after)) {
         const next: Ticket = { ...t, status: 'closed', closedAt: now, closeReason: 'no_response', updatedAt: now };
-        this.store.save(next);
-        this.record(next, 'ticket.closed', SLA_CLOCK, { from: t.status, to: 'closed', closeReason: 'no_response', note: `no answer to the return visit within ${after / 86_400_000} days` }, out);
+        await this.store.save(next);
+        await this.record(next, 'ticket.closed', SLA_CLOCK, { from: t.status, to: 'closed', closeReason: 'no_response', note: `no answer to the return visit within ${after / 86_400_000} days` }, out);
         n++;
       }
       return n;
-    })();
+    });
     this.publish(out);
     return n;
   }
@@ -494,22 +533,23 @@ export class TicketManager implements Service {
   }
 
   /** A new ticket for a device and problem whose last fix was inside its window: that fix did not hold. */
-  private loseFirstFix(t: Ticket, out: [TicketEvent, Ticket][]): void {
+  private async loseFirstFix(t: Ticket, out: [TicketEvent, Ticket][]): Promise<void> {
     if (t.deviceId === null) return;
-    const prev = this.store.previousOfKey(t.deviceId, t.dedupeKey, t.id);
+    const prev = await this.store.previousOfKey(t.deviceId, t.dedupeKey, t.id);
     if (!prev || prev.firstTimeFix !== true || prev.firstFixUntil === null || t.createdAt > prev.firstFixUntil) return;
     const next: Ticket = { ...prev, firstTimeFix: false, updatedAt: t.createdAt };
-    this.store.save(next);
-    this.record(next, 'ticket.updated', RULE_ENGINE, { changed: ['firstTimeFix'], note: `ticket ${t.id} opened for the same problem within the first-fix window` }, out);
+    await this.store.save(next);
+    await this.record(next, 'ticket.updated', RULE_ENGINE, { changed: ['firstTimeFix'], note: `ticket ${t.id} opened for the same problem within the first-fix window` }, out);
   }
 
   /** Marks tickets past a deadline as breached, once per deadline, and escalates their priority. */
-  checkSla(): number {
+  async checkSla(): Promise<number> {
     const now = this.deps.clock.now();
     const out: [TicketEvent, Ticket][] = [];
-    const n = this.deps.db.transaction(() => {
+    const n = await retrying(this.deps.sql, async () => {
+      out.length = 0;
       let n = 0;
-      for (const t of this.store.overdue(now)) {
+      for (const t of await this.store.overdue(now)) {
         const kinds = (['response', 'resolution'] as const).filter(
           (k) => !t.slaBreached.includes(k) && (k === 'response' ? awaitsResponse(t.status) && t.respondBy <= now : t.resolveBy <= now),
         );
@@ -517,16 +557,16 @@ export class TicketManager implements Service {
         for (const kind of kinds) {
           const to = escalate(cur.priority);
           cur = { ...cur, slaBreached: [...cur.slaBreached, kind], priority: to, updatedAt: now };
-          this.store.save(cur);
-          this.record(cur, 'ticket.sla_breached', SLA_CLOCK, { sla: kind, deadline: kind === 'response' ? t.respondBy : t.resolveBy, escalation: { from: t.priority, to } }, out);
+          await this.store.save(cur);
+          await this.record(cur, 'ticket.sla_breached', SLA_CLOCK, { sla: kind, deadline: kind === 'response' ? t.respondBy : t.resolveBy, escalation: { from: t.priority, to } }, out);
           n++;
         }
       }
       return n;
-    })();
+    });
     this.publish(out);
-    const closed = this.closeUnanswered();
-    this.checkKpis();
+    const closed = await this.closeUnanswered();
+    await this.checkKpis();
     return n + closed;
   }
 
@@ -535,15 +575,15 @@ export class TicketManager implements Service {
    * month so far is below its target, counting at least `targets.minTickets` tickets (so the first
    * ticket of a month cannot raise it alone). Returns how many were raised.
    */
-  checkKpis(): number {
+  async checkKpis(): Promise<number> {
     const now = this.deps.clock.now();
     const { targets } = this.config.policy;
     const d = new Date(now);
     const from = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
     let raised = 0;
-    this.deps.db.transaction(() => {
+    await this.deps.sql.tx(async () => {
       for (const groupBy of ['site', 'group'] as const) {
-        for (const r of computeKpis(this.store.db, { from, to: now + 1, groupBy, interval: 'month', asOf: now }, targets)) {
+        for (const r of await computeKpis(this.deps.sql, { from, to: now + 1, groupBy, interval: 'month', asOf: now }, targets)) {
           const figures = {
             response: [r.response.meanMinutes, targets.responseMinutes, r.response.responded],
             firstTimeFix: [r.firstTimeFix.rate, targets.firstTimeFix, r.firstTimeFix.judged],
@@ -553,17 +593,17 @@ export class TicketManager implements Service {
           for (const kpi of r.belowTarget as (keyof typeof figures)[]) {
             const [value, target, tickets] = figures[kpi];
             if (value === null || tickets < targets.minTickets) continue;
-            const id = this.kpiAlerts.raise(groupBy, r.group, r.period, kpi, value, target, now);
+            const id = await this.kpiAlerts.raise(groupBy, r.group, r.period, kpi, value, target, now);
             if (id === undefined) continue;
             const payload: KpiWebhookPayload = { id: idempotencyKey(-id), type: 'kpi.below_target', at: new Date(now).toISOString(), detail: { groupBy, group: r.group, period: r.period, kpi, value, target, tickets } };
-            this.outputs.enqueue({ id: -id, type: 'kpi.below_target', ticketId: 0 }, payload, now);
+            await this.outputs.enqueue({ id: -id, type: 'kpi.below_target', ticketId: 0 }, payload, now);
             this.kpiBelowTarget.inc({ kpi });
             this.deps.log.warn(payload.detail, 'a KPI is below its target this month');
             raised++;
           }
         }
       }
-    })();
+    });
     if (raised > 0) this.webhooks.kick();
     return raised;
   }
@@ -572,45 +612,53 @@ export class TicketManager implements Service {
     return this.config.policy;
   }
 
-  stats(): RuleStats[] {
+  stats(): Promise<RuleStats[]> {
     return this.store.ruleStats();
   }
 
-  private catchUp(): number {
+  private async catchUp(): Promise<number> {
     const source = this.deps.findings;
     if (!source) return 0;
     let n = 0;
     for (;;) {
-      const batch = source.since(this.store.cursor(), 500);
+      const batch = source.since(await this.store.cursor(), 500);
       if (batch.length === 0) return n;
       for (const f of batch) {
         const { id, ...finding } = f;
-        this.handleFinding(finding, id);
+        await this.handleFinding(finding, id);
         n++;
       }
+    }
+  }
+
+  /**
+   * The SLA clock's round, run by one server at a time when several share the store: the one that
+   * holds the runner's lock (taken over when its holder dies).
+   */
+  private async slaTick(): Promise<void> {
+    try {
+      if (this.deps.slaRunner && !(await this.deps.slaRunner.acquire())) return;
+      await this.checkSla();
+    } catch (err) {
+      this.deps.log.error({ err }, 'SLA check failed');
     }
   }
 
   private scheduleSla(): void {
     if (this.stopped) return;
     this.timer = this.deps.clock.setTimeout(() => {
-      try {
-        this.checkSla();
-      } catch (err) {
-        this.deps.log.error({ err }, 'SLA check failed');
-      }
-      this.scheduleSla();
+      void this.slaTick().finally(() => this.scheduleSla());
     }, this.config.slaCheckEvery);
   }
 
   /** The open ticket a finding belongs to, refining a symptom ticket into a diagnosis where one arrives. */
-  private ticketFor(f: Finding, out: [TicketEvent, Ticket][]): Ticket | undefined {
-    const own = this.store.byKey(f.dedupeKey);
+  private async ticketFor(f: Finding, out: [TicketEvent, Ticket][]): Promise<Ticket | undefined> {
+    const own = await this.store.byKey(f.dedupeKey);
     if (own) return own;
     // Vibration felt from a neighbour belongs on the source's open vibration problem, whatever its fault.
     const source = transmittedFrom(f);
-    if (source !== undefined) return this.store.activeOfDevice(source).find((t) => isVibrationFault(t.fault));
-    const active = this.store.activeOfDevice(f.deviceId);
+    if (source !== undefined) return (await this.store.activeOfDevice(source)).find((t) => isVibrationFault(t.fault));
+    const active = await this.store.activeOfDevice(f.deviceId);
     if (f.fault === 'vibration') return active.find((t) => VIBRATION_DIAGNOSES.includes(t.fault));
     // Only a diagnosis that fires refines; one that ends says nothing about the symptom's ticket.
     if (!VIBRATION_DIAGNOSES.includes(f.fault) || f.event === 'resolve') return undefined;
@@ -627,23 +675,23 @@ export class TicketManager implements Service {
       updatedAt: this.deps.clock.now(),
     };
     // Saved by apply(), which goes on to change it: one write of the row per finding.
-    this.record(refined, 'ticket.updated', RULE_ENGINE, { changed: ['fault'], fault: { from: symptom.fault, to: f.fault }, ruleId: f.ruleId }, out);
+    await this.record(refined, 'ticket.updated', RULE_ENGINE, { changed: ['fault'], fault: { from: symptom.fault, to: f.fault }, ruleId: f.ruleId }, out);
     return refined;
   }
 
-  private apply(f: Finding, out: [TicketEvent, Ticket][]): Ticket | undefined {
+  private async apply(f: Finding, out: [TicketEvent, Ticket][]): Promise<Ticket | undefined> {
     const now = this.deps.clock.now();
-    const t = this.ticketFor(f, out);
+    const t = await this.ticketFor(f, out);
     const { policy } = this.config;
     if (f.event === 'resolve') {
       if (!t) return undefined;
-      this.store.putFinding(t.id, f);
-      const latest = this.store.latestFindings(t.id);
+      await this.store.putFinding(t.id, f);
+      const latest = await this.store.latestFindings(t.id);
       const cleared = latest.every((x) => x.event === 'resolve');
       const next: Ticket = { ...t, conditionCleared: cleared, updatedAt: now, evidence: buildEvidence(latest, this.deps.history) };
-      this.store.save(next);
+      await this.store.save(next);
       const note = `${f.ruleId} on ${f.metric} cleared at ${new Date(f.at).toISOString()}; ${cleared ? 'no rule on this ticket is firing now' : 'other rules on this ticket still fire'}`;
-      this.record(next, 'ticket.finding_resolved', RULE_ENGINE, { ruleId: f.ruleId, metric: f.metric, note, conditionCleared: cleared }, out);
+      await this.record(next, 'ticket.finding_resolved', RULE_ENGINE, { ruleId: f.ruleId, metric: f.metric, note, conditionCleared: cleared }, out);
       return next;
     }
 
@@ -653,7 +701,7 @@ export class TicketManager implements Service {
     const priority = priorityOf(policy, f.severity, t?.fault ?? f.fault, asset);
     if (!t) {
       const advice = adviceFor(f.fault, this.config.knowledge);
-      const ticket = this.store.create({
+      const ticket = await this.store.create({
         dedupeKey: f.dedupeKey,
         site: f.site ?? null,
         deviceId: f.deviceId,
@@ -671,9 +719,9 @@ export class TicketManager implements Service {
         ...opening(slaOf(policy, priority, now), advice),
         evidence: buildEvidence([f], this.deps.history),
       });
-      this.store.putFinding(ticket.id, f);
-      this.loseFirstFix(ticket, out);
-      this.record(ticket, 'ticket.created', RULE_ENGINE, { ruleId: f.ruleId, metric: f.metric, severity: f.severity, findingAt: f.at }, out);
+      await this.store.putFinding(ticket.id, f);
+      await this.loseFirstFix(ticket, out);
+      await this.record(ticket, 'ticket.created', RULE_ENGINE, { ruleId: f.ruleId, metric: f.metric, severity: f.severity, findingAt: f.at }, out);
       return ticket;
     }
 
@@ -682,7 +730,7 @@ export class TicketManager implements Service {
     if (t.status === 'resolved' || t.status === 'accepted') {
       // The condition came back after the desk called it fixed: the same problem, so the same ticket.
       next = reopened(next, now, slaOf(policy, higherPriority(t.priority, priority), now));
-      this.record(next, 'ticket.reopened', RULE_ENGINE, { from: t.status, to: 'reopened', note: `${f.ruleId} fired again after the ticket was resolved`, previousOutcome: t.outcome }, out);
+      await this.record(next, 'ticket.reopened', RULE_ENGINE, { from: t.status, to: 'reopened', note: `${f.ruleId} fired again after the ticket was resolved`, previousOutcome: t.outcome }, out);
     }
     if (f.severity === 'critical' && t.severity !== 'critical') {
       next.severity = 'critical';
@@ -695,22 +743,22 @@ export class TicketManager implements Service {
       changed.push('priority');
     }
     if (!next.rules.includes(f.ruleId)) next.rules = [...next.rules, f.ruleId];
-    this.store.putFinding(t.id, f);
-    next.evidence = buildEvidence(this.store.latestFindings(t.id), this.deps.history);
-    this.store.save(next);
-    this.record(next, 'ticket.updated', RULE_ENGINE, { ruleId: f.ruleId, metric: f.metric, event: f.event, severity: f.severity, occurrences: next.occurrences, changed }, out);
+    await this.store.putFinding(t.id, f);
+    next.evidence = buildEvidence(await this.store.latestFindings(t.id), this.deps.history);
+    await this.store.save(next);
+    await this.record(next, 'ticket.updated', RULE_ENGINE, { ruleId: f.ruleId, metric: f.metric, event: f.event, severity: f.severity, occurrences: next.occurrences, changed }, out);
     return next;
   }
 
-  private record(t: Ticket, type: TicketEventType, actor: Actor, detail: Record<string, unknown>, out: [TicketEvent, Ticket][]): TicketEvent {
+  private async record(t: Ticket, type: TicketEventType, actor: Actor, detail: Record<string, unknown>, out: [TicketEvent, Ticket][]): Promise<TicketEvent> {
     const now = this.deps.clock.now();
-    const ev = this.store.addEvent(t.id, type, now, actor, detail);
+    const ev = await this.store.addEvent(t.id, type, now, actor, detail);
     // A repeat of a known problem is history, not news: the desk hears of it when something it acts
     // on changes (severity, priority, fault), so a flood of findings is not a flood of webhooks.
     const news = type !== 'ticket.updated' || (Array.isArray(detail.changed) && detail.changed.length > 0);
     if (news) {
       const payload: WebhookPayload = { id: idempotencyKey(ev.id), type, at: new Date(now).toISOString(), actor, detail, ticket: t };
-      this.outputs.enqueue(ev, payload, now);
+      await this.outputs.enqueue(ev, payload, now);
     }
     out.push([ev, t]);
     return ev;
@@ -765,6 +813,11 @@ function reopened(t: Ticket, now: number, sla: { respondBy: number; resolveBy: n
 /** The customer's urgency in the policy's terms: high and critical weigh as a critical finding. */
 function severityOf(u: Urgency): Severity {
   return u === 'high' || u === 'critical' ? 'critical' : 'warning';
+}
+
+/** The answer to an action decided on a version the ticket has left behind. */
+function stale(t: Ticket, version: number): ActResult {
+  return { ok: false, status: 409, error: 'conflict', message: `ticket ${t.id} changed since version ${version} (it is at version ${t.version}): reload it and decide again` };
 }
 
 const byUrgency = (a: { priority: Priority; id: number }, b: { priority: Priority; id: number }) => a.priority.localeCompare(b.priority) || a.id - b.id;

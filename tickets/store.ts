@@ -1,5 +1,5 @@
 import { KpiWriter, type KpiTicketRow, weekStart } from './kpis.ts';
-import { type Actor, type Db, type Finding, type Outcome, type Priority, TICKET_DEFAULTS, type Ticket, type TicketEvent, type TicketEventType, type TicketStatus, Where, transmittedFrom, migrate } from '../core/index.ts';
+import { type Actor, Conflict, type Finding, type Migration, type Outcome, type Param, type Priority, type Sql, TICKET_DEFAULTS, type Ticket, type TicketEvent, type TicketEventType, type TicketStatus, Where, forUpdate, migrateStore, transmittedFrom } from '../core/index.ts';
 
 export interface TicketQuery {
   status?: TicketStatus[] | undefined;
@@ -32,61 +32,33 @@ export interface KpiDimensions {
 }
 
 /**
- * Tickets, their history and the latest finding of each rule on them, in the server's SQLite file.
- * A partial unique index keeps one ticket per dedupe key that is not closed, whatever the callers do.
+ * Tickets, their history and the latest finding of each rule on them, in the server's store (SQLite
+ * or PostgreSQL). A partial unique index keeps one ticket per dedupe key that is not closed, whatever
+ * the callers do, on one server or many.
  * Each save also writes the ticket's row of `ticket_kpi`: the few numbers the KPIs aggregate, in
  * columns, so a year of a million tickets is one indexed scan, not a million JSON parses.
  */
 export class TicketStore {
-  private readonly stmts;
-  private readonly kpis: KpiWriter;
+  private constructor(
+    readonly sql: Sql,
+    private readonly kpis: KpiWriter,
+    private readonly dims: (t: Ticket) => KpiDimensions,
+  ) {}
 
-  constructor(
-    readonly db: Db,
-    private readonly dims: (t: Ticket) => KpiDimensions = () => ({ region: 'default', customer: null, equipment: 'equipment' }),
-  ) {
-    migrate(db, [{ id: 'tickets/001-initial', sqlite: `CREATE TABLE IF NOT EXISTS ticket (id INTEGER PRIMARY KEY AUTOINCREMENT, dedupe_key TEXT NOT NULL, status TEXT NOT NULL,
-        priority TEXT NOT NULL, site TEXT, device_id TEXT NOT NULL, sla_breached INTEGER NOT NULL, respond_by INTEGER NOT NULL,
-        resolve_by INTEGER NOT NULL, updated_at INTEGER NOT NULL, data TEXT NOT NULL);
-      CREATE UNIQUE INDEX IF NOT EXISTS ticket_open_key ON ticket (dedupe_key) WHERE status != 'closed';
-      CREATE INDEX IF NOT EXISTS ticket_device ON ticket (device_id, status);
-      CREATE TABLE IF NOT EXISTS ticket_event (id INTEGER PRIMARY KEY AUTOINCREMENT, ticket_id INTEGER NOT NULL, type TEXT NOT NULL,
-        at INTEGER NOT NULL, actor TEXT NOT NULL, detail TEXT NOT NULL);
-      CREATE INDEX IF NOT EXISTS ticket_event_ticket ON ticket_event (ticket_id, id);
-      CREATE TABLE IF NOT EXISTS ticket_finding (ticket_id INTEGER NOT NULL, rule_id TEXT NOT NULL, metric TEXT NOT NULL, finding TEXT NOT NULL,
-        PRIMARY KEY (ticket_id, rule_id, metric)) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS ticket_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), finding_id INTEGER NOT NULL);` }]);
-    this.kpis = new KpiWriter(db);
-    this.stmts = {
-      insert: db.prepare(`INSERT INTO ticket (id, dedupe_key, status, priority, site, device_id, sla_breached, respond_by, resolve_by, updated_at, data)
-        VALUES (@id, @dedupeKey, @status, @priority, @site, @deviceId, @slaBreached, @respondBy, @resolveBy, @updatedAt, @data)`),
-      // The id AUTOINCREMENT would give, taken before the insert so the row is written once, whole
-      // (the data carries its id). Callers hold the write transaction, so nothing takes it meanwhile.
-      // Beyond both the sequence and the largest id, should rows ever have come in around the sequence.
-      nextId: db.prepare("SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'ticket'), 0), COALESCE((SELECT MAX(id) FROM ticket), 0)) + 1 AS id"),
-      update: db.prepare(`UPDATE ticket SET dedupe_key = @dedupeKey, status = @status, priority = @priority, sla_breached = @slaBreached,
-        respond_by = @respondBy, resolve_by = @resolveBy, updated_at = @updatedAt, data = @data WHERE id = @id`),
-      get: db.prepare('SELECT data FROM ticket WHERE id = ?'),
-      byKey: db.prepare("SELECT data FROM ticket WHERE dedupe_key = ? AND status != 'closed'"),
-      activeOfDevice: db.prepare("SELECT data FROM ticket WHERE device_id = ? AND status != 'closed' ORDER BY id"),
-      event: db.prepare('INSERT INTO ticket_event (ticket_id, type, at, actor, detail) VALUES (?, ?, ?, ?, ?)'),
-      finding: db.prepare('INSERT INTO ticket_finding (ticket_id, rule_id, metric, finding) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET finding = excluded.finding'),
-      findings: db.prepare('SELECT finding FROM ticket_finding WHERE ticket_id = ? ORDER BY rule_id, metric'),
-      // Through the device's index: a dedupe key names its device, and a device has few tickets.
-      awaitingAnswer: db.prepare(`SELECT t.data FROM ticket_kpi k JOIN ticket t ON t.id = k.ticket_id
-        WHERE k.status IN ('resolved', 'accepted') AND k.resolved_at <= ? ORDER BY k.resolved_at`),
-      previousOfKey: db.prepare('SELECT data FROM ticket WHERE device_id = ? AND dedupe_key = ? AND id != ? ORDER BY id DESC LIMIT 1'),
-    };
-    this.backfillKpis();
+  static async open(sql: Sql, dims: (t: Ticket) => KpiDimensions = () => ({ region: 'default', customer: null, equipment: 'equipment' })): Promise<TicketStore> {
+    await migrateStore(sql, TICKET_MIGRATIONS);
+    const store = new TicketStore(sql, await KpiWriter.open(sql), dims);
+    await store.backfillKpis();
+    return store;
   }
 
   /** Tickets saved before `ticket_kpi` existed get their rows once. */
-  private backfillKpis(): void {
-    const missing = this.db.prepare('SELECT t.data FROM ticket t LEFT JOIN ticket_kpi k ON k.ticket_id = t.id WHERE k.ticket_id IS NULL').all() as { data: string }[];
+  private async backfillKpis(): Promise<void> {
+    const missing = await this.sql.all<TicketRow>('SELECT t.data, t.version FROM ticket t LEFT JOIN ticket_kpi k ON k.ticket_id = t.id WHERE k.ticket_id IS NULL');
     if (missing.length === 0) return;
-    this.db.transaction(() => {
-      for (const r of missing) this.kpis.put(this.kpiRow(parse(r.data)));
-    })();
+    await this.sql.tx(async () => {
+      for (const r of missing) await this.kpis.put(this.kpiRow(parse(r)));
+    });
   }
 
   private kpiRow(t: Ticket): KpiTicketRow {
@@ -115,85 +87,135 @@ export class TicketStore {
     };
   }
 
+  private async one(where: string, args: Param[], forUpdateToo = false): Promise<Ticket | undefined> {
+    const row = await this.sql.get<TicketRow>(`SELECT data, version FROM ticket ${where}${forUpdate(this.sql, forUpdateToo)}`, args);
+    return row && parse(row);
+  }
+
+  private async many(where: string, args: Param[]): Promise<Ticket[]> {
+    return (await this.sql.all<TicketRow>(`SELECT data, version FROM ticket ${where}`, args)).map(parse);
+  }
+
   /** The latest other ticket that had this dedupe key (closed or not). */
-  previousOfKey(deviceId: string, key: string, exceptId: number): Ticket | undefined {
-    const row = this.stmts.previousOfKey.get(deviceId, key, exceptId) as { data: string } | undefined;
-    return row && parse(row.data);
+  previousOfKey(deviceId: string, key: string, exceptId: number): Promise<Ticket | undefined> {
+    return this.one('WHERE device_id = ? AND dedupe_key = ? AND id != ? ORDER BY id DESC LIMIT 1', [deviceId, key, exceptId]);
   }
 
   /**
    * Resolved or accepted tickets with no return-visit answer, resolved (or accepted) before `before`.
    * Found through the KPI rows' index of tickets awaiting an answer; a later comment does not count.
    */
-  awaitingAnswer(before: number): Ticket[] {
-    const rows = this.stmts.awaitingAnswer.all(before) as { data: string }[];
-    return rows.map((r) => parse(r.data)).filter((t) => (t.acceptance?.at ?? t.resolvedAt ?? t.updatedAt) <= before);
+  async awaitingAnswer(before: number): Promise<Ticket[]> {
+    const rows = await this.sql.all<TicketRow>(
+      `SELECT t.data, t.version FROM ticket_kpi k JOIN ticket t ON t.id = k.ticket_id
+        WHERE k.status IN ('resolved', 'accepted') AND k.resolved_at <= ? ORDER BY k.resolved_at`,
+      [before],
+    );
+    return rows.map(parse).filter((t) => (t.acceptance?.at ?? t.resolvedAt ?? t.updatedAt) <= before);
   }
 
-  get(id: number): Ticket | undefined {
-    const row = this.stmts.get.get(id) as { data: string } | undefined;
-    return row && (parse(row.data));
+  /** `forUpdate`: inside a transaction on PostgreSQL, hold the row until commit. */
+  get(id: number, opts: { forUpdate?: boolean } = {}): Promise<Ticket | undefined> {
+    return this.one('WHERE id = ?', [id], opts.forUpdate);
   }
 
   /** The ticket for this dedupe key that is not closed, if any. */
-  byKey(key: string): Ticket | undefined {
-    const row = this.stmts.byKey.get(key) as { data: string } | undefined;
-    return row && (parse(row.data));
+  byKey(key: string): Promise<Ticket | undefined> {
+    return this.one("WHERE dedupe_key = ? AND status != 'closed'", [key]);
   }
 
-  activeOfDevice(deviceId: string): Ticket[] {
-    return (this.stmts.activeOfDevice.all(deviceId) as { data: string }[]).map((r) => parse(r.data));
+  activeOfDevice(deviceId: string): Promise<Ticket[]> {
+    return this.many("WHERE device_id = ? AND status != 'closed' ORDER BY id", [deviceId]);
   }
 
-  /** Inserts a ticket and returns it with its id. */
-  /** Writes a new ticket: one row, with its KPI row. */
-  create(t: Omit<Ticket, 'id'>): Ticket {
-    const { id } = this.stmts.nextId.get() as { id: number };
-    const ticket = { ...t, id } as Ticket;
-    this.stmts.insert.run({ ...columns(ticket), data: JSON.stringify(ticket) });
-    this.kpis.put(this.kpiRow(ticket));
+  /**
+   * Writes a new ticket: one row, with its KPI row. The open-problem index decides between two
+   * writers of the same dedupe key: the second gets {@link Conflict} (its transaction retries and
+   * finds the first's ticket) instead of a second ticket.
+   */
+  async create(t: Omit<Ticket, 'id' | 'version'>): Promise<Ticket> {
+    // The id is taken before the insert so the row is written once, whole (the data carries its id).
+    // SQLite: beyond both the sequence and the largest id, should rows ever have come in around the
+    // sequence; the caller holds the write transaction, so nothing takes it meanwhile.
+    const next =
+      this.sql.dialect === 'sqlite'
+        ? await this.sql.get<{ id: number }>("SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'ticket'), 0), COALESCE((SELECT MAX(id) FROM ticket), 0)) + 1 AS id")
+        : await this.sql.get<{ id: number }>("SELECT nextval(pg_get_serial_sequence('ticket', 'id')) AS id");
+    const ticket = { ...t, id: next!.id, version: 1 } as Ticket;
+    const c = columns(ticket);
+    const inserted = await this.sql.get(
+      `INSERT INTO ticket (id, dedupe_key, status, priority, site, device_id, sla_breached, respond_by, resolve_by, updated_at, data, version)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (dedupe_key) WHERE status != 'closed' DO NOTHING RETURNING id`,
+      [c.id, c.dedupeKey, c.status, c.priority, c.site, c.deviceId, c.slaBreached, c.respondBy, c.resolveBy, c.updatedAt, JSON.stringify(ticket)],
+    );
+    if (!inserted) throw new Conflict(`a ticket for ${t.dedupeKey} was opened meanwhile`);
+    await this.kpis.put(this.kpiRow(ticket));
     return ticket;
   }
 
-  save(t: Ticket): void {
-    this.stmts.update.run({ ...columns(t), data: JSON.stringify(t) });
-    this.kpis.put(this.kpiRow(t));
+  /**
+   * Writes a changed ticket if nobody changed it since it was read (its `version`), and moves its
+   * version on (in `t` too, so a later save in the same change builds on it). Throws {@link Conflict}
+   * when the row moved on meanwhile: nothing is written.
+   */
+  async save(t: Ticket): Promise<void> {
+    const c = columns(t);
+    const version = t.version + 1;
+    const data = JSON.stringify({ ...t, version });
+    const r = await this.sql.run(
+      `UPDATE ticket SET dedupe_key = ?, status = ?, priority = ?, sla_breached = ?, respond_by = ?, resolve_by = ?, updated_at = ?, data = ?, version = ?
+        WHERE id = ? AND version = ?`,
+      [c.dedupeKey, c.status, c.priority, c.slaBreached, c.respondBy, c.resolveBy, c.updatedAt, data, version, c.id, t.version],
+    );
+    if (r.changes === 0) throw new Conflict(`ticket ${t.id} changed meanwhile`);
+    t.version = version;
+    await this.kpis.put(this.kpiRow(t));
   }
 
-  addEvent(ticketId: number, type: TicketEventType, at: number, actor: Actor, detail: Record<string, unknown>): TicketEvent {
-    const id = Number(this.stmts.event.run(ticketId, type, at, JSON.stringify(actor), JSON.stringify(detail)).lastInsertRowid);
-    return { id, type, at, ticketId, actor, detail };
+  async addEvent(ticketId: number, type: TicketEventType, at: number, actor: Actor, detail: Record<string, unknown>): Promise<TicketEvent> {
+    const r = await this.sql.get<{ id: number }>('INSERT INTO ticket_event (ticket_id, type, at, actor, detail) VALUES (?, ?, ?, ?, ?) RETURNING id', [ticketId, type, at, JSON.stringify(actor), JSON.stringify(detail)]);
+    return { id: r!.id, type, at, ticketId, actor, detail };
   }
 
-  history(ticketId: number): TicketEvent[] {
-    return (this.db.prepare('SELECT * FROM ticket_event WHERE ticket_id = ? ORDER BY id').all(ticketId) as EventRow[]).map(toEvent);
+  async history(ticketId: number): Promise<TicketEvent[]> {
+    return (await this.sql.all<EventRow>('SELECT * FROM ticket_event WHERE ticket_id = ? ORDER BY id', [ticketId])).map(toEvent);
   }
 
   /** Events after `afterId` (all tickets), oldest first: the live stream's catch-up. */
-  eventsAfter(afterId: number, limit: number): TicketEvent[] {
-    return (this.db.prepare('SELECT * FROM ticket_event WHERE id > ? ORDER BY id LIMIT ?').all(afterId, limit) as EventRow[]).map(toEvent);
+  async eventsAfter(afterId: number, limit: number): Promise<TicketEvent[]> {
+    return (await this.sql.all<EventRow>('SELECT * FROM ticket_event WHERE id > ? ORDER BY id LIMIT ?', [afterId, limit])).map(toEvent);
   }
 
-  lastEventId(): number {
-    return (this.db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM ticket_event').get() as { id: number }).id;
+  async lastEventId(): Promise<number> {
+    return (await this.sql.get<{ id: number }>('SELECT COALESCE(MAX(id), 0) AS id FROM ticket_event'))!.id;
   }
 
   /** The latest finding of each (rule, metric) on a ticket; a neighbour's transmitted one is kept per device beside it. */
-  putFinding(ticketId: number, f: Finding): void {
-    this.stmts.finding.run(ticketId, f.ruleId, transmittedFrom(f) === undefined ? f.metric : `${f.metric}@${f.deviceId}`, JSON.stringify(f));
+  async putFinding(ticketId: number, f: Finding): Promise<void> {
+    await this.sql.run('INSERT INTO ticket_finding (ticket_id, rule_id, metric, finding) VALUES (?, ?, ?, ?) ON CONFLICT (ticket_id, rule_id, metric) DO UPDATE SET finding = excluded.finding', [
+      ticketId,
+      f.ruleId,
+      transmittedFrom(f) === undefined ? f.metric : `${f.metric}@${f.deviceId}`,
+      JSON.stringify(f),
+    ]);
   }
 
-  latestFindings(ticketId: number): Finding[] {
-    return (this.stmts.findings.all(ticketId) as { finding: string }[]).map((r) => JSON.parse(r.finding) as Finding);
+  async latestFindings(ticketId: number): Promise<Finding[]> {
+    return (await this.sql.all<{ finding: string }>('SELECT finding FROM ticket_finding WHERE ticket_id = ? ORDER BY rule_id, metric', [ticketId])).map((r) => JSON.parse(r.finding) as Finding);
   }
 
-  /** Every ticket created in `from <= createdAt < to`, oldest first, one at a time (for exports of any size). */
-  *iterate(from: number, to: number): Generator<Ticket> {
-    const rows = this.db.prepare("SELECT data FROM ticket WHERE json_extract(data, '$.createdAt') >= ? AND json_extract(data, '$.createdAt') < ? ORDER BY id").iterate(from, to) as Iterable<{ data: string }>;
-    for (const r of rows) yield parse(r.data);
+  /** Every ticket created in `from <= createdAt < to`, oldest first, a page at a time (for exports of any size). */
+  async *iterate(from: number, to: number): AsyncGenerator<Ticket> {
+    const created = this.sql.dialect === 'sqlite' ? "json_extract(data, '$.createdAt')" : "(data::jsonb->>'createdAt')::bigint";
+    for (let after = 0; ; ) {
+      const rows = await this.sql.all<TicketRow & { id: number }>(`SELECT id, data, version FROM ticket WHERE id > ? AND ${created} >= ? AND ${created} < ? ORDER BY id LIMIT 500`, [after, from, to]);
+      for (const r of rows) yield parse(r);
+      if (rows.length < 500) return;
+      after = rows[rows.length - 1]!.id;
+    }
   }
 
-  list(q: TicketQuery): { tickets: Ticket[]; total: number } {
+  async list(q: TicketQuery): Promise<{ tickets: Ticket[]; total: number }> {
     const w = new Where()
       .in('status', q.status)
       .in('priority', q.priority)
@@ -201,39 +223,34 @@ export class TicketStore {
       .add('device_id = ?', [q.device ?? ''], !!q.device)
       .add('sla_breached = ?', [q.slaBreached ? 1 : 0], q.slaBreached !== undefined)
       .within('site', q.sites);
-    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM ticket ${w}`).get(...w.args) as { n: number }).n;
-    const rows = this.db.prepare(`SELECT data FROM ticket ${w} ORDER BY priority, resolve_by, id LIMIT ? OFFSET ?`).all(...w.args, q.limit, q.offset) as { data: string }[];
-    return { tickets: rows.map((r) => parse(r.data)), total };
+    const total = (await this.sql.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ticket ${w}`, w.args))!.n;
+    const tickets = await this.many(`${w} ORDER BY priority, resolve_by, id LIMIT ? OFFSET ?`, [...w.args, q.limit, q.offset]);
+    return { tickets, total };
   }
 
   /** Tickets still running whose response or resolution deadline has passed; the caller tells new breaches from known ones. */
-  overdue(now: number): Ticket[] {
-    const rows = this.db
-      .prepare(
-        `SELECT data FROM ticket WHERE status NOT IN ('resolved', 'closed') AND (
-          (resolve_by <= ?) OR (status IN ('open', 'reopened') AND respond_by <= ?)) ORDER BY id`,
-      )
-      .all(now, now) as { data: string }[];
-    return rows.map((r) => parse(r.data));
+  overdue(now: number): Promise<Ticket[]> {
+    return this.many("WHERE status NOT IN ('resolved', 'closed') AND ((resolve_by <= ?) OR (status IN ('open', 'reopened') AND respond_by <= ?)) ORDER BY id", [now, now]);
   }
 
-  countByStatus(): { status: string; n: number }[] {
-    return this.db.prepare('SELECT status, COUNT(*) AS n FROM ticket GROUP BY status').all() as { status: string; n: number }[];
+  countByStatus(): Promise<{ status: string; n: number }[]> {
+    return this.sql.all<{ status: string; n: number }>('SELECT status, COUNT(*) AS n FROM ticket GROUP BY status');
   }
 
-  cursor(): number {
-    return (this.db.prepare('SELECT finding_id FROM ticket_cursor WHERE id = 1').get() as { finding_id: number } | undefined)?.finding_id ?? 0;
+  async cursor(): Promise<number> {
+    return (await this.sql.get<{ finding_id: number }>('SELECT finding_id FROM ticket_cursor WHERE id = 1'))?.finding_id ?? 0;
   }
 
-  setCursor(findingId: number): void {
-    this.db.prepare('INSERT INTO ticket_cursor (id, finding_id) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET finding_id = MAX(finding_id, excluded.finding_id)').run(findingId);
+  async setCursor(findingId: number): Promise<void> {
+    const max = this.sql.dialect === 'sqlite' ? 'MAX' : 'GREATEST';
+    await this.sql.run(`INSERT INTO ticket_cursor (id, finding_id) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET finding_id = ${max}(ticket_cursor.finding_id, excluded.finding_id)`, [findingId]);
   }
 
-  ruleStats(): RuleStats[] {
-    const rows = this.db.prepare('SELECT DISTINCT f.rule_id AS ruleId, t.data AS data FROM ticket_finding f JOIN ticket t ON t.id = f.ticket_id').all() as { ruleId: string; data: string }[];
+  async ruleStats(): Promise<RuleStats[]> {
+    const rows = await this.sql.all<{ ruleId: string; data: string; version: number }>('SELECT DISTINCT f.rule_id AS "ruleId", t.data AS data, t.version AS version FROM ticket_finding f JOIN ticket t ON t.id = f.ticket_id');
     const by = new Map<string, RuleStats>();
     for (const r of rows) {
-      const t = parse(r.data);
+      const t = parse(r);
       let s = by.get(r.ruleId);
       if (!s) by.set(r.ruleId, (s = { ruleId: r.ruleId, tickets: 0, open: 0, confirmed: 0, no_fault_found: 0, false_alarm: 0, precision: null }));
       s.tickets++;
@@ -249,9 +266,51 @@ export class TicketStore {
   }
 }
 
+const TICKET_MIGRATIONS: Migration[] = [
+  {
+    id: 'tickets/001-initial',
+    sqlite: `CREATE TABLE IF NOT EXISTS ticket (id INTEGER PRIMARY KEY AUTOINCREMENT, dedupe_key TEXT NOT NULL, status TEXT NOT NULL,
+        priority TEXT NOT NULL, site TEXT, device_id TEXT NOT NULL, sla_breached INTEGER NOT NULL, respond_by INTEGER NOT NULL,
+        resolve_by INTEGER NOT NULL, updated_at INTEGER NOT NULL, data TEXT NOT NULL);
+      CREATE UNIQUE INDEX IF NOT EXISTS ticket_open_key ON ticket (dedupe_key) WHERE status != 'closed';
+      CREATE INDEX IF NOT EXISTS ticket_device ON ticket (device_id, status);
+      CREATE TABLE IF NOT EXISTS ticket_event (id INTEGER PRIMARY KEY AUTOINCREMENT, ticket_id INTEGER NOT NULL, type TEXT NOT NULL,
+        at INTEGER NOT NULL, actor TEXT NOT NULL, detail TEXT NOT NULL);
+      CREATE INDEX IF NOT EXISTS ticket_event_ticket ON ticket_event (ticket_id, id);
+      CREATE TABLE IF NOT EXISTS ticket_finding (ticket_id INTEGER NOT NULL, rule_id TEXT NOT NULL, metric TEXT NOT NULL, finding TEXT NOT NULL,
+        PRIMARY KEY (ticket_id, rule_id, metric)) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS ticket_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), finding_id INTEGER NOT NULL);`,
+    // The open-problem index is the one rule that keeps two servers from opening one problem twice.
+    postgres: `CREATE TABLE ticket (id BIGSERIAL PRIMARY KEY, dedupe_key TEXT NOT NULL, status TEXT NOT NULL,
+        priority TEXT NOT NULL, site TEXT, device_id TEXT NOT NULL, sla_breached INTEGER NOT NULL, respond_by BIGINT NOT NULL,
+        resolve_by BIGINT NOT NULL, updated_at BIGINT NOT NULL, data TEXT NOT NULL);
+      CREATE UNIQUE INDEX ticket_open_key ON ticket (dedupe_key) WHERE status != 'closed';
+      CREATE INDEX ticket_device ON ticket (device_id, status);
+      CREATE TABLE ticket_event (id BIGSERIAL PRIMARY KEY, ticket_id BIGINT NOT NULL, type TEXT NOT NULL,
+        at BIGINT NOT NULL, actor TEXT NOT NULL, detail TEXT NOT NULL);
+      CREATE INDEX ticket_event_ticket ON ticket_event (ticket_id, id);
+      CREATE TABLE ticket_finding (ticket_id BIGINT NOT NULL, rule_id TEXT NOT NULL, metric TEXT NOT NULL, finding TEXT NOT NULL,
+        PRIMARY KEY (ticket_id, rule_id, metric));
+      CREATE TABLE ticket_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), finding_id BIGINT NOT NULL);`,
+  },
+  {
+    // Optimistic versioning: a change applies only to the version it was made from.
+    id: 'tickets/002-version',
+    sqlite: 'ALTER TABLE ticket ADD COLUMN version INTEGER NOT NULL DEFAULT 1',
+    postgres: 'ALTER TABLE ticket ADD COLUMN version INTEGER NOT NULL DEFAULT 1',
+  },
+];
+
+interface TicketRow {
+  data: string;
+  version: number;
+}
+
 /** A stored ticket; one saved before the service-loop fields existed reads with their defaults. */
-function parse(data: string): Ticket {
-  const t = JSON.parse(data) as Ticket;
+function parse(row: TicketRow): Ticket {
+  const t = JSON.parse(row.data) as Ticket;
+  // The column is the version's truth; tickets stored before versions carry none in their data.
+  t.version = row.version;
   // Tickets stored before machines were declared have no transmitted evidence.
   if (t.evidence.transmitted === undefined) t.evidence.transmitted = [];
   // Spread only where needed: merging every ticket into a fresh object costs the hot path a third.

@@ -26,10 +26,10 @@ export function registerSurveyPages(app: FastifyInstance, tickets: TicketManager
       done(null, Object.fromEntries(new URLSearchParams(body as string)));
     });
 
-    const open = (raw: unknown, reply: FastifyReply): { ticket: Ticket; purpose: 'accept' | 'survey'; token: string } | undefined => {
+    const open = async (raw: unknown, reply: FastifyReply): Promise<{ ticket: Ticket; purpose: 'accept' | 'survey'; token: string } | undefined> => {
       const token = Token.safeParse(raw).data?.token;
       const check = token !== undefined ? verifyLink(linkKey, token, now()) : ({ ok: false, reason: 'invalid' } as const);
-      const ticket = check.ok ? tickets.store.get(check.claim.ticketId) : undefined;
+      const ticket = check.ok ? await tickets.store.get(check.claim.ticketId) : undefined;
       if (!check.ok && check.reason === 'expired') {
         page(reply, 410, 'This link has expired', '<p>Please contact the service desk if you would still like to answer.</p>');
         return undefined;
@@ -47,24 +47,24 @@ export function registerSurveyPages(app: FastifyInstance, tickets: TicketManager
     };
 
     child.get('/survey/:token', { config: { access: 'public' } }, async (req, reply) => {
-      const o = open(req.params, reply);
+      const o = await open(req.params, reply);
       if (!o) return reply;
       return page(reply, 200, o.purpose === 'accept' ? 'Please confirm the repair' : 'How did we do?', form(o.ticket, o.purpose, o.token));
     });
 
     child.post('/survey/:token', { bodyLimit: 8192, config: { access: 'public' } }, async (req, reply) => {
-      const o = open(req.params, reply);
+      const o = await open(req.params, reply);
       if (!o) return reply;
       const body = req.body && typeof req.body === 'object' ? req.body : {};
       let r: ActResult;
       if (o.purpose === 'accept') {
         const f = AcceptForm.safeParse(body);
         if (!f.success) return page(reply, 400, 'Please confirm the repair', problems(f.error) + form(o.ticket, o.purpose, o.token));
-        r = tickets.act(o.ticket.id, { action: 'accept', by: f.data.by, via: 'link' }, CUSTOMER);
+        r = await tickets.act(o.ticket.id, { action: 'accept', by: f.data.by, via: 'link' }, CUSTOMER);
       } else {
         const f = SurveyForm.safeParse(body);
         if (!f.success) return page(reply, 400, 'How did we do?', problems(f.error) + form(o.ticket, o.purpose, o.token));
-        r = tickets.act(o.ticket.id, { action: 'survey', score: f.data.score, nps: f.data.nps, comment: f.data.comment, via: 'page' }, CUSTOMER);
+        r = await tickets.act(o.ticket.id, { action: 'survey', score: f.data.score, nps: f.data.nps, comment: f.data.comment, via: 'page' }, CUSTOMER);
       }
       if (!r.ok) return page(reply, 409, 'Already answered', `<p>${esc(r.message)}</p>`);
       const next = o.purpose === 'accept' ? (r.event.detail.link as { url: string } | undefined) : undefined;

@@ -48,7 +48,7 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
   const given = ctx.env.VIGIL_TOKEN;
   const token = given || generateToken();
   let historyReplayed: () => true | string = () => 'starting';
-  const server = buildServer(
+  const server = await buildServer(
     parseConfig(
       ServerConfigSchema,
       {

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createWriteStream, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openDatabase, parseDuration } from '../../core/index.ts';
+import { SqliteSql, openDatabase, parseDuration } from '../../core/index.ts';
 import { HistoryRollups } from '../../ingest/index.ts';
 import { FindingStore } from '../../rules/index.ts';
 import { TicketStore } from '../../tickets/index.ts';
@@ -15,7 +15,7 @@ type Row = Record<string, unknown>;
 interface Table {
   /** CSV columns, in order: a name and how to get it from a row. */
   columns: [string, (r: Row) => unknown][];
-  rows(from: number, to: number): Iterable<Row>;
+  rows(from: number, to: number): Iterable<Row> | AsyncIterable<Row>;
 }
 
 const iso = (ms: unknown) => (typeof ms === 'number' ? new Date(ms).toISOString() : '');
@@ -71,7 +71,7 @@ export async function exportCommand(argv: string[], ctx: CliContext): Promise<nu
   }
   // A second connection beside the running server (WAL: its writes carry on while this one reads).
   const db = openDatabase(file);
-  const tables: Record<string, () => Table> = {
+  const tables: Record<string, () => Table | Promise<Table>> = {
     readings: () => {
       const history = new HistoryRollups(db);
       return {
@@ -79,8 +79,8 @@ export async function exportCommand(argv: string[], ctx: CliContext): Promise<nu
         rows: (f, t) => history.rows({ from: f, to: t }) as Iterable<Row>,
       };
     },
-    tickets: () => {
-      const store = new TicketStore(db);
+    tickets: async () => {
+      const store = await TicketStore.open(new SqliteSql(db));
       return {
         columns: [
           ['id', (r) => r.id], ['created', (r) => iso(r.createdAt)], ['site', (r) => r.site], ['device', (r) => r.deviceId], ['fault', (r) => r.fault], ['title', (r) => r.title],
@@ -91,7 +91,7 @@ export async function exportCommand(argv: string[], ctx: CliContext): Promise<nu
           ['first_time_fix', (r) => r.firstTimeFix], ['accepted_by', (r) => (r.acceptance as { by: string } | null)?.by], ['score', (r) => (r.survey as { score: number } | null)?.score],
           ['nps', (r) => (r.survey as { nps: number | null } | null)?.nps], ['close_reason', (r) => r.closeReason],
         ],
-        rows: (f, t) => store.iterate(f, t) as Iterable<Row>,
+        rows: (f, t) => store.iterate(f, t) as AsyncIterable<Row>,
       };
     },
     findings: () => {
@@ -105,13 +105,13 @@ export async function exportCommand(argv: string[], ctx: CliContext): Promise<nu
   const out: NodeJS.WritableStream = values.out ? createWriteStream(values.out) : process.stdout;
   let n = 0;
   try {
-    const table = tables[what]!();
+    const table = await tables[what]!();
     const write = async (line: string) => {
       // Rows are read one at a time and written as the reader takes them: memory stays flat at any size.
       if (!out.write(`${line}\n`)) await once(out, 'drain');
     };
     if (values.format === 'csv') await write(table.columns.map(([name]) => name).join(','));
-    for (const r of table.rows(from, to)) {
+    for await (const r of table.rows(from, to)) {
       await write(values.format === 'csv' ? table.columns.map(([, get]) => csvField(get(r))).join(',') : JSON.stringify(r));
       n++;
     }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AuditLog, SecretBox, openDatabase, secretKeyOrFile } from '../../core/index.ts';
+import { AuditLog, SecretBox, SqliteSql, openDatabase, secretKeyOrFile } from '../../core/index.ts';
 import { WebhookOutbox } from '../../tickets/index.ts';
 import { type CliContext, dataDirOf } from '../context.ts';
 import { secretsHelp } from '../help.ts';
@@ -23,8 +23,8 @@ export async function secretsCommand(argv: string[], ctx: CliContext): Promise<n
   const previous = ctx.env.VIGIL_SECRET_KEY_OLD ?? (existsSync(keyFile) ? secretKeyOrFile(undefined, keyFile).key : undefined);
   const db = openDatabase(join(resolve(dataDir), 'server.db'));
   try {
-    const outbox = new WebhookOutbox(db, new SecretBox(next, previous ? [previous] : []));
-    const n = outbox.reseal();
+    const outbox = await WebhookOutbox.open(new SqliteSql(db), new SecretBox(next, previous ? [previous] : []));
+    const n = await outbox.reseal();
     const by = `cli:${ctx.env.USER ?? 'unknown'}`;
     new AuditLog(db).record(Date.now(), by, 'secrets.rotate', { resealed: n });
     ctx.out(`${n} secret(s) sealed with the new key`);

@@ -24,7 +24,7 @@ export async function serverCommand(argv: string[], ctx: CliContext): Promise<nu
   if (raw.influx === undefined && raw.sinks === undefined && influx) raw.sinks = [{ kind: 'influxdb', ...influx }];
   const config = parseConfig(ServerConfigSchema, raw, ctx.env, values.config);
   const log = cliLogger(ctx.env, 'vigil-server');
-  const server = buildServer(config, {
+  const server = await buildServer(config, {
     log,
     clock: systemClock,
     registry: createRegistry({ defaultMetrics: true }),

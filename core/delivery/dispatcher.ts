@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { type Clock, DurationSchema, type Logger, type Registry, type Service, type TimerHandle, TransitionLog, errorMessage } from '../runtime/index.ts';
 import { deliveryAttempts, deliveryQueue } from './metrics.ts';
@@ -35,7 +37,7 @@ export interface Route {
 export interface DispatcherDeps {
   queue: DeliveryQueue;
   /** The route of a target; undefined when the target is gone (its items are dead-lettered). */
-  route(target: string): Route | undefined;
+  route(target: string): Route | undefined | Promise<Route | undefined>;
   clock: Clock;
   log: Logger;
   registry: Registry;
@@ -44,9 +46,13 @@ export interface DispatcherDeps {
   outputs: readonly string[];
   /** Told every attempt's result (the webhook's own metrics of earlier releases). */
   observe?(route: Route, result: 'delivered' | 'retry' | 'dead'): void;
+  /** This server's name in the queue's claims (default: host, process and a random part). */
+  owner?: string;
 }
 
 const HEADS_PER_QUERY = 256;
+/** A claim lasts an attempt's timeout and this much more. */
+const CLAIM_MARGIN_MS = 30_000;
 
 /**
  * Delivers the queue. Lifecycle: start() begins pumping due items (oldest first, one at a time per
@@ -66,25 +72,32 @@ export class Dispatcher implements Service {
   private abort = new AbortController();
   private readonly links = new Map<string, TransitionLog>();
   private readonly counters = new Map<string, (o: DeliveryOutcomeKind) => void>();
+  private pumping: Promise<void> | undefined;
+  private again = false;
+  private readonly owner: string;
 
   constructor(
     private readonly config: DispatchConfig,
     private readonly deps: DispatcherDeps,
   ) {
     const queue = deps.queue;
-    let cache: { at: number; byOutput: Map<string, number> } | undefined;
+    this.owner = deps.owner ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    let cache: { at: number; byOutput: Promise<Map<string, number>> } | undefined;
     // One gauge read per scrape groups the pending rows by output; the outputs share the reading.
-    const pending = (output: string) => {
+    const pending = async (output: string) => {
       const now = Date.now();
       if (!cache || now - cache.at > 500) {
-        const byOutput = new Map<string, number>();
-        for (const [target, n] of queue.pendingByTarget()) {
-          const o = deps.route(target)?.output ?? 'gone';
-          byOutput.set(o, (byOutput.get(o) ?? 0) + n);
-        }
-        cache = { at: now, byOutput };
+        const read = async () => {
+          const byOutput = new Map<string, number>();
+          for (const [target, n] of await queue.pendingByTarget()) {
+            const o = (await deps.route(target))?.output ?? 'gone';
+            byOutput.set(o, (byOutput.get(o) ?? 0) + n);
+          }
+          return byOutput;
+        };
+        cache = { at: now, byOutput: read() };
       }
-      return cache.byOutput.get(output) ?? 0;
+      return (await cache.byOutput).get(output) ?? 0;
     };
     for (const output of deps.outputs) deliveryQueue(deps.registry, output, () => pending(output));
   }
@@ -108,43 +121,64 @@ export class Dispatcher implements Service {
 
   /** Something was queued or replayed: look for due work now. */
   kick(): void {
-    if (!this.stopped) this.pump();
+    if (this.stopped) return;
+    // One pass at a time; a kick during a pass asks for another after it.
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = this.pump()
+      .catch((err: unknown) => this.deps.log.error({ err }, 'delivery queue unreadable; trying again shortly'))
+      .finally(() => {
+        this.pumping = undefined;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
   }
 
   /** True while an item is pending or in flight. */
-  get busy(): boolean {
-    return this.inFlight.size > 0 || this.deps.queue.nextDue() !== undefined;
+  async busy(): Promise<boolean> {
+    return this.inFlight.size > 0 || this.pumping !== undefined || (await this.deps.queue.nextDue()) !== undefined;
   }
 
-  private pump(): void {
+  private async pump(): Promise<void> {
     if (this.stopped) return;
     let refilled = false;
-    while (this.inFlight.size < this.config.concurrency) {
+    while (this.inFlight.size < this.config.concurrency && !this.stopped) {
       if (this.batch.length === 0) {
         // Finding the heads costs a pass over the pending rows, so take many at once and work through
-        // them; a chain's next item is picked up by the next refill, after this one is done.
+        // them; a chain's next item is picked up by the next refill, after this one is done. The claim
+        // outlasts an attempt, so no other server sends an item this one is still sending.
         if (refilled) break;
-        this.batch = this.deps.queue.heads(this.deps.clock.now(), HEADS_PER_QUERY).filter((d) => !this.inFlight.has(d.id));
+        const now = this.deps.clock.now();
+        const until = now + this.config.timeout + CLAIM_MARGIN_MS;
+        this.batch = (await this.deps.queue.claim(now, HEADS_PER_QUERY, this.owner, until)).filter((d) => !this.inFlight.has(d.id));
         refilled = true;
-        if (this.batch.length === 0) break;
+        if (this.batch.length === 0 || this.stopped) break;
       }
       const d = this.batch.shift()!;
-      const p = this.attempt(d).finally(() => {
-        this.inFlight.delete(d.id);
-        this.pump();
-      });
+      const p = this.attempt(d)
+        .catch((err: unknown) => this.deps.log.error({ err, delivery: d.id }, 'delivery outcome not recorded; the item is sent again'))
+        .finally(() => {
+          this.inFlight.delete(d.id);
+          this.kick();
+        });
       this.inFlight.set(d.id, p);
     }
-    this.schedule();
+    await this.schedule();
   }
 
-  private schedule(): void {
-    const due = this.deps.queue.nextDue();
+  private async schedule(): Promise<void> {
+    if (this.stopped) return;
+    const due = await this.deps.queue.nextDue();
     const now = this.deps.clock.now();
     if (now - this.prunedAt > 3_600_000) {
       this.prunedAt = now;
-      this.deps.queue.prune(now - this.config.keepDelivered);
+      await this.deps.queue.prune(now - this.config.keepDelivered);
     }
+    if (this.stopped) return;
     // With work in flight, finishing it pumps again; otherwise wake at the next due time (at most a
     // minute away, so a row written by another process is not missed for long).
     const at = due === undefined ? now + 60_000 : Math.max(now + 50, Math.min(due, now + 60_000));
@@ -154,15 +188,15 @@ export class Dispatcher implements Service {
     this.timer = this.deps.clock.setTimeout(() => {
       this.timer = undefined;
       this.timerAt = Infinity;
-      this.pump();
+      this.kick();
     }, at - now);
   }
 
   private async attempt(d: Queued): Promise<void> {
     const { queue, clock, log } = this.deps;
-    const route = this.deps.route(d.target);
+    const route = await this.deps.route(d.target);
     if (!route) {
-      queue.failed(d.id, 'destination removed', null);
+      await queue.failed(d.id, 'destination removed', null);
       return;
     }
     let outcome: DeliveryOutcome;
@@ -172,7 +206,10 @@ export class Dispatcher implements Service {
       outcome = { kind: 'retry', reason: errorMessage(err) };
     }
     // Stopping mid-attempt: the item stays as it was, to be sent again after the restart.
-    if (this.abort.signal.aborted && outcome.kind !== 'ok') return;
+    if (this.abort.signal.aborted && outcome.kind !== 'ok') {
+      await queue.release(d.id).catch(() => undefined);
+      return;
+    }
     const now = clock.now();
     const link = this.link(d.target, route);
     const fields = { target: d.target, output: route.output };
@@ -182,12 +219,12 @@ export class Dispatcher implements Service {
     this.counter(route.output)(decision.counted);
     switch (decision.action) {
       case 'done':
-        queue.delivered(d.id, now);
+        await queue.delivered(d.id, now);
         this.deps.observe?.(route, 'delivered');
         link.up(fields);
         return;
       case 'wait':
-        queue.failed(d.id, reason, now + decision.ms, { countAttempt: decision.countAttempt });
+        await queue.failed(d.id, reason, now + decision.ms, { countAttempt: decision.countAttempt });
         this.deps.observe?.(route, 'retry');
         // The target's credentials or address are wrong, not the item: say once what to check (the
         // link logs the outage once and its recovery once).
@@ -195,7 +232,7 @@ export class Dispatcher implements Service {
         return;
       case 'split':
       case 'dead': {
-        queue.failed(d.id, reason, null);
+        await queue.failed(d.id, reason, null);
         this.deps.observe?.(route, 'dead');
         link.down(reason, fields);
         log.warn({ ...fields, delivery: d.id, event: d.eventId, key: d.key, attempts, error: reason }, 'delivery dead-lettered');

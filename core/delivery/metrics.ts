@@ -14,21 +14,21 @@ export function deliveryAttempts(registry: Registry, output: string): (outcome: 
   return (outcome, n = 1) => counter.inc({ output, outcome }, n);
 }
 
-const queues = new WeakMap<Registry, Map<string, () => number>>();
+const queues = new WeakMap<Registry, Map<string, () => number | Promise<number>>>();
 
 /** `vigil_delivery_queue{output}`: what each output holds that its target has not taken yet. */
-export function deliveryQueue(registry: Registry, output: string, read: () => number): void {
+export function deliveryQueue(registry: Registry, output: string, read: () => number | Promise<number>): void {
   let outputs = queues.get(registry);
   if (!outputs) {
-    const map = new Map<string, () => number>();
+    const map = new Map<string, () => number | Promise<number>>();
     queues.set(registry, (outputs = map));
     new Gauge({
       name: 'vigil_delivery_queue',
       help: 'Items each output (tsdb, webhook) holds that its target has not taken yet',
       labelNames: ['output'],
       registers: [registry],
-      collect() {
-        for (const [name, r] of map) this.set({ output: name }, r());
+      async collect() {
+        for (const [name, r] of map) this.set({ output: name }, await r());
       },
     });
   }

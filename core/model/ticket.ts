@@ -195,6 +195,11 @@ export const TicketSchema = z.strictObject({
    */
   firstTimeFix: z.boolean().nullable(),
   firstFixUntil: z.number().int().nullable(),
+  /**
+   * Moves on with every change. An action that gives the version it was decided on is refused (409)
+   * when the ticket has changed since, so two people cannot overwrite each other unseen.
+   */
+  version: z.number().int().positive(),
 });
 export type Ticket = z.infer<typeof TicketSchema>;
 

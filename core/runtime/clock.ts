@@ -62,22 +62,39 @@ export class ManualClock implements Clock {
 
   advance(ms: number): void {
     const until = this.time + ms;
-    for (;;) {
-      let dueId: number | undefined;
-      let dueAt = Infinity;
-      for (const [id, t] of this.timers) {
-        if (t.at <= until && t.at < dueAt) {
-          dueAt = t.at;
-          dueId = id;
-        }
-      }
-      if (dueId === undefined) break;
-      const timer = this.timers.get(dueId)!;
-      this.timers.delete(dueId);
-      this.time = Math.max(this.time, timer.at);
+    for (let timer = this.due(until); timer; timer = this.due(until)) timer.fn();
+    this.time = until;
+  }
+
+  /**
+   * As {@link advance}, letting each timer's asynchronous work (`settle`, by default what is queued
+   * now and the store's replies to it) finish before the next timer is due: for timers whose callback
+   * starts async work that sets the next timer when it ends.
+   */
+  async advanceAsync(ms: number, settle: () => Promise<void> = () => new Promise((r) => setTimeout(r, 5))): Promise<void> {
+    const until = this.time + ms;
+    for (let timer = this.due(until); timer; timer = this.due(until)) {
       timer.fn();
+      await settle();
     }
     this.time = until;
+  }
+
+  /** Takes the first timer due by `until` off the list and moves the time to it. */
+  private due(until: number): { at: number; fn: () => void } | undefined {
+    let dueId: number | undefined;
+    let dueAt = Infinity;
+    for (const [id, t] of this.timers) {
+      if (t.at <= until && t.at < dueAt) {
+        dueAt = t.at;
+        dueId = id;
+      }
+    }
+    if (dueId === undefined) return undefined;
+    const timer = this.timers.get(dueId)!;
+    this.timers.delete(dueId);
+    this.time = Math.max(this.time, timer.at);
+    return timer;
   }
 
   pendingTimers(): number {

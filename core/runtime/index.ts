@@ -21,3 +21,4 @@ export * from './access.ts';
 export * from './api.ts';
 export * from './access-api.ts';
 export * from './sse.ts';
+export * from './keyed-serial.ts';

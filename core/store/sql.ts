@@ -65,3 +65,12 @@ export async function retrying<T>(sql: Sql, fn: () => Promise<T>, attempts = 8):
     }
   }
 }
+
+/**
+ * ` FOR UPDATE` on PostgreSQL inside a transaction (the row is held until it commits, so a
+ * read-modify-write on another server waits instead of overwriting); nothing on SQLite, whose
+ * transactions hold the whole file.
+ */
+export function forUpdate(sql: Sql, when = true): string {
+  return when && sql.dialect === 'postgres' && sql.inTx() ? ' FOR UPDATE' : '';
+}

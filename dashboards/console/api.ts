@@ -89,12 +89,12 @@ export function registerConsoleApi(app: FastifyInstance, deps: ConsoleApiDeps): 
   }));
   const siteOf = (deviceId: string) => deps.devices.list().find((d) => d.deviceId === deviceId)?.site;
 
-  endpoint(app, 'GET', '/api/v1/fleet', { tag: 'console', summary: 'Sites and devices with health (and why), last values, open tickets, gateway state', response: Fleet, scoped: 'filtered' }, ({ principal }) => {
+  endpoint(app, 'GET', '/api/v1/fleet', { tag: 'console', summary: 'Sites and devices with health (and why), last values, open tickets, gateway state', response: Fleet, scoped: 'filtered' }, async ({ principal }) => {
     const gateways = new Map(deps.gateways.list().map((g) => [`${g.site}/${g.gatewayId}`, g]));
     const alerts = new Map<string, ReturnType<RuleService['live']['alerts']>>();
     for (const a of deps.rules.live.alerts()) alerts.set(a.deviceId, [...(alerts.get(a.deviceId) ?? []), a]);
     const open = new Map<string, { id: number; priority: string; title: string }[]>();
-    for (const t of deps.tickets.store.list({ status: ['new', 'open', 'acknowledged', 'in_progress', 'reopened'], sites: principal.sites, limit: 100_000, offset: 0 }).tickets) {
+    for (const t of (await deps.tickets.store.list({ status: ['new', 'open', 'acknowledged', 'in_progress', 'reopened'], sites: principal.sites, limit: 100_000, offset: 0 })).tickets) {
       if (t.deviceId === null) continue;
       const list = open.get(t.deviceId) ?? [];
       open.set(t.deviceId, list);
@@ -123,7 +123,7 @@ export function registerConsoleApi(app: FastifyInstance, deps: ConsoleApiDeps): 
     return { sites: [...sites].sort(([a], [b]) => a.localeCompare(b)).map(([site, devices]) => ({ site, devices })) };
   });
 
-  endpoint(app, 'GET', '/api/v1/devices/:id/overview', { tag: 'console', summary: 'One device: last values, rules with limits, learned baselines, alerts, tickets, gateway', params: z.strictObject({ id: DeviceIdSchema }), response: Overview, errors: [404], scoped: 'filtered' }, ({ params, principal, reply }) => {
+  endpoint(app, 'GET', '/api/v1/devices/:id/overview', { tag: 'console', summary: 'One device: last values, rules with limits, learned baselines, alerts, tickets, gateway', params: z.strictObject({ id: DeviceIdSchema }), response: Overview, errors: [404], scoped: 'filtered' }, async ({ params, principal, reply }) => {
     const device = deps.devices.list().find((d) => d.deviceId === params.id);
     if (!device || !canSee(principal, device.site)) return reply.code(404).send({ error: 'not_found', message: `no device ${params.id} has reported` });
     const plan = deps.rules.live.plans().find((p) => p.deviceId === params.id);
@@ -138,7 +138,7 @@ export function registerConsoleApi(app: FastifyInstance, deps: ConsoleApiDeps): 
       skipped: plan?.skipped ?? [],
       baselines: deps.rules.live.baselines(params.id),
       alerts,
-      tickets: deps.tickets.store.list({ device: params.id, limit: 200, offset: 0 }).tickets.map((t) => ({
+      tickets: (await deps.tickets.store.list({ device: params.id, limit: 200, offset: 0 })).tickets.map((t) => ({
         id: t.id,
         title: t.title,
         status: t.status,

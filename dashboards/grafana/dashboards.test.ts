@@ -58,7 +58,7 @@ describe('Grafana dashboards as code', () => {
   it('uses only metrics the server exports on /metrics', async () => {
     const tmp = tempDir();
     const registry = createRegistry();
-    const server = buildServer(parseConfig(ServerConfigSchema, { version: 1, dataDir: tmp.dir, broker: { mode: 'embedded', port: 0 }, http: { port: 0 }, influx: { url: 'http://127.0.0.1:9' } }, {}), { log: silentLogger(), clock: systemClock, registry });
+    const server = await buildServer(parseConfig(ServerConfigSchema, { version: 1, dataDir: tmp.dir, broker: { mode: 'embedded', port: 0 }, http: { port: 0 }, influx: { url: 'http://127.0.0.1:9' } }, {}), { log: silentLogger(), clock: systemClock, registry });
     const exported = new Set((await registry.getMetricsAsJSON()).map((m) => m.name));
     await server.stop().catch(() => undefined);
     tmp.cleanup();

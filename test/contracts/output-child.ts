@@ -13,7 +13,9 @@ const out = await c.open(JSON.parse(address) as Record<string, string | number>,
 if (put) console.log(`put ${JSON.stringify(await out.put(JSON.parse(put) as { key: string; n: number }[]))}`);
 console.log('delivering');
 const timer = setInterval(() => {
-  if (out.pending() === 0) console.log('drained');
+  void out.pending().then((n) => {
+    if (n === 0) console.log('drained');
+  });
 }, 100);
 process.on('SIGTERM', () => {
   clearInterval(timer);

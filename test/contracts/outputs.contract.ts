@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
-import { createRegistry, openDatabase, parseConfig, silentLogger, systemClock, type Reading, type WebhookPayload } from '../../core/index.ts';
+import { SqliteSql, createRegistry, openDatabase, parseConfig, silentLogger, systemClock, type Reading, type WebhookPayload } from '../../core/index.ts';
 import { Quarantine, SINKS, type TelemetrySink } from '../../ingest/index.ts';
 import { DESTINATIONS, DestinationEntrySchema, TicketOutputs, WebhookConfigSchema, WebhookDispatcher, WebhookOutbox, idempotencyKey } from '../../tickets/index.ts';
 import { type SmtpAnswer, SmtpRelay } from '../helpers/smtp.ts';
@@ -32,11 +32,11 @@ export interface OpenOutput {
   /** Puts `n` items under each key; returns their identities in the order put. */
   put(items: { key: string; n: number }[]): Promise<string[]>;
   /** Items not yet taken nor given up. */
-  pending(): number;
+  pending(): Promise<number>;
   /** Ids of the items given up: dead letters (destinations) or quarantined writes (sinks). */
-  dead(): number[];
+  dead(): Promise<number[]>;
   /** Sends a dead letter again; false when the output has no replay. */
-  replay(id: number): boolean;
+  replay(id: number): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -189,9 +189,9 @@ async function openSink(kind: string, address: Record<string, string | number>, 
       }
       return ids;
     },
-    pending: () => Number(sink.status().spoolReadings),
-    dead: () => quarantine.list({ limit: 1000, offset: 0, code: 'tsdb_rejected' }).items.map((e) => e.id),
-    replay: () => false,
+    pending: async () => Number(sink.status().spoolReadings),
+    dead: async () => quarantine.list({ limit: 1000, offset: 0, code: 'tsdb_rejected' }).items.map((e) => e.id),
+    replay: async () => false,
     stop: async () => {
       await sink.stop();
       db.close();
@@ -239,8 +239,8 @@ async function openDestination(kind: string, address: Record<string, string | nu
     kind === 'email'
       ? { host: '127.0.0.1', port: address.port, ca: address.ca, user: address.user, password: address.password, from: 'vigil@plant-a.example', to: ['desk@service.example'], timeout: '1s' }
       : { url: address.url, timeout: '400ms', ...(kind === 'webhook' ? { secret: 'contract-webhook-secret-0123456789' } : {}) };
-  const db = openDatabase(dbPath);
-  const outbox = new WebhookOutbox(db);
+  const db = new SqliteSql(openDatabase(dbPath));
+  const outbox = await WebhookOutbox.open(db);
   const outputs = new TicketOutputs([DestinationEntrySchema.parse({ kind, name: `contract-${kind}`, ...own })], { outbox, clock: systemClock, log, baseUrl: 'https://vigil.plant-a.example', timeoutMs: 400 });
   const dispatcher = new WebhookDispatcher(parseConfig(WebhookConfigSchema, { maxAttempts: opts.maxAttempts, initialBackoff: '20ms', maxBackoff: '150ms', concurrency: 4 }, {}), { outbox, clock: systemClock, log, registry: createRegistry(), route: outputs.route });
   await dispatcher.start();
@@ -249,24 +249,24 @@ async function openDestination(kind: string, address: Record<string, string | nu
       const ids: string[] = [];
       // Event ids continue from what the database holds, as the ticket store's do; each database starts
       // from its own base, so the outputs the suite opens against one target never share a key.
-      let next = ((db.prepare('SELECT MAX(event_id) AS m FROM delivery').get() as { m: number | null }).m ?? createHash('sha1').update(dbPath).digest().readUInt32BE(0)) + 1;
-      db.transaction(() => {
+      let next = ((await db.get<{ m: number | null }>('SELECT MAX(event_id) AS m FROM delivery'))!.m ?? createHash('sha1').update(dbPath).digest().readUInt32BE(0)) + 1;
+      await db.tx(async () => {
         for (const { key, n } of items) {
           for (let i = 0; i < n; i++) {
             const id = next++;
             const t = ticket(Number(key.replace(/\D/g, '')) || 1);
-            outputs.enqueue({ id, type: 'ticket.updated', ticketId: t.id }, { id: idempotencyKey(id), type: 'ticket.updated', at: new Date().toISOString(), actor: { name: 'rule-engine', role: 'system' }, detail: { n: i }, ticket: t }, Date.now());
+            await outputs.enqueue({ id, type: 'ticket.updated', ticketId: t.id }, { id: idempotencyKey(id), type: 'ticket.updated', at: new Date().toISOString(), actor: { name: 'rule-engine', role: 'system' }, detail: { n: i }, ticket: t }, Date.now());
             ids.push(idempotencyKey(id));
           }
         }
-      })();
+      });
       dispatcher.kick();
       return ids;
     },
-    pending: () => outputs.list()[0]!.pending,
-    dead: () => outputs.deliveries({ status: 'dead', limit: 1000, offset: 0 }).deliveries.map((d) => d.id),
-    replay: (id) => {
-      const ok = outputs.replay(id, Date.now());
+    pending: async () => (await outputs.list())[0]!.pending,
+    dead: async () => (await outputs.deliveries({ status: 'dead', limit: 1000, offset: 0 })).deliveries.map((d) => d.id),
+    replay: async (id) => {
+      const ok = await outputs.replay(id, Date.now());
       dispatcher.kick();
       return ok;
     },

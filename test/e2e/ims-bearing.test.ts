@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ManualClock, createRegistry, openDatabase, parseConfig, silentLogger } from '../../core/index.ts';
+import { ManualClock, SqliteSql, createRegistry, openDatabase, parseConfig, silentLogger } from '../../core/index.ts';
 import { backtest, defaultRuleset, leadTimes, parseReadingsCsv, parseTruthCsv } from '../../rules/index.ts';
 import { TicketManager, TicketsConfigSchema } from '../../tickets/index.ts';
 
@@ -18,7 +18,7 @@ describe('default ruleset on the IMS bearing run (real data)', () => {
   const { findings, summary } = backtest(ruleset, readings, { site: 'lab' });
   const failedAt = truth[0]!.failedAt;
 
-  it('names bearing 1 as the source at least 72 h before the last live snapshot', () => {
+  it('names bearing 1 as the source at least 72 h before the last live snapshot', async () => {
     const report = leadTimes(findings, truth, summary.to);
     const [b1] = report.failures;
     expect(b1!.deviceId).toBe('ims2-b1');
@@ -33,14 +33,14 @@ describe('default ruleset on the IMS bearing run (real data)', () => {
     for (const t of Object.values(report.transmitted)) expect(t.sources).toEqual(['ims2-b1']);
   });
 
-  it('opens one wear ticket, on bearing 1, with the neighbours’ transmitted vibration as its evidence', () => {
+  it('opens one wear ticket, on bearing 1, with the neighbours’ transmitted vibration as its evidence', async () => {
     const clock = new ManualClock(readings[0]!.ts);
-    const m = new TicketManager(parseConfig(TicketsConfigSchema, {}, {}), { db: openDatabase(':memory:'), clock, log: silentLogger(), registry: createRegistry() });
+    const m = await TicketManager.open(parseConfig(TicketsConfigSchema, {}, {}), { sql: new SqliteSql(openDatabase(':memory:')), clock, log: silentLogger(), registry: createRegistry() });
     for (const f of findings) {
       if (f.at > clock.now()) clock.advance(f.at - clock.now());
-      m.handleFinding(f);
+      await m.handleFinding(f);
     }
-    const { tickets } = m.store.list({ limit: 100, offset: 0 });
+    const { tickets } = await m.store.list({ limit: 100, offset: 0 });
     expect(tickets.map((t) => [t.deviceId, t.fault])).toEqual([['ims2-b1', 'bearing_wear']]);
     const [t] = tickets;
     expect(t!.createdAt).toBeLessThanOrEqual(failedAt - 72 * HOUR);
@@ -48,7 +48,7 @@ describe('default ruleset on the IMS bearing run (real data)', () => {
     expect(t!.evidence.findings.length).toBeGreaterThan(0);
   });
 
-  it('without the machine declared, the neighbours’ findings come only after bearing 1’s, and are counted as false alarms', () => {
+  it('without the machine declared, the neighbours’ findings come only after bearing 1’s, and are counted as false alarms', async () => {
     const plain = backtest(base, readings, { site: 'lab' });
     const report = leadTimes(plain.findings, truth, plain.summary.to);
     expect(report.failures[0]!.leadTimeHours).toBeGreaterThanOrEqual(72);

@@ -12,12 +12,12 @@ describe('survey page in headless Chromium, without JavaScript', () => {
   let srv: ServerHandle;
   let browser: Browser;
 
-  const resolvedTicket = (deviceId: string) => {
+  const resolvedTicket = async (deviceId: string) => {
     const now = Date.now();
     srv.server.devices.update('plant-a', 'gw-1', [{ deviceId, metric: 'bearing_temp', value: 50, ts: now }], now);
-    const r = srv.server.tickets.report({ channel: 'phone', contact: { name: 'Kim' }, deviceId, fault: 'imbalance', symptom: 'shaking', urgency: 'normal' }, { name: 'desk', role: 'service_desk' });
+    const r = await srv.server.tickets.report({ channel: 'phone', contact: { name: 'Kim' }, deviceId, fault: 'imbalance', symptom: 'shaking', urgency: 'normal' }, { name: 'desk', role: 'service_desk' });
     if (!r.ok) throw new Error(r.message);
-    const done = srv.server.tickets.act(r.ticket.id, { action: 'resolve', outcome: 'confirmed', note: 'balanced' }, { name: 'desk', role: 'service_desk' });
+    const done = await srv.server.tickets.act(r.ticket.id, { action: 'resolve', outcome: 'confirmed', note: 'balanced' }, { name: 'desk', role: 'service_desk' });
     if (!done.ok) throw new Error(done.message);
     return done.ticket;
   };
@@ -34,7 +34,7 @@ describe('survey page in headless Chromium, without JavaScript', () => {
   });
 
   it('opens the signed link, takes the answer, and says thank you; the ticket closes with the score', async () => {
-    const t = resolvedTicket('pump-1');
+    const t = await resolvedTicket('pump-1');
     const link = srv.server.tickets.link(t, 'survey', Date.now())!;
     const page = await open();
     const res = await page.goto(`${srv.httpUrl}${link.url}`);
@@ -49,11 +49,11 @@ describe('survey page in headless Chromium, without JavaScript', () => {
     await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
     expect(await page.textContent('h1')).toBe('Thank you');
     await screenshot(page, 'survey-thanks');
-    expect(srv.server.tickets.store.get(t.id)).toMatchObject({ status: 'closed', closeReason: 'answered', survey: { score: 4, nps: 8, comment: 'on time, <b>tidy</b>', via: 'page' } });
+    expect(await srv.server.tickets.store.get(t.id)).toMatchObject({ status: 'closed', closeReason: 'answered', survey: { score: 4, nps: 8, comment: 'on time, <b>tidy</b>', via: 'page' } });
   });
 
   it('refuses a second answer, an expired link and a link with one changed character, and changes nothing', async () => {
-    const answered = resolvedTicket('pump-2');
+    const answered = await resolvedTicket('pump-2');
     const first = srv.server.tickets.link(answered, 'survey', Date.now())!;
     const page = await open();
     await page.goto(`${srv.httpUrl}${first.url}`);
@@ -67,12 +67,12 @@ describe('survey page in headless Chromium, without JavaScript', () => {
     expect(again!.status()).toBe(409);
     expect(await page.textContent('body')).toContain('already been answered');
 
-    const other = resolvedTicket('pump-3');
+    const other = await resolvedTicket('pump-3');
     const expired = srv.server.tickets.link(other, 'survey', Date.now() - 30 * DAY)!;
     const live = srv.server.tickets.link(other, 'survey', Date.now())!;
     const i = live.url.length - 10;
     const tampered = live.url.slice(0, i) + (live.url[i] === 'A' ? 'B' : 'A') + live.url.slice(i + 1);
-    const before = srv.server.tickets.store.get(other.id);
+    const before = await srv.server.tickets.store.get(other.id);
     for (const [url, status, text] of [[expired.url, 410, 'expired'], [tampered, 403, 'not valid']] as const) {
       const r = await page.goto(`${srv.httpUrl}${url}`);
       expect(r!.status()).toBe(status);
@@ -80,7 +80,7 @@ describe('survey page in headless Chromium, without JavaScript', () => {
       expect(await page.$('form')).toBeNull();
     }
     await screenshot(page, 'survey-refused');
-    expect(srv.server.tickets.store.get(other.id)).toEqual(before);
-    expect(srv.server.tickets.store.get(answered.id)!.survey!.score).toBe(5);
+    expect(await srv.server.tickets.store.get(other.id)).toEqual(before);
+    expect((await srv.server.tickets.store.get(answered.id))!.survey!.score).toBe(5);
   });
 });

@@ -67,7 +67,7 @@ export async function startServer(opts: {
     { SERVER_BROKER_PASSWORD: opts.external?.password, ...opts.env },
   );
   const registry = createRegistry();
-  const server = buildServer(config, { log: testLogger(), clock: systemClock, registry });
+  const server = await buildServer(config, { log: testLogger(), clock: systemClock, registry });
   await server.start();
   const http = server.httpAddress();
   return {

@@ -30,14 +30,14 @@ describe('vigil backup and restore, while the processes run', () => {
     const srv = await startServer({ dataDir: dir });
     servers.push(srv);
     const { token } = srv.server.tokens.create({ name: 'desk-anna', role: 'service_desk', by: 'test', at: Date.now() });
-    const sub = srv.server.tickets.outbox.createSubscription({ url: 'http://127.0.0.1:9/hook', events: ['*'], secret: 'a-secret-for-the-desk-tool', description: '', createdAt: Date.now(), createdBy: 'test' });
-    for (let i = 0; i < 20; i++) srv.server.tickets.handleFinding(bearingFinding(`fan-${i}`));
+    const sub = await srv.server.tickets.outbox.createSubscription({ url: 'http://127.0.0.1:9/hook', events: ['*'], secret: 'a-secret-for-the-desk-tool', description: '', createdAt: Date.now(), createdBy: 'test' });
+    for (let i = 0; i < 20; i++) await srv.server.tickets.handleFinding(bearingFinding(`fan-${i}`));
     // The server keeps writing (new problems) while the backup runs.
     let writing = true;
     let n = 20;
     const writer = (async () => {
       while (writing) {
-        srv.server.tickets.handleFinding(bearingFinding(`pump-${n++}`));
+        await srv.server.tickets.handleFinding(bearingFinding(`pump-${n++}`));
         await new Promise((r) => setTimeout(r, 2));
       }
     })();
@@ -55,13 +55,13 @@ describe('vigil backup and restore, while the processes run', () => {
 
     const again = await startServer({ dataDir: restoredDir });
     servers.push(again);
-    const tickets = again.server.tickets.store.list({ limit: 10_000, offset: 0 });
+    const tickets = await again.server.tickets.store.list({ limit: 10_000, offset: 0 });
     expect(tickets.total).toBeGreaterThanOrEqual(20);
     expect(tickets.tickets.map((t) => t.deviceId)).toEqual(expect.arrayContaining(['fan-0', 'fan-19']));
     // A consistent snapshot: every ticket it holds has the history event that created it.
-    for (const t of tickets.tickets) expect(again.server.tickets.store.history(t.id)[0]?.type).toBe('ticket.created');
+    for (const t of tickets.tickets) expect((await again.server.tickets.store.history(t.id))[0]?.type).toBe('ticket.created');
     expect(again.server.tokens.verify(token, Date.now())).toMatchObject({ name: 'desk-anna', role: 'service_desk' });
-    expect(again.server.tickets.outbox.subscription(sub.id)?.secret).toBe('a-secret-for-the-desk-tool');
+    expect((await again.server.tickets.outbox.subscription(sub.id))?.secret).toBe('a-secret-for-the-desk-tool');
   });
 
   it('restores a gateway whose outbox holds readings the uplink never took, and delivers them from the new directory', async () => {

@@ -55,8 +55,8 @@ describe('ticket destinations of the config file, through the server', () => {
   });
 
   it('mails the desk over STARTTLS with a login, posts to chat, and sends each only what its filters let through', async () => {
-    const p3 = srv.server.tickets.handleFinding(bearingFinding('fan-1'))!;
-    const p2 = srv.server.tickets.handleFinding(bearingFinding('fan-2', { severity: 'critical' }))!;
+    const p3 = (await srv.server.tickets.handleFinding(bearingFinding('fan-1')))!;
+    const p2 = (await srv.server.tickets.handleFinding(bearingFinding('fan-2', { severity: 'critical' })))!;
     expect([p3.priority, p2.priority]).toEqual(['P3', 'P2']);
     await waitFor(() => relay.messages().length >= 3 && http.posts.length >= 2, { timeoutMs: 30_000, message: 'mails and chat posts' });
     const mails = relay.messages();
@@ -92,7 +92,7 @@ describe('ticket destinations of the config file, through the server', () => {
 
   it('keeps a mail the relay refuses for good in the dead letters, and sends it again on replay', async () => {
     relay.plan({ sequence: Array(relay.messages().length).fill('ok').concat(['permanent']), then: 'ok' });
-    srv.server.tickets.handleFinding(bearingFinding('fan-3'));
+    await srv.server.tickets.handleFinding(bearingFinding('fan-3'));
     await waitFor(async () => ((await (await fetch(`${srv.httpUrl}/api/v1/destinations/deliveries?status=dead`)).json()) as { total: number }).total === 1, { timeoutMs: 20_000, message: 'dead letter' });
     const dead = (await (await fetch(`${srv.httpUrl}/api/v1/destinations/deliveries?status=dead`)).json()) as { deliveries: { id: number; destination: string; lastError: string }[] };
     expect(dead.deliveries[0]).toMatchObject({ destination: 'desk-mail', lastError: expect.stringMatching(/^SMTP 550/) });
@@ -116,7 +116,7 @@ describe('ticket destinations of the config file, through the server', () => {
     const res = await fetch(`${srv.httpUrl}/api/v1/webhooks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: `${http.url}/ce`, secret, format: 'cloudevents' }) });
     expect(res.status).toBe(201);
     expect(await res.json()).toMatchObject({ format: 'cloudevents' });
-    const t = srv.server.tickets.handleFinding(bearingFinding('fan-4'))!;
+    const t = (await srv.server.tickets.handleFinding(bearingFinding('fan-4')))!;
     await waitFor(() => http.posts.some((p) => p.path === '/ce'), { timeoutMs: 20_000, message: 'the CloudEvent' });
     const ce = http.posts.find((p) => p.path === '/ce')!;
     expect(ce.type).toMatch(/^application\/cloudevents\+json/);
@@ -124,7 +124,7 @@ describe('ticket destinations of the config file, through the server', () => {
     expect(verify(secret, ce.signature, ce.raw, Date.now())).toEqual({ ok: true });
     // A subscription's dead letter is not a destination's: no name reaches it, no replay either.
     const refusing = (await (await fetch(`${srv.httpUrl}/api/v1/webhooks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: `${http.url}/refuse`, events: ['ticket.created'] }) })).json()) as { id: number };
-    srv.server.tickets.handleFinding(bearingFinding('fan-5'));
+    await srv.server.tickets.handleFinding(bearingFinding('fan-5'));
     const deadOf = async () => ((await (await fetch(`${srv.httpUrl}/api/v1/webhooks/deliveries?status=dead&subscription=${refusing.id}`)).json()) as { deliveries: { id: number }[] }).deliveries;
     await waitFor(async () => (await deadOf()).length === 1, { timeoutMs: 20_000, message: 'the refused subscription delivery' });
     const sub = { id: (await deadOf())[0]!.id, subscriptionId: refusing.id };

@@ -43,12 +43,12 @@ describe.each(OUTPUT_CASES)('output contract: $family $kind', (c) => {
     target.plan({ then: 'ok' });
     const out = await open();
     const ids = await out.put([{ key: 't1', n: 4 }, { key: 't2', n: 3 }]);
-    await waitFor(async () => of(await target.taken(), ids).length >= ids.length && out.pending() === 0, { timeoutMs: 30_000, message: 'all taken' });
+    await waitFor(async () => of(await target.taken(), ids).length >= ids.length && (await out.pending()) === 0, { timeoutMs: 30_000, message: 'all taken' });
     const taken = of(await target.taken(), ids);
     expect([...taken].sort()).toEqual([...ids].sort());
     // put() returns the ids in the order put: t1's four, then t2's three.
     if (c.orderPerKey) for (const chain of [ids.slice(0, 4), ids.slice(4)]) expect(of(taken, chain)).toEqual(chain);
-    expect(out.dead()).toEqual([]);
+    expect(await out.dead()).toEqual([]);
     await out.stop();
     opened.pop();
   });
@@ -57,13 +57,13 @@ describe.each(OUTPUT_CASES)('output contract: $family $kind', (c) => {
     target.plan({ sequence: ['transient', 'hang', 'transient'], then: 'ok' });
     const out = await open();
     const ids = await out.put([{ key: 't3', n: 3 }]);
-    await waitFor(async () => once(of(await target.taken(), ids)).length >= ids.length && out.pending() === 0, { timeoutMs: 30_000, message: 'all taken after the failures' }).catch(async (err: Error) => {
-      throw new Error(`${err.message}: took ${JSON.stringify(of(await target.taken(), ids))} of ${JSON.stringify(ids)}, pending ${out.pending()}, dead ${out.dead().length}, requests ${target.requests()}`);
+    await waitFor(async () => once(of(await target.taken(), ids)).length >= ids.length && (await out.pending()) === 0, { timeoutMs: 30_000, message: 'all taken after the failures' }).catch(async (err: Error) => {
+      throw new Error(`${err.message}: took ${JSON.stringify(of(await target.taken(), ids))} of ${JSON.stringify(ids)}, pending ${(await out.pending())}, dead ${(await out.dead()).length}, requests ${target.requests()}`);
     });
     const taken = of(await target.taken(), ids);
     expect(once(taken).sort()).toEqual([...ids].sort());
     if (c.orderPerKey) expect(once(taken)).toEqual(ids);
-    expect(out.dead()).toEqual([]);
+    expect(await out.dead()).toEqual([]);
     await out.stop();
     opened.pop();
   });
@@ -73,8 +73,8 @@ describe.each(OUTPUT_CASES)('output contract: $family $kind', (c) => {
     const requests = target.requests();
     const out = await open();
     await out.put([{ key: 't4', n: 1 }]);
-    await waitFor(() => out.dead().length > 0, { timeoutMs: 20_000, message: 'dead-lettered' });
-    expect(out.pending()).toBe(0);
+    await waitFor(async () => (await out.dead()).length > 0, { timeoutMs: 20_000, message: 'dead-lettered' });
+    expect(await out.pending()).toBe(0);
     // Not retried: one request for the one item.
     await new Promise((r) => setTimeout(r, 300));
     expect(target.requests() - requests).toBe(1);
@@ -88,12 +88,12 @@ describe.each(OUTPUT_CASES)('output contract: $family $kind', (c) => {
       target.plan({ then: 'transient' });
       const out = await open(3);
       const ids = await out.put([{ key: 't5', n: 1 }]);
-      await waitFor(() => out.dead().length === 1, { timeoutMs: 20_000, message: 'dead after 3 attempts' });
+      await waitFor(async () => (await out.dead()).length === 1, { timeoutMs: 20_000, message: 'dead after 3 attempts' });
       target.plan({ then: 'ok' });
-      expect(out.replay(out.dead()[0]!)).toBe(true);
+      expect(await out.replay((await out.dead())[0]!)).toBe(true);
       await waitFor(async () => of(await target.taken(), ids).length > 0, { timeoutMs: 20_000, message: 'replayed' });
       expect(of(await target.taken(), ids)).toEqual(ids);
-      expect(out.dead()).toEqual([]);
+      expect(await out.dead()).toEqual([]);
       await out.stop();
       opened.pop();
     });
@@ -104,10 +104,10 @@ describe.each(OUTPUT_CASES)('output contract: $family $kind', (c) => {
       await out.put([{ key: 't5', n: 3 }]);
       const requests = target.requests();
       await waitFor(() => target.requests() - requests >= 3, { timeoutMs: 20_000, message: 'retried' });
-      expect(out.pending()).toBe(3);
-      expect(out.dead()).toEqual([]);
+      expect(await out.pending()).toBe(3);
+      expect(await out.dead()).toEqual([]);
       target.plan({ then: 'ok' });
-      await waitFor(() => out.pending() === 0, { timeoutMs: 20_000, message: 'delivered once the target is back' });
+      await waitFor(async () => (await out.pending()) === 0, { timeoutMs: 20_000, message: 'delivered once the target is back' });
       await out.stop();
       opened.pop();
     });

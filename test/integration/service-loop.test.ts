@@ -22,7 +22,7 @@ describe('service loop over the API: customer reports, visits, acceptance, retur
     });
     return { status: res.statusCode, headers: res.headers, body: res.headers['content-type']?.toString().includes('json') ? res.json() : res.body };
   };
-  const snapshot = () => ({ tickets: srv.server.tickets.store.list({ limit: 500, offset: 0 }), events: srv.server.tickets.store.lastEventId() });
+  const snapshot = async () => ({ tickets: await srv.server.tickets.store.list({ limit: 500, offset: 0 }), events: await srv.server.tickets.store.lastEventId() });
   const report = { channel: 'phone', contact: { name: 'Kim Lee', phone: '+49 30 555 0101', email: 'kim@example.com' }, deviceId: 'pump-1', symptom: 'grinding noise since this morning', urgency: 'high' };
   const page = (path: string, form?: Record<string, string>) =>
     fetch(`${srv.httpUrl}${path}`, form ? { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString() } : {});
@@ -42,7 +42,7 @@ describe('service loop over the API: customer reports, visits, acceptance, retur
   });
 
   it('refuses malformed reports, unknown fields, unknown devices, wrong roles and scopes with a clear 4xx, changing nothing', async () => {
-    const before = snapshot();
+    const before = await snapshot();
     const cases: [string, { body?: unknown; raw?: string; token?: string }, number, RegExp][] = [
       ['not JSON', { raw: '{"channel": ' }, 400, /JSON/i],
       ['unknown field', { body: { ...report, priority: 'P1' } }, 400, /priority/],
@@ -69,7 +69,7 @@ describe('service loop over the API: customer reports, visits, acceptance, retur
       expect(r.status, name).toBe(status);
       expect(r.body.message, name).toMatch(problem);
     }
-    expect(snapshot()).toEqual(before);
+    expect(await snapshot()).toEqual(before);
   });
 
   it('carries a report from the call to the closed return visit, with webhook events on the way', async () => {
@@ -100,11 +100,11 @@ describe('service loop over the API: customer reports, visits, acceptance, retur
       ['survey out of range', `/api/v1/tickets/${id}/survey`, { score: 6 }, 400],
     ];
     for (const [name, url, body, status, want] of steps) {
-      const before = snapshot();
+      const before = await snapshot();
       const r = await call('POST', url, { body });
       expect(r.status, `${name}: ${JSON.stringify(r.body)}`).toBe(status);
       if (want) expect(r.body.ticket.status, name).toBe(want);
-      else expect(snapshot(), `${name} changed nothing`).toEqual(before);
+      else expect(await snapshot(), `${name} changed nothing`).toEqual(before);
     }
     const t = (await call('GET', `/api/v1/tickets/${id}`)).body;
     expect(t).toMatchObject({ site: 'plant-a', deviceId: 'fan-2', source: 'reported', firstTimeFix: false, acceptance: { by: 'Kim Lee', via: 'technician' }, visits: [{ n: 1, result: 'not_fixed' }, { n: 2, result: 'fixed', partsUsed: [{ name: 'impeller', quantity: 1 }] }] });
@@ -117,14 +117,14 @@ describe('service loop over the API: customer reports, visits, acceptance, retur
     expect(await form.text()).toContain('How satisfied are you');
     const bad = await page(link.body.url, { score: '9' });
     expect(bad.status).toBe(400);
-    expect(srv.server.tickets.store.get(id)!.status).toBe('accepted');
+    expect((await srv.server.tickets.store.get(id))!.status).toBe('accepted');
     const answered = await page(link.body.url, { score: '5', nps: '9', comment: 'quick and friendly' });
     expect(answered.status).toBe(200);
     expect(await answered.text()).toContain('Thank you');
-    expect(srv.server.tickets.store.get(id)).toMatchObject({ status: 'closed', closeReason: 'answered', survey: { score: 5, nps: 9, comment: 'quick and friendly', via: 'page' } });
+    expect(await srv.server.tickets.store.get(id)).toMatchObject({ status: 'closed', closeReason: 'answered', survey: { score: 5, nps: 9, comment: 'quick and friendly', via: 'page' } });
     const again = await page(link.body.url, { score: '1' });
     expect(again.status).toBe(409);
-    expect(srv.server.tickets.store.get(id)!.survey!.score).toBe(5);
+    expect((await srv.server.tickets.store.get(id))!.survey!.score).toBe(5);
 
     const types = (await call('GET', `/api/v1/tickets/${id}/history`)).body.events.map((e: { type: string }) => e.type);
     expect(types).toEqual(['ticket.created', 'ticket.reviewed', 'ticket.acknowledged', 'ticket.assigned', 'ticket.visit_planned', 'ticket.visit_updated', 'ticket.visit_planned', 'ticket.resolved', 'ticket.accepted', 'ticket.surveyed']);
@@ -140,11 +140,11 @@ describe('service loop over the API: customer reports, visits, acceptance, retur
     const done = await page(link.url, { by: 'Kim Lee' });
     expect(done.status).toBe(200);
     const thanks = await done.text();
-    expect(srv.server.tickets.store.get(t.id)).toMatchObject({ status: 'accepted', acceptance: { by: 'Kim Lee', via: 'link' } });
+    expect(await srv.server.tickets.store.get(t.id)).toMatchObject({ status: 'accepted', acceptance: { by: 'Kim Lee', via: 'link' } });
     expect((await page(link.url, { by: 'Someone Else' })).status).toBe(409);
     const survey = /href="([^"]+)"/.exec(thanks)![1]!.replaceAll('&amp;', '&');
     expect((await page(survey, { score: '3' })).status).toBe(200);
-    expect(srv.server.tickets.store.get(t.id)).toMatchObject({ status: 'closed', survey: { score: 3 } });
+    expect(await srv.server.tickets.store.get(t.id)).toMatchObject({ status: 'closed', survey: { score: 3 } });
   });
 
   it("sends visits, the resolution's customer link and the answer to the desk's tool as signed webhook events", async () => {
@@ -170,7 +170,7 @@ describe('service loop over the API: customer reports, visits, acceptance, retur
   });
 
   it('joins a report to the open predicted ticket of the same device, and says so', async () => {
-    const predicted = srv.server.tickets.handleFinding({ ruleId: 'temp', deviceId: 'pump-1', metric: 'bearing_temp', severity: 'warning', event: 'fire', fault: 'overheating', at: Date.now(), evidence: {}, dedupeKey: 'pump-1:overheating', site: 'plant-a' })!;
+    const predicted = (await srv.server.tickets.handleFinding({ ruleId: 'temp', deviceId: 'pump-1', metric: 'bearing_temp', severity: 'warning', event: 'fire', fault: 'overheating', at: Date.now(), evidence: {}, dedupeKey: 'pump-1:overheating', site: 'plant-a' }))!;
     const r = await call('POST', '/api/v1/tickets', { body: report });
     expect(r).toMatchObject({ status: 201, body: { joined: true, ticket: { id: predicted.id, source: 'predicted', customerNoticed: true }, event: { type: 'ticket.reported' } } });
   });
@@ -187,14 +187,14 @@ describe('service loop over the API: customer reports, visits, acceptance, retur
       [{ purpose: 'survey', ticketId: 1 }, undefined, 400],
     ] as const) expect((await call('POST', `/api/v1/tickets/${t.id}/link`, { body, token })).status, JSON.stringify(body)).toBe(status);
     // A token scoped to plant-b cannot make a link for a plant-a ticket: it does not exist for it.
-    const elsewhere = srv.server.tickets.store.list({ site: 'plant-a', limit: 1, offset: 0 }).tickets[0]!;
+    const elsewhere = (await srv.server.tickets.store.list({ site: 'plant-a', limit: 1, offset: 0 })).tickets[0]!;
     expect((await call('POST', `/api/v1/tickets/${elsewhere.id}/link`, { body: { purpose: 'survey' }, token: tokens.scoped })).status).toBe(404);
     expect((await call('POST', `/api/v1/tickets/${open.id}/link`, { body: { purpose: 'survey' } })).status).toBe(409);
-    const before = snapshot();
+    const before = await snapshot();
     const i = url.length - 5;
     const tampered = url.slice(0, i) + (url[i] === 'a' ? 'b' : 'a') + url.slice(i + 1);
     const otherTicket = url.replace(`/survey/${t.id}.`, `/survey/${t.id - 1}.`);
-    const expired = srv.server.tickets.link(srv.server.tickets.store.get(t.id)!, 'survey', Date.now() - 30 * DAY)!.url;
+    const expired = srv.server.tickets.link((await srv.server.tickets.store.get(t.id))!, 'survey', Date.now() - 30 * DAY)!.url;
     for (const [name, u, status, text] of [
       ['one character changed', tampered, 403, 'not valid'],
       ['another ticket id', otherTicket, 403, 'not valid'],
@@ -215,14 +215,14 @@ describe('service loop over the API: customer reports, visits, acceptance, retur
     expect(await json.text()).toContain('please choose how satisfied you are');
     const huge = await page(url, { score: '5', comment: 'x'.repeat(20_000) });
     expect(huge.status).toBe(413);
-    expect(snapshot()).toEqual(before);
+    expect(await snapshot()).toEqual(before);
   });
 
   it('takes a complaint through its flow; refuses malformed bodies, unknown fields, wrong roles, impossible steps and archiving without a root cause', async () => {
-    const snap = () => ({ list: srv.server.tickets.complaints.store.list({ limit: 500, offset: 0 }), history: srv.server.tickets.complaints.store.db.prepare('SELECT COUNT(*) AS n FROM complaint_event').get() });
+    const snap = async () => ({ list: await srv.server.tickets.complaints.store.list({ limit: 500, offset: 0 }), history: await srv.server.tickets.store.sql.get('SELECT COUNT(*) AS n FROM complaint_event') });
     const ticketId = (await call('GET', '/api/v1/tickets?device=pump-1')).body.tickets[0].id;
     const body = { channel: 'email', contact: { name: 'Kim Lee', email: 'kim@example.com' }, complaintType: 'service', cause: 'speed', description: 'the technician came two days late', ticketIds: [ticketId] };
-    const before = snap();
+    const before = await snap();
     const bad: [string, { body?: unknown; raw?: string; token?: string }, number, RegExp][] = [
       ['not JSON', { raw: '{"channel"' }, 400, /JSON/i],
       ['unknown field', { body: { ...body, grade: 'routine' } }, 400, /grade/],
@@ -241,7 +241,7 @@ describe('service loop over the API: customer reports, visits, acceptance, retur
       expect(r.status, name).toBe(status);
       expect(r.body.message, name).toMatch(problem);
     }
-    expect(snap()).toEqual(before);
+    expect(await snap()).toEqual(before);
 
     const created = await call('POST', '/api/v1/complaints', { body });
     expect(created).toMatchObject({ status: 201, body: { complaint: { status: 'registered', grade: 'important', site: 'plant-a', ticketIds: [ticketId], repeat: false } } });
@@ -262,11 +262,11 @@ describe('service loop over the API: customer reports, visits, acceptance, retur
       ['archive twice', 'archive', { rootCause }, 409],
     ];
     for (const [name, action, b, status, want] of steps) {
-      const prior = snap();
+      const prior = await snap();
       const r = await call('POST', `/api/v1/complaints/${id}/${action}`, { body: b });
       expect(r.status, `${name}: ${JSON.stringify(r.body)}`).toBe(status);
       if (want) expect(r.body.complaint.status, name).toBe(want);
-      else expect(snap(), `${name} changed nothing`).toEqual(prior);
+      else expect(await snap(), `${name} changed nothing`).toEqual(prior);
     }
     expect((await call('POST', `/api/v1/complaints/${id}/assess`, { body: { note: 'x' }, token: tokens.viewer })).status).toBe(403);
     expect((await call('POST', '/api/v1/complaints/9999/assess', { body: { note: 'x' } })).status).toBe(404);
@@ -292,10 +292,10 @@ describe('service loop over the API: customer reports, visits, acceptance, retur
     const scoped = await call('GET', '/api/v1/kpis', { token: tokens.scoped });
     expect(scoped.body.rows.map((r: { group: string }) => r.group)).toEqual(['plant-b']);
     // The raised events: readable by any role, refused to a token scoped to sites (they span sites).
-    srv.server.tickets.checkKpis();
+    await srv.server.tickets.checkKpis();
     const alerts = await call('GET', '/api/v1/kpis/alerts?limit=10', { token: tokens.viewer });
     expect(alerts.status).toBe(200);
-    expect(alerts.body.alerts).toEqual(srv.server.tickets.kpiAlerts.list(10));
+    expect(alerts.body.alerts).toEqual(await srv.server.tickets.kpiAlerts.list(10));
     expect((await call('GET', '/api/v1/kpis/alerts', { token: tokens.scoped })).status).toBe(403);
     for (const q of ['limit=0', 'limit=1e9', 'limit=abc', 'site=plant-a']) expect((await call('GET', `/api/v1/kpis/alerts?${q}`)).status, q).toBe(400);
     for (const q of ['groupBy=planet', 'interval=day', 'from=2026-02-01&to=2026-01-01', 'from=yesterday', 'format=xml', 'from=2020-01-01&to=2026-01-01', 'colour=red']) {

@@ -24,13 +24,13 @@ describe('tickets API: roles, validation, live stream, inbound webhook', () => {
     });
     return { status: res.statusCode, body: res.headers['content-type']?.toString().includes('json') ? res.json() : res.body };
   };
-  const snapshot = () => ({ tickets: srv.server.tickets.store.list({ limit: 500, offset: 0 }), events: srv.server.tickets.store.lastEventId(), tokens: srv.server.tokens.list().map(({ lastUsedAt: _, ...t }) => t), subs: srv.server.tickets.outbox.subscriptions() });
+  const snapshot = async () => ({ tickets: await srv.server.tickets.store.list({ limit: 500, offset: 0 }), events: await srv.server.tickets.store.lastEventId(), tokens: srv.server.tokens.list().map(({ lastUsedAt: _, ...t }) => t), subs: await srv.server.tickets.outbox.subscriptions() });
 
   beforeAll(async () => {
     srv = await startServer({ dataDir: `${tmp.dir}/server`, http: { requireAuth: true, apiToken: '${ADMIN_TOKEN}' }, env: { ADMIN_TOKEN: ADMIN } });
     for (const role of ['viewer', 'operator', 'service_desk']) tokens[role] = (await call('POST', '/api/v1/tokens', { body: { name: `${role}-1`, role } })).body.token;
-    srv.server.tickets.handleFinding(finding('fan-2'));
-    srv.server.tickets.handleFinding(finding('pump-3', { fault: 'overheating', dedupeKey: dedupeKeyOf('pump-3', 'overheating'), metric: 'bearing_temp', severity: 'critical' }));
+    await srv.server.tickets.handleFinding(finding('fan-2'));
+    await srv.server.tickets.handleFinding(finding('pump-3', { fault: 'overheating', dedupeKey: dedupeKeyOf('pump-3', 'overheating'), metric: 'bearing_temp', severity: 'critical' }));
   });
   afterAll(async () => {
     await srv?.server.stop();
@@ -53,7 +53,7 @@ describe('tickets API: roles, validation, live stream, inbound webhook', () => {
   });
 
   it('refuses malformed bodies, unknown fields and bad parameters with a 400 naming the problem, changing nothing', async () => {
-    const before = snapshot();
+    const before = await snapshot();
     const id = before.tickets.tickets[0]!.id;
     const cases: [string, string, { body?: unknown; raw?: string }, RegExp][] = [
       ['POST', `/api/v1/tickets/${id}/acknowledge`, { raw: '{"note": ' }, /JSON/i],
@@ -85,11 +85,11 @@ describe('tickets API: roles, validation, live stream, inbound webhook', () => {
       expect(r.status, `${method} ${url} ${JSON.stringify(o)}`).toBe(400);
       expect(r.body.message, `${method} ${url}`).toMatch(problem);
     }
-    expect(snapshot()).toEqual(before);
+    expect(await snapshot()).toEqual(before);
   });
 
   it('refuses every write to a role that may not, and every call without a valid token, changing nothing', async () => {
-    const before = snapshot();
+    const before = await snapshot();
     const doc = openApiDocument(srv.server.http, { title: 't', version: '1' }) as { paths: Record<string, Record<string, { description: string }>> };
     let checked = 0;
     for (const [path, ops] of Object.entries(doc.paths)) {
@@ -113,7 +113,7 @@ describe('tickets API: roles, validation, live stream, inbound webhook', () => {
     // Where the desk's mail and chat go, and their dead letters, are the admin's.
     expect((await call('GET', '/api/v1/destinations', { token: tokens.service_desk })).status).toBe(403);
     expect((await call('POST', '/api/v1/destinations/deliveries/1/replay', { token: tokens.service_desk, body: {} })).status).toBe(403);
-    expect(snapshot()).toEqual(before);
+    expect(await snapshot()).toEqual(before);
     // Refusals of authenticated callers are in the audit log.
     const audit = await call('GET', '/api/v1/audit?actor=viewer-1&limit=1000');
     expect(audit.body.entries.length).toBeGreaterThan(10);
@@ -142,7 +142,7 @@ describe('tickets API: roles, validation, live stream, inbound webhook', () => {
     const res = await fetch(`${srv.httpUrl}/api/v1/tickets/stream?access_token=${tokens.viewer}`, { signal: ac.signal });
     expect(res.headers.get('content-type')).toBe('text/event-stream');
     const reader = res.body!.getReader();
-    srv.server.tickets.handleFinding(finding('motor-5'));
+    await srv.server.tickets.handleFinding(finding('motor-5'));
     let text = '';
     while (!text.includes('motor-5')) text += new TextDecoder().decode((await reader.read()).value);
     ac.abort();
@@ -169,27 +169,27 @@ describe('tickets API: roles, validation, live stream, inbound webhook', () => {
       const raw = JSON.stringify(body);
       return call('POST', url, { token: null, raw, headers: { 'vigil-signature': sign(secret, raw, at) } });
     };
-    const before = snapshot();
+    const before = await snapshot();
     expect((await call('POST', url, { token: null, body: { ticketId: id, action: 'acknowledge', actor: 'x' } })).status).toBe(401);
     expect((await send({ ticketId: id, action: 'acknowledge', actor: 'x' }, 'wrong-secret-0123456789')).status).toBe(401);
     expect((await send({ ticketId: id, action: 'acknowledge', actor: 'x' }, undefined, Date.now() - 3_600_000)).body.message).toMatch(/5 minutes/);
     expect((await send({ ticketId: id, action: 'escalate', actor: 'x' })).status).toBe(400);
     expect((await send({ ticketId: id, action: 'acknowledge', actor: 'x', colour: 'red' })).status).toBe(400);
     expect((await send({ ticketId: id, action: 'resolve', actor: 'x', note: 'done' })).body.message).toMatch(/outcome/);
-    expect(snapshot()).toEqual(before);
+    expect(await snapshot()).toEqual(before);
     const ok = await send({ ticketId: id, action: 'acknowledge', actor: 'jane@desk', externalRef: 'INC-4711', note: 'taken in the desk' });
     expect(ok).toMatchObject({ status: 200, body: { ticket: { status: 'acknowledged', externalRef: 'INC-4711' }, event: { actor: { name: 'jane@desk', role: `webhook:${sub.body.id}` } } } });
     expect((await send({ ticketId: id, action: 'close', actor: 'jane@desk' })).status).toBe(409);
     // A resent comment (same idempotency key), or a replay of the very same signed request, lands once.
     const comment = JSON.stringify({ ticketId: id, action: 'comment', actor: 'jane@desk', note: 'parts ordered' });
     const headers = { 'vigil-signature': sign('desk-shared-secret-0123456789', comment, Date.now()), 'idempotency-key': 'desk-evt-1' };
-    const history = () => srv.server.tickets.store.history(id).filter((e) => e.type === 'ticket.commented').length;
+    const history = async () => (await srv.server.tickets.store.history(id)).filter((e) => e.type === 'ticket.commented').length;
     expect((await call('POST', url, { token: null, raw: comment, headers })).status).toBe(200);
     expect(await call('POST', url, { token: null, raw: comment, headers })).toMatchObject({ status: 200, body: { duplicate: true } });
     const { 'idempotency-key': _, ...signatureOnly } = headers;
     expect((await call('POST', url, { token: null, raw: comment, headers: signatureOnly })).status).toBe(200);
     expect(await call('POST', url, { token: null, raw: comment, headers: signatureOnly })).toMatchObject({ body: { duplicate: true } });
-    expect(history()).toBe(2);
+    expect(await history()).toBe(2);
 
     // The return visit's answer, as the desk's tool records it after its own call or SMS.
     expect((await send({ ticketId: id, action: 'resolve', actor: 'jane@desk', outcome: 'confirmed', note: 'sensor replaced' })).status).toBe(200);

@@ -56,7 +56,7 @@ describe('TLS on every hop: mutual TLS for gateways, refusals, certificates relo
     const gwFiles = writeIssued(dir, 'gateway', gwCert);
     const caFile = join(dir, 'ca.pem');
     writeFileSync(caFile, ca.certPem);
-    server = buildServer(
+    server = await buildServer(
       parseConfig(ServerConfigSchema, {
         version: 1,
         dataDir: join(tmp.dir, 'server'),

@@ -30,9 +30,9 @@ describe('token scopes: a scoped token sees its sites only, on every route', () 
       const env = { v: 1, site, gatewayId: `gw-${site}`, bootId: 'b', seq: 0, sentAt: now, readings: [{ deviceId: device, metric: 'vibration_rms', value: 2, ts: now - 1000 }] };
       await srv.server.intake.accept(gatewayTopic(site, `gw-${site}`, 'envelope'), Buffer.from(JSON.stringify(env)));
       srv.server.rules.findings.add(bearingFinding(device, { site }));
-      srv.server.tickets.handleFinding(bearingFinding(device, { site }));
+      await srv.server.tickets.handleFinding(bearingFinding(device, { site }));
     }
-    const list = srv.server.tickets.store.list({ limit: 10, offset: 0 }).tickets;
+    const list = (await srv.server.tickets.store.list({ limit: 10, offset: 0 })).tickets;
     ids.a = list.find((t) => t.site === 'plant-a')!.id;
     ids.b = list.find((t) => t.site === 'plant-b')!.id;
     const make = async (name: string, role: string, scope?: unknown) => {
@@ -98,7 +98,7 @@ describe('token scopes: a scoped token sees its sites only, on every route', () 
 
   it("acts on its own tickets and gets 404 for the other customer's", async () => {
     expect((await call('POST', `/api/v1/tickets/${ids.b}/acknowledge`, token.desk!, {})).status).toBe(404);
-    expect(srv.server.tickets.store.get(ids.b)!.status).toBe('open');
+    expect((await srv.server.tickets.store.get(ids.b))!.status).toBe('open');
     expect((await call('POST', `/api/v1/tickets/${ids.a}/acknowledge`, token.desk!, {})).status).toBe(200);
   });
 
@@ -109,8 +109,8 @@ describe('token scopes: a scoped token sees its sites only, on every route', () 
     expect(res.status).toBe(200);
     const reader = res.body!.getReader();
     let text = '';
-    srv.server.tickets.handleFinding(bearingFinding('pump-b2', { site: 'plant-b' }));
-    srv.server.tickets.handleFinding(bearingFinding('pump-a2', { site: 'plant-a' }));
+    await srv.server.tickets.handleFinding(bearingFinding('pump-b2', { site: 'plant-b' }));
+    await srv.server.tickets.handleFinding(bearingFinding('pump-a2', { site: 'plant-a' }));
     while (!text.includes('pump-a2')) text += new TextDecoder().decode((await reader.read()).value);
     ac.abort();
     expect(text).toContain('pump-a1');

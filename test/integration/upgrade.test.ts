@@ -15,11 +15,11 @@ const FIXTURE_WRITTEN_AT = Date.parse('2026-12-01T06:10:48Z');
 
 describe('upgrade: the server starts on a database of the previous release', () => {
   const tmp = tempDir();
-  afterAll(() => tmp.cleanup());
+  afterAll(async () => tmp.cleanup());
 
   const start = async () => {
     const config = parseConfig(ServerConfigSchema, { version: 1, dataDir: tmp.dir, http: { host: '127.0.0.1', port: 0 }, broker: { mode: 'embedded', host: '127.0.0.1', port: 0 }, tickets: { webhooks: { initialBackoff: '1h' } } }, {});
-    const server = buildServer(config, { log: silentLogger(), clock: new ManualClock(FIXTURE_WRITTEN_AT + 60_000), registry: createRegistry(), secretKeys: { current: SECRET_KEY } });
+    const server = await buildServer(config, { log: silentLogger(), clock: new ManualClock(FIXTURE_WRITTEN_AT + 60_000), registry: createRegistry(), secretKeys: { current: SECRET_KEY } });
     await server.start();
     return server;
   };
@@ -32,18 +32,18 @@ describe('upgrade: the server starts on a database of the previous release', () 
 
     const server = await start();
     try {
-      expect(server.tickets.store.list({ limit: 10, offset: 0 }).tickets.map((t) => t.deviceId).sort()).toEqual(['fan-2', 'motor-3', 'pump-1']);
+      expect((await server.tickets.store.list({ limit: 10, offset: 0 })).tickets.map((t) => t.deviceId).sort()).toEqual(['fan-2', 'motor-3', 'pump-1']);
       expect(server.rules.versions.list().map((v) => v.version)).toEqual([2, 1]);
       expect(server.rules.version).toBe(2);
       expect(server.rules.versions.active()!.yaml).toMatch(/warning: 82, critical: 95/);
       const tokens = server.tokens.list();
       expect(tokens.map((t) => t.name).sort()).toEqual(['desk-b', 'ops@plant-a']);
       expect(tokens.find((t) => t.name === 'desk-b')).toMatchObject({ scope: { sites: ['plant-b'] } });
-      expect(server.tickets.outbox.counts()).toMatchObject({ pending: 3, dead: 0 });
-      expect(server.tickets.outbox.subscription(1)).toMatchObject({ url: 'http://127.0.0.1:9/unreachable', secret: 'fixture-webhook-secret-0123456789' });
+      expect(await server.tickets.outbox.counts()).toMatchObject({ pending: 3, dead: 0 });
+      expect(await server.tickets.outbox.subscription(1)).toMatchObject({ url: 'http://127.0.0.1:9/unreachable', secret: 'fixture-webhook-secret-0123456789' });
       // Working on after the upgrade: a ticket can be acted on.
-      const [first] = server.tickets.store.list({ limit: 1, offset: 0 }).tickets;
-      expect(server.tickets.act(first!.id, { action: 'acknowledge' }, { name: 'desk', role: 'service_desk' }).ok).toBe(true);
+      const [first] = (await server.tickets.store.list({ limit: 1, offset: 0 })).tickets;
+      expect((await server.tickets.act(first!.id, { action: 'acknowledge' }, { name: 'desk', role: 'service_desk' })).ok).toBe(true);
     } finally {
       await server.stop();
     }

@@ -39,7 +39,8 @@ describe('webhook delivery to a receiver that fails, hangs and goes down', () =>
     const sub = await post('/api/v1/webhooks', { url, events: ['*'], secret: SECRET, description: 'desk' });
     expect(sub.status).toBe(201);
 
-    const tickets = ['fan-1', 'fan-2', 'fan-3', 'fan-4'].map((d) => srv.server.tickets.handleFinding(finding(d))!.id);
+    const tickets: number[] = [];
+    for (const d of ['fan-1', 'fan-2', 'fan-3', 'fan-4']) tickets.push((await srv.server.tickets.handleFinding(finding(d)))!.id);
     const comment = async (round: number) => {
       for (const id of tickets) expect((await post(`/api/v1/tickets/${id}/comment`, { note: `round ${round}` })).status).toBe(200);
     };
@@ -50,13 +51,13 @@ describe('webhook delivery to a receiver that fails, hangs and goes down', () =>
     await receiver.stop();
     for (let round = 3; round < 6; round++) await comment(round);
     await new Promise((r) => setTimeout(r, 1500));
-    const { pending } = srv.server.tickets.outbox.counts();
+    const { pending } = await srv.server.tickets.outbox.counts();
     expect(pending).toBeGreaterThan(0);
     await receiver.start();
 
-    const expected = tickets.flatMap((id) => srv.server.tickets.store.history(id).map((e) => e.id));
+    const expected = (await Promise.all(tickets.map((id) => srv.server.tickets.store.history(id)))).flatMap((h) => h.map((e) => e.id));
     expect(expected).toHaveLength(4 * 7);
-    await waitFor(() => srv.server.tickets.outbox.counts().pending === 0, { timeoutMs: 30_000, message: 'outbox drained' });
+    await waitFor(async () => (await srv.server.tickets.outbox.counts()).pending === 0, { timeoutMs: 30_000, message: 'outbox drained' });
 
     const effective = receiver.effective();
     expect(effective.map((r) => r.eventId).sort((a, b) => a - b)).toEqual([...expected].sort((a, b) => a - b));
@@ -68,8 +69,8 @@ describe('webhook delivery to a receiver that fails, hangs and goes down', () =>
     expect(receiver.requests.every((r) => r.signed)).toBe(true);
     // The hung requests reached the receiver and were sent again with the same key.
     expect(receiver.requests.length).toBeGreaterThan(effective.length);
-    expect(srv.server.tickets.outbox.counts()).toMatchObject({ pending: 0, dead: 0 });
-    expect(srv.server.tickets.outbox.deliveries({ status: 'delivered', limit: 1, offset: 0 }).total).toBe(28);
+    expect(await srv.server.tickets.outbox.counts()).toMatchObject({ pending: 0, dead: 0 });
+    expect((await srv.server.tickets.outbox.deliveries({ status: 'delivered', limit: 1, offset: 0 })).total).toBe(28);
     expect(await (await fetch(`${srv.httpUrl}/metrics`)).text()).toMatch(/vigil_webhook_attempts_total\{result="retry"\} [1-9]/);
   });
 
@@ -77,8 +78,8 @@ describe('webhook delivery to a receiver that fails, hangs and goes down', () =>
     const refusing = new WebhookReceiver(SECRET, () => 422);
     const url = await refusing.start();
     const sub = await post('/api/v1/webhooks', { url, events: ['ticket.created'], secret: SECRET });
-    const id = srv.server.tickets.handleFinding(finding('pump-9'))!.id;
-    await waitFor(() => srv.server.tickets.outbox.counts().dead === 1, { message: 'dead letter' });
+    const id = (await srv.server.tickets.handleFinding(finding('pump-9')))!.id;
+    await waitFor(async () => (await srv.server.tickets.outbox.counts()).dead === 1, { message: 'dead letter' });
     const dead = (await (await fetch(`${srv.httpUrl}/api/v1/webhooks/deliveries?status=dead`)).json()) as { deliveries: { id: number; ticketId: number; attempts: number; lastError: string; subscriptionId: number }[] };
     expect(dead.deliveries).toEqual([expect.objectContaining({ ticketId: id, attempts: 1, lastError: 'HTTP 422', subscriptionId: sub.body.id })]);
 
@@ -86,7 +87,7 @@ describe('webhook delivery to a receiver that fails, hangs and goes down', () =>
     expect((await post(`/api/v1/webhooks/deliveries/${dead.deliveries[0]!.id}/replay`, {})).status).toBe(200);
     await waitFor(() => refusing.effective().length === 1, { message: 'replayed delivery' });
     expect(refusing.requests.map((r) => r.key)).toEqual([refusing.requests[0]!.key, refusing.requests[0]!.key]);
-    expect(srv.server.tickets.outbox.counts().dead).toBe(0);
+    expect((await srv.server.tickets.outbox.counts()).dead).toBe(0);
     expect((await post('/api/v1/webhooks/deliveries/999/replay', {})).status).toBe(404);
     await refusing.stop();
   });
@@ -102,10 +103,10 @@ describe('webhook delivery to a receiver that fails, hangs and goes down', () =>
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     try {
       await waitFor(() => out.includes('listening on'), { message: 'example receiver listening' });
-      const id = srv.server.tickets.handleFinding(finding('press-2'))!.id;
-      await waitFor(() => srv.server.tickets.store.get(id)?.status === 'acknowledged', { message: "acknowledged by the example desk" });
+      const id = (await srv.server.tickets.handleFinding(finding('press-2')))!.id;
+      await waitFor(async () => (await srv.server.tickets.store.get(id))?.status === 'acknowledged', { message: "acknowledged by the example desk" });
       expect(out).toMatch(new RegExp(`"type":"ticket.created","ticket":${id}`));
-      expect(srv.server.tickets.store.get(id)).toMatchObject({ externalRef: `DESK-${id}` });
+      expect(await srv.server.tickets.store.get(id)).toMatchObject({ externalRef: `DESK-${id}` });
     } finally {
       child.kill();
     }

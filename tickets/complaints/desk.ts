@@ -1,4 +1,4 @@
-import type { Actor, Clock, CustomerReport, Db } from '../../core/index.ts';
+import { type Actor, type Clock, type CustomerReport, type Sql, retrying } from '../../core/index.ts';
 import { type TicketPolicy, assetOf } from '../policy.ts';
 import type { TicketStore } from '../store.ts';
 import { COMPLAINT_FLOW, type ComplaintAction, complaintStep } from './lifecycle.ts';
@@ -46,29 +46,30 @@ export function escalateGrade(g: Grade): Grade {
  * through registered → assessed → resolved → followed up (mandatory) → archived (with a root cause).
  */
 export class ComplaintDesk {
-  readonly store: ComplaintStore;
-
-  constructor(
-    private readonly db: Db,
+  private constructor(
+    private readonly sql: Sql,
+    readonly store: ComplaintStore,
     private readonly policy: () => TicketPolicy,
     private readonly tickets: TicketStore,
     private readonly clock: Clock,
-  ) {
-    this.store = new ComplaintStore(db);
+  ) {}
+
+  static async open(sql: Sql, policy: () => TicketPolicy, tickets: TicketStore, clock: Clock): Promise<ComplaintDesk> {
+    return new ComplaintDesk(sql, await ComplaintStore.open(sql), policy, tickets, clock);
   }
 
-  register(input: ComplaintInput, actor: Actor): ComplaintResult {
+  async register(input: ComplaintInput, actor: Actor): Promise<ComplaintResult> {
     if (!(CAUSES[input.complaintType] as readonly string[]).includes(input.cause)) {
       return { ok: false, status: 400, error: 'bad_request', message: `cause: a ${input.complaintType} complaint is about ${CAUSES[input.complaintType].join(', ')}, not ${input.cause}` };
     }
     const ids = [...new Set(input.ticketIds ?? [])];
-    const linked = ids.map((id) => this.tickets.get(id));
+    const linked = await Promise.all(ids.map((id) => this.tickets.get(id)));
     const missing = ids.filter((_, i) => !linked[i]);
     if (missing.length) return { ok: false, status: 400, error: 'bad_request', message: `ticketIds: no ticket ${missing.join(', ')}` };
     const first = linked[0];
     const site = input.site ?? first?.site ?? undefined;
     if (input.site && first?.site && first.site !== input.site) return { ok: false, status: 400, error: 'bad_request', message: `site: ticket ${first.id} is at ${first.site}, not ${input.site}` };
-    return this.db.transaction((): ComplaintResult => {
+    return this.sql.tx(async (): Promise<ComplaintResult> => {
       const now = this.clock.now();
       const policy = this.policy();
       const asset = assetOf(policy, first?.deviceId ?? '', site ?? null);
@@ -76,11 +77,11 @@ export class ComplaintDesk {
       // Who is complaining, as stably as what we know allows: the policy's customer, else their address.
       const customerKey = (customer ?? input.contact.email ?? input.contact.phone ?? input.contact.name).trim().toLowerCase();
       const facts = { complaintType: input.complaintType, cause: input.cause, severe: input.severe ?? false, safetyRisk: input.safetyRisk ?? false, publicExposure: input.publicExposure ?? false };
-      const before = this.store.previous(customerKey, input.cause, now - policy.complaints.repeatWindow);
+      const before = await this.store.previous(customerKey, input.cause, now - policy.complaints.repeatWindow);
       const base = gradeOf(facts);
       const grade = before ? escalateGrade(base) : base;
       const sla = policy.complaints.grades[grade];
-      const complaint = this.store.create(
+      const complaint = await this.store.create(
         {
           createdAt: now,
           updatedAt: now,
@@ -107,14 +108,14 @@ export class ComplaintDesk {
         customerKey,
         { region: asset.region, grp: first?.dispatchGroup ?? '', equipment: first ? asset.equipment : '' },
       );
-      const event = this.store.addEvent(complaint.id, 'complaint.registered', now, actor, { grade, ...(before ? { repeatOf: before.id, escalatedFrom: base } : {}) });
+      const event = await this.store.addEvent(complaint.id, 'complaint.registered', now, actor, { grade, ...(before ? { repeatOf: before.id, escalatedFrom: base } : {}) });
       return { ok: true, complaint, event };
-    })();
+    });
   }
 
-  act(id: number, input: ComplaintActionInput, actor: Actor): ComplaintResult {
-    return this.db.transaction((): ComplaintResult => {
-      const c = this.store.get(id);
+  act(id: number, input: ComplaintActionInput, actor: Actor): Promise<ComplaintResult> {
+    return retrying(this.sql, async (): Promise<ComplaintResult> => {
+      const c = await this.store.get(id, { forUpdate: true });
       if (!c) return { ok: false, status: 404, error: 'not_found', message: `no complaint ${id}` };
       const s = complaintStep(c.status, input.action as ComplaintAction);
       if (!s.ok) return { ok: false, status: 409, error: 'conflict', message: s.message };
@@ -146,9 +147,9 @@ export class ComplaintDesk {
           detail.rootCause = input.rootCause.cause;
           break;
       }
-      this.store.save(next);
-      const event = this.store.addEvent(id, COMPLAINT_FLOW[input.action].event, now, actor, detail);
+      await this.store.save(next);
+      const event = await this.store.addEvent(id, COMPLAINT_FLOW[input.action].event, now, actor, detail);
       return { ok: true, complaint: next, event };
-    })();
+    });
   }
 }

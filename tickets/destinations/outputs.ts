@@ -21,7 +21,7 @@ interface Configured {
  */
 export class TicketOutputs {
   private readonly configured = new Map<string, Configured>();
-  private readonly subscriptions: (target: string) => Route | undefined;
+  private readonly subscriptions: (target: string) => Promise<Route | undefined>;
 
   constructor(
     entries: readonly DestinationEntry[],
@@ -44,28 +44,28 @@ export class TicketOutputs {
   }
 
   /** Queues the event for every subscription and destination that wants it; call inside the change's transaction. */
-  enqueue(ev: { id: number; type: WebhookEventType; ticketId: number }, event: WebhookPayload | KpiWebhookPayload, now: number): number {
+  async enqueue(ev: { id: number; type: WebhookEventType; ticketId: number }, event: WebhookPayload | KpiWebhookPayload, now: number): Promise<number> {
     const body = JSON.stringify(event);
-    let n = this.deps.outbox.enqueue(ev, body, now);
+    let n = await this.deps.outbox.enqueue(ev, body, now);
     for (const [name, c] of this.configured) {
       if (!wants(c.filter, event)) continue;
-      this.deps.outbox.queue.enqueue({ target: `${TARGET}${name}`, key: String(ev.ticketId), eventId: ev.id, type: ev.type, payload: body }, now);
+      await this.deps.outbox.queue.enqueue({ target: `${TARGET}${name}`, key: String(ev.ticketId), eventId: ev.id, type: ev.type, payload: body }, now);
       n++;
     }
     return n;
   }
 
-  route = (target: string): Route | undefined => {
+  route = async (target: string): Promise<Route | undefined> => {
     if (target.startsWith(TARGET)) return this.configured.get(target.slice(TARGET.length))?.route;
     return this.subscriptions(target);
   };
 
   /** The configured destinations with what each holds (secrets and addresses are not shown). */
-  list(): { name: string; kind: string; events: string[]; priorities: string[] | null; sites: string[] | null; pending: number; dead: number }[] {
-    return [...this.configured.values()].map(({ entry }) => {
-      const c = this.queue.counts(`${TARGET}${entry.name}`);
+  list(): Promise<{ name: string; kind: string; events: string[]; priorities: string[] | null; sites: string[] | null; pending: number; dead: number }[]> {
+    return Promise.all([...this.configured.values()].map(async ({ entry }) => {
+      const c = await this.queue.counts(`${TARGET}${entry.name}`);
       return { name: entry.name, kind: entry.kind, events: entry.events, priorities: entry.priorities ?? null, sites: entry.sites ?? null, pending: c.pending, dead: c.dead };
-    });
+    }));
   }
 
   has(name: string): boolean {
@@ -73,13 +73,13 @@ export class TicketOutputs {
   }
 
   /** A configured destination's deliveries (or all of them), newest first. */
-  deliveries(q: { name?: string | undefined; status?: 'pending' | 'delivered' | 'dead' | undefined; limit: number; offset: number }) {
-    const { items, total } = this.queue.list({ status: q.status, ...(q.name !== undefined ? { target: `${TARGET}${q.name}` } : { targetPrefix: TARGET }), limit: q.limit, offset: q.offset });
+  async deliveries(q: { name?: string | undefined; status?: 'pending' | 'delivered' | 'dead' | undefined; limit: number; offset: number }) {
+    const { items, total } = await this.queue.list({ status: q.status, ...(q.name !== undefined ? { target: `${TARGET}${q.name}` } : { targetPrefix: TARGET }), limit: q.limit, offset: q.offset });
     return { deliveries: items.map(({ payload: _, target, key, ...d }) => ({ ...d, destination: target.slice(TARGET.length), ticketId: Number(key) })), total };
   }
 
   /** Sends a dead letter of a configured destination again (same idempotency key). */
-  replay(id: number, now: number): boolean {
+  replay(id: number, now: number): Promise<boolean> {
     return this.queue.replay(id, now, (target) => target.startsWith(TARGET) && this.configured.has(target.slice(TARGET.length)));
   }
 

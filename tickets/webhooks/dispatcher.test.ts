@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRegistry, openDatabase, parseConfig, silentLogger, systemClock } from '../../core/index.ts';
+import { SqliteSql, createRegistry, openDatabase, parseConfig, silentLogger, systemClock } from '../../core/index.ts';
 import { WebhookReceiver } from '../../test/helpers/receiver.ts';
 import { WebhookConfigSchema, WebhookDispatcher } from './dispatcher.ts';
 import { WebhookOutbox } from './outbox.ts';
@@ -18,8 +18,8 @@ describe('webhook dispatcher', () => {
     const receiver = new WebhookReceiver(SECRET, behaviour);
     receivers.push(receiver);
     const url = await receiver.start();
-    const outbox = new WebhookOutbox(openDatabase(':memory:'));
-    outbox.createSubscription({ url, events: ['*'], secret: SECRET, description: '', createdAt: 0, createdBy: 't' });
+    const outbox = await WebhookOutbox.open(new SqliteSql(openDatabase(':memory:')));
+    await outbox.createSubscription({ url, events: ['*'], secret: SECRET, description: '', createdAt: 0, createdBy: 't' });
     const d = new WebhookDispatcher(parseConfig(WebhookConfigSchema, config, {}), { outbox, clock: systemClock, log: silentLogger(), registry: createRegistry() });
     const payload = (ticketId: number) => JSON.stringify({ type: 'ticket.created', ticket: { id: ticketId } });
     return { receiver, outbox, d, payload };
@@ -28,9 +28,9 @@ describe('webhook dispatcher', () => {
   it('retries a failing receiver with growing delays, then dead-letters after maxAttempts', async () => {
     const at: number[] = [];
     const { outbox, d, payload, receiver } = await setup(() => (at.push(Date.now()), 503), { maxAttempts: 5, initialBackoff: '40ms', maxBackoff: '1s' });
-    outbox.enqueue({ id: 1, type: 'ticket.created', ticketId: 1 }, payload(1), Date.now());
+    await outbox.enqueue({ id: 1, type: 'ticket.created', ticketId: 1 }, payload(1), Date.now());
     await d.start();
-    while (outbox.counts().dead === 0) await new Promise((r) => setTimeout(r, 10));
+    while ((await outbox.counts()).dead === 0) await new Promise((r) => setTimeout(r, 10));
     await d.stop();
     expect(receiver.requests).toHaveLength(5);
     const gaps = at.slice(1).map((t, i) => t - at[i]!);
@@ -38,19 +38,19 @@ describe('webhook dispatcher', () => {
     expect(gaps[0]).toBeGreaterThanOrEqual(15);
     expect(gaps[3]).toBeGreaterThanOrEqual(150);
     expect(gaps[3]!).toBeGreaterThan(gaps[0]!);
-    expect(outbox.deliveries({ status: 'dead', limit: 5, offset: 0 }).deliveries[0]).toMatchObject({ attempts: 5, lastError: 'HTTP 503' });
+    expect((await outbox.deliveries({ status: 'dead', limit: 5, offset: 0 })).deliveries[0]).toMatchObject({ attempts: 5, lastError: 'HTTP 503' });
   });
 
   it('holds a ticket’s later events until the earlier one is delivered, while other tickets go on', async () => {
     const { outbox, d, payload, receiver } = await setup((n) => (n < 3 ? 500 : 200), { initialBackoff: '30ms', maxBackoff: '60ms', concurrency: 4 });
-    for (const [id, ticket] of [[1, 1], [2, 1], [3, 2], [4, 1], [5, 2]] as const) outbox.enqueue({ id, type: 'ticket.created', ticketId: ticket }, payload(ticket), Date.now());
+    for (const [id, ticket] of [[1, 1], [2, 1], [3, 2], [4, 1], [5, 2]] as const) await outbox.enqueue({ id, type: 'ticket.created', ticketId: ticket }, payload(ticket), Date.now());
     await d.start();
-    while (d.busy) await new Promise((r) => setTimeout(r, 10));
+    while (await d.busy()) await new Promise((r) => setTimeout(r, 10));
     await d.stop();
     const firstOk = receiver.effective().map((r) => r.eventId);
     expect(firstOk.filter((id) => [1, 2, 4].includes(id))).toEqual([1, 2, 4]);
     expect(firstOk.filter((id) => [3, 5].includes(id))).toEqual([3, 5]);
-    expect(outbox.counts()).toMatchObject({ pending: 0, dead: 0 });
+    expect(await outbox.counts()).toMatchObject({ pending: 0, dead: 0 });
   });
 
   /** A receiver that answers every request with one status and headers. */
@@ -63,18 +63,18 @@ describe('webhook dispatcher', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-    const outbox = new WebhookOutbox(openDatabase(':memory:'));
-    outbox.createSubscription({ url, events: ['*'], secret: SECRET, description: '', createdAt: 0, createdBy: 't' });
+    const outbox = await WebhookOutbox.open(new SqliteSql(openDatabase(':memory:')));
+    await outbox.createSubscription({ url, events: ['*'], secret: SECRET, description: '', createdAt: 0, createdBy: 't' });
     const registry = createRegistry();
     const d = new WebhookDispatcher(parseConfig(WebhookConfigSchema, { maxAttempts, initialBackoff: '10ms', maxBackoff: '1m' }, {}), { outbox, clock: systemClock, log: silentLogger(), registry });
-    outbox.enqueue({ id: 1, type: 'ticket.created', ticketId: 1 }, '{}', Date.now());
+    await outbox.enqueue({ id: 1, type: 'ticket.created', ticketId: 1 }, '{}', Date.now());
     const t0 = Date.now();
     await d.start();
     // Until the answer to the first attempt is recorded.
-    while (requests === 0 || outbox.deliveries({ limit: 1, offset: 0 }).deliveries[0]!.lastError === null) await new Promise((r) => setTimeout(r, 10));
+    while (requests === 0 || (await outbox.deliveries({ limit: 1, offset: 0 })).deliveries[0]!.lastError === null) await new Promise((r) => setTimeout(r, 10));
     await d.stop();
     server.close();
-    const [row] = outbox.deliveries({ limit: 1, offset: 0 }).deliveries;
+    const [row] = (await outbox.deliveries({ limit: 1, offset: 0 })).deliveries;
     return { row: row!, t0, metrics: await registry.metrics(), outbox };
   }
 

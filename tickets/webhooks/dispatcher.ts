@@ -22,10 +22,10 @@ export function outgoing(d: Queued): OutgoingEvent {
 }
 
 /** How a subscription made through the API is delivered: the signed webhook, in the subscription's format. */
-export function subscriptionRoute(outbox: WebhookOutbox, clock: Clock, timeoutMs: number): (target: string) => Route | undefined {
-  return (target) => {
+export function subscriptionRoute(outbox: WebhookOutbox, clock: Clock, timeoutMs: number): (target: string) => Promise<Route | undefined> {
+  return async (target) => {
     const id = subscriptionOf(target);
-    const sub = id === undefined ? undefined : outbox.subscription(id);
+    const sub = id === undefined ? undefined : await outbox.subscription(id);
     if (!sub || !sub.active) return undefined;
     return {
       output: 'webhook',
@@ -43,7 +43,7 @@ export function subscriptionRoute(outbox: WebhookOutbox, clock: Clock, timeoutMs
 export class WebhookDispatcher extends Dispatcher {
   constructor(
     config: WebhookConfig,
-    deps: { outbox: WebhookOutbox; clock: Clock; log: Logger; registry: Registry; random?: () => number; route?: (target: string) => Route | undefined },
+    deps: { outbox: WebhookOutbox; clock: Clock; log: Logger; registry: Registry; random?: () => number; route?: (target: string) => Route | undefined | Promise<Route | undefined> },
   ) {
     const registers = [deps.registry];
     const outcomes = new Counter({ name: 'vigil_webhook_attempts_total', help: 'Webhook delivery attempts by result', labelNames: ['result'], registers });
@@ -53,8 +53,8 @@ export class WebhookDispatcher extends Dispatcher {
       help: 'Webhook deliveries by status (pending, dead)',
       labelNames: ['status'],
       registers,
-      collect() {
-        const c = outbox.counts();
+      async collect() {
+        const c = await outbox.counts();
         this.set({ status: 'pending' }, c.pending);
         this.set({ status: 'dead' }, c.dead);
       },
