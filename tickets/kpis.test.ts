@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { KpiWebhookPayloadSchema, ManualClock, SqliteSql, type Ticket, createRegistry, dedupeKeyOf, openDatabase, parseConfig, silentLogger } from '../core/index.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENGINES, type Engine, testStore } from '../test/helpers/engines.ts';
+import { KpiWebhookPayloadSchema, ManualClock, type Sql, type Ticket, createRegistry, dedupeKeyOf, parseConfig, silentLogger } from '../core/index.ts';
 import type { Complaint } from './complaints/index.ts';
 import { type KpiGroup, type KpiInterval, RESPONSE_LADDER, computeKpis } from './kpis.ts';
 import { TicketManager, type TicketsConfig, TicketsConfigSchema } from './manager.ts';
@@ -33,8 +34,14 @@ function rng(seed: number) {
   return () => ((s = (Math.imul(s ^ (s >>> 15), 2246822507) + 0x9e3779b9) >>> 0) / 2 ** 32);
 }
 
-async function seeded(n = 300) {
-  const db = new SqliteSql(openDatabase(':memory:'));
+const opened: Sql[] = [];
+afterAll(async () => {
+  await Promise.all(opened.map((s) => s.close()));
+});
+
+async function seeded(engine: Engine, n = 300) {
+  const db = await testStore(engine);
+  opened.push(db);
   const clock = new SetClock(T0);
   const siteOf = (id: string) => SITES[Number(id.split('-')[1]) % 3];
   const config = parseConfig(TicketsConfigSchema, { policy: { sites: { 'plant-a': { region: 'north' }, 'plant-b': { region: 'north' }, 'plant-c': { region: 'south' } } } }, {});
@@ -152,16 +159,16 @@ function byHand(tickets: Ticket[], complaints: Complaint[], groupBy: KpiGroup, i
   return rows.sort((a, b) => (a.group === b.group ? a.period.localeCompare(b.period) : a.group < b.group ? -1 : 1));
 }
 
-describe('KPIs over a seeded history of 300 tickets', () => {
+describe.each(ENGINES)('KPIs over a seeded history of 300 tickets (%s)', (engine) => {
   let m: TicketManager;
-  let db: SqliteSql;
+  let db: Sql;
   let clock: SetClock;
   let config: TicketsConfig;
   let all: Ticket[];
   let complaints: Complaint[];
   const region = (s: string) => config.policy.sites[s]!.region;
   beforeAll(async () => {
-    ({ m, db, clock, config } = await seeded());
+    ({ m, db, clock, config } = await seeded(engine));
     all = await collect(m.store.iterate(0, Number.MAX_SAFE_INTEGER));
     complaints = (await m.complaints.store.list({ limit: 1000, offset: 0 })).complaints;
   });
@@ -196,9 +203,10 @@ describe('KPIs over a seeded history of 300 tickets', () => {
   });
 });
 
-describe('KPIs on four tickets counted by hand', () => {
+describe.each(ENGINES)('KPIs on four tickets counted by hand (%s)', (engine) => {
   it('gives the figures a person would write down', async () => {
-    const db = new SqliteSql(openDatabase(':memory:'));
+    const db = await testStore(engine);
+    opened.push(db);
     const clock = new SetClock(T0);
     const m = await TicketManager.open(parseConfig(TicketsConfigSchema, {}, {}), { sql: db, clock, log: silentLogger(), registry: createRegistry(), devices: { siteOf: () => 'plant-a', knownSite: () => true } });
     const rep = async (d: string) => ok(await m.report({ channel: 'phone', contact: { name: 'c' }, deviceId: d, fault: 'imbalance', symptom: 's', urgency: 'normal' }, desk)).ticket.id;
@@ -246,9 +254,10 @@ function closeTo(w: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
-describe('kpi.below_target', () => {
+describe.each(ENGINES)('kpi.below_target (%s)', (engine) => {
   it('is raised once per month and figure, only with enough tickets, and goes only to subscriptions that name it', async () => {
-    const db = new SqliteSql(openDatabase(':memory:'));
+    const db = await testStore(engine);
+    opened.push(db);
     const clock = new SetClock(Date.UTC(2026, 2, 2, 8));
     const m = await TicketManager.open(parseConfig(TicketsConfigSchema, {}, {}), { sql: db, clock, log: silentLogger(), registry: createRegistry(), devices: { siteOf: () => 'plant-a', knownSite: () => true } });
     const all = await m.outbox.createSubscription({ url: 'http://127.0.0.1:1/all', events: ['*'], secret: 's'.repeat(20), description: '', createdAt: 0, createdBy: 't' });

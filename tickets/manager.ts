@@ -168,6 +168,7 @@ export class TicketManager implements Service {
   readonly complaints: ComplaintDesk;
   /** Findings of one device are applied one after another, in the order the rules raised them. */
   private readonly byDevice = new KeyedSerial();
+  private slaRound: Promise<void> = Promise.resolve();
 
   /** Opens the ticket tables (migrating them) and builds the manager on them. */
   static async open(config: TicketsConfig, deps: TicketDeps): Promise<TicketManager> {
@@ -283,9 +284,10 @@ export class TicketManager implements Service {
     });
   }
 
-  /** Every finding given so far has been applied (tests, and a clean stop). */
-  settled(): Promise<void> {
-    return this.byDevice.idle();
+  /** Every finding given so far has been applied and the SLA clock's round (if one runs) is done. */
+  async settled(): Promise<void> {
+    await this.slaRound;
+    await this.byDevice.idle();
   }
 
   /** A person (or the desk's system) acts on a ticket. Refused with 400, 404 or 409 without changing anything. */
@@ -647,7 +649,7 @@ export class TicketManager implements Service {
   private scheduleSla(): void {
     if (this.stopped) return;
     this.timer = this.deps.clock.setTimeout(() => {
-      void this.slaTick().finally(() => this.scheduleSla());
+      this.slaRound = this.slaTick().finally(() => this.scheduleSla());
     }, this.config.slaCheckEvery);
   }
 

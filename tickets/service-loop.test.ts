@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
-import { type Fault, type Finding, ManualClock, SqliteSql, createRegistry, dedupeKeyOf, openDatabase, parseConfig, silentLogger } from '../core/index.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ENGINES, type Engine, testStore } from '../test/helpers/engines.ts';
+import { type Fault, type Finding, ManualClock, type Sql, createRegistry, dedupeKeyOf, parseConfig, silentLogger } from '../core/index.ts';
 import { computeKpis } from './kpis.ts';
 import { type ReportInput, TicketManager, TicketsConfigSchema } from './manager.ts';
 
@@ -10,8 +11,9 @@ const DAY = 24 * HOUR;
 const desk = { name: 'dana', role: 'service_desk' };
 const DEVICES: Record<string, string> = { 'pump-1': 'plant-a', 'fan-2': 'plant-a', 'pump-9': 'plant-b' };
 
-async function setup(config: Record<string, unknown> = {}) {
-  const db = new SqliteSql(openDatabase(':memory:'));
+async function setupOn(engine: Engine, config: Record<string, unknown> = {}) {
+  const db = await testStore(engine);
+  opened.push(db);
   const clock = new ManualClock(Date.UTC(2026, 0, 5, 8));
   const devices = { siteOf: (id: string) => DEVICES[id], knownSite: (s: string) => Object.values(DEVICES).includes(s) };
   const m = await TicketManager.open(parseConfig(TicketsConfigSchema, config, {}), { sql: db, clock, log: silentLogger(), registry: createRegistry(), devices, linkKey: randomBytes(32) });
@@ -29,7 +31,14 @@ function ok<T extends { ok: boolean }>(r: T): Extract<T, { ok: true }> {
   return r as Extract<T, { ok: true }>;
 }
 
-describe('the service loop', () => {
+const opened: Sql[] = [];
+afterAll(async () => {
+  await Promise.all(opened.map((s) => s.close()));
+});
+
+describe.each(ENGINES)('the service loop (%s)', (engine) => {
+  const setup = (...a: Parameters<typeof setupOn> extends [Engine, ...infer R] ? R : never) => setupOn(engine, ...a);
+
   it('reported → reviewed → dispatched → visit (not fixed) → visit (fixed) → resolved → accepted → return visit → closed', async () => {
     const { m, clock } = await setup({ policy: { sites: { 'plant-a': { region: 'north', tier: 'premium' } }, service: { acceptance: { premium: true }, returnVisit: { required: { premium: true } } } } });
     const t0 = clock.now();

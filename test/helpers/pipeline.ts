@@ -42,6 +42,8 @@ export async function startServer(opts: {
   moreGateways?: string[];
   /** The embedded broker's limits. */
   brokerLimits?: Record<string, unknown>;
+  /** A PostgreSQL URL for the server's store (default: the SQLite file in dataDir). */
+  database?: string | undefined;
 }): Promise<ServerHandle> {
   const broker = opts.external
     ? { mode: 'external', url: opts.external.url, username: opts.external.username, password: '${SERVER_BROKER_PASSWORD}', clientId: 'vigil-server-test' }
@@ -57,6 +59,7 @@ export async function startServer(opts: {
     {
       version: 1,
       dataDir: opts.dataDir,
+      ...(opts.database ? { database: { url: opts.database } } : {}),
       http: { host: '127.0.0.1', port: 0, requireAuth: false, ...opts.http },
       broker,
       ...(opts.intake ? { intake: opts.intake } : {}),

@@ -1,5 +1,6 @@
 import { type Server, createServer } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENGINES, freshDatabase } from '../helpers/engines.ts';
 import { verify } from '../../tickets/index.ts';
 import { bearingFinding } from '../helpers/findings.ts';
 import { waitFor } from '../helpers/net.ts';
@@ -23,7 +24,7 @@ async function collector(): Promise<{ url: string; posts: { path: string; type: 
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, posts, server };
 }
 
-describe('ticket destinations of the config file, through the server', () => {
+describe.each(ENGINES)('ticket destinations of the config file, through the server (%s)', (engine) => {
   const tmp = tempDir();
   const relay = new SmtpRelay();
   let http: Awaited<ReturnType<typeof collector>>;
@@ -33,6 +34,7 @@ describe('ticket destinations of the config file, through the server', () => {
     await relay.start();
     http = await collector();
     srv = await startServer({
+      database: engine === 'postgres' ? await freshDatabase() : undefined,
       dataDir: `${tmp.dir}/server`,
       env: { SMTP_PASSWORD: relay.password, CHAT_URL: `${http.url}/chat`, ROUTER_SECRET: 'router-secret-0123456789abcdef' },
       tickets: {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENGINES, freshDatabase } from '../helpers/engines.ts';
 import { waitFor } from '../helpers/net.ts';
 import { type ServerHandle, startServer } from '../helpers/pipeline.ts';
 import { WebhookReceiver } from '../helpers/receiver.ts';
@@ -8,7 +9,7 @@ const ADMIN = 'admin-token-for-the-service-loop-test';
 type Res = { status: number; body: any; headers: Record<string, unknown> }; // eslint-disable-line @typescript-eslint/no-explicit-any
 const DAY = 86_400_000;
 
-describe('service loop over the API: customer reports, visits, acceptance, return visit, KPIs', () => {
+describe.each(ENGINES)('service loop over the API: customer reports, visits, acceptance, return visit, KPIs (%s)', (engine) => {
   const tmp = tempDir();
   let srv: ServerHandle;
   const tokens: Record<string, string> = {};
@@ -28,7 +29,8 @@ describe('service loop over the API: customer reports, visits, acceptance, retur
     fetch(`${srv.httpUrl}${path}`, form ? { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString() } : {});
 
   beforeAll(async () => {
-    srv = await startServer({ dataDir: `${tmp.dir}/server`, http: { requireAuth: true, apiToken: '${ADMIN_TOKEN}' }, env: { ADMIN_TOKEN: ADMIN } });
+    srv = await startServer({
+      database: engine === 'postgres' ? await freshDatabase() : undefined, dataDir: `${tmp.dir}/server`, http: { requireAuth: true, apiToken: '${ADMIN_TOKEN}' }, env: { ADMIN_TOKEN: ADMIN } });
     for (const role of ['viewer', 'operator', 'service_desk']) tokens[role] = (await call('POST', '/api/v1/tokens', { token: ADMIN, body: { name: `${role}-1`, role } })).body.token;
     tokens.scoped = (await call('POST', '/api/v1/tokens', { token: ADMIN, body: { name: 'plant-b-desk', role: 'service_desk', scope: { sites: ['plant-b'] } } })).body.token;
     // The devices the server knows: they have sent readings.

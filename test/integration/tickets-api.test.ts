@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dedupeKeyOf, openApiDocument, openDatabase } from '../../core/index.ts';
+import { ENGINES, freshDatabase } from '../helpers/engines.ts';
+import { dedupeKeyOf, openApiDocument } from '../../core/index.ts';
 import { sign } from '../../tickets/index.ts';
 import { bearingFinding } from '../helpers/findings.ts';
 import { type ServerHandle, startServer } from '../helpers/pipeline.ts';
@@ -10,7 +11,7 @@ type Res = { status: number; body: any }; // eslint-disable-line @typescript-esl
 
 const finding = bearingFinding;
 
-describe('tickets API: roles, validation, live stream, inbound webhook', () => {
+describe.each(ENGINES)('tickets API: roles, validation, live stream, inbound webhook (%s)', (engine) => {
   const tmp = tempDir();
   let srv: ServerHandle;
   const tokens: Record<string, string> = {};
@@ -27,7 +28,8 @@ describe('tickets API: roles, validation, live stream, inbound webhook', () => {
   const snapshot = async () => ({ tickets: await srv.server.tickets.store.list({ limit: 500, offset: 0 }), events: await srv.server.tickets.store.lastEventId(), tokens: srv.server.tokens.list().map(({ lastUsedAt: _, ...t }) => t), subs: await srv.server.tickets.outbox.subscriptions() });
 
   beforeAll(async () => {
-    srv = await startServer({ dataDir: `${tmp.dir}/server`, http: { requireAuth: true, apiToken: '${ADMIN_TOKEN}' }, env: { ADMIN_TOKEN: ADMIN } });
+    srv = await startServer({
+      database: engine === 'postgres' ? await freshDatabase() : undefined, dataDir: `${tmp.dir}/server`, http: { requireAuth: true, apiToken: '${ADMIN_TOKEN}' }, env: { ADMIN_TOKEN: ADMIN } });
     for (const role of ['viewer', 'operator', 'service_desk']) tokens[role] = (await call('POST', '/api/v1/tokens', { body: { name: `${role}-1`, role } })).body.token;
     await srv.server.tickets.handleFinding(finding('fan-2'));
     await srv.server.tickets.handleFinding(finding('pump-3', { fault: 'overheating', dedupeKey: dedupeKeyOf('pump-3', 'overheating'), metric: 'bearing_temp', severity: 'critical' }));
@@ -159,10 +161,8 @@ describe('tickets API: roles, validation, live stream, inbound webhook', () => {
   it('takes signed status updates from the service desk through the inbound webhook', async () => {
     const sub = await call('POST', '/api/v1/webhooks', { body: { url: 'http://127.0.0.1:9/none', events: ['ticket.created'], secret: 'desk-shared-secret-0123456789' } });
     expect(sub.status).toBe(201);
-    // The secret is sealed at rest: the database file does not hold it.
-    const db = openDatabase(`${tmp.dir}/server/server.db`);
-    expect(JSON.stringify(db.prepare('SELECT * FROM webhook_subscription').all())).not.toContain('desk-shared-secret');
-    db.close();
+    // The secret is sealed at rest: the store does not hold it.
+    expect(JSON.stringify(await srv.server.tickets.store.sql.all('SELECT * FROM webhook_subscription'))).not.toContain('desk-shared-secret');
     const id = (await call('GET', '/api/v1/tickets?device=pump-3')).body.tickets[0].id;
     const url = `/api/v1/webhooks/${sub.body.id}/inbound`;
     const send = (body: unknown, secret = 'desk-shared-secret-0123456789', at = Date.now()) => {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENGINES, freshDatabase } from '../helpers/engines.ts';
 import { gatewayTopic, openApiDocument } from '../../core/index.ts';
 import { bearingFinding } from '../helpers/findings.ts';
 import { type ServerHandle, startServer } from '../helpers/pipeline.ts';
@@ -8,7 +9,7 @@ const ADMIN = 'admin-token-for-the-token-scope-test';
 type Res = { status: number; text: string };
 
 // Two customers on one server: a desk that serves acme must not learn that globex exists.
-describe('token scopes: a scoped token sees its sites only, on every route', () => {
+describe.each(ENGINES)('token scopes: a scoped token sees its sites only, on every route (%s)', (engine) => {
   const tmp = tempDir();
   let srv: ServerHandle;
   const token: Record<string, string> = {};
@@ -20,6 +21,7 @@ describe('token scopes: a scoped token sees its sites only, on every route', () 
 
   beforeAll(async () => {
     srv = await startServer({
+      database: engine === 'postgres' ? await freshDatabase() : undefined,
       dataDir: `${tmp.dir}/server`,
       http: { requireAuth: true, apiToken: '${ADMIN_TOKEN}', rateLimit: { perMinute: 100_000 } },
       env: { ADMIN_TOKEN: ADMIN },

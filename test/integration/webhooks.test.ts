@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENGINES, freshDatabase } from '../helpers/engines.ts';
 import { bearingFinding } from '../helpers/findings.ts';
 import { freePort, waitFor } from '../helpers/net.ts';
 import { type ServerHandle, startServer } from '../helpers/pipeline.ts';
@@ -11,7 +12,7 @@ const SECRET = 'desk-shared-secret-for-the-webhook-test';
 
 const finding = bearingFinding;
 
-describe('webhook delivery to a receiver that fails, hangs and goes down', () => {
+describe.each(ENGINES)('webhook delivery to a receiver that fails, hangs and goes down (%s)', (engine) => {
   const tmp = tempDir();
   let srv: ServerHandle;
   const receiver = new WebhookReceiver(SECRET);
@@ -22,6 +23,7 @@ describe('webhook delivery to a receiver that fails, hangs and goes down', () =>
 
   beforeAll(async () => {
     srv = await startServer({
+      database: engine === 'postgres' ? await freshDatabase() : undefined,
       dataDir: `${tmp.dir}/server`,
       tickets: { webhooks: { initialBackoff: '50ms', maxBackoff: '500ms', timeout: '300ms', maxAttempts: 40, concurrency: 3 } },
     });

@@ -1,13 +1,15 @@
-import { describe, expect, it } from 'vitest';
-import { ManualClock, SqliteSql, createRegistry, openDatabase, parseConfig, silentLogger } from '../../core/index.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ENGINES, type Engine, testStore } from '../../test/helpers/engines.ts';
+import { ManualClock, type Sql, createRegistry, parseConfig, silentLogger } from '../../core/index.ts';
 import { TicketManager, TicketsConfigSchema } from '../manager.ts';
 import { type ComplaintAction, type ComplaintInput, type ComplaintStatus, COMPLAINT_FLOW, ComplaintStatusSchema, complaintStep, gradeOf } from './index.ts';
 
 const DAY = 86_400_000;
 const desk = { name: 'dana', role: 'service_desk' };
 
-async function setup() {
-  const db = new SqliteSql(openDatabase(':memory:'));
+async function setupOn(engine: Engine, ) {
+  const db = await testStore(engine);
+  opened.push(db);
   const clock = new ManualClock(Date.UTC(2026, 0, 5, 8));
   const config = parseConfig(TicketsConfigSchema, { policy: { sites: { 'plant-a': { customer: 'Acme Foods', region: 'north' } } } }, {});
   const m = await TicketManager.open(config, { sql: db, clock, log: silentLogger(), registry: createRegistry(), devices: { siteOf: () => 'plant-a', knownSite: () => true } });
@@ -15,7 +17,14 @@ async function setup() {
 }
 const complaint = (o: Partial<ComplaintInput> = {}): ComplaintInput => ({ channel: 'phone', contact: { name: 'Kim Lee' }, site: 'plant-a', complaintType: 'service', cause: 'speed', description: 'the technician came two days late', ...o });
 
-describe('complaint flow', () => {
+const opened: Sql[] = [];
+afterAll(async () => {
+  await Promise.all(opened.map((s) => s.close()));
+});
+
+describe.each(ENGINES)('complaint flow (%s)', (engine) => {
+  const setup = (...a: Parameters<typeof setupOn> extends [Engine, ...infer R] ? R : never) => setupOn(engine, ...a);
+
   // Rows are states, columns actions; '-' is refused.
   const TABLE: Record<ComplaintStatus, Record<ComplaintAction, ComplaintStatus | '-'>> = {
     registered: { assess: 'assessed', resolve: '-', 'follow-up': '-', archive: '-' },
