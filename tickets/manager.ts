@@ -18,6 +18,7 @@ import {
   type Sql,
   type SingleRunner,
   KeyedSerial,
+  PostgresSql,
   retrying,
   type SecretBox,
   DurationSchema,
@@ -169,6 +170,11 @@ export class TicketManager implements Service {
   /** Findings of one device are applied one after another, in the order the rules raised them. */
   private readonly byDevice = new KeyedSerial();
   private slaRound: Promise<void> = Promise.resolve();
+  /** This manager's name on the live-event channel, so it does not hear its own events twice. */
+  private readonly origin = randomUUID();
+  private unlisten: (() => Promise<void>) | undefined;
+  /** Other servers' events, announced in commit order, are read and passed on in that order. */
+  private remote: Promise<void> = Promise.resolve();
 
   /** Opens the ticket tables (migrating them) and builds the manager on them. */
   static async open(config: TicketsConfig, deps: TicketDeps): Promise<TicketManager> {
@@ -250,6 +256,9 @@ export class TicketManager implements Service {
 
   async start(): Promise<void> {
     this.stopped = false;
+    const sql = this.deps.sql;
+    // On a shared store, changes made through other servers reach this one's live stream too.
+    if (sql instanceof PostgresSql) this.unlisten = await sql.listen(LIVE_CHANNEL, (payload) => this.fromElsewhere(payload));
     const caught = await this.catchUp();
     if (caught > 0) this.deps.log.info({ findings: caught }, 'tickets caught up on findings stored while stopped');
     await this.slaTick();
@@ -261,6 +270,9 @@ export class TicketManager implements Service {
     this.stopped = true;
     if (this.timer) this.deps.clock.clearTimeout(this.timer);
     await this.byDevice.idle();
+    await this.unlisten?.();
+    this.unlisten = undefined;
+    await this.remote;
     await this.webhooks.stop();
     await this.deps.slaRunner?.release();
     this.outputs.close();
@@ -755,6 +767,8 @@ export class TicketManager implements Service {
   private async record(t: Ticket, type: TicketEventType, actor: Actor, detail: Record<string, unknown>, out: [TicketEvent, Ticket][]): Promise<TicketEvent> {
     const now = this.deps.clock.now();
     const ev = await this.store.addEvent(t.id, type, now, actor, detail);
+    // Heard by the other servers when (and only if) this transaction commits.
+    if (this.deps.sql instanceof PostgresSql) await this.deps.sql.notify(LIVE_CHANNEL, JSON.stringify({ o: this.origin, e: ev.id }));
     // A repeat of a known problem is history, not news: the desk hears of it when something it acts
     // on changes (severity, priority, fault), so a flood of findings is not a flood of webhooks.
     const news = type !== 'ticket.updated' || (Array.isArray(detail.changed) && detail.changed.length > 0);
@@ -766,17 +780,42 @@ export class TicketManager implements Service {
     return ev;
   }
 
+  /** An event committed through another server: read it and pass it to this server's listeners. */
+  private fromElsewhere(payload: string): void {
+    let note: { o?: unknown; e?: unknown };
+    try {
+      note = JSON.parse(payload) as { o?: unknown; e?: unknown };
+    } catch {
+      return;
+    }
+    if (note.o === this.origin || typeof note.e !== 'number') return;
+    const id = note.e;
+    this.remote = this.remote.then(async () => {
+      try {
+        const [ev] = await this.store.eventsAfter(id - 1, 1);
+        const t = ev && ev.id === id ? await this.store.get(ev.ticketId) : undefined;
+        if (ev && t) this.tell(ev, t);
+      } catch (err) {
+        this.deps.log.warn({ err, event: id }, "another server's ticket event could not be read; the live stream resumes it on reconnect");
+      }
+    });
+  }
+
+  private tell(ev: TicketEvent, t: Ticket): void {
+    for (const l of this.listeners) {
+      try {
+        l(ev, t);
+      } catch (err) {
+        this.deps.log.error({ err }, 'ticket event listener failed');
+      }
+    }
+  }
+
   private publish(out: [TicketEvent, Ticket][]): void {
     if (out.length === 0) return;
     for (const [ev, t] of out) {
       this.eventsTotal.inc({ type: ev.type });
-      for (const l of this.listeners) {
-        try {
-          l(ev, t);
-        } catch (err) {
-          this.deps.log.error({ err }, 'ticket event listener failed');
-        }
-      }
+      this.tell(ev, t);
     }
     this.webhooks.kick();
   }
@@ -821,5 +860,8 @@ function severityOf(u: Urgency): Severity {
 function stale(t: Ticket, version: number): ActResult {
   return { ok: false, status: 409, error: 'conflict', message: `ticket ${t.id} changed since version ${version} (it is at version ${t.version}): reload it and decide again` };
 }
+
+/** The PostgreSQL channel on which servers sharing a store announce committed ticket events. */
+const LIVE_CHANNEL = 'vigil_ticket_events';
 
 const byUrgency = (a: { priority: Priority; id: number }, b: { priority: Priority; id: number }) => a.priority.localeCompare(b.priority) || a.id - b.id;

@@ -52,7 +52,7 @@ export interface DispatcherDeps {
 
 const HEADS_PER_QUERY = 256;
 /** A claim lasts an attempt's timeout and this much more. */
-const CLAIM_MARGIN_MS = 30_000;
+const CLAIM_MARGIN_MS = 5_000;
 
 /**
  * Delivers the queue. Lifecycle: start() begins pumping due items (oldest first, one at a time per
