@@ -1,6 +1,7 @@
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { ConfigError, type Logger, createLogger, parseConfig, readConfigText } from '../core/index.ts';
+import { join, resolve } from 'node:path';
+import { ConfigError, type Logger, PostgresSql, type Sql, SqliteSql, createLogger, openDatabase, parseConfig, readConfigText } from '../core/index.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -58,12 +59,26 @@ export function influxFromEnv(env: Env): Record<string, string> | undefined {
  * its gateway). Only `dataDir` is read and filled from the environment: commands that work on the data
  * (tokens, secrets) must not demand the secrets the rest of the file names.
  */
-export function dataDirOf(file: string, env: Env): { dataDir: string; kind: 'server' | 'gateway' } {
+export function dataDirOf(file: string, env: Env): { dataDir: string; kind: 'server' | 'gateway'; databaseUrl?: string | undefined } {
   const doc = parseDocument(readConfigText(file), { logLevel: 'error' });
   if (doc.errors.length > 0) throw new ConfigError(file, doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0]}` })));
   const raw: unknown = doc.toJS();
   const o = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
   const kind = 'gatewayId' in o ? 'gateway' : 'server';
-  const { dataDir } = parseConfig(z.object({ dataDir: z.string().default(kind === 'gateway' ? './data/gateway' : './data/server') }), { dataDir: o.dataDir }, env, file);
-  return { dataDir, kind };
+  const { dataDir, database } = parseConfig(
+    z.object({ dataDir: z.string().default(kind === 'gateway' ? './data/gateway' : './data/server'), database: z.object({ url: z.string().optional() }).optional() }),
+    { dataDir: o.dataDir, database: kind === 'server' ? o.database : undefined },
+    env,
+    file,
+  );
+  return { dataDir, kind, databaseUrl: database?.url };
+}
+
+/**
+ * The server's store a command works on: PostgreSQL when the server config names one (or
+ * `VIGIL_DATABASE_URL` is set and no data directory was given), otherwise `server.db` in the data directory.
+ */
+export function serverStoreOf(where: { dataDir: string; databaseUrl?: string | undefined }): Sql {
+  if (where.databaseUrl) return new PostgresSql({ url: where.databaseUrl, pool: 2, application: 'vigil-cli' });
+  return new SqliteSql(openDatabase(join(resolve(where.dataDir), 'server.db')));
 }

@@ -12,6 +12,8 @@ import {
   type Service,
   ServiceGroup,
   accessOptions,
+  AuditLog,
+  TokenStore,
   buildHttp,
   endpoint,
   httpService,
@@ -214,7 +216,7 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps): Gateway 
     });
     // Tokens and the audit log live in the gateway's own file, beside (not inside) the outbox.
     const db = openDatabase(join(config.dataDir, 'gateway.db'));
-    const access = accessOptions(config.http, db, () => clock.now());
+    const access = accessOptions(config.http, { tokens: TokenStore.sqlite(db), audit: AuditLog.sqlite(db) }, () => clock.now());
     installAccess(app, access);
     registerDocs(app, { title: 'Vigil gateway', version: '1' });
     registerAccessApi(app, access);

@@ -2,7 +2,7 @@ import { hkdfSync } from 'node:crypto';
 import { join } from 'node:path';
 import {
   type ReadinessCheck,
-  type AuditLog,
+  AuditLog,
   SecretBox,
   secretKeyOrFile,
   accessOptions,
@@ -15,7 +15,7 @@ import {
   ServiceGroup,
   buildHttp,
   httpService,
-  type TokenStore,
+  TokenStore,
   installAccess,
   openDatabase,
   LOCKS,
@@ -118,7 +118,9 @@ export async function buildServer(config: ServerConfig, deps: ServerDeps): Promi
   );
 
   const history = new HistoryRollups(db);
-  const rules = new RuleService(config.rules, { db, log: log.child({ component: 'rules' }), clock, registry, history });
+  const audit = await AuditLog.open(sql);
+  const tokens = await TokenStore.open(sql);
+  const rules = await RuleService.open(config.rules, { sql, audit, log: log.child({ component: 'rules' }), clock, registry, history });
   // Evidence reads the last hour of history, which may still be folding in memory: flush it first.
   const recentHistory = { rows: (q: Parameters<HistoryRollups['rows']>[0]) => (history.flush(), history.rows(q)) };
   const keys = secretKeyOrFile(deps.secretKeys?.current, join(config.dataDir, 'secret.key'));
@@ -204,8 +206,7 @@ export async function buildServer(config: ServerConfig, deps: ServerDeps): Promi
   const now = () => clock.now();
   // A token scoped to customers sees the sites the ticket policy assigns to them.
   const customerSites = Object.entries(config.tickets.policy.sites).map(([site, s]) => [site, s.customer] as const);
-  const access = { ...accessOptions(config.http, db, now), sitesOfCustomer: (c: string) => customerSites.filter(([, cust]) => cust === c).map(([site]) => site) };
-  const { tokens, audit } = access;
+  const access = { ...accessOptions(config.http, { tokens, audit }, now), sitesOfCustomer: (c: string) => customerSites.filter(([, cust]) => cust === c).map(([site]) => site) };
   const app = buildHttp({
     log,
     registry,

@@ -128,7 +128,7 @@ export interface DeviceLookup {
 
 /** Findings already stored by the rule engine, oldest first after an id: the catch-up after a restart. */
 export interface FindingSource {
-  since(afterId: number, limit: number): (Finding & { id: number })[];
+  since(afterId: number, limit: number): Promise<(Finding & { id: number })[]> | (Finding & { id: number })[];
 }
 
 export interface TicketDeps {
@@ -635,7 +635,7 @@ export class TicketManager implements Service {
     if (!source) return 0;
     let n = 0;
     for (;;) {
-      const batch = source.since(await this.store.cursor(), 500);
+      const batch = await source.since(await this.store.cursor(), 500);
       if (batch.length === 0) return n;
       for (const f of batch) {
         const { id, ...finding } = f;

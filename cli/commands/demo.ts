@@ -107,7 +107,7 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
     ),
     { log: log.child({ part: 'gateway' }), clock: systemClock, registry: createRegistry() },
   );
-  server.tokens.register(token, { name: 'demo-admin', role: 'admin', by: 'demo', at: Date.now() });
+  await server.tokens.register(token, { name: 'demo-admin', role: 'admin', by: 'demo', at: Date.now() });
   const sim: ScenarioRunner = new ScenarioRunner(scenario, { url: `${scheme.mqtt}://127.0.0.1:${sensorPort}`, ca: tls ? readFileSync(tls.ca) : undefined, modbusPort, log: log.child({ part: 'sim' }), clock: systemClock });
   historyReplayed = () => {
     if (!sim.stats().caughtUp) return 'replaying the week of history';

@@ -94,11 +94,11 @@ export async function exportCommand(argv: string[], ctx: CliContext): Promise<nu
         rows: (f, t) => store.iterate(f, t) as AsyncIterable<Row>,
       };
     },
-    findings: () => {
-      const store = new FindingStore(db);
+    findings: async () => {
+      const store = await FindingStore.open(new SqliteSql(db));
       return {
         columns: [['id', (r) => r.id], ['at', (r) => iso(r.at)], ['site', (r) => r.site], ['device', (r) => r.deviceId], ['metric', (r) => r.metric], ['rule', (r) => r.ruleId], ['event', (r) => r.event], ['severity', (r) => r.severity], ['fault', (r) => r.fault], ['evidence', (r) => r.evidence]],
-        rows: (f, t) => store.iterate(f, t) as Iterable<Row>,
+        rows: (f, t) => store.iterate(f, t) as AsyncIterable<Row>,
       };
     },
   };

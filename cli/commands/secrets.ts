@@ -1,15 +1,16 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AuditLog, SecretBox, SqliteSql, openDatabase, secretKeyOrFile } from '../../core/index.ts';
+import { AuditLog, SecretBox, secretKeyOrFile } from '../../core/index.ts';
 import { WebhookOutbox } from '../../tickets/index.ts';
-import { type CliContext, dataDirOf } from '../context.ts';
+import { type CliContext, dataDirOf, serverStoreOf } from '../context.ts';
 import { secretsHelp } from '../help.ts';
 
 
 export async function secretsCommand(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, 'data-dir': { type: 'string' } }, allowPositionals: true, strict: true });
-  const dataDir = values['data-dir'] ?? (values.config ? dataDirOf(values.config, ctx.env).dataDir : undefined);
+  const of = values.config && !values['data-dir'] ? dataDirOf(values.config, ctx.env) : undefined;
+  const dataDir = values['data-dir'] ?? of?.dataDir;
   if (positionals[0] !== 'rotate' || !dataDir) {
     ctx.err(secretsHelp);
     return 2;
@@ -21,17 +22,17 @@ export async function secretsCommand(argv: string[], ctx: CliContext): Promise<n
   }
   const keyFile = join(resolve(dataDir), 'secret.key');
   const previous = ctx.env.VIGIL_SECRET_KEY_OLD ?? (existsSync(keyFile) ? secretKeyOrFile(undefined, keyFile).key : undefined);
-  const db = openDatabase(join(resolve(dataDir), 'server.db'));
+  const sql = serverStoreOf({ dataDir, databaseUrl: of?.databaseUrl });
   try {
-    const outbox = await WebhookOutbox.open(new SqliteSql(db), new SecretBox(next, previous ? [previous] : []));
+    const outbox = await WebhookOutbox.open(sql, new SecretBox(next, previous ? [previous] : []));
     const n = await outbox.reseal();
     const by = `cli:${ctx.env.USER ?? 'unknown'}`;
-    new AuditLog(db).record(Date.now(), by, 'secrets.rotate', { resealed: n });
+    await (await AuditLog.open(sql)).record(Date.now(), by, 'secrets.rotate', { resealed: n });
     ctx.out(`${n} secret(s) sealed with the new key`);
     if (!ctx.env.VIGIL_SECRET_KEY_OLD && existsSync(keyFile)) ctx.out(`the key file ${keyFile} is no longer needed once the server runs with VIGIL_SECRET_KEY; delete it`);
     return 0;
   } finally {
-    db.close();
+    await sql.close();
   }
 }
 export { secretsHelp };

@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AuditLog, RoleSchema, TokenScopeSchema, TokenStore, openDatabase } from '../../core/index.ts';
-import { type CliContext, dataDirOf } from '../context.ts';
+import { AuditLog, RoleSchema, SqliteSql, TokenScopeSchema, TokenStore, openDatabase } from '../../core/index.ts';
+import { type CliContext, dataDirOf, serverStoreOf } from '../context.ts';
 import { tokenHelp } from '../help.ts';
 
 
@@ -15,19 +15,21 @@ export async function tokenCommand(argv: string[], ctx: CliContext): Promise<num
   const [verb, arg] = positionals;
   let gateway = values.gateway;
   let dataDir = values['data-dir'];
+  let databaseUrl: string | undefined;
   if (!dataDir && values.config) {
     const of = dataDirOf(values.config, ctx.env);
     dataDir = of.dataDir;
     gateway = of.kind === 'gateway';
+    databaseUrl = of.databaseUrl;
   }
   if (!dataDir || !verb || !['create', 'list', 'revoke'].includes(verb)) {
     ctx.err(tokenHelp);
     return 2;
   }
-  const db = openDatabase(join(resolve(dataDir), gateway ? 'gateway.db' : 'server.db'));
+  const sql = gateway ? new SqliteSql(openDatabase(join(resolve(dataDir), 'gateway.db'))) : serverStoreOf({ dataDir, databaseUrl });
   try {
-    const tokens = new TokenStore(db);
-    const audit = new AuditLog(db);
+    const tokens = await TokenStore.open(sql);
+    const audit = await AuditLog.open(sql);
     const by = `cli:${ctx.env.USER ?? 'unknown'}`;
     if (verb === 'create') {
       const role = RoleSchema.safeParse(values.role);
@@ -47,14 +49,14 @@ export async function tokenCommand(argv: string[], ctx: CliContext): Promise<num
         ctx.err('an admin token cannot be scoped: pick another role');
         return 2;
       }
-      const { token, info } = tokens.create({ name, role: role.data, scope: scope?.data, by, at: Date.now() });
-      audit.record(Date.now(), by, 'token.create', { id: info.id, name, role: role.data });
+      const { token, info } = await tokens.create({ name, role: role.data, scope: scope?.data, by, at: Date.now() });
+      await audit.record(Date.now(), by, 'token.create', { id: info.id, name, role: role.data });
       ctx.out(`# token ${info.id} "${name}" (${role.data}); shown once, keep it in a secret store:`);
       ctx.out(token);
       return 0;
     }
     if (verb === 'list') {
-      for (const t of tokens.list()) {
+      for (const t of await tokens.list()) {
         const scope = t.scope ? `\tscope ${[...t.scope.sites.map((x) => `site:${x}`), ...t.scope.customers.map((x) => `customer:${x}`)].join(',')}` : '';
         ctx.out(`${t.id}\t${t.role}\t${t.name}\t${t.revokedAt ? 'revoked' : 'active'}\tcreated ${new Date(t.createdAt).toISOString()} by ${t.createdBy}${scope}`);
       }
@@ -65,15 +67,15 @@ export async function tokenCommand(argv: string[], ctx: CliContext): Promise<num
       ctx.err(`vigil token revoke ID: ID is the number \`vigil token list\` shows`);
       return 2;
     }
-    if (!tokens.revoke(id, Date.now())) {
+    if (!(await tokens.revoke(id, Date.now()))) {
       ctx.err(`no active token ${id}`);
       return 1;
     }
-    audit.record(Date.now(), by, 'token.revoke', { id });
+    await audit.record(Date.now(), by, 'token.revoke', { id });
     ctx.out(`token ${id} revoked`);
     return 0;
   } finally {
-    db.close();
+    await sql.close();
   }
 }
 export { tokenHelp };

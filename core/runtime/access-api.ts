@@ -18,7 +18,7 @@ const AuditEntry = z.strictObject({ id: int, at: int, actor: z.string(), action:
 
 /** API tokens and the audit log, for admins. */
 export function registerAccessApi(app: FastifyInstance, deps: { tokens: TokenStore; audit: AuditLog; now: () => number }): void {
-  endpoint(app, 'GET', '/api/v1/tokens', { tag: 'access', summary: 'API tokens (never the tokens themselves)', roles: ['admin'], response: z.strictObject({ tokens: z.array(TokenInfo) }) }, () => ({ tokens: deps.tokens.list() }));
+  endpoint(app, 'GET', '/api/v1/tokens', { tag: 'access', summary: 'API tokens (never the tokens themselves)', roles: ['admin'], response: z.strictObject({ tokens: z.array(TokenInfo) }) }, async () => ({ tokens: await deps.tokens.list() }));
   endpoint(
     app,
     'POST',
@@ -33,13 +33,13 @@ export function registerAccessApi(app: FastifyInstance, deps: { tokens: TokenSto
         .strictObject({ name: z.string().trim().min(1).max(100), role: RoleSchema, scope: TokenScopeSchema.optional() })
         .refine((b) => !(b.scope && b.role === 'admin'), { path: ['scope'], message: 'an admin token cannot be scoped' }),
     },
-    ({ body, principal }) => {
-      const { token, info } = deps.tokens.create({ name: body.name, role: body.role, scope: body.scope, by: principal.name, at: deps.now() });
+    async ({ body, principal }) => {
+      const { token, info } = await deps.tokens.create({ name: body.name, role: body.role, scope: body.scope, by: principal.name, at: deps.now() });
       return { ...info, token };
     },
   );
-  endpoint(app, 'DELETE', '/api/v1/tokens/:id', { tag: 'access', summary: 'Revoke a token', roles: ['admin'], params: Id, response: z.strictObject({ revoked: int }), errors: [404] }, ({ params, reply }) =>
-    deps.tokens.revoke(params.id, deps.now()) ? { revoked: params.id } : reply.code(404).send({ error: 'not_found', message: `no active token ${params.id}` }),
+  endpoint(app, 'DELETE', '/api/v1/tokens/:id', { tag: 'access', summary: 'Revoke a token', roles: ['admin'], params: Id, response: z.strictObject({ revoked: int }), errors: [404] }, async ({ params, reply }) =>
+    (await deps.tokens.revoke(params.id, deps.now())) ? { revoked: params.id } : reply.code(404).send({ error: 'not_found', message: `no active token ${params.id}` }),
   );
-  endpoint(app, 'GET', '/api/v1/audit', { tag: 'access', summary: 'Audit log of privileged actions, newest first', roles: ['admin'], query: AuditQuery, response: z.strictObject({ entries: z.array(AuditEntry) }) }, ({ query }) => ({ entries: deps.audit.list(query) }));
+  endpoint(app, 'GET', '/api/v1/audit', { tag: 'access', summary: 'Audit log of privileged actions, newest first', roles: ['admin'], query: AuditQuery, response: z.strictObject({ entries: z.array(AuditEntry) }) }, async ({ query }) => ({ entries: await deps.audit.list(query) }));
 }

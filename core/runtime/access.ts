@@ -1,7 +1,10 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import type { Db } from './sqlite.ts';
 import { type Migration, migrate } from './migrations.ts';
+import type { Db } from './sqlite.ts';
+import { SqliteSql } from '../store/sqlite.ts';
+import { migrateStore } from '../store/migrate.ts';
+import type { Sql } from '../store/sql.ts';
 
 /**
  * What a token may do. `viewer` reads; `operator` also tunes rules; `service_desk` also works tickets;
@@ -61,11 +64,13 @@ export function generateToken(): string {
   return PREFIX + randomBytes(32).toString('base64url');
 }
 
-const TOKEN_MIGRATIONS: Migration[] = [
+export const TOKEN_MIGRATIONS: Migration[] = [
   {
     id: 'access/001-initial',
     sqlite: `CREATE TABLE IF NOT EXISTS api_token (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, role TEXT NOT NULL,
       hash TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL, created_by TEXT NOT NULL, revoked_at INTEGER, last_used_at INTEGER)`,
+    postgres: `CREATE TABLE IF NOT EXISTS api_token (id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,
+      hash TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL, created_by TEXT NOT NULL, revoked_at BIGINT, last_used_at BIGINT)`,
   },
   {
     // Token scopes: every older token stays unscoped. A database made before migrations were recorded
@@ -75,49 +80,58 @@ const TOKEN_MIGRATIONS: Migration[] = [
       const columns = db.prepare('PRAGMA table_info(api_token)').all() as { name: string }[];
       if (!columns.some((c) => c.name === 'scope')) db.exec('ALTER TABLE api_token ADD COLUMN scope TEXT');
     },
+    postgres: 'ALTER TABLE api_token ADD COLUMN IF NOT EXISTS scope TEXT',
   },
 ];
 
 /** API tokens, stored as SHA-256 hashes: the token itself is shown once, at creation. */
 export class TokenStore {
-  constructor(private readonly db: Db) {
-    migrate(db, TOKEN_MIGRATIONS);
+  private constructor(private readonly sql: Sql) {}
+
+  static async open(sql: Sql): Promise<TokenStore> {
+    await migrateStore(sql, TOKEN_MIGRATIONS);
+    return new TokenStore(sql);
   }
 
-  create(q: { name: string; role: Role; by: string; at: number; scope?: TokenScope | undefined }): { token: string; info: TokenInfo } {
+  /** On a process's own SQLite file, opened at once (the gateway, the command line). */
+  static sqlite(db: Db): TokenStore {
+    migrate(db, TOKEN_MIGRATIONS);
+    return new TokenStore(new SqliteSql(db));
+  }
+
+  async create(q: { name: string; role: Role; by: string; at: number; scope?: TokenScope | undefined }): Promise<{ token: string; info: TokenInfo }> {
     const token = generateToken();
-    return { token, info: this.register(token, q) };
+    return { token, info: await this.register(token, q) };
   }
 
   /** Stores a token chosen elsewhere (the demo's `VIGIL_TOKEN`); registering it again is a no-op. */
-  register(token: string, q: { name: string; role: Role; by: string; at: number; scope?: TokenScope | undefined }): TokenInfo {
+  async register(token: string, q: { name: string; role: Role; by: string; at: number; scope?: TokenScope | undefined }): Promise<TokenInfo> {
     if (q.scope && q.role === 'admin') throw new Error('an admin token cannot be scoped: it manages tokens, which would let it widen its own scope');
     const hash = digest(token);
-    this.db
-      .prepare(
-        'INSERT INTO api_token (name, role, hash, created_at, created_by, scope) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO UPDATE SET revoked_at = NULL, role = excluded.role, name = excluded.name, scope = excluded.scope',
-      )
-      .run(q.name, q.role, hash, q.at, q.by, q.scope ? JSON.stringify(q.scope) : null);
-    return toInfo(this.db.prepare('SELECT * FROM api_token WHERE hash = ?').get(hash) as TokenRow);
+    const row = await this.sql.get<TokenRow>(
+      'INSERT INTO api_token (name, role, hash, created_at, created_by, scope) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO UPDATE SET revoked_at = NULL, role = excluded.role, name = excluded.name, scope = excluded.scope RETURNING *',
+      [q.name, q.role, hash, q.at, q.by, q.scope ? JSON.stringify(q.scope) : null],
+    );
+    return toInfo(row!);
   }
 
   /** The principal a presented token stands for, or undefined when it is unknown or revoked. */
-  verify(token: string, at: number): Principal | undefined {
+  async verify(token: string, at: number): Promise<Principal | undefined> {
     const hash = digest(token);
-    const row = this.db.prepare('SELECT * FROM api_token WHERE hash = ? AND revoked_at IS NULL').get(hash) as TokenRow | undefined;
+    const row = await this.sql.get<TokenRow>('SELECT * FROM api_token WHERE hash = ? AND revoked_at IS NULL', [hash]);
     // The lookup is by hash, but compare in constant time anyway so no timing depends on the secret.
     if (!row || !timingSafeEqual(Buffer.from(row.hash), Buffer.from(hash))) return undefined;
-    if (row.last_used_at === null || at - row.last_used_at > 60_000) this.db.prepare('UPDATE api_token SET last_used_at = ? WHERE id = ?').run(at, row.id);
+    if (row.last_used_at === null || at - row.last_used_at > 60_000) await this.sql.run('UPDATE api_token SET last_used_at = ? WHERE id = ?', [at, row.id]);
     const scope = parseScope(row.scope);
     return { name: row.name, role: RoleSchema.parse(row.role), tokenId: row.id, ...(scope ? { scope } : {}) };
   }
 
-  revoke(id: number, at: number): boolean {
-    return this.db.prepare('UPDATE api_token SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id).changes > 0;
+  async revoke(id: number, at: number): Promise<boolean> {
+    return (await this.sql.run('UPDATE api_token SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', [at, id])).changes > 0;
   }
 
-  list(): TokenInfo[] {
-    return (this.db.prepare('SELECT * FROM api_token ORDER BY id').all() as TokenRow[]).map(toInfo);
+  async list(): Promise<TokenInfo[]> {
+    return (await this.sql.all<TokenRow>('SELECT * FROM api_token ORDER BY id')).map(toInfo);
   }
 }
 

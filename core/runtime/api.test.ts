@@ -12,22 +12,22 @@ import { openDatabase } from './sqlite.ts';
 function app(perMinute = 1000) {
   const db = openDatabase(':memory:');
   const clock = new ManualClock();
-  const tokens = new TokenStore(db);
-  const audit = new AuditLog(db);
+  const tokens = TokenStore.sqlite(db);
+  const audit = AuditLog.sqlite(db);
   const a = buildHttp({ log: silentLogger(), registry: createRegistry() });
   installAccess(a, { tokens, audit, now: () => clock.now(), required: true, rateLimitPerMinute: perMinute });
   let count = 0;
   endpoint(a, 'GET', '/api/v1/thing', { tag: 't', summary: 'read', response: z.strictObject({ count: z.number() }) }, () => ({ count }));
   endpoint(a, 'POST', '/api/v1/thing', { tag: 't', summary: 'write', roles: ['operator'], body: z.strictObject({ by: z.number().int() }), response: z.strictObject({ count: z.number() }) }, ({ body }) => ({ count: (count += body.by) }));
-  const token = (role: 'viewer' | 'operator') => tokens.create({ name: role, role, by: 'test', at: clock.now() }).token;
+  const token = async (role: 'viewer' | 'operator') => (await tokens.create({ name: role, role, by: 'test', at: clock.now() })).token;
   return { a, clock, tokens, audit, token };
 }
 
 describe('API access: tokens, roles, rate limit, audit', () => {
   it('answers 401 without a known token, 403 to a role that may not, and runs the handler only when allowed', async () => {
     const { a, token, audit, tokens } = app();
-    const viewer = token('viewer');
-    const operator = token('operator');
+    const viewer = await token('viewer');
+    const operator = await token('operator');
     const post = (t?: string, by: unknown = 1) => a.inject({ method: 'POST', url: '/api/v1/thing', headers: t ? { authorization: `Bearer ${t}` } : {}, payload: { by } });
     expect((await post()).statusCode).toBe(401);
     expect((await post('vgl_nope')).statusCode).toBe(401);
@@ -37,18 +37,18 @@ describe('API access: tokens, roles, rate limit, audit', () => {
     expect((await post(operator, 'x')).statusCode).toBe(400);
     expect((await post(operator, 2)).json()).toEqual({ count: 2 });
     expect((await a.inject({ method: 'GET', url: '/api/v1/thing', headers: { authorization: `Bearer ${viewer}` } })).json()).toEqual({ count: 2 });
-    expect(audit.list({ limit: 10 }).map((e) => [e.actor, e.detail.status])).toEqual([
+    expect((await audit.list({ limit: 10 })).map((e) => [e.actor, e.detail.status])).toEqual([
       ['operator', 200],
       ['operator', 400],
       ['viewer', 403],
     ]);
-    tokens.revoke(1, 0);
+    await tokens.revoke(1, 0);
     expect((await a.inject({ method: 'GET', url: '/api/v1/thing', headers: { authorization: `Bearer ${viewer}` } })).statusCode).toBe(401);
   });
 
   it('limits each token to its rate with 429 and Retry-After, refilling with time', async () => {
     const { a, token, clock } = app(3);
-    const t = token('viewer');
+    const t = await token('viewer');
     const get = () => a.inject({ method: 'GET', url: '/api/v1/thing', headers: { authorization: `Bearer ${t}` } });
     for (let i = 0; i < 3; i++) expect((await get()).statusCode).toBe(200);
     const limited = await get();
@@ -96,7 +96,7 @@ describe('API access: tokens, roles, rate limit, audit', () => {
     try {
       const db = openDatabase(':memory:');
       const a = buildHttp({ log: silentLogger(), registry: createRegistry() });
-      installAccess(a, { tokens: new TokenStore(db), audit: new AuditLog(db), now: () => 0, required: false, rateLimitPerMinute: 1000 });
+      installAccess(a, { tokens: TokenStore.sqlite(db), audit: AuditLog.sqlite(db), now: () => 0, required: false, rateLimitPerMinute: 1000 });
       const Out = z.strictObject({ n: z.number() });
       endpoint(a, 'GET', '/api/v1/fits', { tag: 't', summary: 'fits', response: Out }, () => ({ n: 1 }));
       endpoint(a, 'GET', '/api/v1/drifts', { tag: 't', summary: 'drifts', response: Out }, () => ({ n: 'one' }));

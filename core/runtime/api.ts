@@ -1,9 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { type Principal, RateLimiter, type Role, TokenStore } from './access.ts';
-import { AuditLog } from './audit.ts';
-import type { Db } from './sqlite.ts';
+import type { TokenStore } from './access.ts';
+import { type Principal, RateLimiter, type Role } from './access.ts';
+import type { AuditLog } from './audit.ts';
 import { parseRequest } from './http.ts';
 
 declare module 'fastify' {
@@ -159,11 +159,10 @@ export interface AccessOptions {
   sitesOfCustomer?: (customer: string) => readonly string[];
 }
 
-/** Access for a process's `http:` section, with its token store and audit log in the process's database. */
-export function accessOptions(http: { apiToken?: string | undefined; requireAuth: boolean; rateLimit: { perMinute: number } }, db: Db, now: () => number): AccessOptions {
+/** Access for a process's `http:` section, with its token store and audit log in the process's store. */
+export function accessOptions(http: { apiToken?: string | undefined; requireAuth: boolean; rateLimit: { perMinute: number } }, stores: { tokens: TokenStore; audit: AuditLog }, now: () => number): AccessOptions {
   return {
-    tokens: new TokenStore(db),
-    audit: new AuditLog(db),
+    ...stores,
     now,
     required: http.requireAuth,
     rateLimitPerMinute: http.rateLimit.perMinute,
@@ -196,7 +195,7 @@ export function installAccess(app: FastifyInstance, opts: AccessOptions): void {
     if (token) {
       const h = createHash('sha256').update(token).digest();
       const s = statics.find((t) => timingSafeEqual(t.hash, h));
-      principal = s ? { name: s.name, role: s.role, tokenId: null } : opts.tokens.verify(token, opts.now());
+      principal = s ? { name: s.name, role: s.role, tokenId: null } : await opts.tokens.verify(token, opts.now());
       if (!principal) return unauthorized(req, reply, 'unknown or revoked token');
     } else if (opts.required) {
       return unauthorized(req, reply, 'send Authorization: Bearer <token> (make one with `vigil token create --role viewer`)');
@@ -233,7 +232,7 @@ export function installAccess(app: FastifyInstance, opts: AccessOptions): void {
     if (!spec || req.method === 'GET' || req.method === 'HEAD') return;
     const signed = spec.auth === 'signature';
     if (!req.principal && !signed) return;
-    opts.audit.record(opts.now(), req.principal?.name ?? 'signed-webhook', `${req.method} ${req.routeOptions.url}`, {
+    await opts.audit.record(opts.now(), req.principal?.name ?? 'signed-webhook', `${req.method} ${req.routeOptions.url}`, {
       role: req.principal?.role ?? 'signature',
       status: reply.statusCode,
       params: req.params ?? {},

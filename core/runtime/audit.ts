@@ -1,5 +1,8 @@
 import { type Db, Where } from './sqlite.ts';
-import { migrate } from './migrations.ts';
+import { type Migration, migrate } from './migrations.ts';
+import { SqliteSql } from '../store/sqlite.ts';
+import { migrateStore } from '../store/migrate.ts';
+import type { Sql } from '../store/sql.ts';
 
 export interface AuditEntry {
   id: number;
@@ -9,26 +12,44 @@ export interface AuditEntry {
   detail: Record<string, unknown>;
 }
 
-/** Who did what and when, for every privileged action; append-only, in the process's SQLite file. */
+export const AUDIT_MIGRATIONS: Migration[] = [
+  {
+    id: 'audit/001-initial',
+    sqlite: `CREATE TABLE IF NOT EXISTS audit_log (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,
+      action TEXT NOT NULL, detail TEXT NOT NULL)`,
+    postgres: `CREATE TABLE IF NOT EXISTS audit_log (id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, actor TEXT NOT NULL,
+      action TEXT NOT NULL, detail TEXT NOT NULL)`,
+  },
+];
+
+/**
+ * Who did what and when, for every privileged action; append-only, in the process's store. A record
+ * made inside a store transaction commits (or not) with the change it describes.
+ */
 export class AuditLog {
-  private readonly insert;
+  private constructor(private readonly sql: Sql) {}
 
-  constructor(private readonly db: Db) {
-    migrate(db, [{ id: 'audit/001-initial', sqlite: `CREATE TABLE IF NOT EXISTS audit_log (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,
-      action TEXT NOT NULL, detail TEXT NOT NULL)` }]);
-    this.insert = db.prepare('INSERT INTO audit_log (at, actor, action, detail) VALUES (?, ?, ?, ?)');
+  static async open(sql: Sql): Promise<AuditLog> {
+    await migrateStore(sql, AUDIT_MIGRATIONS);
+    return new AuditLog(sql);
   }
 
-  record(at: number, actor: string, action: string, detail: Record<string, unknown>): void {
-    this.insert.run(at, actor, action, JSON.stringify(detail));
+  /** On a process's own SQLite file, opened at once (the gateway, the command line). */
+  static sqlite(db: Db): AuditLog {
+    migrate(db, AUDIT_MIGRATIONS);
+    return new AuditLog(new SqliteSql(db));
   }
 
-  list(q: { limit: number; before?: number | undefined; actor?: string | undefined; action?: string | undefined }): AuditEntry[] {
+  async record(at: number, actor: string, action: string, detail: Record<string, unknown>): Promise<void> {
+    await this.sql.run('INSERT INTO audit_log (at, actor, action, detail) VALUES (?, ?, ?, ?)', [at, actor, action, JSON.stringify(detail)]);
+  }
+
+  async list(q: { limit: number; before?: number | undefined; actor?: string | undefined; action?: string | undefined }): Promise<AuditEntry[]> {
     const w = new Where()
       .add('id < ?', [q.before ?? 0], q.before !== undefined)
       .add('actor = ?', [q.actor ?? ''], !!q.actor)
       .add('action LIKE ?', [`${q.action}%`], !!q.action);
-    const rows = this.db.prepare(`SELECT * FROM audit_log ${w} ORDER BY id DESC LIMIT ?`).all(...w.args, q.limit) as { id: number; at: number; actor: string; action: string; detail: string }[];
+    const rows = await this.sql.all<{ id: number; at: number; actor: string; action: string; detail: string }>(`SELECT * FROM audit_log ${w} ORDER BY id DESC LIMIT ?`, [...w.args, q.limit]);
     return rows.map((r) => ({ ...r, detail: JSON.parse(r.detail) as Record<string, unknown> }));
   }
 }

@@ -16,7 +16,11 @@ export async function migrateStore(sql: Sql, migrations: readonly Migration[]): 
   if (sql.dialect === 'sqlite') return migrate((sql as SqliteSql).db, migrations);
   checkMigrationIds(migrations);
   const pgsql = sql as PostgresSql;
-  await pgsql.exec('CREATE TABLE IF NOT EXISTS schema_migration (id TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)');
+  // Under the lock too: two servers creating the table at once collide in the catalog even with IF NOT EXISTS.
+  await pgsql.tx(async () => {
+    await pgsql.run('SELECT pg_advisory_xact_lock(?)', [MIGRATION_LOCK]);
+    await pgsql.exec('CREATE TABLE IF NOT EXISTS schema_migration (id TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)');
+  });
   const applied: string[] = [];
   for (const m of migrations) {
     if (m.postgres === undefined) throw new Error(`migration ${m.id} has no PostgreSQL statements`);

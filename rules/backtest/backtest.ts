@@ -42,62 +42,88 @@ export interface BacktestOptions {
  * server's backtest over stored history.
  */
 export function backtest(ruleset: Ruleset, readings: Iterable<Reading & { site?: string }>, opts: BacktestOptions = {}): { findings: Finding[]; summary: BacktestSummary } {
-  const findings: Finding[] = [];
-  const engine = new RuleEngine(ruleset, {
-    lateTolerance: opts.lateTolerance ?? 60_000,
-    tickEvery: opts.tickEvery ?? 60_000,
-    emit(f) {
-      findings.push(f);
-      opts.onFinding?.(f);
-    },
-  });
-  let from: number | null = null;
-  let to: number | null = null;
-  let batch: Reading[] = [];
-  let batchTs = NaN;
-  let batchSite: string | undefined;
-  const flush = () => {
-    if (batch.length === 0) return;
-    engine.ingest(batchSite, batch, batchTs);
-    batch = [];
-  };
-  for (const r of readings) {
-    const site = r.site ?? opts.site;
-    if (r.ts !== batchTs || site !== batchSite) {
-      flush();
-      batchTs = r.ts;
-      batchSite = site;
-    }
-    batch.push(r);
-    if (from === null || r.ts < from) from = r.ts;
-    if (to === null || r.ts > to) to = r.ts;
-  }
-  flush();
-  if (to !== null) engine.tick(to);
+  const run = new BacktestRun(ruleset, opts);
+  for (const r of readings) run.feed(r);
+  return run.finish();
+}
 
-  const devices = new Map<string, DeviceSummary>();
-  for (const f of findings) {
-    let d = devices.get(f.deviceId);
-    if (!d) devices.set(f.deviceId, (d = { deviceId: f.deviceId, firstWarning: null, firstCritical: null, alerts: 0, flaps: 0, findings: 0, rules: [], tickets: 0, faults: [] }));
-    d.findings++;
-    if (!d.rules.includes(f.ruleId)) d.rules.push(f.ruleId);
-    if (f.event === 'resolve') continue;
-    if (f.event === 'fire') {
-      d.alerts++;
-      d.faults = problemsOf([...d.faults, f.fault]);
-      d.tickets = d.faults.length;
-      if (f.evidence.refire === true) d.flaps++;
-    }
-    if (d.firstWarning === null) d.firstWarning = f.at; // any fire or escalation is at least a warning
-    if (f.severity === 'critical' && d.firstCritical === null) d.firstCritical = f.at;
+/** {@link backtest} over readings read a page at a time from a store. */
+export async function backtestAsync(ruleset: Ruleset, readings: AsyncIterable<Reading & { site?: string }> | Iterable<Reading & { site?: string }>, opts: BacktestOptions = {}): Promise<{ findings: Finding[]; summary: BacktestSummary }> {
+  const run = new BacktestRun(ruleset, opts);
+  for await (const r of readings) run.feed(r);
+  return run.finish();
+}
+
+/** One backtest: readings in time order go in, findings and their summary come out. */
+class BacktestRun {
+  private readonly findings: Finding[] = [];
+  private readonly engine: RuleEngine;
+  private from: number | null = null;
+  private to: number | null = null;
+  private batch: Reading[] = [];
+  private batchTs = NaN;
+  private batchSite: string | undefined;
+
+  constructor(
+    ruleset: Ruleset,
+    private readonly opts: BacktestOptions,
+  ) {
+    this.engine = new RuleEngine(ruleset, {
+      lateTolerance: opts.lateTolerance ?? 60_000,
+      tickEvery: opts.tickEvery ?? 60_000,
+      emit: (f) => {
+        this.findings.push(f);
+        opts.onFinding?.(f);
+      },
+    });
   }
-  const summary: BacktestSummary = {
-    readings: engine.stats.readings,
-    late: engine.stats.late,
-    from,
-    to,
-    findings: findings.length,
-    devices: [...devices.values()].sort((a, b) => a.deviceId.localeCompare(b.deviceId)),
-  };
-  return { findings, summary };
+
+  private flush(): void {
+    if (this.batch.length === 0) return;
+    this.engine.ingest(this.batchSite, this.batch, this.batchTs);
+    this.batch = [];
+  }
+
+  feed(r: Reading & { site?: string }): void {
+    const site = r.site ?? this.opts.site;
+    if (r.ts !== this.batchTs || site !== this.batchSite) {
+      this.flush();
+      this.batchTs = r.ts;
+      this.batchSite = site;
+    }
+    this.batch.push(r);
+    if (this.from === null || r.ts < this.from) this.from = r.ts;
+    if (this.to === null || r.ts > this.to) this.to = r.ts;
+  }
+
+  finish(): { findings: Finding[]; summary: BacktestSummary } {
+    const { engine, findings, from, to } = this;
+    this.flush();
+    if (to !== null) engine.tick(to);
+    const devices = new Map<string, DeviceSummary>();
+    for (const f of findings) {
+      let d = devices.get(f.deviceId);
+      if (!d) devices.set(f.deviceId, (d = { deviceId: f.deviceId, firstWarning: null, firstCritical: null, alerts: 0, flaps: 0, findings: 0, rules: [], tickets: 0, faults: [] }));
+      d.findings++;
+      if (!d.rules.includes(f.ruleId)) d.rules.push(f.ruleId);
+      if (f.event === 'resolve') continue;
+      if (f.event === 'fire') {
+        d.alerts++;
+        d.faults = problemsOf([...d.faults, f.fault]);
+        d.tickets = d.faults.length;
+        if (f.evidence.refire === true) d.flaps++;
+      }
+      if (d.firstWarning === null) d.firstWarning = f.at; // any fire or escalation is at least a warning
+      if (f.severity === 'critical' && d.firstCritical === null) d.firstCritical = f.at;
+    }
+    const summary: BacktestSummary = {
+      readings: engine.stats.readings,
+      late: engine.stats.late,
+      from,
+      to,
+      findings: findings.length,
+      devices: [...devices.values()].sort((a, b) => a.deviceId.localeCompare(b.deviceId)),
+    };
+    return { findings, summary };
+  }
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AuditLog, type Db, migrate } from '../../core/index.ts';
+import { type AuditLog, type Migration, type Sql, forUpdate, migrateStore } from '../../core/index.ts';
 import type { Hold } from '../engine/engine.ts';
 
 const Targets = z.array(z.string().min(1).max(128)).min(1).max(500);
@@ -51,55 +51,76 @@ interface Row {
   ended_by: string | null;
 }
 
-/** Maintenance windows in the server's database; every change is in the audit log. */
-export class MaintenanceStore {
-  private readonly audit: AuditLog;
-
-  constructor(private readonly db: Db) {
-    this.audit = new AuditLog(db);
-    migrate(db, [{ id: 'maintenance/001-initial', sqlite: `CREATE TABLE IF NOT EXISTS maintenance_window (id INTEGER PRIMARY KEY AUTOINCREMENT, devices TEXT, sites TEXT, classes TEXT,
+const MAINTENANCE_MIGRATIONS: Migration[] = [
+  {
+    id: 'maintenance/001-initial',
+    sqlite: `CREATE TABLE IF NOT EXISTS maintenance_window (id INTEGER PRIMARY KEY AUTOINCREMENT, devices TEXT, sites TEXT, classes TEXT,
         start INTEGER NOT NULL, "end" INTEGER NOT NULL, reason TEXT NOT NULL, created_by TEXT NOT NULL, created_at INTEGER NOT NULL, ended_by TEXT);
-      CREATE INDEX IF NOT EXISTS maintenance_window_end ON maintenance_window ("end");` }]);
+      CREATE INDEX IF NOT EXISTS maintenance_window_end ON maintenance_window ("end");`,
+    postgres: `CREATE TABLE IF NOT EXISTS maintenance_window (id BIGSERIAL PRIMARY KEY, devices TEXT, sites TEXT, classes TEXT,
+        start BIGINT NOT NULL, "end" BIGINT NOT NULL, reason TEXT NOT NULL, created_by TEXT NOT NULL, created_at BIGINT NOT NULL, ended_by TEXT);
+      CREATE INDEX IF NOT EXISTS maintenance_window_end ON maintenance_window ("end");`,
+  },
+];
+
+/** Maintenance windows in the server's store; every change is in the audit log. */
+export class MaintenanceStore {
+  private constructor(
+    private readonly sql: Sql,
+    private readonly audit: AuditLog,
+  ) {}
+
+  static async open(sql: Sql, audit: AuditLog): Promise<MaintenanceStore> {
+    await migrateStore(sql, MAINTENANCE_MIGRATIONS);
+    return new MaintenanceStore(sql, audit);
   }
 
-  create(w: { devices?: string[] | undefined; sites?: string[] | undefined; classes?: string[] | undefined; start: number; end: number; reason: string }, actor: string, at: number): MaintenanceWindow {
-    return this.db.transaction(() => {
+  create(w: { devices?: string[] | undefined; sites?: string[] | undefined; classes?: string[] | undefined; start: number; end: number; reason: string }, actor: string, at: number): Promise<MaintenanceWindow> {
+    return this.sql.tx(async () => {
       const json = (v: string[] | undefined) => (v ? JSON.stringify(v) : null);
-      const info = this.db
-        .prepare('INSERT INTO maintenance_window (devices, sites, classes, start, "end", reason, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(json(w.devices), json(w.sites), json(w.classes), w.start, w.end, w.reason, actor, at);
-      const created = this.get(Number(info.lastInsertRowid))!;
-      this.audit.record(at, actor, 'maintenance.create', { id: created.id, devices: created.devices, sites: created.sites, classes: created.classes, start: created.start, end: created.end, reason: created.reason });
+      const row = await this.sql.get<Row>('INSERT INTO maintenance_window (devices, sites, classes, start, "end", reason, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *', [
+        json(w.devices),
+        json(w.sites),
+        json(w.classes),
+        w.start,
+        w.end,
+        w.reason,
+        actor,
+        at,
+      ]);
+      const created = toWindow(row!);
+      await this.audit.record(at, actor, 'maintenance.create', { id: created.id, devices: created.devices, sites: created.sites, classes: created.classes, start: created.start, end: created.end, reason: created.reason });
       return created;
-    })();
+    });
   }
 
-  get(id: number): MaintenanceWindow | undefined {
-    const row = this.db.prepare('SELECT * FROM maintenance_window WHERE id = ?').get(id) as Row | undefined;
+  async get(id: number): Promise<MaintenanceWindow | undefined> {
+    const row = await this.sql.get<Row>(`SELECT * FROM maintenance_window WHERE id = ?${forUpdate(this.sql)}`, [id]);
     return row && toWindow(row);
   }
 
   /** `current`: in force or still to come at `now`; `past`: ended; `all`. Newest first. */
-  list(state: 'current' | 'past' | 'all', now: number, limit = 500): MaintenanceWindow[] {
-    const where = state === 'current' ? 'WHERE "end" > ?' : state === 'past' ? 'WHERE "end" <= ?' : 'WHERE ? IS NOT NULL';
-    return (this.db.prepare(`SELECT * FROM maintenance_window ${where} ORDER BY start DESC, id DESC LIMIT ?`).all(now, limit) as Row[]).map(toWindow);
+  async list(state: 'current' | 'past' | 'all', now: number, limit = 500): Promise<MaintenanceWindow[]> {
+    const where = state === 'current' ? 'WHERE "end" > ?' : state === 'past' ? 'WHERE "end" <= ?' : '';
+    const args = state === 'all' ? [limit] : [now, limit];
+    return (await this.sql.all<Row>(`SELECT * FROM maintenance_window ${where} ORDER BY start DESC, id DESC LIMIT ?`, args)).map(toWindow);
   }
 
   /** Ends a window now (work finished early, or it was a mistake); a window not yet begun is cancelled. */
-  end(id: number, actor: string, at: number): MaintenanceWindow | undefined {
-    return this.db.transaction(() => {
-      const w = this.get(id);
+  end(id: number, actor: string, at: number): Promise<MaintenanceWindow | undefined> {
+    return this.sql.tx(async () => {
+      const w = await this.get(id);
       if (!w || w.end <= at) return w;
       const end = Math.max(w.start, at);
-      this.db.prepare('UPDATE maintenance_window SET "end" = ?, ended_by = ? WHERE id = ?').run(end, actor, id);
-      this.audit.record(at, actor, 'maintenance.end', { id, plannedEnd: w.end, end });
-      return this.get(id);
-    })();
+      await this.sql.run('UPDATE maintenance_window SET "end" = ?, ended_by = ? WHERE id = ?', [end, actor, id]);
+      await this.audit.record(at, actor, 'maintenance.end', { id, plannedEnd: w.end, end });
+      return { ...w, end, endedBy: actor };
+    });
   }
 
   /** What the rule engine holds back now and later. */
-  holds(now: number): Hold[] {
-    return this.list('current', now, 10_000).map((w) => ({ id: String(w.id), start: w.start, end: w.end, devices: w.devices ?? undefined, sites: w.sites ?? undefined, classes: w.classes ?? undefined }));
+  async holds(now: number): Promise<Hold[]> {
+    return (await this.list('current', now, 10_000)).map((w) => ({ id: String(w.id), start: w.start, end: w.end, devices: w.devices ?? undefined, sites: w.sites ?? undefined, classes: w.classes ?? undefined }));
   }
 }
 

@@ -3,7 +3,6 @@ import {
   type Clock,
   ConfigError,
   Counter,
-  type Db,
   DurationSchema,
   type Finding,
   Gauge,
@@ -12,9 +11,11 @@ import {
   type Registry,
   readConfigText,
   type Service,
+  type Sql,
+  type AuditLog,
   type TimerHandle,
 } from '../../core/index.ts';
-import { type BacktestSummary, backtest } from '../backtest/backtest.ts';
+import { type BacktestSummary, backtestAsync } from '../backtest/backtest.ts';
 import { type Failure, type LeadTimeReport, type RuleLeadTimes, leadTimes, leadTimesPerRule } from '../backtest/lead-time.ts';
 import { RuleEngine } from '../engine/engine.ts';
 import { defaultRulesetText, parseRuleset, planDevice } from '../rulesets/compile.ts';
@@ -44,11 +45,12 @@ export type RulesConfig = z.infer<typeof RulesConfigSchema>;
 
 /** Where backtests read history from: readings in time order. */
 export interface HistorySource {
-  readings(q: { from: number; to: number; devices?: readonly string[] }): Iterable<Reading & { site?: string }>;
+  readings(q: { from: number; to: number; devices?: readonly string[] }): AsyncIterable<Reading & { site?: string }> | Iterable<Reading & { site?: string }>;
 }
 
 export interface RulesDeps {
-  db: Db;
+  sql: Sql;
+  audit: AuditLog;
   log: Logger;
   clock: Clock;
   registry: Registry;
@@ -98,6 +100,8 @@ export class RuleService implements Service {
   readonly findings: FindingStore;
   readonly maintenance: MaintenanceStore;
   private readonly state: StateStore;
+  /** Findings in the order the engine emitted them: each stored, then handed to the listeners. */
+  private emitted: Promise<void> = Promise.resolve();
   private engine: RuleEngine | undefined;
   private activeVersion = 0;
   private readonly listeners: ((f: Finding, id: number) => void)[] = [];
@@ -106,14 +110,20 @@ export class RuleService implements Service {
   private readonly findingsTotal: Counter<'event' | 'severity' | 'rule'>;
   lastSnapshot: { rows: number; bytes: number; ms: number } | undefined;
 
-  constructor(
+  static async open(config: RulesConfig, deps: RulesDeps): Promise<RuleService> {
+    const [versions, findings, state, maintenance] = [await RulesetStore.open(deps.sql, deps.audit), await FindingStore.open(deps.sql), await StateStore.open(deps.sql), await MaintenanceStore.open(deps.sql, deps.audit)];
+    return new RuleService(config, deps, { versions, findings, state, maintenance });
+  }
+
+  private constructor(
     private readonly config: RulesConfig,
     private readonly deps: RulesDeps,
+    stores: { versions: RulesetStore; findings: FindingStore; state: StateStore; maintenance: MaintenanceStore },
   ) {
-    this.versions = new RulesetStore(deps.db);
-    this.findings = new FindingStore(deps.db);
-    this.state = new StateStore(deps.db);
-    this.maintenance = new MaintenanceStore(deps.db);
+    this.versions = stores.versions;
+    this.findings = stores.findings;
+    this.state = stores.state;
+    this.maintenance = stores.maintenance;
     const registers = [deps.registry];
     this.findingsTotal = new Counter({ name: 'vigil_findings_total', help: 'Findings emitted by the rule engine', labelNames: ['event', 'severity', 'rule'], registers });
     const engine = () => this.engine;
@@ -141,9 +151,9 @@ export class RuleService implements Service {
       name: 'vigil_maintenance_windows_active',
       help: 'Maintenance windows in force now',
       registers,
-      collect() {
+      async collect() {
         const now = deps.clock.now();
-        this.set(maintenance.list('current', now).filter((w) => w.start <= now).length);
+        this.set((await maintenance.list('current', now)).filter((w) => w.start <= now).length);
       },
     });
     new Gauge({
@@ -175,25 +185,25 @@ export class RuleService implements Service {
 
   async start(): Promise<void> {
     const { log, clock } = this.deps;
-    let active = this.versions.active();
+    let active = await this.versions.active();
     if (!active) {
       const source = this.config.ruleset;
       const yaml = source === 'default' ? defaultRulesetText() : readConfigText(source);
       const parsed = parseRuleset(yaml, source);
-      this.versions.publish({ name: parsed.name, yaml, author: 'system', comment: `initial ruleset (${source})`, at: clock.now() });
-      active = this.versions.active()!;
+      await this.versions.publish({ name: parsed.name, yaml, author: 'system', comment: `initial ruleset (${source})`, at: clock.now() });
+      active = (await this.versions.active())!;
     }
     const ruleset = parseRuleset(active.yaml, `ruleset version ${active.version}`);
     this.activeVersion = active.version;
     this.engine = new RuleEngine(ruleset, { lateTolerance: this.config.lateTolerance, emit: (f) => this.emit(f) });
-    const restored = this.engine.restore(this.state.load(), clock.now());
-    this.engine.setHolds(this.maintenance.holds(clock.now()));
+    const restored = this.engine.restore(await this.state.load(), clock.now());
+    this.engine.setHolds(await this.maintenance.holds(clock.now()));
     log.info({ version: active.version, name: ruleset.name, rules: ruleset.rules.length, restoredStates: restored }, 'rule engine started');
     this.stopped = false;
     // Windows end by themselves (the engine compares times); this only drops the ended ones from its list.
-    this.every(this.config.snapshotEvery, () => {
-      this.snapshot();
-      this.engine?.setHolds(this.maintenance.holds(clock.now()));
+    this.every(this.config.snapshotEvery, async () => {
+      await this.snapshot();
+      this.engine?.setHolds(await this.maintenance.holds(clock.now()));
     });
     this.every(this.config.tickEvery, () => this.engine?.tick(clock.now()));
   }
@@ -202,7 +212,13 @@ export class RuleService implements Service {
     this.stopped = true;
     for (const t of this.timers) this.deps.clock.clearTimeout(t);
     this.timers = [];
-    if (this.engine) this.snapshot();
+    await this.emitted;
+    if (this.engine) await this.snapshot();
+  }
+
+  /** Settles once every finding emitted so far is stored and handed to the listeners. */
+  async settled(): Promise<void> {
+    for (let seen: Promise<void> | undefined; seen !== this.emitted; ) await (seen = this.emitted);
   }
 
   /** Evaluates the accepted readings of one Envelope. */
@@ -210,9 +226,9 @@ export class RuleService implements Service {
     this.engine?.ingest(site, readings, this.deps.clock.now());
   }
 
-  snapshot(): void {
+  async snapshot(): Promise<void> {
     const t0 = performance.now();
-    const r = this.state.save(this.live.snapshot());
+    const r = await this.state.save(this.live.snapshot());
     this.lastSnapshot = { ...r, ms: Math.round(performance.now() - t0) };
   }
 
@@ -229,8 +245,8 @@ export class RuleService implements Service {
    * What publishing `yaml` would change, without changing anything: the text diff against the active
    * version, and per device seen so far the rules that would start or stop applying.
    */
-  dryRun(yaml: string, ruleset: Ruleset): { diff: string; devices: { deviceId: string; rules: string[]; added: string[]; removed: string[]; skipped: { ruleId: string; metric: string; reason: string }[] }[] } {
-    const active = this.versions.active();
+  async dryRun(yaml: string, ruleset: Ruleset): Promise<{ diff: string; devices: { deviceId: string; rules: string[]; added: string[]; removed: string[]; skipped: { ruleId: string; metric: string; reason: string }[] }[] }> {
+    const active = await this.versions.active();
     const devices = this.live.seen().map(({ deviceId, site }) => {
       const now = new Set(planDevice(this.live.activeRuleset, deviceId, site).rules.map((r) => `${r.ruleId}:${r.metric}`));
       const plan = planDevice(ruleset, deviceId, site);
@@ -247,8 +263,8 @@ export class RuleService implements Service {
   }
 
   /** Stores a new version, makes it active and switches the engine over live, keeping learned state. */
-  publish(yaml: string, ruleset: Ruleset, author: string, comment: string): { version: number; diff: string } {
-    const v = this.versions.publish({ name: ruleset.name, yaml, author, comment, at: this.deps.clock.now() });
+  async publish(yaml: string, ruleset: Ruleset, author: string, comment: string): Promise<{ version: number; diff: string }> {
+    const v = await this.versions.publish({ name: ruleset.name, yaml, author, comment, at: this.deps.clock.now() });
     this.live.use(ruleset);
     this.activeVersion = v.version;
     this.deps.log.info({ version: v.version, author, comment }, 'ruleset published');
@@ -256,10 +272,10 @@ export class RuleService implements Service {
   }
 
   /** Rolls back (or forward) to a stored version. */
-  activate(version: number, author: string, comment: string): boolean {
-    const v = this.versions.get(version);
+  async activate(version: number, author: string, comment: string): Promise<boolean> {
+    const v = await this.versions.get(version);
     if (!v) return false;
-    this.versions.activate(version, author, comment, this.deps.clock.now());
+    await this.versions.activate(version, author, comment, this.deps.clock.now());
     this.live.use(parseRuleset(v.yaml, `ruleset version ${version}`));
     this.activeVersion = version;
     this.deps.log.info({ version, author, comment }, 'ruleset activated');
@@ -270,7 +286,7 @@ export class RuleService implements Service {
    * Plans a maintenance window: findings of what it covers are held back, and baselines do not learn,
    * while it lasts. Returns the problem, in the operator's words, when the window cannot be right.
    */
-  planMaintenance(input: MaintenanceInput, actor: string): MaintenanceWindow | { problem: string } {
+  async planMaintenance(input: MaintenanceInput, actor: string): Promise<MaintenanceWindow | { problem: string }> {
     const now = this.deps.clock.now();
     const time = (v: number | string) => (typeof v === 'number' ? v : Date.parse(v));
     const start = input.start === undefined ? now : time(input.start);
@@ -281,70 +297,80 @@ export class RuleService implements Service {
     const classes = this.live.activeRuleset.assetClasses;
     const unknown = input.classes?.filter((c) => !(c in classes)) ?? [];
     if (unknown.length > 0) return { problem: `unknown asset class ${unknown.join(', ')} (the active ruleset has ${Object.keys(classes).join(', ') || 'none'})` };
-    const w = this.maintenance.create({ devices: input.devices, sites: input.sites, classes: input.classes, start, end, reason: input.reason }, actor, now);
-    this.live.setHolds(this.maintenance.holds(now));
+    const w = await this.maintenance.create({ devices: input.devices, sites: input.sites, classes: input.classes, start, end, reason: input.reason }, actor, now);
+    this.live.setHolds(await this.maintenance.holds(now));
     this.deps.log.info({ id: w.id, start, end, actor }, 'maintenance window planned');
     return w;
   }
 
-  endMaintenance(id: number, actor: string): MaintenanceWindow | undefined {
+  async endMaintenance(id: number, actor: string): Promise<MaintenanceWindow | undefined> {
     const now = this.deps.clock.now();
-    const w = this.maintenance.end(id, actor, now);
-    if (w) this.live.setHolds(this.maintenance.holds(now));
+    const w = await this.maintenance.end(id, actor, now);
+    if (w) this.live.setHolds(await this.maintenance.holds(now));
     return w;
   }
 
   /** The per-rule lead times of the last backtest of a stored version that was told the real failures. */
-  lastBacktest(): LastBacktest | null {
-    const json = this.versions.lastBacktest();
+  async lastBacktest(): Promise<LastBacktest | null> {
+    const json = await this.versions.lastBacktest();
     return json === undefined ? null : (JSON.parse(json) as LastBacktest);
   }
 
   /** Runs a ruleset (and the active one beside it) over the stored per-minute history. */
-  backtest(req: BacktestRequest, candidate: Ruleset | undefined): { candidate: BacktestRun; active?: BacktestRun } {
+  async backtest(req: BacktestRequest, candidate: Ruleset | undefined): Promise<{ candidate: BacktestRun; active?: BacktestRun }> {
     const history = this.deps.history;
     if (!history) throw new Error('no history is kept on this server');
-    const run = (rs: Ruleset, version: number | null): BacktestRun => {
-      const { findings, summary } = backtest(rs, history.readings({ from: req.from, to: req.to, ...(req.devices ? { devices: req.devices } : {}) }), {
+    const run = async (rs: Ruleset, version: number | null): Promise<BacktestRun> => {
+      const { findings, summary } = await backtestAsync(rs, history.readings({ from: req.from, to: req.to, ...(req.devices ? { devices: req.devices } : {}) }), {
         lateTolerance: this.config.lateTolerance,
       });
       if (req.truth && version !== null) {
         const last: LastBacktest = { at: this.deps.clock.now(), from: req.from, to: req.to, version, failures: req.truth.length, rules: leadTimesPerRule(findings, req.truth) };
-        this.versions.saveBacktest(JSON.stringify(last));
+        await this.versions.saveBacktest(JSON.stringify(last));
       }
       return { version, summary, findings: findings.slice(0, req.limit), truncated: findings.length > req.limit, ...(req.truth ? { leadTimes: leadTimes(findings, req.truth, summary.to) } : {}) };
     };
     const active = this.live.activeRuleset;
     const cand = candidate ?? active;
-    const result: { candidate: BacktestRun; active?: BacktestRun } = { candidate: run(cand, candidate ? (req.version ?? null) : this.activeVersion) };
-    if (req.compare && candidate) result.active = run(active, this.activeVersion);
+    const result: { candidate: BacktestRun; active?: BacktestRun } = { candidate: await run(cand, candidate ? (req.version ?? null) : this.activeVersion) };
+    if (req.compare && candidate) result.active = await run(active, this.activeVersion);
     return result;
   }
 
+  // The engine emits synchronously while it evaluates; storing is asynchronous. One chain keeps the
+  // findings in emission order (ids rise with it) and hands each to the listeners once it is stored.
   private emit(f: Finding): void {
     this.findingsTotal.inc({ event: f.event, severity: f.severity, rule: f.ruleId });
-    const id = this.findings.add(f);
     if (f.event !== 'resolve' || f.severity === 'critical') this.deps.log.info({ ruleId: f.ruleId, deviceId: f.deviceId, metric: f.metric, severity: f.severity, event: f.event }, 'finding');
-    for (const l of this.listeners) {
+    this.emitted = this.emitted.then(async () => {
+      let id: number;
       try {
-        l(f, id);
+        id = await this.findings.add(f);
       } catch (err) {
-        this.deps.log.error({ err }, 'finding listener failed');
+        this.deps.log.error({ err, ruleId: f.ruleId, deviceId: f.deviceId }, 'finding not stored');
+        return;
       }
-    }
+      for (const l of this.listeners) {
+        try {
+          l(f, id);
+        } catch (err) {
+          this.deps.log.error({ err }, 'finding listener failed');
+        }
+      }
+    });
   }
 
-  private every(ms: number, fn: () => void): void {
+  private every(ms: number, fn: () => void | Promise<void>): void {
     const slot = this.timers.length;
-    const loop = () => {
+    const loop = async () => {
       if (this.stopped) return;
       try {
-        fn();
+        await fn();
       } catch (err) {
         this.deps.log.error({ err }, 'rule engine periodic task failed');
       }
-      if (!this.stopped) this.timers[slot] = this.deps.clock.setTimeout(loop, ms);
+      if (!this.stopped) this.timers[slot] = this.deps.clock.setTimeout(() => void loop(), ms);
     };
-    this.timers[slot] = this.deps.clock.setTimeout(loop, ms);
+    this.timers[slot] = this.deps.clock.setTimeout(() => void loop(), ms);
   }
 }

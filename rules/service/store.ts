@@ -1,4 +1,4 @@
-import { AuditLog, type Db, type Finding, Where, migrate } from '../../core/index.ts';
+import { type AuditLog, type Finding, type Migration, type Sql, Where, forUpdate, migrateStore } from '../../core/index.ts';
 import { lineDiff } from '../rulesets/diff.ts';
 
 export interface RulesetVersion {
@@ -11,72 +11,96 @@ export interface RulesetVersion {
   diff: string;
 }
 
-/** Ruleset versions, the active pointer and the audit log, in the server's SQLite file. */
-export class RulesetStore {
-  private readonly auditLog: AuditLog;
-
-  constructor(private readonly db: Db) {
-    this.auditLog = new AuditLog(db);
-    migrate(db, [{ id: 'rulesets/001-initial', sqlite: `CREATE TABLE IF NOT EXISTS ruleset_version (
+const RULESET_MIGRATIONS: Migration[] = [
+  {
+    id: 'rulesets/001-initial',
+    sqlite: `CREATE TABLE IF NOT EXISTS ruleset_version (
         version INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, yaml TEXT NOT NULL, author TEXT NOT NULL,
         comment TEXT NOT NULL, created_at INTEGER NOT NULL, diff TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS ruleset_active (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS backtest_last (id INTEGER PRIMARY KEY CHECK (id = 1), data TEXT NOT NULL);` }]);
+      CREATE TABLE IF NOT EXISTS backtest_last (id INTEGER PRIMARY KEY CHECK (id = 1), data TEXT NOT NULL);`,
+    postgres: `CREATE TABLE IF NOT EXISTS ruleset_version (
+        version BIGSERIAL PRIMARY KEY, name TEXT NOT NULL, yaml TEXT NOT NULL, author TEXT NOT NULL,
+        comment TEXT NOT NULL, created_at BIGINT NOT NULL, diff TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS ruleset_active (id INTEGER PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL);
+      CREATE TABLE IF NOT EXISTS backtest_last (id INTEGER PRIMARY KEY CHECK (id = 1), data TEXT NOT NULL);`,
+  },
+];
+
+/** Ruleset versions, the active pointer and the audit log, in the server's store. */
+export class RulesetStore {
+  private constructor(
+    private readonly sql: Sql,
+    private readonly auditLog: AuditLog,
+  ) {}
+
+  static async open(sql: Sql, audit: AuditLog): Promise<RulesetStore> {
+    await migrateStore(sql, RULESET_MIGRATIONS);
+    return new RulesetStore(sql, audit);
   }
 
   /** The per-rule lead times of the last backtest that was told the real failures (JSON), or undefined. */
-  lastBacktest(): string | undefined {
-    return (this.db.prepare('SELECT data FROM backtest_last WHERE id = 1').get() as { data: string } | undefined)?.data;
+  async lastBacktest(): Promise<string | undefined> {
+    return (await this.sql.get<{ data: string }>('SELECT data FROM backtest_last WHERE id = 1'))?.data;
   }
 
-  saveBacktest(json: string): void {
-    this.db.prepare('INSERT INTO backtest_last (id, data) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data').run(json);
+  async saveBacktest(json: string): Promise<void> {
+    await this.sql.run('INSERT INTO backtest_last (id, data) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data', [json]);
   }
 
-  active(): (RulesetVersion & { yaml: string }) | undefined {
-    const row = this.db.prepare('SELECT v.* FROM ruleset_version v JOIN ruleset_active a ON a.version = v.version').get() as VersionRow | undefined;
+  async active(): Promise<(RulesetVersion & { yaml: string }) | undefined> {
+    const row = await this.sql.get<VersionRow>('SELECT v.* FROM ruleset_version v JOIN ruleset_active a ON a.version = v.version');
     return row && { ...toVersion(row), yaml: row.yaml };
   }
 
-  get(version: number): (RulesetVersion & { yaml: string }) | undefined {
-    const row = this.db.prepare('SELECT * FROM ruleset_version WHERE version = ?').get(version) as VersionRow | undefined;
+  async get(version: number): Promise<(RulesetVersion & { yaml: string }) | undefined> {
+    const row = await this.sql.get<VersionRow>('SELECT * FROM ruleset_version WHERE version = ?', [version]);
     return row && { ...toVersion(row), yaml: row.yaml };
   }
 
-  list(): RulesetVersion[] {
-    return (this.db.prepare('SELECT * FROM ruleset_version ORDER BY version DESC').all() as VersionRow[]).map(toVersion);
+  async list(): Promise<RulesetVersion[]> {
+    return (await this.sql.all<VersionRow>('SELECT * FROM ruleset_version ORDER BY version DESC')).map(toVersion);
   }
 
-  /** Stores a new version and makes it active, with its audit entry, in one transaction. */
-  publish(v: { name: string; yaml: string; author: string; comment: string; at: number }): RulesetVersion {
-    return this.db.transaction(() => {
-      const before = this.active();
+  /**
+   * Stores a new version and makes it active, with its audit entry, in one transaction. The active
+   * pointer is read under a lock, so two servers publishing at once each diff against the one before.
+   */
+  publish(v: { name: string; yaml: string; author: string; comment: string; at: number }): Promise<RulesetVersion> {
+    return this.sql.tx(async () => {
+      const before = await this.lockedActive();
       const diff = lineDiff(before?.yaml ?? '', v.yaml);
-      const info = this.db
-        .prepare('INSERT INTO ruleset_version (name, yaml, author, comment, created_at, diff) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(v.name, v.yaml, v.author, v.comment, v.at, diff);
-      const version = Number(info.lastInsertRowid);
-      this.setActive(version);
-      this.audit(v.at, v.author, 'ruleset.publish', { version, previous: before?.version ?? null, name: v.name, comment: v.comment });
+      const row = await this.sql.get<{ version: number }>('INSERT INTO ruleset_version (name, yaml, author, comment, created_at, diff) VALUES (?, ?, ?, ?, ?, ?) RETURNING version', [
+        v.name,
+        v.yaml,
+        v.author,
+        v.comment,
+        v.at,
+        diff,
+      ]);
+      const version = row!.version;
+      await this.setActive(version);
+      await this.auditLog.record(v.at, v.author, 'ruleset.publish', { version, previous: before?.version ?? null, name: v.name, comment: v.comment });
       return { version, name: v.name, author: v.author, comment: v.comment, createdAt: v.at, diff };
-    })();
+    });
   }
 
   /** Makes an earlier version active again (a rollback), audited. */
-  activate(version: number, actor: string, comment: string, at: number): void {
-    this.db.transaction(() => {
-      const before = this.active();
-      this.setActive(version);
-      this.audit(at, actor, 'ruleset.activate', { version, previous: before?.version ?? null, comment });
-    })();
+  activate(version: number, actor: string, comment: string, at: number): Promise<void> {
+    return this.sql.tx(async () => {
+      const before = await this.lockedActive();
+      await this.setActive(version);
+      await this.auditLog.record(at, actor, 'ruleset.activate', { version, previous: before?.version ?? null, comment });
+    });
   }
 
-  private audit(at: number, actor: string, action: string, detail: Record<string, unknown>): void {
-    this.auditLog.record(at, actor, action, detail);
+  private async lockedActive(): Promise<(RulesetVersion & { yaml: string }) | undefined> {
+    const a = await this.sql.get<{ version: number }>(`SELECT version FROM ruleset_active WHERE id = 1${forUpdate(this.sql)}`);
+    return a ? this.get(a.version) : undefined;
   }
 
-  private setActive(version: number): void {
-    this.db.prepare('INSERT INTO ruleset_active (id, version) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET version = excluded.version').run(version);
+  private async setActive(version: number): Promise<void> {
+    await this.sql.run('INSERT INTO ruleset_active (id, version) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET version = excluded.version', [version]);
   }
 }
 
@@ -91,30 +115,44 @@ interface VersionRow {
 }
 const toVersion = (r: VersionRow): RulesetVersion => ({ version: r.version, name: r.name, author: r.author, comment: r.comment, createdAt: r.created_at, diff: r.diff });
 
-/** Findings as they were emitted, for `/api/v1/findings` and for tickets to catch up after a restart. */
-export class FindingStore {
-  private readonly insert;
-
-  constructor(private readonly db: Db) {
-    migrate(db, [{ id: 'findings/001-initial', sqlite: `CREATE TABLE IF NOT EXISTS finding (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, rule_id TEXT NOT NULL,
+const FINDING_MIGRATIONS: Migration[] = [
+  {
+    id: 'findings/001-initial',
+    sqlite: `CREATE TABLE IF NOT EXISTS finding (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, rule_id TEXT NOT NULL,
         device_id TEXT NOT NULL, metric TEXT NOT NULL, severity TEXT NOT NULL, event TEXT NOT NULL, fault TEXT NOT NULL,
         dedupe_key TEXT NOT NULL, site TEXT, evidence TEXT NOT NULL);
-      CREATE INDEX IF NOT EXISTS finding_device ON finding (device_id, id);` }]);
-    this.insert = db.prepare(
-      'INSERT INTO finding (at, rule_id, device_id, metric, severity, event, fault, dedupe_key, site, evidence) VALUES (@at, @ruleId, @deviceId, @metric, @severity, @event, @fault, @dedupeKey, @site, @evidence)',
-    );
+      CREATE INDEX IF NOT EXISTS finding_device ON finding (device_id, id);`,
+    postgres: `CREATE TABLE IF NOT EXISTS finding (id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, rule_id TEXT NOT NULL,
+        device_id TEXT NOT NULL, metric TEXT NOT NULL, severity TEXT NOT NULL, event TEXT NOT NULL, fault TEXT NOT NULL,
+        dedupe_key TEXT NOT NULL, site TEXT, evidence TEXT NOT NULL);
+      CREATE INDEX IF NOT EXISTS finding_device ON finding (device_id, id);
+      CREATE INDEX IF NOT EXISTS finding_at ON finding (at);`,
+  },
+];
+
+/** Findings as they were emitted, for `/api/v1/findings` and for tickets to catch up after a restart. */
+export class FindingStore {
+  private constructor(private readonly sql: Sql) {}
+
+  static async open(sql: Sql): Promise<FindingStore> {
+    await migrateStore(sql, FINDING_MIGRATIONS);
+    return new FindingStore(sql);
   }
 
-  add(f: Finding): number {
-    return Number(this.insert.run({ ...f, site: f.site ?? null, evidence: JSON.stringify(f.evidence) }).lastInsertRowid);
+  async add(f: Finding): Promise<number> {
+    const row = await this.sql.get<{ id: number }>(
+      'INSERT INTO finding (at, rule_id, device_id, metric, severity, event, fault, dedupe_key, site, evidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id',
+      [f.at, f.ruleId, f.deviceId, f.metric, f.severity, f.event, f.fault, f.dedupeKey, f.site ?? null, JSON.stringify(f.evidence)],
+    );
+    return row!.id;
   }
 
   /** Findings after an id, oldest first (tickets catching up after a restart). */
-  since(afterId: number, limit: number): (Finding & { id: number })[] {
+  since(afterId: number, limit: number): Promise<(Finding & { id: number })[]> {
     return this.query('WHERE id > ? ORDER BY id LIMIT ?', [afterId, limit]);
   }
 
-  list(q: { deviceId?: string; ruleId?: string; since?: number | undefined; after?: number | undefined; sites?: ReadonlySet<string> | undefined; limit: number }): (Finding & { id: number })[] {
+  list(q: { deviceId?: string; ruleId?: string; since?: number | undefined; after?: number | undefined; sites?: ReadonlySet<string> | undefined; limit: number }): Promise<(Finding & { id: number })[]> {
     const w = new Where()
       .within('site', q.sites)
       .add('device_id = ?', [q.deviceId ?? ''], !!q.deviceId)
@@ -124,13 +162,18 @@ export class FindingStore {
     return this.query(`${w} ORDER BY id DESC LIMIT ?`, [...w.args, q.limit]);
   }
 
-  /** Every finding with `from <= at < to`, oldest first, one row at a time (for exports of any size). */
-  *iterate(from: number, to: number): Generator<Finding & { id: number }> {
-    for (const r of this.db.prepare('SELECT * FROM finding WHERE at >= ? AND at < ? ORDER BY id').iterate(from, to) as Iterable<FindingRow>) yield toFinding(r);
+  /** Every finding with `from <= at < to`, oldest first, a page at a time (for exports of any size). */
+  async *iterate(from: number, to: number): AsyncGenerator<Finding & { id: number }> {
+    for (let after = 0; ; ) {
+      const page = await this.query('WHERE at >= ? AND at < ? AND id > ? ORDER BY id LIMIT 1000', [from, to, after]);
+      yield* page;
+      if (page.length < 1000) return;
+      after = page[page.length - 1]!.id;
+    }
   }
 
-  private query(tail: string, args: (string | number)[]): (Finding & { id: number })[] {
-    return (this.db.prepare(`SELECT * FROM finding ${tail}`).all(...args) as FindingRow[]).map(toFinding);
+  private async query(tail: string, args: (string | number)[]): Promise<(Finding & { id: number })[]> {
+    return (await this.sql.all<FindingRow>(`SELECT * FROM finding ${tail}`, args)).map(toFinding);
   }
 }
 
@@ -164,27 +207,50 @@ function toFinding(r: FindingRow): Finding & { id: number } {
   };
 }
 
+const STATE_MIGRATIONS: Migration[] = [
+  {
+    id: 'rule-state/001-initial',
+    sqlite: 'CREATE TABLE IF NOT EXISTS rule_state (key TEXT PRIMARY KEY, state TEXT NOT NULL) WITHOUT ROWID',
+    postgres: 'CREATE TABLE IF NOT EXISTS rule_state (key TEXT PRIMARY KEY, state TEXT NOT NULL)',
+  },
+];
+
+// Rows per INSERT: one statement per few hundred rows instead of one per row, well under either
+// engine's limit on bound parameters.
+const STATE_BATCH = 400;
+
 /** Engine state snapshots: one row per (device, metric), replaced wholesale each snapshot. */
 export class StateStore {
-  constructor(private readonly db: Db) {
-    migrate(db, [{ id: 'rule-state/001-initial', sqlite: 'CREATE TABLE IF NOT EXISTS rule_state (key TEXT PRIMARY KEY, state TEXT NOT NULL) WITHOUT ROWID' }]);
+  private constructor(private readonly sql: Sql) {}
+
+  static async open(sql: Sql): Promise<StateStore> {
+    await migrateStore(sql, STATE_MIGRATIONS);
+    return new StateStore(sql);
   }
 
-  save(rows: Iterable<[string, string]>): { rows: number; bytes: number } {
-    let n = 0;
-    let bytes = 0;
-    const put = this.db.prepare('INSERT INTO rule_state (key, state) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET state = excluded.state');
-    this.db.transaction(() => {
+  save(rows: Iterable<[string, string]>): Promise<{ rows: number; bytes: number }> {
+    return this.sql.tx(async () => {
+      let n = 0;
+      let bytes = 0;
+      let batch: string[] = [];
+      const flush = async () => {
+        if (batch.length === 0) return;
+        const values = Array.from({ length: batch.length / 2 }, () => '(?, ?)').join(', ');
+        await this.sql.run(`INSERT INTO rule_state (key, state) VALUES ${values} ON CONFLICT (key) DO UPDATE SET state = excluded.state`, batch);
+        batch = [];
+      };
       for (const [k, s] of rows) {
-        put.run(k, s);
+        batch.push(k, s);
         n++;
         bytes += s.length;
+        if (batch.length >= STATE_BATCH * 2) await flush();
       }
-    })();
-    return { rows: n, bytes };
+      await flush();
+      return { rows: n, bytes };
+    });
   }
 
-  load(): [string, string][] {
-    return (this.db.prepare('SELECT key, state FROM rule_state').all() as { key: string; state: string }[]).map((r) => [r.key, r.state]);
+  async load(): Promise<[string, string][]> {
+    return (await this.sql.all<{ key: string; state: string }>('SELECT key, state FROM rule_state')).map((r) => [r.key, r.state]);
   }
 }

@@ -44,11 +44,11 @@ describe('API access is decided on the matched route, over a real socket', () =>
   ];
 
   it.each(spellings)('POST %s without a token mints nothing', async (path) => {
-    const before = srv.server.tokens.list().length;
+    const before = (await srv.server.tokens.list()).length;
     const res = await rawRequest(port, `POST ${path}`, JSON_BODY, MINT);
     expect(res.status, res.text.slice(0, 300)).toBeGreaterThanOrEqual(400);
     expect(res.text).not.toMatch(/vgl_/);
-    expect(srv.server.tokens.list().length).toBe(before);
+    expect((await srv.server.tokens.list()).length).toBe(before);
   });
 
   it.each(['GET', 'HEAD', 'OPTIONS'])('%s on the token list without a token is refused, in every spelling', async (method) => {
@@ -79,7 +79,7 @@ describe('API access is decided on the matched route, over a real socket', () =>
   it('audits and rate-limits a call made through an encoded path like any other', async () => {
     const res = await rawRequest(port, 'POST /%61pi/v1/tokens', { ...JSON_BODY, authorization: `Bearer ${ADMIN}` }, JSON.stringify({ name: 'via-encoded', role: 'viewer' }));
     expect(res.status).toBe(201);
-    expect(srv.server.audit.list({ limit: 5 }).map((e) => e.action)).toContain('POST /api/v1/tokens');
+    expect((await srv.server.audit.list({ limit: 5 })).map((e) => e.action)).toContain('POST /api/v1/tokens');
   });
 
   it('serves the public routes without a token and nothing else of the console', async () => {

@@ -29,7 +29,7 @@ describe('vigil backup and restore, while the processes run', () => {
     const dir = join(tmp.dir, 'server');
     const srv = await startServer({ dataDir: dir });
     servers.push(srv);
-    const { token } = srv.server.tokens.create({ name: 'desk-anna', role: 'service_desk', by: 'test', at: Date.now() });
+    const { token } = await srv.server.tokens.create({ name: 'desk-anna', role: 'service_desk', by: 'test', at: Date.now() });
     const sub = await srv.server.tickets.outbox.createSubscription({ url: 'http://127.0.0.1:9/hook', events: ['*'], secret: 'a-secret-for-the-desk-tool', description: '', createdAt: Date.now(), createdBy: 'test' });
     for (let i = 0; i < 20; i++) await srv.server.tickets.handleFinding(bearingFinding(`fan-${i}`));
     // The server keeps writing (new problems) while the backup runs.
@@ -60,7 +60,7 @@ describe('vigil backup and restore, while the processes run', () => {
     expect(tickets.tickets.map((t) => t.deviceId)).toEqual(expect.arrayContaining(['fan-0', 'fan-19']));
     // A consistent snapshot: every ticket it holds has the history event that created it.
     for (const t of tickets.tickets) expect((await again.server.tickets.store.history(t.id))[0]?.type).toBe('ticket.created');
-    expect(again.server.tokens.verify(token, Date.now())).toMatchObject({ name: 'desk-anna', role: 'service_desk' });
+    expect(await again.server.tokens.verify(token, Date.now())).toMatchObject({ name: 'desk-anna', role: 'service_desk' });
     expect((await again.server.tickets.outbox.subscription(sub.id))?.secret).toBe('a-secret-for-the-desk-tool');
   });
 

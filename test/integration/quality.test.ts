@@ -29,9 +29,9 @@ describe('reading quality: stored and shown, but only good readings drive rules'
     const t0 = Date.now() - 3_600_000;
     await send(srv, [...hot('pump-bad', 'bad', t0), ...hot('pump-unsure', 'uncertain', t0), ...hot('pump-good', 'good', t0)]);
     await waitFor(() => srv.server.influx!.spoolReadings === 0, { message: 'spool drained to the TSDB' });
-    expect(srv.server.rules.findings.list({ deviceId: 'pump-bad', limit: 10 })).toEqual([]);
-    expect(srv.server.rules.findings.list({ deviceId: 'pump-unsure', limit: 10 })).toEqual([]);
-    expect(srv.server.rules.findings.list({ deviceId: 'pump-good', limit: 10 }).length).toBeGreaterThan(0);
+    expect(await srv.server.rules.findings.list({ deviceId: 'pump-bad', limit: 10 })).toEqual([]);
+    expect(await srv.server.rules.findings.list({ deviceId: 'pump-unsure', limit: 10 })).toEqual([]);
+    expect((await srv.server.rules.findings.list({ deviceId: 'pump-good', limit: 10 })).length).toBeGreaterThan(0);
     expect(await metricValue(srv.registry, 'vigil_readings_by_quality_total', { quality: 'bad' })).toBe(20);
     expect(await metricValue(srv.registry, 'vigil_readings_by_quality_total', { quality: 'uncertain' })).toBe(20);
     const bad = srv.server.devices.list().find((d) => d.deviceId === 'pump-bad')!;
@@ -47,7 +47,7 @@ describe('reading quality: stored and shown, but only good readings drive rules'
   it('lets uncertain readings drive rules when the operator says so', async () => {
     const srv = await startServer({ dataDir: `${tmp.dir}/b`, rules: { uncertain: 'include' } });
     await send(srv, hot('pump-unsure', 'uncertain', Date.now() - 3_600_000));
-    expect(srv.server.rules.findings.list({ deviceId: 'pump-unsure', limit: 10 }).length).toBeGreaterThan(0);
+    expect((await srv.server.rules.findings.list({ deviceId: 'pump-unsure', limit: 10 })).length).toBeGreaterThan(0);
     await srv.server.stop();
   });
 });

@@ -25,7 +25,7 @@ describe.each(ENGINES)('tickets API: roles, validation, live stream, inbound web
     });
     return { status: res.statusCode, body: res.headers['content-type']?.toString().includes('json') ? res.json() : res.body };
   };
-  const snapshot = async () => ({ tickets: await srv.server.tickets.store.list({ limit: 500, offset: 0 }), events: await srv.server.tickets.store.lastEventId(), tokens: srv.server.tokens.list().map(({ lastUsedAt: _, ...t }) => t), subs: await srv.server.tickets.outbox.subscriptions() });
+  const snapshot = async () => ({ tickets: await srv.server.tickets.store.list({ limit: 500, offset: 0 }), events: await srv.server.tickets.store.lastEventId(), tokens: (await srv.server.tokens.list()).map(({ lastUsedAt: _, ...t }) => t), subs: await srv.server.tickets.outbox.subscriptions() });
 
   beforeAll(async () => {
     srv = await startServer({

@@ -31,7 +31,7 @@ describe.each(ENGINES)('token scopes: a scoped token sees its sites only, on eve
     for (const [site, device] of [['plant-a', 'pump-a1'], ['plant-b', 'pump-b1']] as const) {
       const env = { v: 1, site, gatewayId: `gw-${site}`, bootId: 'b', seq: 0, sentAt: now, readings: [{ deviceId: device, metric: 'vibration_rms', value: 2, ts: now - 1000 }] };
       await srv.server.intake.accept(gatewayTopic(site, `gw-${site}`, 'envelope'), Buffer.from(JSON.stringify(env)));
-      srv.server.rules.findings.add(bearingFinding(device, { site }));
+      await srv.server.rules.findings.add(bearingFinding(device, { site }));
       await srv.server.tickets.handleFinding(bearingFinding(device, { site }));
     }
     const list = (await srv.server.tickets.store.list({ limit: 10, offset: 0 })).tickets;

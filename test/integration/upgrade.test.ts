@@ -33,10 +33,10 @@ describe('upgrade: the server starts on a database of the previous release', () 
     const server = await start();
     try {
       expect((await server.tickets.store.list({ limit: 10, offset: 0 })).tickets.map((t) => t.deviceId).sort()).toEqual(['fan-2', 'motor-3', 'pump-1']);
-      expect(server.rules.versions.list().map((v) => v.version)).toEqual([2, 1]);
+      expect((await server.rules.versions.list()).map((v) => v.version)).toEqual([2, 1]);
       expect(server.rules.version).toBe(2);
-      expect(server.rules.versions.active()!.yaml).toMatch(/warning: 82, critical: 95/);
-      const tokens = server.tokens.list();
+      expect((await server.rules.versions.active())!.yaml).toMatch(/warning: 82, critical: 95/);
+      const tokens = await server.tokens.list();
       expect(tokens.map((t) => t.name).sort()).toEqual(['desk-b', 'ops@plant-a']);
       expect(tokens.find((t) => t.name === 'desk-b')).toMatchObject({ scope: { sites: ['plant-b'] } });
       expect(await server.tickets.outbox.counts()).toMatchObject({ pending: 3, dead: 0 });
