@@ -3,6 +3,7 @@ import { openApiDocument } from '../../core/index.ts';
 import { type ServerHandle, startServer } from '../helpers/pipeline.ts';
 import { rawRequest } from '../helpers/raw-http.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { ENGINES, freshDatabase } from '../helpers/engines.ts';
 
 const ADMIN = 'admin-token-for-the-access-bypass-test';
 const MINT = JSON.stringify({ name: 'minted', role: 'admin' });
@@ -10,12 +11,13 @@ const JSON_BODY = { 'content-type': 'application/json' };
 
 // The attack that minted an admin token: the access hook tested the raw URL's `/api/` prefix while the
 // router decoded `%61` to `a`. Every spelling below reaches the server byte for byte (raw socket).
-describe('API access is decided on the matched route, over a real socket', () => {
+describe.each(ENGINES)('API access is decided on the matched route, over a real socket (%s)', (engine) => {
+  let database: string | undefined;
   const tmp = tempDir();
   let srv: ServerHandle;
   let port: number;
   beforeAll(async () => {
-    srv = await startServer({ dataDir: `${tmp.dir}/server`, http: { requireAuth: true, apiToken: '${ADMIN_TOKEN}', rateLimit: { perMinute: 100_000 } }, env: { ADMIN_TOKEN: ADMIN } });
+    srv = await startServer({ database: (database ??= engine === 'postgres' ? await freshDatabase() : undefined), dataDir: `${tmp.dir}/server`, http: { requireAuth: true, apiToken: '${ADMIN_TOKEN}', rateLimit: { perMinute: 100_000 } }, env: { ADMIN_TOKEN: ADMIN } });
     port = srv.server.httpAddress().port;
   });
   afterAll(async () => {

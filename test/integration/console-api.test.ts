@@ -3,10 +3,12 @@ import type { Reading } from '../../core/index.ts';
 import { waitFor } from '../helpers/net.ts';
 import { SITE, type ServerHandle, asGateway, startServer } from '../helpers/pipeline.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { ENGINES, freshDatabase } from '../helpers/engines.ts';
 
 const MIN = 60_000;
 
-describe('console API: fleet health, device overview, history', () => {
+describe.each(ENGINES)('console API: fleet health, device overview, history (%s)', (engine) => {
+  let database: string | undefined;
   const tmp = tempDir();
   let srv: ServerHandle;
   const get = async (path: string) => {
@@ -15,7 +17,7 @@ describe('console API: fleet health, device overview, history', () => {
   };
 
   beforeAll(async () => {
-    srv = await startServer({ dataDir: `${tmp.dir}/server` });
+    srv = await startServer({ database: (database ??= engine === 'postgres' ? await freshDatabase() : undefined), dataDir: `${tmp.dir}/server` });
     const gw = await asGateway(srv.brokerUrl);
     const t0 = Date.now() - 180 * MIN;
     const readings: Reading[] = [];
@@ -26,6 +28,8 @@ describe('console API: fleet health, device overview, history', () => {
     await gw.send(readings);
     gw.client.end(true);
     await waitFor(async () => (await get('/api/v1/fleet')).body.sites?.[0]?.devices.length === 2, { message: 'two devices' });
+    // Findings reach tickets after they are stored: wait for the ticket the jump opens.
+    await waitFor(async () => (await get('/api/v1/tickets?device=pump-1')).body.tickets?.length === 1, { message: 'the ticket of pump-1' });
   });
   afterAll(async () => {
     await srv?.server.stop();

@@ -3,11 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/net.ts';
 import { type ServerHandle, asGateway, startServer } from '../helpers/pipeline.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { ENGINES, freshDatabase } from '../helpers/engines.ts';
 
 const MIN = 60_000;
 const ADMIN = 'admin-token-for-the-maintenance-test';
 
-describe('maintenance windows: planned work holds findings back and freezes learning, through the API', () => {
+describe.each(ENGINES)('maintenance windows: planned work holds findings back and freezes learning, through the API (%s)', (engine) => {
+  let database: string | undefined;
   const tmp = tempDir();
   let srv: ServerHandle;
   let gw: Awaited<ReturnType<typeof asGateway>>;
@@ -25,7 +27,7 @@ describe('maintenance windows: planned work holds findings back and freezes lear
     // One limit that fires on the first hot reading, so the test needs no ten minutes of sample time.
     const ruleset = `${tmp.dir}/ruleset.yaml`;
     writeFileSync(ruleset, 'version: 1\nname: t\ndefaults: { for: 0, minSamples: 1, clearFor: 0 }\nrules:\n  - { id: hot, kind: threshold, metric: bearing_temp, fault: overheating, params: { warning: 80 } }\n');
-    srv = await startServer({ dataDir: `${tmp.dir}/server`, rules: { ruleset }, http: { requireAuth: true, apiToken: '${ADMIN_TOKEN}' }, env: { ADMIN_TOKEN: ADMIN } });
+    srv = await startServer({ database: (database ??= engine === 'postgres' ? await freshDatabase() : undefined), dataDir: `${tmp.dir}/server`, rules: { ruleset }, http: { requireAuth: true, apiToken: '${ADMIN_TOKEN}' }, env: { ADMIN_TOKEN: ADMIN } });
     gw = await asGateway(srv.brokerUrl);
     for (const [name, role, extra] of [['ops', 'operator', {}], ['viewer', 'viewer', {}], ['scoped-ops', 'operator', { scope: { sites: ['plant-a'] } }]] as const) {
       const created = await api('POST', '/api/v1/tokens', { body: { name, role, ...extra } });

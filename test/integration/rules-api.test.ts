@@ -4,11 +4,13 @@ import { defaultRulesetText } from '../../rules/index.ts';
 import { waitFor } from '../helpers/net.ts';
 import { SITE, type ServerHandle, asGateway, startServer } from '../helpers/pipeline.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { ENGINES, freshDatabase } from '../helpers/engines.ts';
 
 const MIN = 60_000;
 const ADMIN = 'admin-token-for-the-rules-api-test';
 
-describe('rule engine in the server: findings, rulesets API, restart', () => {
+describe.each(ENGINES)('rule engine in the server: findings, rulesets API, restart (%s)', (engine) => {
+  let database: string | undefined;
   const tmp = tempDir();
   let srv: ServerHandle;
   let gw: Awaited<ReturnType<typeof asGateway>>;
@@ -30,7 +32,7 @@ describe('rule engine in the server: findings, rulesets API, restart', () => {
   }
 
   beforeAll(async () => {
-    srv = await startServer({ dataDir: `${tmp.dir}/server`, http: { requireAuth: true, apiToken: '${ADMIN_TOKEN}' }, env: { ADMIN_TOKEN: ADMIN } });
+    srv = await startServer({ database: (database ??= engine === 'postgres' ? await freshDatabase() : undefined), dataDir: `${tmp.dir}/server`, http: { requireAuth: true, apiToken: '${ADMIN_TOKEN}' }, env: { ADMIN_TOKEN: ADMIN } });
     gw = await asGateway(srv.brokerUrl);
     await gw.send(history);
   });
@@ -161,7 +163,7 @@ describe('rule engine in the server: findings, rulesets API, restart', () => {
     gw.client.end(true);
     await srv.server.stop();
 
-    srv = await startServer({ dataDir: `${tmp.dir}/server`, http: { requireAuth: true, apiToken: '${ADMIN_TOKEN}' }, env: { ADMIN_TOKEN: ADMIN } });
+    srv = await startServer({ database: (database ??= engine === 'postgres' ? await freshDatabase() : undefined), dataDir: `${tmp.dir}/server`, http: { requireAuth: true, apiToken: '${ADMIN_TOKEN}' }, env: { ADMIN_TOKEN: ADMIN } });
     gw = await asGateway(srv.brokerUrl);
     expect((await api('/api/v1/rulesets')).body.active).toBe(1);
     expect((await api('/api/v1/alerts?device=pump-1')).body.alerts).toContainEqual(expect.objectContaining({ ruleId: 'bearing-temp-limit', phase: 'firing' }));
