@@ -117,22 +117,20 @@ export async function buildServer(config: ServerConfig, deps: ServerDeps): Promi
     { sinks, ledger, dedupe, quarantine, devices, gateways, log: log.child({ component: 'intake' }), clock, registry },
   );
 
-  const history = new HistoryRollups(db);
+  const history = await HistoryRollups.open(sql);
   const audit = await AuditLog.open(sql);
   const tokens = await TokenStore.open(sql);
   const rules = await RuleService.open(config.rules, { sql, audit, log: log.child({ component: 'rules' }), clock, registry, history });
-  // Evidence reads the last hour of history, which may still be folding in memory: flush it first.
-  const recentHistory = { rows: (q: Parameters<HistoryRollups['rows']>[0]) => (history.flush(), history.rows(q)) };
   const keys = secretKeyOrFile(deps.secretKeys?.current, join(config.dataDir, 'secret.key'));
   if (keys.source === 'file') log.warn({ file: join(config.dataDir, 'secret.key') }, 'VIGIL_SECRET_KEY is not set: stored secrets are sealed with a key kept beside the database');
   const secrets = new SecretBox(keys.key, deps.secretKeys?.previous ? [deps.secretKeys.previous] : []);
   // Customers' links are signed with a key derived from the secret key, so they survive a restart.
   const linkKey = Buffer.from(hkdfSync('sha256', keys.key, 'vigil', 'customer-links', 32));
   const deviceLookup = {
-    siteOf: (id: string) => devices.siteOf(id) ?? history.siteOf(id),
-    knownSite: (site: string) => devices.hasSite(site) || history.hasSite(site),
+    siteOf: async (id: string) => devices.siteOf(id) ?? (await history.siteOf(id)),
+    knownSite: async (site: string) => devices.hasSite(site) || (await history.hasSite(site)),
   };
-  const tickets = await TicketManager.open(config.tickets, { sql, slaRunner: singleRunner(sql, LOCKS.slaClock, 'vigil-sla-clock'), clock, secrets, log: log.child({ component: 'tickets' }), registry, history: recentHistory, findings: rules.findings, devices: deviceLookup, linkKey });
+  const tickets = await TicketManager.open(config.tickets, { sql, slaRunner: singleRunner(sql, LOCKS.slaClock, 'vigil-sla-clock'), clock, secrets, log: log.child({ component: 'tickets' }), registry, history, findings: rules.findings, devices: deviceLookup, linkKey });
   rules.onFinding((f, id) => {
     // The rules stored the finding first; one whose ticket change fails (the store is down) is logged
     // with its ids, and stays in the findings list.

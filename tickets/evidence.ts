@@ -4,7 +4,7 @@ const HOUR = 3_600_000;
 
 /** Per-minute history, as the server's rollups keep it. */
 export interface HistoryRows {
-  rows(q: { from: number; to: number; devices?: readonly string[]; metrics?: readonly string[] }): Iterable<{ metric: string; count: number; mean: number; min: number; max: number; last: number; minute: number }>;
+  rows(q: { from: number; to: number; devices?: readonly string[]; metrics?: readonly string[] }): Promise<Iterable<{ metric: string; count: number; mean: number; min: number; max: number; last: number; minute: number }>>;
 }
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -14,7 +14,7 @@ const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFi
  * the learned baselines, which limits were crossed by how much, and when a trend says a limit will be
  * reached. Built from the latest finding of each rule on the ticket.
  */
-export function buildEvidence(all: readonly Finding[], history: HistoryRows | undefined): TicketEvidence {
+export async function buildEvidence(all: readonly Finding[], history: HistoryRows | undefined): Promise<TicketEvidence> {
   const latest = all.filter((f) => transmittedFrom(f) === undefined);
   const transmitted = all.filter((f) => transmittedFrom(f) !== undefined);
   if (latest.length === 0) latest.push(...transmitted.splice(0));
@@ -24,7 +24,7 @@ export function buildEvidence(all: readonly Finding[], history: HistoryRows | un
   if (history && metrics.length > 0) {
     const deviceId = latest[0]!.deviceId;
     const acc = new Map<string, { count: number; sum: number; min: number; max: number; last: number; from: number; to: number }>();
-    for (const r of history.rows({ from: to - HOUR, to, devices: [deviceId], metrics })) {
+    for (const r of await history.rows({ from: to - HOUR, to, devices: [deviceId], metrics })) {
       const a = acc.get(r.metric);
       if (!a) acc.set(r.metric, { count: r.count, sum: r.mean * r.count, min: r.min, max: r.max, last: r.last, from: r.minute, to: r.minute + 60_000 });
       else {

@@ -122,8 +122,8 @@ export interface VisitInput {
 
 /** What the server knows of devices and sites, to tie a customer's report to them. */
 export interface DeviceLookup {
-  siteOf(deviceId: string): string | undefined;
-  knownSite(site: string): boolean;
+  siteOf(deviceId: string): Promise<string | undefined> | string | undefined;
+  knownSite(site: string): Promise<boolean> | boolean;
 }
 
 /** Findings already stored by the rule engine, oldest first after an id: the catch-up after a restart. */
@@ -322,7 +322,7 @@ export class TicketManager implements Service {
       if ('note' in input && input.note) detail.note = input.note;
       switch (input.action) {
         case 'review': {
-          const r = this.placeReport(input.site, input.deviceId ?? t.deviceId ?? undefined, sites);
+          const r = await this.placeReport(input.site, input.deviceId ?? t.deviceId ?? undefined, sites);
           if (!r.ok) return { ok: false, status: 400, error: 'bad_request', message: r.message };
           if (!r.site) return { ok: false, status: 400, error: 'bad_request', message: `site: ${input.site} is not a site this server knows (the ticket policy's sites, or one a device reports from)` };
           const fault = input.fault ?? t.fault;
@@ -405,7 +405,7 @@ export class TicketManager implements Service {
     const out: [TicketEvent, Ticket][] = [];
     const r = await retrying(this.deps.sql, async (): Promise<ReportResult> => {
       out.length = 0;
-      const placed = this.placeReport(input.site, input.deviceId, sites);
+      const placed = await this.placeReport(input.site, input.deviceId, sites);
       if (!placed.ok) return { ok: false, status: 400, error: 'bad_request', message: placed.message };
       const now = this.deps.clock.now();
       const { policy } = this.config;
@@ -534,15 +534,15 @@ export class TicketManager implements Service {
    * `sites` is the caller's scope: a device elsewhere is unknown to it, so the answer never says where
    * another site's device is.
    */
-  private placeReport(site: string | undefined, deviceId: string | undefined, sites: ReadonlySet<string> | undefined): { ok: true; site: string | undefined; deviceId: string | undefined } | { ok: false; message: string } {
+  private async placeReport(site: string | undefined, deviceId: string | undefined, sites: ReadonlySet<string> | undefined): Promise<{ ok: true; site: string | undefined; deviceId: string | undefined } | { ok: false; message: string }> {
     const lookup = this.deps.devices;
     if (deviceId !== undefined) {
-      const at = lookup?.siteOf(deviceId);
+      const at = await lookup?.siteOf(deviceId);
       if (at === undefined || (sites && !sites.has(at))) return { ok: false, message: `deviceId: ${deviceId} is not a device this server knows (it has sent no readings)` };
       if (site !== undefined && site !== at) return { ok: false, message: `deviceId: ${deviceId} is at site ${at}, not ${site}` };
       return { ok: true, site: at, deviceId };
     }
-    const known = site !== undefined && (site in this.config.policy.sites || (lookup?.knownSite(site) ?? false));
+    const known = site !== undefined && (site in this.config.policy.sites || ((await lookup?.knownSite(site)) ?? false));
     return { ok: true, site: known ? site : undefined, deviceId: undefined };
   }
 
@@ -702,7 +702,7 @@ export class TicketManager implements Service {
       await this.store.putFinding(t.id, f);
       const latest = await this.store.latestFindings(t.id);
       const cleared = latest.every((x) => x.event === 'resolve');
-      const next: Ticket = { ...t, conditionCleared: cleared, updatedAt: now, evidence: buildEvidence(latest, this.deps.history) };
+      const next: Ticket = { ...t, conditionCleared: cleared, updatedAt: now, evidence: await buildEvidence(latest, this.deps.history) };
       await this.store.save(next);
       const note = `${f.ruleId} on ${f.metric} cleared at ${new Date(f.at).toISOString()}; ${cleared ? 'no rule on this ticket is firing now' : 'other rules on this ticket still fire'}`;
       await this.record(next, 'ticket.finding_resolved', RULE_ENGINE, { ruleId: f.ruleId, metric: f.metric, note, conditionCleared: cleared }, out);
@@ -731,7 +731,7 @@ export class TicketManager implements Service {
         firstSeenAt: f.at,
         lastSeenAt: f.at,
         ...opening(slaOf(policy, priority, now), advice),
-        evidence: buildEvidence([f], this.deps.history),
+        evidence: await buildEvidence([f], this.deps.history),
       });
       await this.store.putFinding(ticket.id, f);
       await this.loseFirstFix(ticket, out);
@@ -758,7 +758,7 @@ export class TicketManager implements Service {
     }
     if (!next.rules.includes(f.ruleId)) next.rules = [...next.rules, f.ruleId];
     await this.store.putFinding(t.id, f);
-    next.evidence = buildEvidence(await this.store.latestFindings(t.id), this.deps.history);
+    next.evidence = await buildEvidence(await this.store.latestFindings(t.id), this.deps.history);
     await this.store.save(next);
     await this.record(next, 'ticket.updated', RULE_ENGINE, { ruleId: f.ruleId, metric: f.metric, event: f.event, severity: f.severity, occurrences: next.occurrences, changed }, out);
     return next;

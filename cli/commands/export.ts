@@ -2,11 +2,11 @@ import { once } from 'node:events';
 import { createWriteStream, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { SqliteSql, openDatabase, parseDuration } from '../../core/index.ts';
+import { parseDuration } from '../../core/index.ts';
 import { HistoryRollups } from '../../ingest/index.ts';
 import { FindingStore } from '../../rules/index.ts';
 import { TicketStore } from '../../tickets/index.ts';
-import { type CliContext, dataDirOf } from '../context.ts';
+import { type CliContext, dataDirOf, serverStoreOf } from '../context.ts';
 import { EXIT } from '../exit-codes.ts';
 import { exportHelp } from '../help.ts';
 
@@ -44,7 +44,8 @@ export async function exportCommand(argv: string[], ctx: CliContext): Promise<nu
     strict: true,
   });
   const what = positionals[0];
-  const dataDir = values['data-dir'] ?? (values.config ? dataDirOf(values.config, ctx.env).dataDir : undefined);
+  const of = values.config && !values['data-dir'] ? dataDirOf(values.config, ctx.env) : undefined;
+  const dataDir = values['data-dir'] ?? of?.dataDir;
   if (!what || !['readings', 'tickets', 'findings'].includes(what) || positionals.length !== 1 || !dataDir) {
     ctx.err(exportHelp);
     return EXIT.usage;
@@ -65,22 +66,22 @@ export async function exportCommand(argv: string[], ctx: CliContext): Promise<nu
     return EXIT.usage;
   }
   const file = join(resolve(dataDir), 'server.db');
-  if (!existsSync(file)) {
+  if (!of?.databaseUrl && !existsSync(file)) {
     ctx.err(`vigil export: no ${file}; is ${dataDir} the data directory of a server that has run?`);
     return EXIT.noInput;
   }
-  // A second connection beside the running server (WAL: its writes carry on while this one reads).
-  const db = openDatabase(file);
+  // A second connection beside the running server (SQLite WAL or PostgreSQL: its writes carry on while this one reads).
+  const sql = serverStoreOf({ dataDir, databaseUrl: of?.databaseUrl });
   const tables: Record<string, () => Table | Promise<Table>> = {
-    readings: () => {
-      const history = new HistoryRollups(db);
+    readings: async () => {
+      const history = await HistoryRollups.open(sql);
       return {
         columns: [['minute', (r) => iso(r.minute)], ['site', (r) => r.site], ['device', (r) => r.deviceId], ['metric', (r) => r.metric], ['mean', (r) => r.mean], ['min', (r) => r.min], ['max', (r) => r.max], ['last', (r) => r.last], ['count', (r) => r.count]],
-        rows: (f, t) => history.rows({ from: f, to: t }) as Iterable<Row>,
+        rows: (f, t) => history.iterate({ from: f, to: t }) as AsyncIterable<Row>,
       };
     },
     tickets: async () => {
-      const store = await TicketStore.open(new SqliteSql(db));
+      const store = await TicketStore.open(sql);
       return {
         columns: [
           ['id', (r) => r.id], ['created', (r) => iso(r.createdAt)], ['site', (r) => r.site], ['device', (r) => r.deviceId], ['fault', (r) => r.fault], ['title', (r) => r.title],
@@ -95,7 +96,7 @@ export async function exportCommand(argv: string[], ctx: CliContext): Promise<nu
       };
     },
     findings: async () => {
-      const store = await FindingStore.open(new SqliteSql(db));
+      const store = await FindingStore.open(sql);
       return {
         columns: [['id', (r) => r.id], ['at', (r) => iso(r.at)], ['site', (r) => r.site], ['device', (r) => r.deviceId], ['metric', (r) => r.metric], ['rule', (r) => r.ruleId], ['event', (r) => r.event], ['severity', (r) => r.severity], ['fault', (r) => r.fault], ['evidence', (r) => r.evidence]],
         rows: (f, t) => store.iterate(f, t) as AsyncIterable<Row>,
@@ -116,7 +117,7 @@ export async function exportCommand(argv: string[], ctx: CliContext): Promise<nu
       n++;
     }
   } finally {
-    db.close();
+    await sql.close();
     if (values.out) await new Promise<void>((r) => out.end(() => r()));
   }
   if (values.out) ctx.err(`${n} ${what} written to ${values.out}`);

@@ -175,14 +175,13 @@ export function registerConsoleApi(app: FastifyInstance, deps: ConsoleApiDeps): 
     ({ query, principal, req, reply }) => live.open(req, reply, { device: query.device, sites: principal.sites }),
   );
 
-  endpoint(app, 'GET', '/api/v1/history', { tag: 'console', summary: 'Per-minute history (mean, min, max) of metrics of one device; default the last 7 days', query: HistoryQuery, response: History, errors: [404], scoped: 'filtered' }, ({ query, principal, reply }) => {
+  endpoint(app, 'GET', '/api/v1/history', { tag: 'console', summary: 'Per-minute history (mean, min, max) of metrics of one device; default the last 7 days', query: HistoryQuery, response: History, errors: [404], scoped: 'filtered' }, async ({ query, principal, reply }) => {
     if (principal.sites && !canSee(principal, siteOf(query.device))) return reply.code(404).send({ error: 'not_found', message: `no device ${query.device} has reported` });
     const to = query.to ?? deps.now();
     const from = query.from ?? to - 7 * DAY;
-    deps.history.flush();
     const series: Record<string, { t: number[]; mean: number[]; min: number[]; max: number[] }> = {};
     for (const m of query.metrics) series[m] = { t: [], mean: [], min: [], max: [] };
-    for (const r of deps.history.rows({ from, to, devices: [query.device], metrics: query.metrics })) {
+    for (const r of await deps.history.rows({ from, to, devices: [query.device], metrics: query.metrics })) {
       const s = series[r.metric]!;
       s.t.push(r.minute);
       s.mean.push(r.mean);

@@ -1,0 +1,83 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Reading, Sql } from '../../core/index.ts';
+import { HistoryRollups } from '../../ingest/index.ts';
+import { ENGINES, testStore } from '../helpers/engines.ts';
+
+const MIN = 60_000;
+const DAY = 86_400_000;
+const opened: Sql[] = [];
+afterAll(async () => {
+  for (const s of opened) await s.close();
+});
+
+const temp = (deviceId: string, ts: number, value: number): Reading => ({ deviceId, metric: 'bearing_temp', value, ts });
+
+describe.each(ENGINES)('per-minute history on the store (%s)', (engine) => {
+  const open = async () => {
+    const sql = await testStore(engine);
+    opened.push(sql);
+    return { sql, history: await HistoryRollups.open(sql) };
+  };
+
+  it('reads what is still folding in memory, and the same once it is flushed', async () => {
+    const { history } = await open();
+    const t0 = Date.UTC(2026, 10, 3, 10, 0);
+    history.add('plant-a', [temp('pump-1', t0, 40), temp('pump-1', t0 + 10_000, 44), temp('pump-1', t0 + MIN, 50)]);
+    const before = await history.rows({ from: t0, to: t0 + 2 * MIN, devices: ['pump-1'] });
+    expect(before).toEqual([
+      expect.objectContaining({ minute: t0, count: 2, mean: 42, min: 40, max: 44, last: 44, site: 'plant-a' }),
+      expect.objectContaining({ minute: t0 + MIN, count: 1, mean: 50 }),
+    ]);
+    expect(await history.flush()).toBe(2);
+    expect(await history.rows({ from: t0, to: t0 + 2 * MIN, devices: ['pump-1'] })).toEqual(before);
+    // A late reading of a stored minute merges into it, in memory and after the next flush.
+    history.add('plant-a', [temp('pump-1', t0 + 20_000, 36)]);
+    const merged = expect.objectContaining({ minute: t0, count: 3, min: 36, max: 44, last: 36 });
+    expect((await history.rows({ from: t0, to: t0 + MIN }))[0]).toEqual(merged);
+    await history.flush();
+    expect((await history.rows({ from: t0, to: t0 + MIN }))[0]).toEqual(merged);
+    expect(await history.siteOf('pump-1')).toBe('plant-a');
+    expect(await history.hasSite('plant-b')).toBe(false);
+  });
+
+  it('adds up one minute written by two servers, and streams a range page by page in time order', async () => {
+    const { sql, history: a } = await open();
+    const b = await HistoryRollups.open(sql);
+    const t0 = Date.UTC(2026, 10, 3, 12, 0);
+    a.add('plant-a', [temp('pump-1', t0, 10), temp('pump-1', t0 + 1_000, 20)]);
+    b.add('plant-a', [temp('pump-1', t0 + 2_000, 30)]);
+    await Promise.all([a.flush(), b.flush()]);
+    expect((await a.rows({ from: t0, to: t0 + MIN }))[0]).toMatchObject({ count: 3, mean: 20, min: 10, max: 30 });
+
+    // 6,000 rows: more than one page of the stream.
+    for (let i = 0; i < 3_000; i++) a.add('plant-a', [temp('fan-1', t0 + i * MIN, i), temp('fan-2', t0 + i * MIN, -i)]);
+    let n = 0;
+    let last = -1;
+    for await (const r of a.readings({ from: t0, to: t0 + 3_000 * MIN, devices: ['fan-1', 'fan-2'] })) {
+      expect(r.ts).toBeGreaterThanOrEqual(last);
+      last = r.ts;
+      n++;
+    }
+    expect(n).toBe(6_000);
+  });
+
+  it('keeps history for its retention and then lets it go (on PostgreSQL a whole month at a time)', async () => {
+    const { history } = await open();
+    const sep = Date.UTC(2026, 8, 15);
+    const oct = Date.UTC(2026, 9, 15);
+    const nov = Date.UTC(2026, 10, 15);
+    history.add('plant-a', [temp('pump-1', sep, 1), temp('pump-1', oct, 2), temp('pump-1', nov, 3)]);
+    await history.flush();
+    if (engine === 'postgres') expect(await history.months()).toEqual(['rollup_1m_202609', 'rollup_1m_202610', 'rollup_1m_202611']);
+    // Retention ends on 20 October: September has all passed; October is partly inside.
+    const dropped = await history.prune(Date.UTC(2026, 9, 20));
+    expect(dropped).toBe(engine === 'postgres' ? 1 : 2);
+    const left = (await history.rows({ from: 0, to: nov + DAY })).map((r) => r.last);
+    expect(left).toEqual(engine === 'postgres' ? [2, 3] : [3]);
+    if (engine === 'postgres') expect(await history.months()).toEqual(['rollup_1m_202610', 'rollup_1m_202611']);
+    // A month dropped and written again is made again.
+    history.add('plant-a', [temp('pump-1', sep, 4)]);
+    await history.flush();
+    expect((await history.rows({ from: sep, to: sep + DAY }))[0]).toMatchObject({ last: 4, count: 1 });
+  });
+});
