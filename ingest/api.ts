@@ -43,5 +43,5 @@ export function registerIngestApi(app: FastifyInstance, deps: IngestApiDeps): vo
     gateways: deps.gateways.list().filter((g) => canSee(principal, g.site)),
   }));
   endpoint(app, 'GET', '/api/v1/pipeline', { tag: 'pipeline', summary: 'Broker, TSDB spool, gateways and webhook outbox', response: PipelineResponse }, () => deps.status());
-  endpoint(app, 'GET', '/api/v1/quarantine', { tag: 'pipeline', summary: 'Quarantined payloads with reasons', query: QuarantineQuerySchema, response: Quarantined }, ({ query }) => deps.quarantine.list(query));
+  endpoint(app, 'GET', '/api/v1/quarantine', { tag: 'pipeline', summary: 'Quarantined payloads with reasons', query: QuarantineQuerySchema, response: Quarantined }, async ({ query }) => deps.quarantine.list(query));
 }

@@ -95,7 +95,7 @@ export async function buildServer(config: ServerConfig, deps: ServerDeps): Promi
   // The parts not yet on the shared store keep the SQLite file; on SQLite everything shares one connection.
   const sql: Sql = config.database.url ? new PostgresSql({ url: config.database.url, pool: config.database.pool, application: 'vigil-server' }) : new SqliteSql(db);
   if (config.database.url) log.info({ database: redactUrl(config.database.url), pool: config.database.pool }, 'tickets, deliveries and KPIs on PostgreSQL');
-  const quarantine = new Quarantine(db);
+  const quarantine = await Quarantine.open(sql, { onError: (err) => log.error({ err }, 'quarantine entry not written') });
   const devices = new DeviceDirectory();
   const gateways = new GatewayDirectory();
 

@@ -172,7 +172,7 @@ const log = silentLogger();
 async function openSink(kind: string, address: Record<string, string | number>, dbPath: string): Promise<OpenOutput> {
   const plugin = SINKS.find((s) => s.kind === kind)!;
   const db = openDatabase(dbPath);
-  const quarantine = new Quarantine(db);
+  const quarantine = await Quarantine.open(new SqliteSql(db));
   const url = kind === 'prometheus-remote-write' ? `${address.url}/api/v1/write` : String(address.url);
   const sink: TelemetrySink = plugin.create(plugin.config.parse({ url, timeout: '400ms', maxBatchReadings: 5 }), { db, quarantine, log, clock: systemClock, registry: createRegistry() });
   await sink.start();
@@ -190,7 +190,7 @@ async function openSink(kind: string, address: Record<string, string | number>, 
       return ids;
     },
     pending: async () => Number(sink.status().spoolReadings),
-    dead: async () => quarantine.list({ limit: 1000, offset: 0, code: 'tsdb_rejected' }).items.map((e) => e.id),
+    dead: async () => (await quarantine.list({ limit: 1000, offset: 0, code: 'tsdb_rejected' })).items.map((e) => e.id),
     replay: async () => false,
     stop: async () => {
       await sink.stop();

@@ -59,7 +59,7 @@ describe('dedupe survives a server restart', () => {
     expect(await vm.count()).toBe(210);
     expect(await metricValue(srv.registry, 'vigil_envelopes_total', { outcome: 'duplicate' })).toBe(20);
     expect(await metricValue(srv.registry, 'vigil_envelopes_total', { outcome: 'seq_reused' })).toBe(1);
-    const [q] = srv.server.quarantine.list({ code: 'seq_reused', limit: 10, offset: 0 }).items;
+    const [q] = (await srv.server.quarantine.list({ code: 'seq_reused', limit: 10, offset: 0 })).items;
     expect(q?.payload).toBe(envelope(5, 99));
   });
 });

@@ -38,8 +38,8 @@ describe('gateway status messages, as a hostile gateway sends them', () => {
     await client.publishAsync(topic, status({ total: {}, recent: [{ at: 1, code: 'x', message: 'm'.repeat(100_000), driver: 'd' }] }), { qos: 1 });
     await client.publishAsync(topic, status({ total: {}, recent: [{ at: 1, code: 'x', message: 'm'.repeat(301), driver: 'd' }] }), { qos: 1 });
     await client.publishAsync(topic, status({ total: {}, recent: Array.from({ length: 21 }, () => ({ at: 1, code: 'x', message: 'm', driver: 'd' })) }), { qos: 1 });
-    await waitFor(() => srv.server.quarantine.list({ limit: 10, offset: 0 }).total >= 4, { message: 'four status messages quarantined' });
-    const codes = srv.server.quarantine.list({ limit: 10, offset: 0 }).items.map((i) => i.code).sort();
+    await waitFor(async () => (await srv.server.quarantine.list({ limit: 10, offset: 0 })).total >= 4, { message: 'four status messages quarantined' });
+    const codes = (await srv.server.quarantine.list({ limit: 10, offset: 0 })).items.map((i) => i.code).sort();
     expect(codes).toEqual(['bad_envelope', 'bad_envelope', 'bad_envelope', 'too_large']);
     expect((await gateway())?.refusals).toMatchObject({ total: { unknown_device: 3 } });
     expect((await fetch(`${srv.httpUrl}/healthz`)).status).toBe(200);

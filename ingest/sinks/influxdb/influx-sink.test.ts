@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type DeliveryOutcome, createRegistry, openDatabase, silentLogger, systemClock, type Reading } from '../../../core/index.ts';
+import { type DeliveryOutcome, createRegistry, SqliteSql, openDatabase, silentLogger, systemClock, type Reading } from '../../../core/index.ts';
 import { Quarantine } from '../../quarantine.ts';
 import { InfluxSink } from './influx-sink.ts';
 
@@ -26,9 +26,9 @@ afterEach(async () => {
   sinks = [];
 });
 
-function setup(writer: ScriptedWriter, maxBatchReadings = 1000) {
+async function setup(writer: ScriptedWriter, maxBatchReadings = 1000) {
   const db = openDatabase(':memory:');
-  const quarantine = new Quarantine(db);
+  const quarantine = await Quarantine.open(new SqliteSql(db));
   const sink = new InfluxSink(
     { measurement: 'telemetry', maxBatchReadings, maxSpoolReadings: 1e6 },
     { db, writer, quarantine, log: silentLogger(), clock: systemClock, registry: createRegistry() },
@@ -48,7 +48,7 @@ async function drained(sink: InfluxSink): Promise<void> {
 describe('InfluxSink', () => {
   it('spools, then writes every line once and empties the spool', async () => {
     const writer = new ScriptedWriter();
-    const { sink } = setup(writer);
+    const { sink } = await setup(writer);
     await sink.start();
     await Promise.all([sink.write({ site: 's', gatewayId: 'g', readings: readings(3) }), sink.write({ site: 's', gatewayId: 'g', readings: readings(2, 3) })]);
     await drained(sink);
@@ -58,11 +58,11 @@ describe('InfluxSink', () => {
 
   it('quarantines a batch the server refuses as bad data (400) and moves on', async () => {
     const writer = new ScriptedWriter([() => ({ kind: 'drop', reason: 'HTTP 400: unable to parse' })]);
-    const { sink, quarantine } = setup(writer);
+    const { sink, quarantine } = await setup(writer);
     await sink.write({ site: 's', gatewayId: 'g', readings: readings(4) });
     await sink.start();
     await drained(sink);
-    const q = quarantine.list({ limit: 10, offset: 0 });
+    const q = await quarantine.list({ limit: 10, offset: 0 });
     expect(q.items).toHaveLength(1);
     expect(q.items[0]).toMatchObject({ code: 'tsdb_rejected', reason: 'HTTP 400: unable to parse' });
     await sink.write({ site: 's', gatewayId: 'g', readings: readings(1, 10) });
@@ -75,7 +75,7 @@ describe('InfluxSink', () => {
       (b) => (b.split('\n').length > 2 ? { kind: 'split', reason: 'HTTP 413' } : undefined),
       (b) => (b.split('\n').length > 2 ? { kind: 'split', reason: 'HTTP 413' } : undefined),
     ]);
-    const { sink } = setup(writer);
+    const { sink } = await setup(writer);
     await sink.write({ site: 's', gatewayId: 'g', readings: readings(8) });
     await sink.start();
     await drained(sink);
@@ -85,7 +85,7 @@ describe('InfluxSink', () => {
 
   it('keeps the data and retries after a transient failure, no sooner than Retry-After', async () => {
     const writer = new ScriptedWriter([() => ({ kind: 'retry', reason: 'HTTP 503', retryAfterMs: 300 })]);
-    const { sink } = setup(writer);
+    const { sink } = await setup(writer);
     await sink.write({ site: 's', gatewayId: 'g', readings: readings(2) });
     const started = Date.now();
     await sink.start();
