@@ -64,6 +64,16 @@ export const backupHelp = `vigil backup (-c FILE | --data-dir DIR) --to DIR
 vigil restore --from DIR (-c FILE | --data-dir DIR)
   Puts a backup into an empty (or new) data directory; start the server or gateway on it afterwards.`;
 
+export const dbHelp = `vigil db migrate (-c FILE | --data-dir DIR | --database URL)
+  Applies the store's migrations (the server also applies them as it starts): the SQLite file in the
+  data directory, or PostgreSQL when the server config has database.url (or --database URL is given).
+vigil db copy --from sqlite:FILE --to postgres://USER@HOST:5432/DB
+  Moves a single server's SQLite store into an empty PostgreSQL database: both brought to the current
+  schema, every shared table copied with its ids, the row counts of each table compared at the end
+  (exit 1 if any differ). Stop the server first. The URL may come from VIGIL_DATABASE_URL.
+vigil db backup (-c FILE | --data-dir DIR) --to DIR    vigil db restore --from DIR (-c FILE | --data-dir DIR)
+  As vigil backup and vigil restore (SQLite). For PostgreSQL use pg_dump and pg_restore.`;
+
 export const exportHelp = `vigil export readings|tickets|findings (-c FILE | --data-dir DIR) [--from T] [--to T] [--format csv|jsonl] [--out FILE]
   Streams what the server holds, oldest first, to stdout (or FILE), while it runs: readings as the
   per-minute history (mean, min, max, last, count per device and metric; raw readings are in the TSDB),

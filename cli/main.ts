@@ -1,7 +1,7 @@
 import { ConfigError, errorMessage } from '../core/runtime/errors.ts';
 import type { CliContext } from './context.ts';
 import { EXIT } from './exit-codes.ts';
-import { backupHelp, credentialHelp, exportHelp, demoHelp, gatewayHelp, modbusHelp, replayHelp, schemaHelp, secretsHelp, serverHelp, simHelp, tokenHelp } from './help.ts';
+import { backupHelp, credentialHelp, dbHelp, exportHelp, demoHelp, gatewayHelp, modbusHelp, replayHelp, schemaHelp, secretsHelp, serverHelp, simHelp, tokenHelp } from './help.ts';
 
 type Command = (argv: string[], ctx: CliContext) => Promise<number>;
 
@@ -21,6 +21,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   backup: async () => (await import('./commands/backup.ts')).backupCommand,
   restore: async () => (await import('./commands/backup.ts')).restoreCommand,
   export: async () => (await import('./commands/export.ts')).exportCommand,
+  db: async () => (await import('./commands/db.ts')).dbCommand,
 };
 
 const HELPS: Record<string, string> = {
@@ -37,6 +38,7 @@ const HELPS: Record<string, string> = {
   backup: backupHelp,
   restore: backupHelp,
   export: exportHelp,
+  db: dbHelp,
 };
 
 const HELP = [

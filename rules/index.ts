@@ -11,6 +11,7 @@ export * from './backtest/backtest.ts';
 export * from './rulesets/diff.ts';
 export * from './service/store.ts';
 export * from './service/service.ts';
+export { MaintenanceStore } from './service/maintenance.ts';
 export { registerRulesApi } from './service/api.ts';
 export { ActiveAlertSchema } from './service/api-schemas.ts';
 export * from './backtest/lead-time.ts';

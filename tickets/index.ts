@@ -9,5 +9,6 @@ export { TicketStore, type RuleStats } from './store.ts';
 export { WebhookOutbox, type Subscription, type Delivery } from './webhooks/outbox.ts';
 export { WebhookDispatcher, WebhookConfigSchema, idempotencyKey } from './webhooks/dispatcher.ts';
 export { sign, verify, SIGNATURE_HEADER } from './webhooks/signature.ts';
-export { computeKpis, kpiCsv, KpiWriter, RESPONSE_LADDER, type KpiTicketRow, KpiRowSchema, KpiGroupSchema, KpiIntervalSchema, INDUSTRY_BANDS, type KpiRow, type KpiGroup, type KpiInterval } from './kpis.ts';
+export { ComplaintStore } from './complaints/store.ts';
+export { computeKpis, kpiCsv, KpiWriter, KpiAlerts, RESPONSE_LADDER, type KpiTicketRow, KpiRowSchema, KpiGroupSchema, KpiIntervalSchema, INDUSTRY_BANDS, type KpiRow, type KpiGroup, type KpiInterval } from './kpis.ts';
 export { TicketOutputs, DESTINATIONS, DestinationEntrySchema, type DestinationEntry, type DestinationPlugin, type OutgoingEvent, summarise } from './destinations/index.ts';

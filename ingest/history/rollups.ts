@@ -162,11 +162,15 @@ export class HistoryRollups {
       if (!this.partitions.has(m.name)) months.set(m.name, m);
     }
     if (months.size === 0) return;
-    await this.sql.run('SELECT pg_advisory_xact_lock(?)', [PARTITION_LOCK]);
-    for (const m of months.values()) {
-      await this.sql.exec(`CREATE TABLE IF NOT EXISTS ${m.name} PARTITION OF rollup_1m FOR VALUES FROM (${m.from}) TO (${m.to})`);
-      this.partitions.add(m.name);
-    }
+    await createMonths(this.sql, months.values());
+    for (const name of months.keys()) this.partitions.add(name);
+  }
+
+  /** Makes the monthly partitions from the month of `from` to that of `to` (PostgreSQL; a copy of history needs them first). */
+  static async ensureMonths(sql: Sql, from: number, to: number): Promise<void> {
+    const months: ReturnType<typeof monthOf>[] = [];
+    for (let m = monthOf(from); m.from <= to; m = monthOf(m.to)) months.push(m);
+    await sql.tx(() => createMonths(sql, months));
   }
 
   /** What is folded in memory and not yet written, one row per (device, metric, minute). */
@@ -291,6 +295,11 @@ export class HistoryRollups {
     const parts = await this.sql.all<{ name: string }>("SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'rollup_1m' ORDER BY 1");
     return parts.map((p) => p.name);
   }
+}
+
+async function createMonths(sql: Sql, months: Iterable<ReturnType<typeof monthOf>>): Promise<void> {
+  await sql.run('SELECT pg_advisory_xact_lock(?)', [PARTITION_LOCK]);
+  for (const m of months) await sql.exec(`CREATE TABLE IF NOT EXISTS ${m.name} PARTITION OF rollup_1m FOR VALUES FROM (${m.from}) TO (${m.to})`);
 }
 
 function mergeInto(a: Keyed, r: Keyed): void {
