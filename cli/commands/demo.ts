@@ -2,7 +2,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ServiceGroup, createRegistry, service, generateSecret, generateToken, hashSecret, loadConfigFile, parseConfig, systemClock } from '../../core/index.ts';
+import { ServiceGroup, createRegistry, service, generateSecret, generateToken, hashSecret, loadConfigFile, parseConfig, redactUrl, systemClock } from '../../core/index.ts';
 import { ScenarioRunner, ScenarioSchema } from '../../firmware-sim/index.ts';
 import { GatewayConfigSchema, buildGateway } from '../../gateway/index.ts';
 import { ServerConfigSchema, buildServer } from '../../server/index.ts';
@@ -57,6 +57,8 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
         http: { host: '127.0.0.1', port: httpPort, ...(serverTls ? { tls: serverTls } : {}) },
         broker: { mode: 'embedded', host: '127.0.0.1', ...brokerOn(mqttPort), gateways: [{ gatewayId: 'demo-gw', site: scenario.site, passwordHash: hashSecret(password) }] },
         ...(influx ? { sinks: [{ kind: 'influxdb', ...influx }] } : {}),
+        // The shared store when one is named, as a server config's database: { url: "${VIGIL_DATABASE_URL}" } does.
+        ...(ctx.env.VIGIL_DATABASE_URL ? { database: { url: '${VIGIL_DATABASE_URL}' } } : {}),
       },
       ctx.env,
       'demo server',
@@ -136,7 +138,7 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
   ctx.out(`  gateway         ${scheme.http}://127.0.0.1:${httpPort + 1}/api/v1/status   (same token)`);
   ctx.out(`  site broker     ${scheme.mqtt}://127.0.0.1:${sensorPort}  (sensors publish to sensors/{device} or sensors/{device}/{metric})`);
   ctx.out(`  TSDB            ${influx ? influx.url : 'none (set INFLUX_URL to store readings)'}`);
-  ctx.out(`  data            ${dataDir}`);
+  ctx.out(`  data            ${dataDir}${ctx.env.VIGIL_DATABASE_URL ? `; the server's store in PostgreSQL ${redactUrl(ctx.env.VIGIL_DATABASE_URL)}` : ''}`);
   ctx.out(`  simulated fleet ${scenario.devices.filter((d) => !d.modbus).map((d) => d.id).join(', ')} over MQTT; a week of history replays first`);
   if (modbusDevices.length > 0) ctx.out(`  Modbus devices  ${modbusDevices.map((d) => `${d.id} (unit ${d.modbus!.unitId})`).join(', ')} at 127.0.0.1:${modbusPort}, polled every 2 s`);
   for (const t of sim.truth) ctx.out(`  ground truth    ${t.deviceId}: ${t.fault}, fails at ${new Date(t.failsAt).toISOString()}`);
