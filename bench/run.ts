@@ -13,7 +13,8 @@ import { Victoria } from '../test/helpers/victoria.ts';
 import { MinimalPipeline } from './minimal.ts';
 import { benchModbus, benchStartup } from './modbus.ts';
 import { benchRules } from './rules.ts';
-import { benchKpis, benchTickets } from './tickets.ts';
+import { benchStores, describeStores } from './stores.ts';
+import { benchKpis } from './tickets.ts';
 
 const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, readings: { type: 'string', default: '400000' } } });
 const READINGS = Number(values.readings);
@@ -158,11 +159,10 @@ try {
   console.log(
     `rules    the same without the control chart, the health index and the operating state: ${rulesBefore.readingsPerS.toLocaleString('en')} readings/s = ${rulesBefore.evaluationsPerS.toLocaleString('en')} evaluations/s (${rulesBefore.rulesPerReading} rules per reading); state ${rulesBefore.stateBytesPerDeviceMetric} bytes per device-metric`,
   );
-  const tk = await benchTickets(tmp.dir);
+  const stores = await benchStores(tmp.dir);
+  const tk = stores.sqlite;
   const kpi = await benchKpis(tmp.dir);
-  console.log(
-    `tickets  10,000 findings on 100 devices: ${tk.floodFindingsPerS.toLocaleString('en')} findings/s (100 tickets); 5,000 new problems: ${tk.newTicketsPerS.toLocaleString('en')} tickets/s; webhooks: ${tk.webhookDeliveriesPerS.toLocaleString('en')} deliveries/s (${tk.deliveries.toLocaleString('en')} signed, loopback receiver, 8 in flight)`,
-  );
+  for (const l of describeStores(stores)) console.log(l);
   const best = rows.reduce((a, b) => (b.intake > a.intake ? b : a));
   console.log(`kpis     a year of ${kpi.tickets.toLocaleString('en')} stored tickets (200 sites): by site and month ${kpi.bySiteMonthMs} ms (${kpi.rows.toLocaleString('en')} rows); by source and week ${kpi.bySourceWeekMs} ms`);
   console.log(`\ntargets: intake >= 150,000 readings/s and >= 60% of minimal; gateway >= 20,000 readings/s; Modbus 200 devices at 1 Hz under 7.5% of a core (Node-RED with node-red-contrib-modbus on the same devices), >= 2,000 polls/s maximum; vigil --help under 300 ms, idle gateway under 80 MB; rules >= 1,000,000 evaluations/s, <= 2 KB state per device-metric; tickets >= 1,000 findings/s, webhooks >= 200 deliveries/s; KPIs over 1,000,000 tickets under 1 s`);
@@ -193,6 +193,9 @@ try {
         kpi_1m_tickets_site_month_ms: kpi.bySiteMonthMs,
         kpi_1m_tickets_source_week_ms: kpi.bySourceWeekMs,
         webhook_deliveries_per_s: tk.webhookDeliveriesPerS,
+        postgres_tickets_flood_findings_per_s: stores.postgres.floodFindingsPerS,
+        postgres_tickets_new_per_s: stores.postgres.newTicketsPerS,
+        postgres_webhook_deliveries_per_s: stores.postgres.webhookDeliveriesPerS,
         intake_by_envelope_size: Object.fromEntries(rows.map((r) => [r.size, { intake: r.intake, minimal: r.minimal, ratio: Number(r.ratio.toFixed(3)) }])),
       }),
     );
