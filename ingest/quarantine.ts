@@ -77,11 +77,6 @@ export class Quarantine {
     });
   }
 
-  /** Settles once every entry added so far is written (or its failure reported). */
-  settled(): Promise<void> {
-    return this.written;
-  }
-
   async list(opts: { limit: number; offset: number; code?: string | undefined }): Promise<{ total: number; items: QuarantineEntry[] }> {
     await this.written;
     const w = opts.code === undefined ? '' : 'WHERE code = ?';

@@ -216,10 +216,6 @@ export class RuleService implements Service {
     if (this.engine) await this.snapshot();
   }
 
-  /** Settles once every finding emitted so far is stored and handed to the listeners. */
-  async settled(): Promise<void> {
-    for (let seen: Promise<void> | undefined; seen !== this.emitted; ) await (seen = this.emitted);
-  }
 
   /** Evaluates the accepted readings of one Envelope. */
   ingest(site: string, readings: readonly Reading[]): void {
