@@ -17,6 +17,10 @@ const { values } = parseArgs({
     site: { type: 'string', default: 'bench' },
     gateway: { type: 'string', default: 'bench-gw' },
     clients: { type: 'string', default: '1' },
+    // fleet mode: this many device-metrics (10 per device), each sampled once per minute of sample time;
+    // `warmup` rounds are published and acknowledged before the timed part starts.
+    series: { type: 'string', default: '1000' },
+    warmup: { type: 'string', default: '20' },
   },
 });
 const size = Number(values.size);
@@ -52,29 +56,68 @@ function sensorMessages(): { topic: string; payload: string }[] {
   return out;
 }
 
-const messages = values.mode === 'sensor' ? sensorMessages() : envelopes();
+/**
+ * Fleet mode: messages made as they are sent (a prebuilt 500,000-series run would not fit in memory).
+ * Round k carries every device-metric once, at minute k of sample time, so history minutes close as in
+ * a real fleet. The first `warmup` rounds are sent before "start".
+ */
+function fleetMessages(): { count: number; warm: number; at(i: number): { topic: string; payload: string } } {
+  const series = Number(values.series);
+  const metrics = METRIC_IDS.slice(0, 10);
+  // A healthy machine's levels (so the run measures intake, not a flood of tickets), with 2 % noise.
+  const NOMINAL: Record<string, number> = { vibration_rms: 2, vibration_accel_rms: 0.1, vibration_peak: 0.3, vibration_crest: 3, vibration_kurtosis: 3, bearing_temp: 50, motor_temp: 60, ambient_temp: 22, motor_current: 30, speed_rpm: 1480 };
+  const perRound = Math.ceil(series / size);
+  const timedRounds = Math.max(4, Math.ceil(total / series));
+  const topic = gatewayTopic(values.site!, values.gateway!, 'envelope');
+  const start = Date.now() - (Number(values.warmup) + timedRounds + 1) * 60_000;
+  return {
+    count: perRound * (Number(values.warmup) + timedRounds),
+    warm: perRound * Number(values.warmup),
+    at(seq) {
+      const round = Math.floor(seq / perRound);
+      const first = (seq % perRound) * size;
+      const readings = [];
+      for (let n = first; n < Math.min(first + size, series); n++) {
+        readings.push({ deviceId: `dev-${Math.floor(n / metrics.length)}`, metric: metrics[n % metrics.length], value: NOMINAL[metrics[n % metrics.length]!]! * (0.98 + ((n * 7 + round * 13) % 41) / 1000), ts: start + round * 60_000 + (n % 1000) });
+      }
+      return { topic, payload: JSON.stringify({ v: 1, site: values.site, gatewayId: values.gateway, bootId, seq, sentAt: Date.now(), readings }) };
+    },
+  };
+}
+
+const fleet = values.mode === 'fleet' ? fleetMessages() : undefined;
+const prebuilt = fleet ? [] : values.mode === 'sensor' ? sensorMessages() : envelopes();
+const messages = fleet ?? { count: prebuilt.length, warm: 0, at: (i: number) => prebuilt[i]! };
 const clients = Array.from({ length: Number(values.clients) }, (_, i) =>
   connect(values.url!, { username: values.username, password: values.password, clientId: values.mode === 'sensor' ? `bench-pub-${process.pid}-${i}` : `${gatewayClientId(values.gateway!)}/${process.pid}-${i}`, reconnectPeriod: 0 }),
 );
 await Promise.all(clients.map((c) => new Promise((resolve, reject) => (c.once('connect', resolve), c.once('error', reject)))));
 
-const started = Date.now();
-console.log(JSON.stringify({ event: 'start', at: started, messages: messages.length }));
 let next = 0;
 let acked = 0;
-await new Promise<void>((resolve) => {
-  const send = (c: (typeof clients)[number]) => {
-    if (next >= messages.length) return;
-    const m = messages[next++]!;
-    c.publish(m.topic, m.payload, { qos: 1 }, () => {
-      acked++;
-      if (acked === messages.length) resolve();
-      else send(c);
+/** Sends messages [next, until) with the window in flight; resolves when all are acknowledged. */
+const sendUntil = (until: number) =>
+  new Promise<void>((resolve) => {
+    if (acked >= until) return resolve();
+    const send = (c: (typeof clients)[number]) => {
+      if (next >= until) return;
+      const m = messages.at(next++);
+      c.publish(m.topic, m.payload, { qos: 1 }, () => {
+        acked++;
+        if (acked === until) resolve();
+        else send(c);
+      });
+    };
+    clients.forEach((c, i) => {
+      for (let k = 0; k < Math.ceil(window / clients.length) || (i === 0 && k === 0); k++) send(c);
     });
-  };
-  clients.forEach((c, i) => {
-    for (let k = 0; k < Math.ceil(window / clients.length) || (i === 0 && k === 0); k++) send(c);
   });
-});
+if (messages.warm > 0) {
+  await sendUntil(messages.warm);
+  console.log(JSON.stringify({ event: 'warm', at: Date.now(), messages: messages.warm }));
+}
+const started = Date.now();
+console.log(JSON.stringify({ event: 'start', at: started, messages: messages.count - messages.warm }));
+await sendUntil(messages.count);
 console.log(JSON.stringify({ event: 'acked', at: Date.now(), ms: Date.now() - started }));
 await Promise.all(clients.map((c) => c.endAsync()));

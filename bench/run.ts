@@ -1,9 +1,7 @@
 // npm run bench [-- --json] [-- --readings N]
 // Prints the intake and gateway throughput figures of issue #2 (see README, "Performance").
-import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { EmbeddedBroker, createRegistry, dropPacketIdCache, hashSecret, metricValue, parseConfig, silentLogger, systemClock } from '../core/index.ts';
 import { GatewayConfigSchema, buildGateway } from '../gateway/index.ts';
@@ -12,40 +10,17 @@ import { tempDir } from '../test/helpers/tmp.ts';
 import { Victoria } from '../test/helpers/victoria.ts';
 import { MinimalPipeline } from './minimal.ts';
 import { benchModbus, benchStartup } from './modbus.ts';
+import { publish, until } from './publish.ts';
+import { benchFleet } from './fleet.ts';
 import { benchRules } from './rules.ts';
 import { benchStores, describeStores } from './stores.ts';
 import { benchKpis } from './tickets.ts';
 
-const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, readings: { type: 'string', default: '400000' } } });
+const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, readings: { type: 'string', default: '400000' }, fleet: { type: 'string', default: '1000,100000,500000' } } });
+const FLEET = values.fleet.split(',').map(Number);
 const READINGS = Number(values.readings);
 const SIZES = [100, 250, 500];
 const PASSWORD = 'bench-password';
-const PUBLISHER = fileURLToPath(new URL('./publisher.ts', import.meta.url));
-const TSX = fileURLToPath(new URL('../node_modules/tsx/dist/esm/index.mjs', import.meta.url));
-
-function publish(args: Record<string, string | number>): Promise<{ start: number }> {
-  const argv = Object.entries(args).flatMap(([k, v]) => [`--${k}`, String(v)]);
-  const p = spawn(process.execPath, ['--import', TSX, PUBLISHER, ...argv], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let start = 0;
-    p.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /"event":"start","at":(\d+)/.exec(out);
-      if (m) start = Number(m[1]);
-    });
-    p.on('exit', (code) => (code === 0 ? resolve({ start }) : reject(new Error(`publisher exited ${code}: ${out}`))));
-  });
-}
-
-async function until(check: () => Promise<boolean> | boolean, timeoutMs = 300_000): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('benchmark step timed out');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  return Date.now();
-}
 
 function cpuMs(): number {
   const u = process.cpuUsage();
@@ -159,6 +134,26 @@ try {
   console.log(
     `rules    the same without the control chart, the health index and the operating state: ${rulesBefore.readingsPerS.toLocaleString('en')} readings/s = ${rulesBefore.evaluationsPerS.toLocaleString('en')} evaluations/s (${rulesBefore.rulesPerReading} rules per reading); state ${rulesBefore.stateBytesPerDeviceMetric} bytes per device-metric`,
   );
+  const rules100k = benchRules(100_000);
+  console.log(
+    `rules    default ruleset, 100,000 device-metrics, one core: ${rules100k.readingsPerS.toLocaleString('en')} readings/s = ${rules100k.evaluationsPerS.toLocaleString('en')} rule evaluations/s; state ${rules100k.stateBytesPerDeviceMetric} bytes per device-metric (snapshot ${rules100k.snapshotMs} ms)`,
+  );
+  // Each size in its own server process: 20 rounds of every device-metric first (baselines learned,
+  // history minutes closing), then the timed rounds, one minute of sample time per round.
+  const fleet = [];
+  for (const series of FLEET) {
+    const f = await benchFleet(series, vm.url, tmp.dir);
+    fleet.push(f);
+    console.log(
+      `fleet    ${series.toLocaleString('en').padStart(7)} device-metrics (rules, history, TSDB; 250 readings/Envelope): ${f.readingsPerS.toLocaleString('en').padStart(7)} readings/s, server RSS ${f.rssMB} MB (heap ${f.heapTotalMB} MB), heap in use ${f.heapBytesPerDeviceMetric.toLocaleString('en')} B per device-metric`,
+    );
+  }
+  const small = fleet.find((f) => f.series === 1000);
+  const at100k = fleet.find((f) => f.series === 100_000);
+  // What one more device-metric costs: the RSS of 100,000 less that of 1,000 (which is mostly the
+  // intake's working memory at full speed, whatever the fleet size), per device-metric between them.
+  const rssPerDm = small && at100k ? Math.round(((at100k.rssMB - small.rssMB) * 1048576) / (at100k.series - small.series)) : undefined;
+  if (small && at100k) console.log(`fleet    100,000 device-metrics at ${((at100k.readingsPerS / small.readingsPerS) * 100).toFixed(0)}% of the 1,000 figure; ${rssPerDm?.toLocaleString('en')} bytes of RSS per device-metric`);
   const stores = await benchStores(tmp.dir);
   const tk = stores.sqlite;
   const kpi = await benchKpis(tmp.dir);
@@ -196,6 +191,11 @@ try {
         postgres_tickets_flood_findings_per_s: stores.postgres.floodFindingsPerS,
         postgres_tickets_new_per_s: stores.postgres.newTicketsPerS,
         postgres_webhook_deliveries_per_s: stores.postgres.webhookDeliveriesPerS,
+        rules_100k_readings_per_s: rules100k.readingsPerS,
+        rules_100k_evaluations_per_s: rules100k.evaluationsPerS,
+        rules_100k_state_bytes_per_device_metric: rules100k.stateBytesPerDeviceMetric,
+        fleet_scaling: Object.fromEntries(fleet.map((f) => [f.series, { readings_per_s: f.readingsPerS, rss_mb: f.rssMB, heap_bytes_per_device_metric: f.heapBytesPerDeviceMetric }])),
+        rss_bytes_per_device_metric: rssPerDm ?? null,
         intake_by_envelope_size: Object.fromEntries(rows.map((r) => [r.size, { intake: r.intake, minimal: r.minimal, ratio: Number(r.ratio.toFixed(3)) }])),
       }),
     );

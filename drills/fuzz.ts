@@ -101,7 +101,7 @@ export async function fuzzDrill(o: { cases: number; seed?: number }): Promise<Fu
   async function goodStored(): Promise<number> {
     // Every good Envelope carries one reading of good-1; the ingested counter includes the fuzzed
     // Envelopes' valid readings, so count good-1's readings through the history instead.
-    await server.history.flush();
+    await server.history.flushAll();
     let n = 0;
     for (const r of await server.history.rows({ from: 0, to: now + 86_400_000, devices: ['good-1'], metrics: ['bearing_temp'] })) n += r.count;
     return n;

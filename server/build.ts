@@ -91,7 +91,7 @@ export interface Server extends Service {
 export async function buildServer(config: ServerConfig, deps: ServerDeps): Promise<Server> {
   const { clock, registry } = deps;
   const log = deps.log;
-  const db = openDatabase(join(config.dataDir, 'server.db'));
+  const db = openDatabase(join(config.dataDir, 'server.db'), { cacheBytes: 64 * 1024 * 1024 });
   // The parts not yet on the shared store keep the SQLite file; on SQLite everything shares one connection.
   const sql: Sql = config.database.url ? new PostgresSql({ url: config.database.url, pool: config.database.pool, application: 'vigil-server' }) : new SqliteSql(db);
   if (config.database.url) log.info({ database: redactUrl(config.database.url), pool: config.database.pool }, 'tickets, deliveries and KPIs on PostgreSQL');

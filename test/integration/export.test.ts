@@ -38,7 +38,7 @@ describe('vigil export readings|tickets|findings', () => {
     for (let i = 0; i < 30; i++) srv.server.tickets.handleFinding(bearingFinding(`fan-${i}`, { at: T0 + i * 3_600_000 }));
     for (let i = 0; i < 30; i++) await srv.server.rules.findings.add(bearingFinding(`fan-${i}`, { at: T0 + i * 3_600_000, evidence: { value: 7.5, note: 'a "quoted", comma' } }));
     srv.server.history.add('plant-a', Array.from({ length: 600 }, (_, i) => ({ deviceId: 'pump-1', metric: 'bearing_temp' as const, value: 40 + (i % 7), unit: '°C', ts: T0 + i * 6_000 })));
-    await srv.server.history.flush();
+    await srv.server.history.flushAll();
   });
   afterAll(async () => {
     await srv?.server.stop();

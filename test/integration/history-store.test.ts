@@ -28,16 +28,40 @@ describe.each(ENGINES)('per-minute history on the store (%s)', (engine) => {
       expect.objectContaining({ minute: t0, count: 2, mean: 42, min: 40, max: 44, last: 44, site: 'plant-a' }),
       expect.objectContaining({ minute: t0 + MIN, count: 1, mean: 50 }),
     ]);
-    expect(await history.flush()).toBe(2);
+    expect(await history.flushAll()).toBe(2);
     expect(await history.rows({ from: t0, to: t0 + 2 * MIN, devices: ['pump-1'] })).toEqual(before);
     // A late reading of a stored minute merges into it, in memory and after the next flush.
     history.add('plant-a', [temp('pump-1', t0 + 20_000, 36)]);
     const merged = expect.objectContaining({ minute: t0, count: 3, min: 36, max: 44, last: 36 });
     expect((await history.rows({ from: t0, to: t0 + MIN }))[0]).toEqual(merged);
-    await history.flush();
+    await history.flushAll();
     expect((await history.rows({ from: t0, to: t0 + MIN }))[0]).toEqual(merged);
     expect(await history.siteOf('pump-1')).toBe('plant-a');
     expect(await history.hasSite('plant-b')).toBe(false);
+  });
+
+  it('writes a minute once it has closed, an idle series on the next flush, and never a minute still filling', async () => {
+    const { sql, history } = await open();
+    const t0 = Date.UTC(2026, 10, 3, 12, 0);
+    const stored = async () => (await sql.all<{ device_id: string; minute: number; count: number }>('SELECT device_id, minute, count FROM rollup_1m WHERE minute >= ? ORDER BY device_id, minute', [t0])).map((r) => [r.device_id, r.minute - t0, r.count]);
+    history.add('plant-a', [temp('busy', t0, 1), temp('busy', t0 + 30_000, 2), temp('idle', t0, 5)]);
+    // Both series have only open minutes, each touched since the last flush: nothing to write yet.
+    expect(await history.flush()).toBe(0);
+    history.add('plant-a', [temp('busy', t0 + MIN, 3)]);
+    // busy's first minute closed; idle heard nothing since the last flush, so its minute goes too.
+    expect(await history.flush()).toBe(2);
+    expect(await stored()).toEqual([
+      ['busy', 0, 2],
+      ['idle', 0, 1],
+    ]);
+    // The open minute is read from memory meanwhile, and written whole on stop.
+    expect(await history.rows({ from: t0, to: t0 + 2 * MIN, devices: ['busy'] })).toEqual([expect.objectContaining({ minute: t0, count: 2 }), expect.objectContaining({ minute: t0 + MIN, count: 1 })]);
+    expect(await history.flushAll()).toBe(1);
+    expect(await stored()).toEqual([
+      ['busy', 0, 2],
+      ['busy', MIN, 1],
+      ['idle', 0, 1],
+    ]);
   });
 
   it('adds up one minute written by two servers, and streams a range page by page in time order', async () => {
@@ -46,7 +70,7 @@ describe.each(ENGINES)('per-minute history on the store (%s)', (engine) => {
     const t0 = Date.UTC(2026, 10, 3, 12, 0);
     a.add('plant-a', [temp('pump-1', t0, 10), temp('pump-1', t0 + 1_000, 20)]);
     b.add('plant-a', [temp('pump-1', t0 + 2_000, 30)]);
-    await Promise.all([a.flush(), b.flush()]);
+    await Promise.all([a.flushAll(), b.flushAll()]);
     expect((await a.rows({ from: t0, to: t0 + MIN }))[0]).toMatchObject({ count: 3, mean: 20, min: 10, max: 30 });
 
     // 6,000 rows: more than one page of the stream.
@@ -67,7 +91,7 @@ describe.each(ENGINES)('per-minute history on the store (%s)', (engine) => {
     const oct = Date.UTC(2026, 9, 15);
     const nov = Date.UTC(2026, 10, 15);
     history.add('plant-a', [temp('pump-1', sep, 1), temp('pump-1', oct, 2), temp('pump-1', nov, 3)]);
-    await history.flush();
+    await history.flushAll();
     if (engine === 'postgres') expect(await history.months()).toEqual(['rollup_1m_202609', 'rollup_1m_202610', 'rollup_1m_202611']);
     // Retention ends on 20 October: September has all passed; October is partly inside.
     const dropped = await history.prune(Date.UTC(2026, 9, 20));
@@ -77,7 +101,7 @@ describe.each(ENGINES)('per-minute history on the store (%s)', (engine) => {
     if (engine === 'postgres') expect(await history.months()).toEqual(['rollup_1m_202610', 'rollup_1m_202611']);
     // A month dropped and written again is made again.
     history.add('plant-a', [temp('pump-1', sep, 4)]);
-    await history.flush();
+    await history.flushAll();
     expect((await history.rows({ from: sep, to: sep + DAY }))[0]).toMatchObject({ last: 4, count: 1 });
   });
 });
