@@ -64,6 +64,31 @@ describe('RuleEngine', () => {
     expect(c.findings).toEqual([]);
   });
 
+  it('snapshots an alert that never left normal as 0, and restores snapshots written before that with the alert in full', () => {
+    const a = engineWith();
+    for (let i = 0; i < 120; i++) a.engine.ingest('plant-a', [r('fan-1', 'vibration_rms', 1 + (i % 3) * 0.1, T0 + i * MIN), r('fan-1', 'bearing_temp', 50, T0 + i * MIN)], T0 + i * MIN);
+    a.engine.ingest('plant-a', [r('fan-1', 'bearing_temp', 90, T0 + 120 * MIN)], T0 + 120 * MIN);
+    const rows = [...a.engine.snapshot()];
+    const temp = JSON.parse(rows.find(([k]) => k.endsWith('bearing_temp'))![1]) as { r: Record<string, [string, unknown, unknown]> };
+    const vib = JSON.parse(rows.find(([k]) => k.endsWith('vibration_rms'))![1]) as { r: Record<string, [string, unknown, unknown]> };
+    expect(temp.r.hot![2]).toMatchObject({ ph: 2 }); // firing: in full
+    expect(vib.r.ratio![2]).toBe(0);
+    // The format before: every alert as an object. Same baseline, same alert, same findings after.
+    const old = rows.map(([k, json]): [string, string] => [k, json.replace(/,0\]/g, ',{"ph":0,"sev":0,"since":"\\u0000NaN","n":0,"up":"\\u0000NaN","un":0,"fires":[],"firedAt":"\\u0000NaN"}]')]);
+    expect(old).not.toEqual(rows);
+    for (const snapshot of [rows, old]) {
+      const b = engineWith();
+      b.engine.restore(snapshot);
+      expect(b.engine.alerts()).toMatchObject([{ ruleId: 'hot', phase: 'firing' }]);
+      expect(b.engine.baselines('fan-1')).toEqual(a.engine.baselines('fan-1'));
+      b.engine.ingest('plant-a', [r('fan-1', 'vibration_rms', 3, T0 + 121 * MIN), r('fan-1', 'bearing_temp', 50, T0 + 121 * MIN)], T0 + 121 * MIN);
+      expect(b.findings.map((f) => [f.event, f.ruleId])).toEqual([
+        ['fire', 'ratio'],
+        ['resolve', 'hot'],
+      ]);
+    }
+  });
+
   it('keeps unclaimed restored state in the next snapshot', () => {
     const a = engineWith();
     a.engine.ingest('plant-a', [r('pump-1', 'bearing_temp', 85, T0)], T0);

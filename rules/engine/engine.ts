@@ -105,7 +105,14 @@ export interface EngineStats {
   findings: { fire: number; escalate: number; resolve: number };
 }
 
-type Snapshot = { site: string | null; t: number; r: Record<string, [string, unknown, AlertState]> };
+/** An alert in a snapshot: `0` for one that never left normal (most of them; saves ~90 bytes each). Older snapshots hold the object. */
+type SavedAlert = AlertState | 0;
+type Snapshot = { site: string | null; t: number; r: Record<string, [string, unknown, SavedAlert]> };
+
+const pristine = (a: AlertState): boolean =>
+  a === NORMAL || (a.ph === Phase.Normal && a.sev === 0 && a.n === 0 && a.un === 0 && a.fires.length === 0 && Number.isNaN(a.since) && Number.isNaN(a.up) && Number.isNaN(a.firedAt) && a.src === undefined);
+const saveAlert = (a: AlertState): SavedAlert => (pristine(a) ? 0 : a);
+const loadAlert = (a: SavedAlert): AlertState => (a === 0 ? NORMAL : a);
 
 const SEVERITY = ['warning', 'warning', 'critical'] as const;
 const keyOf = (deviceId: string, metric: string) => `${deviceId}\u0001${metric}`;
@@ -260,8 +267,12 @@ export class RuleEngine {
   private evaluate(inst: Instance, dev: DeviceSlot, r: Reading, now: number, value: number): void {
     this.stats.evaluations++;
     const rule = inst.rule;
-    const step = rule.kind.step(rule.prepared, inst.s, r, now, inst.a.ph !== Phase.Normal);
+    const normal = inst.a.ph === Phase.Normal;
+    const step = rule.kind.step(rule.prepared, inst.s, r, now, !normal);
     inst.s = step.state;
+    // The steady state of a healthy fleet: nothing raised, nothing to change (alertStep would return
+    // the same state); skipping it saves a call and an allocation on most evaluations.
+    if (normal && step.level === 0) return;
     const a = alertStep(inst.a, step.level, step.hold, now, rule.alert);
     if (a.event === undefined) inst.a = a.state;
     else this.alert(inst, dev, a, now, value);
@@ -408,7 +419,7 @@ export class RuleEngine {
       return { rule, s: previous.s, a: previous.a };
     }
     const s = saved?.r[rule.ruleId];
-    if (s && s[0] === rule.kind.kind) return { rule, s: s[1], a: s[2] };
+    if (s && s[0] === rule.kind.kind) return { rule, s: s[1], a: loadAlert(s[2]) };
     return { rule, s: rule.kind.init(rule.prepared), a: previous?.a ?? NORMAL };
   }
 
@@ -450,12 +461,12 @@ export class RuleEngine {
   *snapshot(): Generator<[string, string]> {
     for (const dev of this.devices.values()) {
       const wide: Snapshot = { site: dev.site ?? null, t: dev.t, r: {} };
-      for (const i of dev.wide) wide.r[i.rule.ruleId] = [i.rule.kind.kind, i.s, i.a];
+      for (const i of dev.wide) wide.r[i.rule.ruleId] = [i.rule.kind.kind, i.s, saveAlert(i.a)];
       if (dev.wide.length > 0) yield [keyOf(dev.id, '*'), encodeState(wide)];
       for (const [metric, slot] of dev.metrics) {
         if (slot.list.length === 0) continue;
         const snap: Snapshot = { site: dev.site ?? null, t: slot.t, r: {} };
-        for (const i of slot.list) snap.r[i.rule.ruleId] = [i.rule.kind.kind, i.s, i.a];
+        for (const i of slot.list) snap.r[i.rule.ruleId] = [i.rule.kind.kind, i.s, saveAlert(i.a)];
         yield [keyOf(dev.id, metric), encodeState(snap)];
       }
     }
