@@ -90,6 +90,19 @@ export class DeviceDirectory {
   get(site: string, deviceId: string): DeviceState | undefined {
     return this.sites.get(site)?.get(deviceId);
   }
+
+  /**
+   * A device by id: one lookup per site, not a sorted copy of the fleet. An id seen at two sites is
+   * the one of the first site by name, as in {@link list}.
+   */
+  find(deviceId: string): DeviceState | undefined {
+    let found: DeviceState | undefined;
+    for (const devices of this.sites.values()) {
+      const d = devices.get(deviceId);
+      if (d && (found === undefined || d.site.localeCompare(found.site) < 0)) found = d;
+    }
+    return found;
+  }
 }
 
 export interface GatewayView {

@@ -87,7 +87,7 @@ export function registerConsoleApi(app: FastifyInstance, deps: ConsoleApiDeps): 
     role: principal.role,
     scope: principal.scope ?? null,
   }));
-  const siteOf = (deviceId: string) => deps.devices.list().find((d) => d.deviceId === deviceId)?.site;
+  const siteOf = (deviceId: string) => deps.devices.find(deviceId)?.site;
 
   endpoint(app, 'GET', '/api/v1/fleet', { tag: 'console', summary: 'Sites and devices with health (and why), last values, open tickets, gateway state', response: Fleet, scoped: 'filtered' }, async ({ principal }) => {
     const gateways = new Map(deps.gateways.list().map((g) => [`${g.site}/${g.gatewayId}`, g]));
@@ -124,9 +124,9 @@ export function registerConsoleApi(app: FastifyInstance, deps: ConsoleApiDeps): 
   });
 
   endpoint(app, 'GET', '/api/v1/devices/:id/overview', { tag: 'console', summary: 'One device: last values, rules with limits, learned baselines, alerts, tickets, gateway', params: z.strictObject({ id: DeviceIdSchema }), response: Overview, errors: [404], scoped: 'filtered' }, async ({ params, principal, reply }) => {
-    const device = deps.devices.list().find((d) => d.deviceId === params.id);
+    const device = deps.devices.find(params.id);
     if (!device || !canSee(principal, device.site)) return reply.code(404).send({ error: 'not_found', message: `no device ${params.id} has reported` });
-    const plan = deps.rules.live.plans().find((p) => p.deviceId === params.id);
+    const plan = deps.rules.live.plan(params.id);
     const gateway = deps.gateways.list().find((g) => g.site === device.site && g.gatewayId === device.gatewayId) ?? null;
     const alerts = deps.rules.live.alerts({ deviceId: params.id });
     return {

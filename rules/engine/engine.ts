@@ -548,6 +548,11 @@ export class RuleEngine {
     return [...this.devices.values()].map((d) => d.plan);
   }
 
+  /** The plan of one device, if it has been seen. */
+  plan(deviceId: string): DevicePlan | undefined {
+    return this.devices.get(deviceId)?.plan;
+  }
+
   /** Device ids and sites seen, for dry runs of another ruleset. */
   seen(): { deviceId: string; site: string | undefined }[] {
     return [...this.devices.values()].map((d) => ({ deviceId: d.id, site: d.site }));
