@@ -5,11 +5,9 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createRegistry, hashSecret, metricValue, parseConfig, silentLogger, systemClock } from '../core/index.ts';
-import { ServerConfigSchema, buildServer } from '../server/index.ts';
-import { TSX, publish, until } from './publish.ts';
+import { metricValue } from '../core/index.ts';
+import { BENCH_GATEWAY, TSX, publish, startBenchServer, until } from './publish.ts';
 
-const PASSWORD = 'bench-password';
 const ENVELOPE = 250;
 const WARMUP_ROUNDS = 20;
 
@@ -29,25 +27,12 @@ function gc(): void {
 }
 
 async function run(series: number, tsdb: string, dir: string, readings: number): Promise<FleetFigure> {
-  const config = parseConfig(
-    ServerConfigSchema,
-    {
-      version: 1,
-      dataDir: join(dir, `fleet-${series}`),
-      http: { port: 0 },
-      broker: { mode: 'embedded', port: 0, gateways: [{ gatewayId: 'bench-gw', site: 'bench', passwordHash: hashSecret(PASSWORD) }] },
-      influx: { url: tsdb, bucket: 'fleet' },
-    },
-    {},
-  );
-  const registry = createRegistry();
-  const server = await buildServer(config, { log: silentLogger(), clock: systemClock, registry });
-  await server.start();
+  const { server, registry } = await startBenchServer(join(dir, `fleet-${series}`), tsdb, 'fleet');
   gc();
   const base = process.memoryUsage();
   const timedRounds = Math.max(4, Math.ceil(readings / series));
   const total = series * (WARMUP_ROUNDS + timedRounds);
-  const pub = publish({ url: `mqtt://127.0.0.1:${server.brokerPort()}`, username: 'bench-gw', password: PASSWORD, mode: 'fleet', size: ENVELOPE, series, readings, warmup: WARMUP_ROUNDS });
+  const pub = publish({ url: `mqtt://127.0.0.1:${server.brokerPort()}`, username: BENCH_GATEWAY.gatewayId, password: BENCH_GATEWAY.password, mode: 'fleet', size: ENVELOPE, series, readings, warmup: WARMUP_ROUNDS });
   const end = await until(async () => (await metricValue(registry, 'vigil_tsdb_written_readings_total')) >= total, 1_800_000);
   const { start } = await pub;
   gc();

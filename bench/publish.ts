@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { createRegistry, hashSecret, parseConfig, silentLogger, systemClock } from '../core/index.ts';
+import { type Server, ServerConfigSchema, buildServer } from '../server/index.ts';
 
 const PUBLISHER = fileURLToPath(new URL('./publisher.ts', import.meta.url));
 export const TSX = fileURLToPath(new URL('../node_modules/tsx/dist/esm/index.mjs', import.meta.url));
@@ -29,3 +31,28 @@ export async function until(check: () => Promise<boolean> | boolean, timeoutMs =
   return Date.now();
 }
 
+
+export const BENCH_GATEWAY = { gatewayId: 'bench-gw', site: 'bench', password: 'bench-password' } as const;
+
+/**
+ * A server as the benchmarks run it: embedded broker with one gateway, SQLite in `dataDir`, the TSDB
+ * at `tsdb`; HTTP on an ephemeral loopback port without tokens (loopback only, so the figures are the
+ * server's work, not token checks).
+ */
+export async function startBenchServer(dataDir: string, tsdb: string, bucket: string): Promise<{ server: Server; registry: ReturnType<typeof createRegistry> }> {
+  const config = parseConfig(
+    ServerConfigSchema,
+    {
+      version: 1,
+      dataDir,
+      http: { host: '127.0.0.1', port: 0, requireAuth: false, rateLimit: { perMinute: 1_000_000 } },
+      broker: { mode: 'embedded', port: 0, gateways: [{ gatewayId: BENCH_GATEWAY.gatewayId, site: BENCH_GATEWAY.site, passwordHash: hashSecret(BENCH_GATEWAY.password) }] },
+      influx: { url: tsdb, bucket },
+    },
+    {},
+  );
+  const registry = createRegistry();
+  const server = await buildServer(config, { log: silentLogger(), clock: systemClock, registry });
+  await server.start();
+  return { server, registry };
+}

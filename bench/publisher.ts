@@ -17,9 +17,10 @@ const { values } = parseArgs({
     site: { type: 'string', default: 'bench' },
     gateway: { type: 'string', default: 'bench-gw' },
     clients: { type: 'string', default: '1' },
-    // fleet mode: this many device-metrics (10 per device), each sampled once per minute of sample time;
-    // `warmup` rounds are published and acknowledged before the timed part starts.
+    // fleet mode: this many device-metrics (`metrics` per device, the first of the catalog), each sampled
+    // once per minute of sample time; `warmup` rounds are published and acknowledged before the timed part starts.
     series: { type: 'string', default: '1000' },
+    metrics: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '20' },
   },
 });
@@ -63,7 +64,7 @@ function sensorMessages(): { topic: string; payload: string }[] {
  */
 function fleetMessages(): { count: number; warm: number; at(i: number): { topic: string; payload: string } } {
   const series = Number(values.series);
-  const metrics = METRIC_IDS.slice(0, 10);
+  const metrics = METRIC_IDS.slice(0, Number(values.metrics));
   // A healthy machine's levels (so the run measures intake, not a flood of tickets), with 2 % noise.
   const NOMINAL: Record<string, number> = { vibration_rms: 2, vibration_accel_rms: 0.1, vibration_peak: 0.3, vibration_crest: 3, vibration_kurtosis: 3, bearing_temp: 50, motor_temp: 60, ambient_temp: 22, motor_current: 30, speed_rpm: 1480 };
   const perRound = Math.ceil(series / size);

@@ -42,3 +42,13 @@ export const PipelineResponse = z.strictObject({
   webhooks: z.strictObject({ pending: int, dead: int, oldestPendingAt: int.nullable() }),
   gateways: z.array(GatewayResponse),
 });
+
+/** A page of the fleet: a server carries tens of thousands of devices, and no caller needs them all at once. */
+export const PageQuery = {
+  limit: z.coerce.number().int().min(1).max(5000).default(1000),
+  offset: z.coerce.number().int().min(0).default(0),
+};
+export const DeviceFilterQuery = {
+  site: z.string().min(1).max(200).optional(),
+  q: z.string().max(200).optional(),
+};

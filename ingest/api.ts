@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { type FastifyInstance, RejectCodeSchema, canSee, endpoint } from '../core/index.ts';
-import { DeviceStateResponse, GatewayResponse, PipelineResponse } from './api-schemas.ts';
-import type { DeviceDirectory, GatewayDirectory } from './devices.ts';
+import { DeviceFilterQuery, DeviceStateResponse, GatewayResponse, PageQuery, PipelineResponse } from './api-schemas.ts';
+import { type DeviceDirectory, type GatewayDirectory, deviceMatcher } from './devices.ts';
 import type { Quarantine } from './quarantine.ts';
 
 const QuarantineQuerySchema = z.strictObject({
@@ -9,6 +9,9 @@ const QuarantineQuerySchema = z.strictObject({
   offset: z.coerce.number().int().min(0).default(0),
   code: RejectCodeSchema.optional(),
 });
+
+const DevicesQuery = z.strictObject({ ...DeviceFilterQuery, ...PageQuery });
+const DevicesPage = z.strictObject({ total: z.number().int(), limit: z.number().int(), offset: z.number().int(), devices: z.array(DeviceStateResponse) });
 
 const Quarantined = z.strictObject({
   total: z.number().int(),
@@ -36,9 +39,16 @@ export interface IngestApiDeps {
 
 /** Read-only intake routes under /api/v1. */
 export function registerIngestApi(app: FastifyInstance, deps: IngestApiDeps): void {
-  endpoint(app, 'GET', '/api/v1/devices', { tag: 'pipeline', summary: 'Devices seen, with their last values', response: z.strictObject({ devices: z.array(DeviceStateResponse) }), scoped: 'filtered' }, ({ principal }) => ({
-    devices: deps.devices.list().filter((d) => canSee(principal, d.site)),
-  }));
+  endpoint(
+    app,
+    'GET',
+    '/api/v1/devices',
+    { tag: 'pipeline', summary: 'Devices seen, with their last values: one page, by site and id; ?site= and ?q= (part of the device id or site) narrow it', query: DevicesQuery, response: DevicesPage, scoped: 'filtered' },
+    ({ query, principal }) => {
+      const match = deviceMatcher(query);
+      return { ...deps.devices.page((d) => canSee(principal, d.site) && match(d), query.limit, query.offset), limit: query.limit, offset: query.offset };
+    },
+  );
   endpoint(app, 'GET', '/api/v1/gateways', { tag: 'pipeline', summary: 'Gateways and their state', response: z.strictObject({ gateways: z.array(GatewayResponse) }), scoped: 'filtered' }, ({ principal }) => ({
     gateways: deps.gateways.list().filter((g) => canSee(principal, g.site)),
   }));

@@ -6,6 +6,8 @@ export interface TicketQuery {
   priority?: Priority[] | undefined;
   site?: string | undefined;
   device?: string | undefined;
+  /** Any of these devices (one page of a fleet); an empty list matches nothing. */
+  devices?: readonly string[] | undefined;
   slaBreached?: boolean | undefined;
   /** A token's scope: only these sites (an empty set: none). */
   sites?: ReadonlySet<string> | undefined;
@@ -221,6 +223,7 @@ export class TicketStore {
       .in('priority', q.priority)
       .add('site = ?', [q.site ?? ''], !!q.site)
       .add('device_id = ?', [q.device ?? ''], !!q.device)
+      .within('device_id', q.devices && new Set(q.devices))
       .add('sla_breached = ?', [q.slaBreached ? 1 : 0], q.slaBreached !== undefined)
       .within('site', q.sites);
     const total = (await this.sql.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ticket ${w}`, w.args))!.n;

@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { DeviceIdSchema, type FastifyInstance, MetricIdSchema, type Reading, SseHub, canSee, endpoint, sseFrame } from '../../core/index.ts';
-import type { DeviceDirectory, GatewayDirectory } from '../../ingest/devices.ts';
+import { DeviceIdSchema, type FastifyInstance, MetricIdSchema, type Reading, SseHub, type TicketStatus, canSee, endpoint, sseFrame } from '../../core/index.ts';
+import { type DeviceDirectory, type DeviceState, type GatewayDirectory, type GatewayView, deviceMatcher } from '../../ingest/devices.ts';
 import type { HistoryRollups } from '../../ingest/history/rollups.ts';
 import { ActiveAlertSchema, type RuleService } from '../../rules/index.ts';
-import { DeviceStateResponse, GatewayResponse } from '../../ingest/api-schemas.ts';
+import { DeviceFilterQuery, DeviceStateResponse, GatewayResponse, PageQuery } from '../../ingest/api-schemas.ts';
 import type { TicketManager } from '../../tickets/index.ts';
-import { healthOf } from './health.ts';
+import { type Health, healthOf } from './health.ts';
 
 const DAY = 86_400_000;
 const Time = z.coerce.number().int().nonnegative();
@@ -24,33 +24,37 @@ const HistoryQuery = z
 
 // What the routes answer; documented in OpenAPI and checked against every answer in tests.
 const int = z.number().int();
-const Health = z.enum(['ok', 'warning', 'critical', 'offline']);
+const HealthSchema = z.enum(['ok', 'warning', 'critical', 'offline']);
 const TicketBrief = z.strictObject({ id: int, priority: z.string(), title: z.string() });
-const Fleet = z.strictObject({
-  sites: z.array(
-    z.strictObject({
-      site: z.string(),
-      devices: z.array(
-        z.strictObject({
-          deviceId: z.string(),
-          gatewayId: z.string(),
-          gatewayState: z.string(),
-          health: Health,
-          reasons: z.array(z.string()),
-          lastSeen: int,
-          lastTs: int,
-          values: DeviceStateResponse.shape.values,
-          pollState: z.string().nullable(),
-          openTickets: z.array(TicketBrief),
-        }),
-      ),
-    }),
-  ),
+const FleetDevice = z.strictObject({
+  deviceId: z.string(),
+  gatewayId: z.string(),
+  gatewayState: z.string(),
+  health: HealthSchema,
+  reasons: z.array(z.string()),
+  lastSeen: int,
+  lastTs: int,
+  values: DeviceStateResponse.shape.values,
+  pollState: z.string().nullable(),
+  openTickets: z.array(TicketBrief),
 });
+const HealthCounts = { devices: int, ok: int, warning: int, critical: int, offline: int };
+const Fleet = z.strictObject({
+  /** Devices that match the filters; `sites` holds one page of them. */
+  total: int,
+  limit: int,
+  offset: int,
+  /** Every device the caller may see, by health and site, whatever the filters. */
+  summary: z.strictObject({ ...HealthCounts, sites: z.array(z.strictObject({ site: z.string(), ...HealthCounts })) }),
+  sites: z.array(z.strictObject({ site: z.string(), devices: z.array(FleetDevice) })),
+});
+const FleetQuery = z.strictObject({ ...DeviceFilterQuery, health: HealthSchema.optional(), ...PageQuery, limit: PageQuery.limit.unwrap().default(500) });
+const OPEN: TicketStatus[] = ['new', 'open', 'acknowledged', 'in_progress', 'reopened'];
+const OK = { health: 'ok', reasons: [] } as const;
 const Overview = z.strictObject({
   device: DeviceStateResponse,
   gateway: GatewayResponse.nullable(),
-  health: Health,
+  health: HealthSchema,
   reasons: z.array(z.string()),
   assetClass: z.string().nullable(),
   rules: z.array(z.strictObject({ ruleId: z.string(), kind: z.string(), metric: z.string(), fault: z.string(), limits: z.record(z.string(), z.unknown()) })),
@@ -89,39 +93,63 @@ export function registerConsoleApi(app: FastifyInstance, deps: ConsoleApiDeps): 
   }));
   const siteOf = (deviceId: string) => deps.devices.find(deviceId)?.site;
 
-  endpoint(app, 'GET', '/api/v1/fleet', { tag: 'console', summary: 'Sites and devices with health (and why), last values, open tickets, gateway state', response: Fleet, scoped: 'filtered' }, async ({ principal }) => {
-    const gateways = new Map(deps.gateways.list().map((g) => [`${g.site}/${g.gatewayId}`, g]));
-    const alerts = new Map<string, ReturnType<RuleService['live']['alerts']>>();
-    for (const a of deps.rules.live.alerts()) alerts.set(a.deviceId, [...(alerts.get(a.deviceId) ?? []), a]);
-    const open = new Map<string, { id: number; priority: string; title: string }[]>();
-    for (const t of (await deps.tickets.store.list({ status: ['new', 'open', 'acknowledged', 'in_progress', 'reopened'], sites: principal.sites, limit: 100_000, offset: 0 })).tickets) {
-      if (t.deviceId === null) continue;
-      const list = open.get(t.deviceId) ?? [];
-      open.set(t.deviceId, list);
-      list.push({ id: t.id, priority: t.priority, title: t.title });
-    }
-    const sites = new Map<string, unknown[]>();
-    for (const d of deps.devices.list()) {
-      if (!canSee(principal, d.site)) continue;
-      const gw = gateways.get(`${d.site}/${d.gatewayId}`);
-      const h = healthOf({ pollState: d.state, gatewayState: gw?.state, alerts: alerts.get(d.deviceId) ?? [] });
-      const list = sites.get(d.site) ?? [];
-      sites.set(d.site, list);
-      list.push({
-        deviceId: d.deviceId,
-        gatewayId: d.gatewayId,
-        gatewayState: gw?.state ?? 'unknown',
-        health: h.health,
-        reasons: h.reasons,
-        lastSeen: d.lastSeen,
-        lastTs: d.lastTs,
-        values: d.values,
-        pollState: d.state ?? null,
-        openTickets: open.get(d.deviceId) ?? [],
-      });
-    }
-    return { sites: [...sites].sort(([a], [b]) => a.localeCompare(b)).map(([site, devices]) => ({ site, devices })) };
-  });
+  endpoint(
+    app,
+    'GET',
+    '/api/v1/fleet',
+    { tag: 'console', summary: 'Devices with health (and why), last values, open tickets and gateway state, one page at a time (?site, ?q, ?health); a health count of the whole fleet', query: FleetQuery, response: Fleet, scoped: 'filtered' },
+    async ({ query, principal }) => {
+      const gateways = new Map(deps.gateways.list().map((g) => [`${g.site}/${g.gatewayId}`, g]));
+      const firing = deps.rules.live.firing();
+      const match = deviceMatcher(query);
+      const summary = { devices: 0, ok: 0, warning: 0, critical: 0, offline: 0 };
+      const perSite = new Map<string, typeof summary>();
+      const page: { d: DeviceState; gw: GatewayView | undefined; h: { health: Health; reasons: readonly string[] } }[] = [];
+      let total = 0;
+      // Health is worked out for every device (the counts need it), but only the page is built.
+      for (const d of deps.devices.list()) {
+        if (!canSee(principal, d.site)) continue;
+        const gw = gateways.get(`${d.site}/${d.gatewayId}`);
+        const alerts = firing.get(d.deviceId);
+        const h = alerts === undefined && d.state !== 'offline' && gw?.state !== 'offline' ? OK : healthOf({ pollState: d.state, gatewayState: gw?.state, alerts: alerts ?? [] });
+        let site = perSite.get(d.site);
+        if (!site) perSite.set(d.site, (site = { devices: 0, ok: 0, warning: 0, critical: 0, offline: 0 }));
+        site.devices++;
+        site[h.health]++;
+        summary.devices++;
+        summary[h.health]++;
+        if (!match(d) || (query.health !== undefined && h.health !== query.health)) continue;
+        if (total >= query.offset && page.length < query.limit) page.push({ d, gw, h });
+        total++;
+      }
+      const open = new Map<string, { id: number; priority: string; title: string }[]>();
+      const ids = page.map((p) => p.d.deviceId);
+      for (const t of (await deps.tickets.store.list({ status: OPEN, devices: ids, sites: principal.sites, limit: 10_000, offset: 0 })).tickets) {
+        if (t.deviceId === null) continue;
+        const list = open.get(t.deviceId) ?? [];
+        open.set(t.deviceId, list);
+        list.push({ id: t.id, priority: t.priority, title: t.title });
+      }
+      // The fleet is sorted by site, so a page's devices of one site are consecutive.
+      const sites: { site: string; devices: z.infer<typeof FleetDevice>[] }[] = [];
+      for (const { d, gw, h } of page) {
+        if (sites.at(-1)?.site !== d.site) sites.push({ site: d.site, devices: [] });
+        sites.at(-1)!.devices.push({
+          deviceId: d.deviceId,
+          gatewayId: d.gatewayId,
+          gatewayState: gw?.state ?? 'unknown',
+          health: h.health,
+          reasons: [...h.reasons],
+          lastSeen: d.lastSeen,
+          lastTs: d.lastTs,
+          values: d.values,
+          pollState: d.state ?? null,
+          openTickets: open.get(d.deviceId) ?? [],
+        });
+      }
+      return { total, limit: query.limit, offset: query.offset, summary: { ...summary, sites: [...perSite].map(([site, c]) => ({ site, ...c })) }, sites };
+    },
+  );
 
   endpoint(app, 'GET', '/api/v1/devices/:id/overview', { tag: 'console', summary: 'One device: last values, rules with limits, learned baselines, alerts, tickets, gateway', params: z.strictObject({ id: DeviceIdSchema }), response: Overview, errors: [404], scoped: 'filtered' }, async ({ params, principal, reply }) => {
     const device = deps.devices.find(params.id);

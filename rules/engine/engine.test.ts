@@ -33,6 +33,25 @@ describe('RuleEngine', () => {
     expect(engine.alerts()).toMatchObject([{ ruleId: 'hot', phase: 'firing', severity: 'warning' }]);
   });
 
+  it('lists the alerts of a large fleet from the devices that raised one, before and after a restart, and forgets them when they resolve', () => {
+    const { engine } = engineWith();
+    for (let d = 0; d < 500; d++) engine.ingest('plant-a', [r(`pump-${d}`, 'bearing_temp', d === 7 || d === 300 ? (d === 7 ? 99 : 85) : 50, T0)], T0);
+    expect(engine.alerts().map((a) => [a.deviceId, a.severity])).toEqual([['pump-7', 'critical'], ['pump-300', 'warning']]);
+    expect(engine.alerts({ deviceId: 'pump-300' })).toMatchObject([{ ruleId: 'hot', phase: 'firing' }]);
+    expect(engine.alerts({ deviceId: 'pump-8' })).toEqual([]);
+    expect(engine.alerts({ deviceId: 'nobody' })).toEqual([]);
+    expect(Object.fromEntries(engine.firing())).toEqual({
+      'pump-7': [{ ruleId: 'hot', fault: 'overheating', phase: 'firing', severity: 'critical' }],
+      'pump-300': [{ ruleId: 'hot', fault: 'overheating', phase: 'firing', severity: 'warning' }],
+    });
+    const restarted = engineWith().engine;
+    restarted.restore(engine.snapshot(), T0);
+    expect(restarted.alerts().map((a) => a.deviceId).sort()).toEqual(['pump-300', 'pump-7']);
+    engine.ingest('plant-a', [r('pump-7', 'bearing_temp', 50, T0 + MIN)], T0 + MIN);
+    expect(engine.alerts().map((a) => a.deviceId)).toEqual(['pump-300']);
+    expect([...engine.firing().keys()]).toEqual(['pump-300']);
+  });
+
   it('evaluates a reading late within the tolerance at the newest time, and counts later ones without acting on them', () => {
     const { engine, findings } = engineWith();
     engine.ingest('plant-a', [r('pump-1', 'bearing_temp', 50, T0 + 10 * MIN)], T0);

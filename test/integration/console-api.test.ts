@@ -48,6 +48,32 @@ describe.each(ENGINES)('console API: fleet health, device overview, history (%s)
     expect(fan).toMatchObject({ health: 'ok', reasons: [], openTickets: [] });
   });
 
+  it('pages and filters the fleet in the server, and counts the whole fleet by health whatever the filters', async () => {
+    const whole = { devices: 2, ok: 1, warning: 0, critical: 1, offline: 0 };
+    const first = (await get('/api/v1/fleet?limit=1')).body;
+    expect(first).toMatchObject({ total: 2, limit: 1, offset: 0, summary: { ...whole, sites: [{ site: SITE, ...whole }] } });
+    expect(first.sites[0].devices.map((d: { deviceId: string }) => d.deviceId)).toEqual(['fan-1']);
+    const second = (await get('/api/v1/fleet?limit=1&offset=1')).body;
+    expect(second.sites[0].devices.map((d: { deviceId: string }) => d.deviceId)).toEqual(['pump-1']);
+    // The page's open tickets come with it (looked up for the page's devices only).
+    expect(second.sites[0].devices[0].openTickets).toEqual([expect.objectContaining({ priority: 'P1' })]);
+    const critical = (await get('/api/v1/fleet?health=critical')).body;
+    expect(critical).toMatchObject({ total: 1, summary: whole });
+    expect(critical.sites[0].devices.map((d: { deviceId: string }) => d.deviceId)).toEqual(['pump-1']);
+    expect((await get('/api/v1/fleet?q=FAN')).body.sites[0].devices.map((d: { deviceId: string }) => d.deviceId)).toEqual(['fan-1']);
+    expect((await get('/api/v1/fleet?site=elsewhere')).body).toMatchObject({ total: 0, sites: [], summary: whole });
+    expect((await get('/api/v1/fleet?offset=5')).body).toMatchObject({ total: 2, sites: [] });
+    const devices = (await get('/api/v1/devices?limit=1&offset=1')).body;
+    expect(devices).toMatchObject({ total: 2, limit: 1, offset: 1 });
+    expect(devices.devices.map((d: { deviceId: string }) => d.deviceId)).toEqual(['pump-1']);
+    expect((await get('/api/v1/devices?q=pump')).body.devices.map((d: { deviceId: string }) => d.deviceId)).toEqual(['pump-1']);
+    for (const path of ['/api/v1/fleet?limit=0', '/api/v1/fleet?limit=99999', '/api/v1/fleet?offset=-1', '/api/v1/fleet?health=purple', '/api/v1/fleet?colour=red', '/api/v1/devices?limit=abc', '/api/v1/devices?q=' + 'x'.repeat(201)]) {
+      const r = await get(path);
+      expect(r.status, path).toBe(400);
+      expect(r.body.message, path).toBeTruthy();
+    }
+  });
+
   it('shows one device with its rules and limits, learned baselines, alerts and tickets', async () => {
     const { body } = await get('/api/v1/devices/pump-1/overview');
     expect(body).toMatchObject({ health: 'critical', reasons: ['bearing-temp-rate (overheating)'] });

@@ -75,6 +75,13 @@ describe.each(ENGINES)('token scopes: a scoped token sees its sites only, on eve
       }
     }
     expect(checked).toBeGreaterThan(60);
+    // Asking for the other customer's site or device by filter finds nothing either, counts included.
+    for (const url of ['/api/v1/fleet?site=plant-b', '/api/v1/fleet?q=pump-b', '/api/v1/fleet?q=PLANT-B&health=ok', '/api/v1/devices?site=plant-b', '/api/v1/devices?q=b1']) {
+      const r = await call('GET', url, token.desk!);
+      expect(r.status, url).toBe(200);
+      expect(r.text, url).not.toMatch(/pump-b1|plant-b|globex/);
+      expect(JSON.parse(r.text).total, url).toBe(0);
+    }
   });
 
   it('shows its own customer in full', async () => {
