@@ -17,22 +17,35 @@ export interface Buckets {
 export const emptyBuckets = (): Buckets => ({ ix: [], mv: [], cur: NaN, sum: 0, cnt: 0 });
 
 /**
- * Adds a value at `now`. Returns the same object while the open bucket fills (nothing else changes
- * shape), and a new one with the open bucket closed when `now` moves past it. Buckets older than
- * `keep` widths are dropped.
+ * Adds a value at `now`, in place. Returns whether the open bucket was closed by it (`now` moved past
+ * it). Buckets older than `keep` widths are dropped.
  */
-export function addToBuckets(b: Buckets, now: number, width: number, keep: number, value: number): Buckets {
+export function addToBuckets(b: Buckets, now: number, width: number, keep: number, value: number): boolean {
   const idx = Math.floor(now / width);
-  if (idx === b.cur) return { ix: b.ix, mv: b.mv, cur: idx, sum: b.sum + value, cnt: b.cnt + 1 };
-  if (b.cnt === 0 || idx < b.cur) return { ix: b.ix, mv: b.mv, cur: idx, sum: value, cnt: 1 };
-  const ix = [...b.ix, b.cur];
-  const mv = [...b.mv, b.sum / b.cnt];
+  if (idx === b.cur) {
+    b.sum += value;
+    b.cnt++;
+    return false;
+  }
+  if (b.cnt === 0 || idx < b.cur) {
+    b.cur = idx;
+    b.sum = value;
+    b.cnt = 1;
+    return false;
+  }
+  b.ix.push(b.cur);
+  b.mv.push(b.sum / b.cnt);
   let drop = 0;
-  while (drop < ix.length && ix[drop]! <= idx - keep) drop++;
-  return { ix: drop ? ix.slice(drop) : ix, mv: drop ? mv.slice(drop) : mv, cur: idx, sum: value, cnt: 1 };
+  while (drop < b.ix.length && b.ix[drop]! <= idx - keep) drop++;
+  if (drop) {
+    b.ix.splice(0, drop);
+    b.mv.splice(0, drop);
+  }
+  b.cur = idx;
+  b.sum = value;
+  b.cnt = 1;
+  return true;
 }
-
-export const closed = (before: Buckets, after: Buckets): boolean => before.ix !== after.ix;
 
 export interface Fit {
   /** Slope per ms. */

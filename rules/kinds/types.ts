@@ -18,7 +18,11 @@ export interface Limits {
   clearCritical: number;
 }
 
-/** The result of one step: the new state and the graded condition. Never mutates the old state. */
+/**
+ * The result of one step: the state and the graded condition. A step may update its state in place and
+ * hand the same object back (the engine owns each instance's state and nothing else holds it), and the
+ * result itself is only valid until the next step: read it at once, keep neither.
+ */
 export interface Step<S> {
   state: S;
   /** The level the condition raises now. */
@@ -119,10 +123,17 @@ export function holdOf(score: number, l: Limits): Level {
   return 0;
 }
 
+// One result object for every graded step: a step runs for every reading and rule, and its result is
+// read at once (the engine, compound), so a fresh object each time is only work for the collector.
+const result: Step<unknown> = { state: undefined, level: 0, hold: 0 };
+
 export function graded<S>(state: S, score: number, l: Limits): Step<S> {
   const level = levelOf(score, l);
   const hold = holdOf(score, l);
-  return { state, level, hold: hold > level ? hold : level };
+  result.state = state;
+  result.level = level;
+  result.hold = hold > level ? hold : level;
+  return result as Step<S>;
 }
 
 /** A kind with its parameter and state types erased, as the registry and engine hold them. */

@@ -59,16 +59,28 @@ export function emptyBaseline(): BaselineState {
 }
 
 /**
- * One sample into a baseline: the new state, its `score` being the sample's score against the baseline
- * as it stood (NaN while learning). The same object back when nothing changed. Shared with the kinds
- * that measure from a baseline (cusum).
+ * One sample into a baseline, in place: `score` becomes the sample's score against the baseline as it
+ * stood (NaN while learning). Shared with the kinds that measure from a baseline (cusum).
  */
 export function learnBaseline(p: BaselineParams, s: BaselineState, x: number, now: number, frozen: boolean): BaselineState {
   const learning = s.n < p.minSamples || now - s.since < p.learn;
   const score = learning ? NaN : scoreOf(p, s, x);
-  if (frozen || x === s.last) return s.last === x && (s.score === score || (Number.isNaN(score) && Number.isNaN(s.score))) ? s : { n: s.n, mean: s.mean, dev: s.dev, since: s.since, ts: s.ts, last: x, score };
+  if (frozen || x === s.last) {
+    s.last = x;
+    s.score = score;
+    return s;
+  }
   const n = s.n + 1;
-  if (s.n === 0) return { n, mean: x, dev: 0, since: now, ts: now, last: x, score };
+  if (s.n === 0) {
+    s.n = n;
+    s.mean = x;
+    s.dev = 0;
+    s.since = now;
+    s.ts = now;
+    s.last = x;
+    s.score = score;
+    return s;
+  }
   const tau = p.halfLife / Math.LN2;
   const dt = Math.min(Math.max(0, now - s.ts), tau);
   const alpha = Math.max(1 / n, 1 - Math.exp(-dt / tau));
@@ -83,8 +95,13 @@ export function learnBaseline(p: BaselineParams, s: BaselineState, x: number, no
     widen = xc === x;
   }
   const mean = s.mean + alpha * (xc - s.mean);
-  const dev = widen ? s.dev + alpha * (MAD_TO_SIGMA * Math.abs(xc - s.mean) - s.dev) : s.dev;
-  return { n, mean, dev, since: s.since, ts: now, last: x, score };
+  if (widen) s.dev += alpha * (MAD_TO_SIGMA * Math.abs(xc - s.mean) - s.dev);
+  s.n = n;
+  s.mean = mean;
+  s.ts = now;
+  s.last = x;
+  s.score = score;
+  return s;
 }
 
 /**

@@ -29,12 +29,18 @@ export interface CusumState {
 
 /** The baseline kind's params for the baseline this chart measures from, made once per rule. */
 const baselines = new WeakMap<CusumParams, BaselineParams>();
+// Every device of a rule shares its params: the last pair answers almost every call without a lookup.
+let lastParams: CusumParams | undefined;
+let lastBaseline: BaselineParams | undefined;
 function baselineOf(p: CusumParams): BaselineParams {
+  if (p === lastParams) return lastBaseline!;
   let b = baselines.get(p);
   if (!b) {
     b = { measure: 'deviations', warning: p.warning, critical: p.critical, halfLife: p.halfLife, learn: p.learn, minSamples: p.minSamples, minDeviation: p.minDeviation, relativeFloor: p.relativeFloor, clip: p.clip };
     baselines.set(p, b);
   }
+  lastParams = p;
+  lastBaseline = b;
   return b;
 }
 
@@ -57,8 +63,9 @@ export const cusum = defineKind<CusumParams, CusumState>({
     const z = learning ? NaN : Math.min(p.clip, scoreOf(bp, s.b, r.value));
     const c = Number.isNaN(z) ? 0 : Math.max(0, s.c + z - p.k);
     // The baseline does not learn while the sum says the level has moved: that is the shift being measured.
-    const b = learnBaseline(bp, s.b, r.value, now, frozen || c >= p.warning);
-    return graded(b === s.b && c === s.c ? s : { b, c }, learning ? NaN : c, limits);
+    learnBaseline(bp, s.b, r.value, now, frozen || c >= p.warning);
+    s.c = c;
+    return graded(s, learning ? NaN : c, limits);
   },
   evidence({ params: p }, s, value) {
     const e = baseline.evidence({ params: baselineOf(p), limits: makeLimits(1, NaN, NaN, 0), ctx: { deviceId: '', hysteresis: 0, site: undefined, assetClass: undefined, zones: undefined } }, s.b, value);

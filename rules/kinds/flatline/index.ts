@@ -33,9 +33,13 @@ export const flatline = defineKind<FlatlineParams, FlatlineState>({
   prepare: (p) => ({ dir: 1, warning: p.after, critical: p.critical }),
   init: () => ({ v: NaN, since: NaN, n: 0 }),
   step({ params: p, limits }, s, r, now) {
-    const same = Math.abs(r.value - s.v) <= p.tolerance;
-    const next = same ? { v: s.v, since: s.since, n: s.n + 1 } : { v: r.value, since: now, n: 1 };
-    return graded(next, next.n >= p.minSamples ? now - next.since : 0, limits);
+    if (Math.abs(r.value - s.v) <= p.tolerance) s.n++;
+    else {
+      s.v = r.value;
+      s.since = now;
+      s.n = 1;
+    }
+    return graded(s, s.n >= p.minSamples ? now - s.since : 0, limits);
   },
   evidence: ({ params: p }, s) => ({ value: s.v, stuckSince: s.since, samples: s.n, after: p.after }),
 });

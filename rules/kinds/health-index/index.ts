@@ -48,14 +48,17 @@ export interface HealthIndexState {
 }
 
 /**
- * The inverse covariance of a model, worked out once per model: a model is never changed, only
- * replaced (hourly at most), so judging a snapshot is one quadratic form. Not in the state: a restored
+ * The inverse covariance of a model, worked out once per model: a learned model's mean and covariance
+ * are never changed, only replaced (hourly at most), so judging a snapshot is one quadratic form. Not in the state: a restored
  * engine works it out again on its first snapshot.
  */
-const inverses = new WeakMap<HealthModel, number[]>();
+// Kept on the model under a symbol, not enumerable: JSON and a spread into the next model leave it out,
+// and a property read is cheaper than a WeakMap lookup for every snapshot of every device.
+const INVERSE = Symbol('inverse');
 function inverseOf(p: HealthIndexParams, m: HealthModel): number[] {
-  let inv = inverses.get(m);
-  if (!inv) inverses.set(m, (inv = invert(p, m.mu, m.cov)));
+  const held = m as HealthModel & { [INVERSE]?: number[] };
+  let inv = held[INVERSE];
+  if (!inv) Object.defineProperty(m, INVERSE, { value: (inv = invert(p, m.mu, m.cov)), enumerable: false });
   return inv;
 }
 
@@ -86,17 +89,26 @@ export const healthIndex = defineKind<HealthIndexParams, HealthIndexState>({
   step({ params: p, limits }, s, r, now, frozen) {
     const i = p.metrics.indexOf(r.metric as MetricId);
     if (i < 0) return graded(s, s.score, limits);
-    const fresh = Number.isNaN(s.xt) || Math.abs(r.ts - s.xt) > p.snapshot;
-    const x = fresh ? p.metrics.map(() => NaN) : s.x.slice();
-    x[i] = r.value;
-    const xt = fresh ? r.ts : s.xt;
-    if (x.some(Number.isNaN)) return graded({ m: s.m, x, xt, score: s.score }, s.score, limits);
+    // The snapshot being assembled is the state's own (in place); the model is replaced, never changed.
+    if (Number.isNaN(s.xt) || Math.abs(r.ts - s.xt) > p.snapshot) {
+      s.x.fill(NaN);
+      s.xt = r.ts;
+    }
+    s.x[i] = r.value;
+    if (s.x.some(Number.isNaN)) return graded(s, s.score, limits);
     // A complete snapshot: judge it, then learn from it.
-    const empty = p.metrics.map(() => NaN);
-    if (s.m.buf !== null) return graded({ m: learnFrom(p, s.m, x, now), x: empty, xt: NaN, score: NaN }, NaN, limits);
+    const x = s.x.slice();
+    s.x.fill(NaN);
+    s.xt = NaN;
+    if (s.m.buf !== null) {
+      s.m = learnFrom(p, s.m, x, now);
+      s.score = NaN;
+      return graded(s, NaN, limits);
+    }
     const score = distance(s.m.mu, inverseOf(p, s.m), x);
-    const m = frozen || !(score <= (p.clip ?? p.warning)) || now - s.m.ts < p.halfLife / ADAPT_STEPS_PER_HALF_LIFE ? s.m : adapt(s.m, p, x, now);
-    return graded({ m, x: empty, xt: NaN, score }, score, limits);
+    if (!(frozen || !(score <= (p.clip ?? p.warning)) || now - s.m.ts < p.halfLife / ADAPT_STEPS_PER_HALF_LIFE)) s.m = adapt(s.m, p, x, now);
+    s.score = score;
+    return graded(s, score, limits);
   },
   evidence({ params: p }, { m, x, score }) {
     const sd = (j: number) => Math.sqrt(m.cov[j * p.metrics.length + j]! + (p.relativeFloor * m.mu[j]!) ** 2);
@@ -114,7 +126,10 @@ export const healthIndex = defineKind<HealthIndexParams, HealthIndexState>({
 });
 
 function learnFrom(p: HealthIndexParams, m: HealthModel, x: number[], now: number): HealthModel {
-  const buf = m.buf!.length < MAX_LEARN_SAMPLES ? [...m.buf!, x] : m.buf!.map((b, j) => (j === m.n % MAX_LEARN_SAMPLES ? x : b));
+  // The learning buffer is the model's own and only grows or takes turns: add in place, not by copy.
+  const buf = m.buf!;
+  if (buf.length < MAX_LEARN_SAMPLES) buf.push(x);
+  else buf[m.n % MAX_LEARN_SAMPLES] = x;
   const since = Number.isNaN(m.since) ? now : m.since;
   const n = m.n + 1;
   if (n < p.minSamples || now - since < p.learn) return { ...m, n, since, ts: now, buf };

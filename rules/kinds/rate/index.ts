@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DurationSchema } from '../../../core/index.ts';
-import { type Buckets, addToBuckets, closed, emptyBuckets, fitBuckets } from '../buckets.ts';
+import { type Buckets, addToBuckets, emptyBuckets, fitBuckets } from '../buckets.ts';
 import { defineKind, graded } from '../types.ts';
 
 export const RateParamsSchema = z
@@ -33,13 +33,11 @@ export const rate = defineKind<RateParams, RateState>({
   init: () => ({ b: emptyBuckets(), rate: NaN }),
   step({ params: p, limits }, s, r, now) {
     const width = p.window / p.buckets;
-    const b = addToBuckets(s.b, now, width, p.buckets, r.value);
-    let value = s.rate;
-    if (closed(s.b, b)) {
-      const fit = b.ix.length >= p.buckets - 1 ? fitBuckets(b, width) : undefined;
-      value = fit ? fit.slope * p.per : NaN;
+    if (addToBuckets(s.b, now, width, p.buckets, r.value)) {
+      const fit = s.b.ix.length >= p.buckets - 1 ? fitBuckets(s.b, width) : undefined;
+      s.rate = fit ? fit.slope * p.per : NaN;
     }
-    return graded({ b, rate: value }, value, limits);
+    return graded(s, s.rate, limits);
   },
   evidence: ({ params: p }, s, value) => ({ value, rate: Math.round(s.rate * 1000) / 1000, per: p.per, window: p.window, warning: p.warning, critical: p.critical }),
   compatible: (a, b) => a.window === b.window && a.buckets === b.buckets,

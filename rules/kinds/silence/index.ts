@@ -30,8 +30,8 @@ export const silence = defineKind<SilenceParams, SilenceState>({
   init: () => ({ ts: NaN }),
   metrics: (p) => (p.metric ? [p.metric] : undefined),
   step({ limits }, s, r, now) {
-    const ts = Number.isNaN(s.ts) || r.ts > s.ts ? r.ts : s.ts;
-    return graded(ts === s.ts ? s : { ts }, now - ts, limits);
+    if (Number.isNaN(s.ts) || r.ts > s.ts) s.ts = r.ts;
+    return graded(s, now - s.ts, limits);
   },
   tick: ({ limits }, s, now) => graded(s, Number.isNaN(s.ts) ? NaN : now - s.ts, limits),
   evidence: ({ params: p }, s) => ({ lastHeard: Number.isNaN(s.ts) ? null : s.ts, after: p.after, ...(p.metric ? { metric: p.metric } : {}) }),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DurationSchema } from '../../../core/index.ts';
-import { type Buckets, addToBuckets, closed, emptyBuckets, fitBuckets } from '../buckets.ts';
+import { type Buckets, addToBuckets, emptyBuckets, fitBuckets } from '../buckets.ts';
 import { defineKind, graded } from '../types.ts';
 
 export const TrendParamsSchema = z
@@ -64,13 +64,9 @@ export const trend = defineKind<TrendParams, TrendState>({
     const since = Number.isNaN(s.since) ? now : s.since;
     const m = s.b.mv.length > 0 ? s.b.mv[s.b.mv.length - 1]! : NaN;
     const x = m > 0 ? Math.min(m * p.clipRatio, Math.max(m / p.clipRatio, r.value)) : r.value;
-    const b = addToBuckets(s.b, now, width, p.buckets, x);
-    let next: TrendState;
-    if (!closed(s.b, b)) {
-      // An explicit literal, not a spread: this runs for every reading, and V8 builds a literal of a
-      // known shape several times faster.
-      next = { b, since, ref: s.ref, refN: s.refN, cross: s.cross, slope: s.slope, r2: s.r2, lim: s.lim };
-    } else {
+    s.since = since;
+    if (addToBuckets(s.b, now, width, p.buckets, x)) {
+      const b = s.b;
       const learning = now - since <= p.learn;
       const ref = learning ? s.ref + b.mv[b.mv.length - 1]! : s.ref;
       const refN = learning ? s.refN + 1 : s.refN;
@@ -87,11 +83,16 @@ export const trend = defineKind<TrendParams, TrendState>({
         // dropped: a daily load cycle must not switch a developing trend on and off (hysteresis).
         else if (fit.slope > 0 && fit.r2 >= (frozen ? p.minFit / 2 : p.minFit)) cross = fit.at + (lim - fit.value) / fit.slope;
       }
-      next = { b, since, ref, refN, cross, slope, r2, lim };
+      s.ref = ref;
+      s.refN = refN;
+      s.cross = cross;
+      s.slope = slope;
+      s.r2 = r2;
+      s.lim = lim;
     }
     const learned = now - since > p.learn;
-    const score = Number.isNaN(next.cross) ? (learned ? Infinity : NaN) : Math.max(0, next.cross - now);
-    return graded(next, score, limits);
+    const score = Number.isNaN(s.cross) ? (learned ? Infinity : NaN) : Math.max(0, s.cross - now);
+    return graded(s, score, limits);
   },
   evidence({ params: p }, s, value) {
     return {
