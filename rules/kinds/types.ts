@@ -31,9 +31,11 @@ export interface Step<S> {
   hold: Level;
 }
 
-/** What a rule instance knows about its device when it is compiled: the asset's vibration zones, if chosen. */
+/**
+ * What a rule instance knows about its device when it is compiled: its site, asset class and vibration
+ * zones, if chosen. Not the device id: every device alike shares one compiled rule.
+ */
 export interface DeviceContext {
-  deviceId: string;
   /** The rule's hysteresis (fraction of a limit), for kinds that grade sub-conditions themselves. */
   hysteresis: number;
   site: string | undefined;

@@ -40,10 +40,14 @@ export interface DevicePlan {
   /** The machine (shaft, rig) the device sits on with others, if the ruleset says so. */
   machine: string | undefined;
   tags: string[];
-  rules: CompiledRule[];
+  /** Shared by every device alike: never changed once compiled. */
+  rules: readonly CompiledRule[];
   /** Rules that match the device but cannot apply to it, and why (e.g. no zones for its class). */
-  skipped: { ruleId: string; metric: string; reason: string }[];
+  skipped: readonly { ruleId: string; metric: string; reason: string }[];
 }
+
+/** Compiled rules and skips by ruleset and by what sets devices apart (see {@link planDevice}). */
+const compiled = new WeakMap<Ruleset, Map<string, { rules: readonly CompiledRule[]; skipped: DevicePlan['skipped'] }>>();
 
 /** Works out which rules apply to a device, with its asset class's and its own overrides merged in. */
 export function planDevice(rs: Ruleset, deviceId: string, site: string | undefined): DevicePlan {
@@ -51,8 +55,11 @@ export function planDevice(rs: Ruleset, deviceId: string, site: string | undefin
   let machine: string | undefined;
   const tags = new Set<string>();
   const deviceOverrides: Record<string, Override>[] = [];
-  for (const d of rs.devices) {
+  const entries: number[] = [];
+  for (let i = 0; i < rs.devices.length; i++) {
+    const d = rs.devices[i]!;
     if (!globMatch(d.id, deviceId) || (d.site !== undefined && d.site !== site)) continue;
+    entries.push(i);
     if (d.class !== undefined) assetClass = d.class;
     if (d.machine !== undefined) machine = d.machine;
     for (const t of d.tags) tags.add(t);
@@ -60,10 +67,25 @@ export function planDevice(rs: Ruleset, deviceId: string, site: string | undefin
   }
   const cls = assetClass ? rs.assetClasses[assetClass] : undefined;
   const layers = [...(cls ? [cls.overrides] : []), ...deviceOverrides];
-  const plan: DevicePlan = { deviceId, site, assetClass, machine, tags: [...tags], rules: [], skipped: [] };
+  const matched: Rule[] = [];
+  const matchedIdx: number[] = [];
+  rs.rules.forEach((rule, i) => {
+    if (!matches(rule.match, deviceId, site, assetClass, tags)) return;
+    matched.push(rule);
+    matchedIdx.push(i);
+  });
+  // Devices alike (same site, class, device entries and matching rules) share one compiled list: a fleet
+  // of tens of thousands compiles a handful, not an object graph per device (850 bytes per device-metric).
+  const key = `${site ?? ''}\u0001${assetClass ?? ''}\u0001${entries.join(',')}\u0001${matchedIdx.join(',')}`;
+  let cache = compiled.get(rs);
+  if (!cache) compiled.set(rs, (cache = new Map()));
+  const known = cache.get(key);
+  if (known) return { deviceId, site, assetClass, machine, tags: [...tags], rules: known.rules, skipped: known.skipped };
+  const rules: CompiledRule[] = [];
+  const skipped: { ruleId: string; metric: string; reason: string }[] = [];
+  cache.set(key, { rules, skipped });
 
-  for (const rule of rs.rules) {
-    if (!matches(rule.match, deviceId, site, assetClass, tags)) continue;
+  for (const rule of matched) {
     let params: Record<string, unknown> = rule.params;
     let alertIn: AlertInput = rule.alert ?? {};
     let enabled = rule.enabled;
@@ -83,7 +105,6 @@ export function planDevice(rs: Ruleset, deviceId: string, site: string | undefin
       flap: alertIn.flap ?? rs.defaults.flap,
     };
     const ctx: DeviceContext = {
-      deviceId,
       site,
       assetClass,
       zones: cls?.vibrationZones ? zonesOf(cls.vibrationZones) : undefined,
@@ -96,10 +117,10 @@ export function planDevice(rs: Ruleset, deviceId: string, site: string | undefin
     const raw = kind.prepare(parsed, ctx);
     for (const metric of metrics) {
       if (typeof raw === 'string') {
-        plan.skipped.push({ ruleId: rule.id, metric, reason: raw });
+        skipped.push({ ruleId: rule.id, metric, reason: raw });
         continue;
       }
-      plan.rules.push({
+      rules.push({
         ruleId: rule.id,
         kind,
         metric,
@@ -109,7 +130,7 @@ export function planDevice(rs: Ruleset, deviceId: string, site: string | undefin
       });
     }
   }
-  return plan;
+  return { deviceId, site, assetClass, machine, tags: [...tags], rules, skipped };
 }
 
 function matches(m: Match | undefined, deviceId: string, site: string | undefined, assetClass: string | undefined, tags: ReadonlySet<string>): boolean {

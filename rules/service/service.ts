@@ -241,7 +241,7 @@ export class RuleService implements Service {
    * What publishing `yaml` would change, without changing anything: the text diff against the active
    * version, and per device seen so far the rules that would start or stop applying.
    */
-  async dryRun(yaml: string, ruleset: Ruleset): Promise<{ diff: string; devices: { deviceId: string; rules: string[]; added: string[]; removed: string[]; skipped: { ruleId: string; metric: string; reason: string }[] }[] }> {
+  async dryRun(yaml: string, ruleset: Ruleset): Promise<{ diff: string; devices: { deviceId: string; rules: string[]; added: string[]; removed: string[]; skipped: readonly { ruleId: string; metric: string; reason: string }[] }[] }> {
     const active = await this.versions.active();
     const devices = this.live.seen().map(({ deviceId, site }) => {
       const now = new Set(planDevice(this.live.activeRuleset, deviceId, site).rules.map((r) => `${r.ruleId}:${r.metric}`));

@@ -68,7 +68,7 @@ export const cusum = defineKind<CusumParams, CusumState>({
     return graded(s, learning ? NaN : c, limits);
   },
   evidence({ params: p }, s, value) {
-    const e = baseline.evidence({ params: baselineOf(p), limits: makeLimits(1, NaN, NaN, 0), ctx: { deviceId: '', hysteresis: 0, site: undefined, assetClass: undefined, zones: undefined } }, s.b, value);
+    const e = baseline.evidence({ params: baselineOf(p), limits: makeLimits(1, NaN, NaN, 0), ctx: { hysteresis: 0, site: undefined, assetClass: undefined, zones: undefined } }, s.b, value);
     return { value, baseline: e.baseline, deviation: e.deviation, z: e.score, sum: round(s.c), k: p.k, warning: p.warning, critical: p.critical, learnedFrom: s.b.n };
   },
   compatible: (a, b) => a.halfLife === b.halfLife && a.k === b.k,
