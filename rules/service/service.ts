@@ -162,7 +162,7 @@ export class RuleService implements Service {
       labelNames: ['severity'],
       registers,
       collect() {
-        const active = engine()?.alerts().filter((a) => a.phase !== 'pending') ?? [];
+        const active = [...(engine()?.firing().values() ?? [])].flat();
         this.set({ severity: 'warning' }, active.filter((a) => a.severity === 'warning').length);
         this.set({ severity: 'critical' }, active.filter((a) => a.severity === 'critical').length);
       },

@@ -63,6 +63,14 @@ describe.each(ENGINES)('console API: fleet health, device overview, history (%s)
     expect((await get('/api/v1/fleet?q=FAN')).body.sites[0].devices.map((d: { deviceId: string }) => d.deviceId)).toEqual(['fan-1']);
     expect((await get('/api/v1/fleet?site=elsewhere')).body).toMatchObject({ total: 0, sites: [], summary: whole });
     expect((await get('/api/v1/fleet?offset=5')).body).toMatchObject({ total: 2, sites: [] });
+    // Prometheus counts the same fired alerts as the alerts route lists.
+    const fired = ((await get('/api/v1/alerts')).body.alerts as { phase: string; severity: string }[]).filter((a) => a.phase !== 'pending');
+    const metrics = await (await fetch(`${srv.httpUrl}/metrics`)).text();
+    for (const severity of ['warning', 'critical']) {
+      const n = fired.filter((a) => a.severity === severity).length;
+      expect(metrics, severity).toContain(`vigil_alerts_active{severity="${severity}"} ${n}`);
+    }
+    expect(fired.some((a) => a.severity === 'critical')).toBe(true);
     const devices = (await get('/api/v1/devices?limit=1&offset=1')).body;
     expect(devices).toMatchObject({ total: 2, limit: 1, offset: 1 });
     expect(devices.devices.map((d: { deviceId: string }) => d.deviceId)).toEqual(['pump-1']);
