@@ -40,26 +40,28 @@ export function fleetPage(root: HTMLElement, _me: Me): Page {
   const body = h('div', { id: 'fleet' });
   let page: FleetPage | undefined;
   let offset = 0;
+  // Counts and pager change with each load only: redrawn every second with the live values, the
+  // buttons would lose keyboard focus.
+  const drawPager = (page: FleetPage) => {
+    const s = page.summary;
+    counts.textContent = `${s.devices} devices: ${s.ok} ok, ${s.warning} warning, ${s.critical} critical, ${s.offline} offline`;
+    const last = Math.min(page.offset + page.limit, page.total);
+    const go = (to: number) => () => {
+      offset = to;
+      void load();
+    };
+    pager.replaceChildren(
+      h('button', { type: 'button', id: 'fleet-prev', disabled: page.offset === 0, onclick: go(Math.max(0, page.offset - page.limit)) }, 'Previous'),
+      h('span', {}, page.total === 0 ? ' no device matches ' : ` ${page.offset + 1}–${last} of ${page.total} `),
+      h('button', { type: 'button', id: 'fleet-next', disabled: last >= page.total, onclick: go(page.offset + page.limit) }, 'Next'),
+    );
+  };
   // The server filters and pages (a fleet is tens of thousands of devices); the page in hand is also
   // filtered at once while the next one loads, so typing answers immediately.
   const draw = () => {
     const data = page?.sites ?? [];
     const q = search.value.trim().toLowerCase();
     const want = healthFilter.value;
-    if (page) {
-      const s = page.summary;
-      counts.textContent = `${s.devices} devices: ${s.ok} ok, ${s.warning} warning, ${s.critical} critical, ${s.offline} offline`;
-      const last = Math.min(page.offset + page.limit, page.total);
-      const go = (to: number) => () => {
-        offset = to;
-        void load();
-      };
-      pager.replaceChildren(
-        h('button', { type: 'button', id: 'fleet-prev', disabled: page.offset === 0, onclick: go(Math.max(0, page.offset - page.limit)) }, 'Previous'),
-        h('span', {}, page.total === 0 ? ' no device matches ' : ` ${page.offset + 1}–${last} of ${page.total} `),
-        h('button', { type: 'button', id: 'fleet-next', disabled: last >= page.total, onclick: go(page.offset + page.limit) }, 'Next'),
-      );
-    }
     body.replaceChildren(
       ...data.map(({ site, devices }) => {
         const rows = devices.filter((d) => (!q || d.deviceId.toLowerCase().includes(q) || site.toLowerCase().includes(q)) && (want === 'all' || d.health === want));
@@ -98,6 +100,7 @@ export function fleetPage(root: HTMLElement, _me: Me): Page {
     if (search.value.trim()) params.set('q', search.value.trim());
     if (healthFilter.value !== 'all') params.set('health', healthFilter.value);
     page = await api<FleetPage>(`/api/v1/fleet?${params}`);
+    drawPager(page);
     draw();
   };
   let typing: ReturnType<typeof setTimeout> | undefined;
