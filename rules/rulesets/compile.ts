@@ -67,25 +67,19 @@ export function planDevice(rs: Ruleset, deviceId: string, site: string | undefin
   }
   const cls = assetClass ? rs.assetClasses[assetClass] : undefined;
   const layers = [...(cls ? [cls.overrides] : []), ...deviceOverrides];
-  const matched: Rule[] = [];
-  const matchedIdx: number[] = [];
-  rs.rules.forEach((rule, i) => {
-    if (!matches(rule.match, deviceId, site, assetClass, tags)) return;
-    matched.push(rule);
-    matchedIdx.push(i);
-  });
+  const matched: number[] = [];
+  for (let i = 0; i < rs.rules.length; i++) if (matches(rs.rules[i]!.match, deviceId, site, assetClass, tags)) matched.push(i);
   // Devices alike (same site, class, device entries and matching rules) share one compiled list: a fleet
   // of tens of thousands compiles a handful, not an object graph per device (850 bytes per device-metric).
-  const key = `${site ?? ''}\u0001${assetClass ?? ''}\u0001${entries.join(',')}\u0001${matchedIdx.join(',')}`;
+  const key = `${site ?? ''}\u0001${assetClass ?? ''}\u0001${entries.join(',')}\u0001${matched.join(',')}`;
   let cache = compiled.get(rs);
   if (!cache) compiled.set(rs, (cache = new Map()));
   const known = cache.get(key);
   if (known) return { deviceId, site, assetClass, machine, tags: [...tags], rules: known.rules, skipped: known.skipped };
   const rules: CompiledRule[] = [];
   const skipped: { ruleId: string; metric: string; reason: string }[] = [];
-  cache.set(key, { rules, skipped });
-
-  for (const rule of matched) {
+  for (const i of matched) {
+    const rule = rs.rules[i]!;
     let params: Record<string, unknown> = rule.params;
     let alertIn: AlertInput = rule.alert ?? {};
     let enabled = rule.enabled;
@@ -130,6 +124,8 @@ export function planDevice(rs: Ruleset, deviceId: string, site: string | undefin
       });
     }
   }
+  // Kept only once complete: a compile that throws half way must not leave a partial list for the next device.
+  cache.set(key, { rules, skipped });
   return { deviceId, site, assetClass, machine, tags: [...tags], rules, skipped };
 }
 

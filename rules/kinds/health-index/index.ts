@@ -47,14 +47,15 @@ export interface HealthIndexState {
   score: number;
 }
 
-/**
- * The inverse covariance of a model, worked out once per model: a learned model's mean and covariance
- * are never changed, only replaced (hourly at most), so judging a snapshot is one quadratic form. Not in the state: a restored
- * engine works it out again on its first snapshot.
- */
 // Kept on the model under a symbol, not enumerable: JSON and a spread into the next model leave it out,
 // and a property read is cheaper than a WeakMap lookup for every snapshot of every device.
 const INVERSE = Symbol('inverse');
+
+/**
+ * The inverse covariance of a model, worked out once per model: a learned model's mean and covariance
+ * are never changed, only replaced (hourly at most), so judging a snapshot is one quadratic form. Not in
+ * the state: a restored engine works it out again on its first snapshot.
+ */
 function inverseOf(p: HealthIndexParams, m: HealthModel): number[] {
   const held = m as HealthModel & { [INVERSE]?: number[] };
   let inv = held[INVERSE];
