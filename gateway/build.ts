@@ -242,7 +242,13 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps): Gateway 
     status,
     httpAddress: () => http?.address(),
     async start() {
-      await group.start();
+      try {
+        await group.start();
+      } catch (err) {
+        // The group has closed what it started (the outbox among them): the status tick must not read it.
+        clearInterval(statusTimer);
+        throw err;
+      }
       log.info({ bootId, drivers: drivers.map((d) => d.id), uplink: config.uplink.url }, 'gateway started');
     },
     async stop() {
