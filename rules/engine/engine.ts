@@ -60,6 +60,8 @@ interface MetricSlot {
   t: number;
   v: number;
   list: Instance[];
+  /** Changed since it was last written by {@link RuleEngine.snapshot}. */
+  d: boolean;
 }
 
 interface DeviceSlot {
@@ -78,6 +80,8 @@ interface DeviceSlot {
   op: Operating | undefined;
   /** Maintenance windows that cover this device. */
   holds: readonly Hold[];
+  /** Its device-wide row (instances and newest time) changed since it was last written. */
+  d: boolean;
 }
 
 
@@ -174,6 +178,8 @@ export class RuleEngine {
       const now = r.ts > slot.t ? r.ts : slot.t;
       slot.t = now;
       slot.v = r.value;
+      slot.d = true;
+      dev.d = true;
       if ((dev.op !== undefined && !this.running(dev, dev.op, r, now)) || (dev.holds.length > 0 && held(dev.holds, now))) {
         this.paused(dev, r, now);
         continue;
@@ -264,6 +270,7 @@ export class RuleEngine {
         if (!tick) continue;
         const step = tick(inst.rule.prepared, inst.s, now, inst.a.ph !== Phase.Normal);
         inst.s = step.state;
+        dev.d = true;
         this.alert(inst, dev, alertStep(inst.a, step.level, step.hold, now, inst.rule.alert), now, undefined);
       }
     }
@@ -371,7 +378,7 @@ export class RuleEngine {
 
   private addDevice(id: string, site: string | undefined): DeviceSlot {
     const plan = planDevice(this.ruleset, id, site);
-    const dev: DeviceSlot = { id, site, plan, byMetric: new Map(), metrics: new Map(), wide: [], wideMetrics: [], t: -Infinity, at: -Infinity, op: undefined, holds: [] };
+    const dev: DeviceSlot = { id, site, plan, byMetric: new Map(), metrics: new Map(), wide: [], wideMetrics: [], t: -Infinity, at: -Infinity, op: undefined, holds: [], d: true };
     this.arrange(dev, plan, new Map());
     this.devices.set(id, dev);
     return dev;
@@ -400,13 +407,15 @@ export class RuleEngine {
     });
     for (const [metric, slot] of dev.metrics) {
       slot.list = (dev.byMetric.get(metric) ?? []).map((r) => this.instance(r, old.get(keyOf(r.ruleId, metric)), undefined));
+      slot.d = true;
     }
+    dev.d = true;
     if (hasRaised(dev)) this.raised.add(dev);
   }
 
   private addMetric(dev: DeviceSlot, metric: MetricId): MetricSlot {
     const saved = this.takeRestored(dev, metric);
-    const slot: MetricSlot = { t: saved?.t ?? -Infinity, v: NaN, list: (dev.byMetric.get(metric) ?? []).map((r) => this.instance(r, undefined, saved)) };
+    const slot: MetricSlot = { t: saved?.t ?? -Infinity, v: NaN, list: (dev.byMetric.get(metric) ?? []).map((r) => this.instance(r, undefined, saved)), d: true };
     dev.metrics.set(metric, slot);
     if (saved && hasRaised(dev)) this.raised.add(dev);
     return slot;
@@ -466,14 +475,24 @@ export class RuleEngine {
     }
   }
 
-  /** Every (device, metric) state as JSON, keyed by `device\u0001metric`: what a restart needs. */
-  *snapshot(): Generator<[string, string]> {
+  /**
+   * Every (device, metric) state as JSON, keyed by `device\u0001metric`: what a restart needs. With
+   * `changedOnly`, only the rows that changed since the last snapshot (a reading, a tick of a device-wide
+   * rule, a new layout): a device that sent nothing is not written again. Either way, what it yields
+   * counts as written; a caller whose write failed asks for everything next time.
+   */
+  *snapshot(opts: { changedOnly?: boolean } = {}): Generator<[string, string]> {
+    const all = !opts.changedOnly;
     for (const dev of this.devices.values()) {
-      const wide: Snapshot = { site: dev.site ?? null, t: dev.t, r: {} };
-      for (const i of dev.wide) wide.r[i.rule.ruleId] = [i.rule.kind.kind, i.s, saveAlert(i.a)];
-      if (dev.wide.length > 0) yield [keyOf(dev.id, '*'), encodeState(wide)];
+      if (dev.wide.length > 0 && (all || dev.d)) {
+        const wide: Snapshot = { site: dev.site ?? null, t: dev.t, r: {} };
+        for (const i of dev.wide) wide.r[i.rule.ruleId] = [i.rule.kind.kind, i.s, saveAlert(i.a)];
+        dev.d = false;
+        yield [keyOf(dev.id, '*'), encodeState(wide)];
+      }
       for (const [metric, slot] of dev.metrics) {
-        if (slot.list.length === 0) continue;
+        if (slot.list.length === 0 || !(all || slot.d)) continue;
+        slot.d = false;
         const snap: Snapshot = { site: dev.site ?? null, t: slot.t, r: {} };
         for (const i of slot.list) snap.r[i.rule.ruleId] = [i.rule.kind.kind, i.s, saveAlert(i.a)];
         yield [keyOf(dev.id, metric), encodeState(snap)];

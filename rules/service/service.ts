@@ -108,7 +108,9 @@ export class RuleService implements Service {
   private timers: TimerHandle[] = [];
   private stopped = false;
   private readonly findingsTotal: Counter<'event' | 'severity' | 'rule'>;
+  /** Rows, bytes and time of the last snapshot (changed rows only, see {@link snapshot}). */
   lastSnapshot: { rows: number; bytes: number; ms: number } | undefined;
+  private snapshotFailed = false;
 
   static async open(config: RulesConfig, deps: RulesDeps): Promise<RuleService> {
     const [versions, findings, state, maintenance] = [await RulesetStore.open(deps.sql, deps.audit), await FindingStore.open(deps.sql), await StateStore.open(deps.sql), await MaintenanceStore.open(deps.sql, deps.audit)];
@@ -222,9 +224,16 @@ export class RuleService implements Service {
     this.engine?.ingest(site, readings, this.deps.clock.now());
   }
 
+  /**
+   * Writes the rule state that changed since the last snapshot: at fleet size most of a snapshot was
+   * rewriting the state of devices that had sent nothing. After a failed write, everything once more.
+   */
   async snapshot(): Promise<void> {
     const t0 = performance.now();
-    const r = await this.state.save(this.live.snapshot());
+    const all = this.snapshotFailed;
+    this.snapshotFailed = true;
+    const r = await this.state.save(this.live.snapshot({ changedOnly: !all }));
+    this.snapshotFailed = false;
     this.lastSnapshot = { ...r, ms: Math.round(performance.now() - t0) };
   }
 
