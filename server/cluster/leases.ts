@@ -128,6 +128,13 @@ export class ShardLeases {
       this.held.delete(shard);
       await this.events.lost?.({ shard, epoch });
     }
+    // Leases in force that this member does not act on (it stopped after losing the store for a while,
+    // or restarted under the same id): it takes them up again.
+    for (const [shard, epoch] of still) {
+      if (this.held.has(shard)) continue;
+      this.held.set(shard, epoch);
+      await this.events.acquired?.({ shard, epoch, from: member.id });
+    }
 
     const live = await this.sql.all<{ id: string }>('SELECT id FROM cluster_member WHERE expires_at > ? ORDER BY id', [now]);
     const ids = live.map((r) => r.id);
@@ -168,6 +175,11 @@ export class ShardLeases {
       }
     }
     return this.holding();
+  }
+
+  /** Stops acting on every shard without telling the store (it cannot be reached); a later round takes up those still in force. */
+  forgetAll(): void {
+    this.held.clear();
   }
 
   /** Leaves the cluster: saves (`releasing`) and frees every shard, so the others take them at their next round. */
