@@ -40,6 +40,20 @@ describe.each(ENGINES)('per-minute history on the store (%s)', (engine) => {
     expect(await history.hasSite('plant-b')).toBe(false);
   });
 
+  it('merges the rows of one minute that a late reading reopened into one row of the flush', async () => {
+    const { sql, history } = await open();
+    const t0 = Date.UTC(2026, 10, 3, 14, 0);
+    // Minutes 0 and 1 close twice each as the readings go back and forth between them.
+    history.add('plant-a', [temp('pump-9', t0, 1), temp('pump-9', t0 + MIN, 2), temp('pump-9', t0 + 1000, 3), temp('pump-9', t0 + MIN + 1000, 4), temp('other', t0, 7)]);
+    expect(await history.flushAll()).toBe(3);
+    const stored = await sql.all<{ device_id: string; minute: number; count: number; min: number; max: number }>('SELECT device_id, minute, count, min, max FROM rollup_1m WHERE minute >= ? ORDER BY device_id, minute', [t0]);
+    expect(stored.map((r) => [r.device_id, Number(r.minute) - t0, Number(r.count), r.min, r.max])).toEqual([
+      ['other', 0, 1, 7, 7],
+      ['pump-9', 0, 2, 1, 3],
+      ['pump-9', MIN, 2, 2, 4],
+    ]);
+  });
+
   it('writes a minute once it has closed, an idle series on the next flush, and never a minute still filling', async () => {
     const { sql, history } = await open();
     const t0 = Date.UTC(2026, 10, 3, 12, 0);
