@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Finding, Reading } from '../../core/index.ts';
 import { defaultRuleset, defaultRulesetText, parseRuleset } from '../rulesets/compile.ts';
-import { RuleEngine } from './engine.ts';
+import { RuleEngine, type StateRow } from './engine.ts';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 0, 1);
@@ -111,7 +111,7 @@ describe('RuleEngine', () => {
   it('snapshots only what changed since the last one, and those rows together restore what a full snapshot does', () => {
     const a = engineWith();
     const store = new Map<string, string>();
-    const save = (rows: Iterable<[string, string]>) => {
+    const save = (rows: Iterable<StateRow>) => {
       const keys: string[] = [];
       for (const [k, v] of rows) {
         store.set(k, v);
@@ -134,7 +134,7 @@ describe('RuleEngine', () => {
     a.engine.use(ruleset);
     expect(save(a.engine.snapshot({ changedOnly: true }))).toHaveLength(5);
     // What was written piece by piece restores the same engine as one full snapshot.
-    expect([...store].sort()).toEqual([...a.engine.snapshot()].sort());
+    expect([...store].sort()).toEqual([...a.engine.snapshot()].map(([k, v]) => [k, v]).sort());
     const b = engineWith();
     b.engine.restore(store);
     // (The last value itself is not state: a restored engine shows it from the next reading.)
@@ -142,6 +142,32 @@ describe('RuleEngine', () => {
     expect(alerts(b.engine)).toEqual(alerts(a.engine));
     expect(alerts(b.engine)).toMatchObject([{ ruleId: 'ratio', deviceId: 'fan-1', phase: 'firing' }]);
     expect(b.engine.baselines('fan-1')).toEqual(a.engine.baselines('fan-1'));
+  });
+
+  it("snapshots and forgets one site's devices (a shard handed to another server), leaving the rest alone", () => {
+    const a = engineWith();
+    for (let i = 0; i < 120; i++) {
+      a.engine.ingest('plant-a', [r('fan-1', 'vibration_rms', 1 + (i % 3) * 0.1, T0 + i * MIN)], T0 + i * MIN);
+      a.engine.ingest('plant-b', [r('fan-9', 'vibration_rms', 1, T0 + i * MIN)], T0 + i * MIN);
+    }
+    a.engine.ingest('plant-a', [r('fan-1', 'vibration_rms', 3, T0 + 120 * MIN), r('fan-1', 'bearing_temp', 90, T0 + 120 * MIN)], T0 + 120 * MIN);
+    const onlyA = (site: string | undefined) => site === 'plant-a';
+    const rows = [...a.engine.snapshot({ only: onlyA })];
+    expect(rows.map(([k, , site]) => [k, site]).sort()).toEqual([
+      ['fan-1\u0001*', 'plant-a'],
+      ['fan-1\u0001bearing_temp', 'plant-a'],
+      ['fan-1\u0001vibration_rms', 'plant-a'],
+    ]);
+    const baselines = a.engine.baselines('fan-1');
+    expect(a.engine.forget(onlyA)).toBe(1);
+    expect(a.engine.alerts()).toEqual([]); // forgotten quietly: no resolve for alerts that live on elsewhere
+    expect(a.findings.filter((f) => f.event === 'resolve')).toEqual([]);
+    expect(a.engine.seen().map((d) => d.deviceId)).toEqual(['fan-9']);
+    // The next owner resumes fan-1 with its baseline and both alerts.
+    const b = engineWith();
+    b.engine.restore(rows);
+    expect(b.engine.alerts().map((x) => x.ruleId).sort()).toEqual(['hot', 'ratio']);
+    expect(b.engine.baselines('fan-1')).toEqual(baselines);
   });
 
   it('keeps unclaimed restored state in the next snapshot', () => {

@@ -121,6 +121,12 @@ const loadAlert = (a: SavedAlert): AlertState => (a === 0 ? NORMAL : a);
 const SEVERITY = ['warning', 'warning', 'critical'] as const;
 const keyOf = (deviceId: string, metric: string) => `${deviceId}\u0001${metric}`;
 
+/** Picks devices by their site (undefined: a device whose site is not known). */
+export type SitePredicate = (site: string | undefined) => boolean;
+
+/** One snapshotted state: key (`device\u0001metric`), JSON, and the device's site where known. */
+export type StateRow = readonly [key: string, state: string, site?: string | null];
+
 /**
  * Routes readings to rule instances and keeps their state, one instance per (rule, device, metric).
  * Rules are compiled for a device the first time it is seen. The engine is synchronous and does no
@@ -481,32 +487,57 @@ export class RuleEngine {
    * rule, a new layout): a device that sent nothing is not written again. Either way, what it yields
    * counts as written; a caller whose write failed asks for everything next time.
    */
-  *snapshot(opts: { changedOnly?: boolean } = {}): Generator<[string, string]> {
+  *snapshot(opts: { changedOnly?: boolean; only?: SitePredicate } = {}): Generator<StateRow> {
     const all = !opts.changedOnly;
+    const only = opts.only;
     for (const dev of this.devices.values()) {
+      if (only && !only(dev.site)) continue;
       if (dev.wide.length > 0 && (all || dev.d)) {
         const wide: Snapshot = { site: dev.site ?? null, t: dev.t, r: {} };
         for (const i of dev.wide) wide.r[i.rule.ruleId] = [i.rule.kind.kind, i.s, saveAlert(i.a)];
         dev.d = false;
-        yield [keyOf(dev.id, '*'), encodeState(wide)];
+        yield [keyOf(dev.id, '*'), encodeState(wide), dev.site ?? null];
       }
       for (const [metric, slot] of dev.metrics) {
         if (slot.list.length === 0 || !(all || slot.d)) continue;
         slot.d = false;
         const snap: Snapshot = { site: dev.site ?? null, t: slot.t, r: {} };
         for (const i of slot.list) snap.r[i.rule.ruleId] = [i.rule.kind.kind, i.s, saveAlert(i.a)];
-        yield [keyOf(dev.id, metric), encodeState(snap)];
+        yield [keyOf(dev.id, metric), encodeState(snap), dev.site ?? null];
       }
     }
     // State restored but not yet claimed by a reading is kept, not dropped.
-    for (const [k, s] of this.restored) yield [k, encodeState(s)];
+    for (const [k, s] of this.restored) if (!only || only(s.site ?? undefined)) yield [k, encodeState(s), s.site ?? null];
+  }
+
+  /**
+   * Drops every device whose site `only` picks, with its state and alerts, and restored state not yet
+   * claimed: its shard moved to another server, which resumes it from the last snapshot. Nothing is
+   * emitted (the alerts live on with the next owner). Returns how many devices went.
+   */
+  forget(only: SitePredicate): number {
+    let n = 0;
+    for (const dev of [...this.devices.values()]) {
+      if (!only(dev.site)) continue;
+      this.devices.delete(dev.id);
+      this.raised.delete(dev);
+      const machine = dev.plan.machine;
+      if (machine !== undefined) {
+        const list = this.machines.get(machine)?.filter((d) => d !== dev) ?? [];
+        if (list.length > 0) this.machines.set(machine, list);
+        else this.machines.delete(machine);
+      }
+      n++;
+    }
+    for (const [k, saved] of [...this.restored]) if (only(saved.site ?? undefined)) this.restored.delete(k);
+    return n;
   }
 
   /**
    * Takes back a snapshot: every device in it is laid out again under the current ruleset with its
    * learned state and alerts, so active alerts are visible at once, not only after the next reading.
    */
-  restore(rows: Iterable<[string, string]>, clockNow?: number): number {
+  restore(rows: Iterable<StateRow>, clockNow?: number): number {
     let n = 0;
     for (const [key, json] of rows) {
       this.restored.set(key, decodeState(json) as Snapshot);
@@ -517,6 +548,12 @@ export class RuleEngine {
       if (!saved) continue; // claimed by a device laid out earlier in this loop
       const [deviceId, metric] = key.split('\u0001') as [string, string];
       let dev = this.devices.get(deviceId);
+      // State this engine already keeps live wins over a saved copy (which would never be claimed, and
+      // would be written beside it under the same key).
+      if (dev && (metric === '*' || dev.metrics.has(metric))) {
+        this.restored.delete(key);
+        continue;
+      }
       if (!dev) {
         dev = this.addDevice(deviceId, saved.site ?? undefined);
         // Silence counts from the restart, not from the last reading before it: the gateways have

@@ -13,6 +13,7 @@ import {
   type Service,
   type Sql,
   type AuditLog,
+  shardOf,
   type TimerHandle,
 } from '../../core/index.ts';
 import { type BacktestSummary, backtestAsync } from '../backtest/backtest.ts';
@@ -235,6 +236,24 @@ export class RuleService implements Service {
     const r = await this.state.save(this.live.snapshot({ changedOnly: !all }));
     this.snapshotFailed = false;
     this.lastSnapshot = { ...r, ms: Math.round(performance.now() - t0) };
+  }
+
+  /**
+   * Takes up a shard another server owned: its devices' baselines and alerts from the last snapshot
+   * that server wrote. Returns how many states were restored.
+   */
+  async resumeShard(shard: number): Promise<number> {
+    return this.live.restore(await this.state.loadShard(shard), this.deps.clock.now());
+  }
+
+  /** Writes every state of a shard's devices (before its lease is freed); `guard` refuses the write when the lease is gone. */
+  async saveShard(shard: number, guard?: () => Promise<void>): Promise<{ rows: number; bytes: number }> {
+    return this.state.save(this.live.snapshot({ only: (site) => site !== undefined && shardOf(site) === shard }), guard);
+  }
+
+  /** Drops a shard's devices from the engine: another server owns them now. */
+  forgetShard(shard: number): number {
+    return this.live.forget((site) => site !== undefined && shardOf(site) === shard);
   }
 
   validate(yaml: string): Validation {

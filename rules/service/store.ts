@@ -1,4 +1,6 @@
-import { type AuditLog, type Finding, type Migration, type Sql, Where, forUpdate, migrateStore } from '../../core/index.ts';
+import { type AuditLog, type Finding, type Migration, type Sql, Where, forUpdate, migrateStore, shardOf } from '../../core/index.ts';
+import type { StateRow } from '../engine/engine.ts';
+import { decodeState } from '../engine/state-codec.ts';
 import { lineDiff } from '../rulesets/diff.ts';
 
 export interface RulesetVersion {
@@ -213,7 +215,15 @@ const STATE_MIGRATIONS: Migration[] = [
     sqlite: 'CREATE TABLE IF NOT EXISTS rule_state (key TEXT PRIMARY KEY, state TEXT NOT NULL) WITHOUT ROWID',
     postgres: 'CREATE TABLE IF NOT EXISTS rule_state (key TEXT PRIMARY KEY, state TEXT NOT NULL)',
   },
+  {
+    // The shard of the device's site, so a server that takes a shard over loads only its state.
+    // Rows written before have none; they are sorted out by their site when a shard is loaded.
+    id: 'rule-state/002-shard',
+    sqlite: 'ALTER TABLE rule_state ADD COLUMN shard INTEGER; CREATE INDEX IF NOT EXISTS rule_state_shard ON rule_state (shard)',
+    postgres: 'ALTER TABLE rule_state ADD COLUMN IF NOT EXISTS shard INTEGER; CREATE INDEX IF NOT EXISTS rule_state_shard ON rule_state (shard)',
+  },
 ];
+
 
 // Rows per INSERT: one statement per few hundred rows instead of one per row, well under either
 // engine's limit on bound parameters.
@@ -228,22 +238,28 @@ export class StateStore {
     return new StateStore(sql);
   }
 
-  save(rows: Iterable<[string, string]>): Promise<{ rows: number; bytes: number }> {
+  /**
+   * Writes the rows in one transaction. `guard` runs first inside it and throws when the writer may
+   * no longer write: a server that lost a shard's lease must not overwrite what the
+   * next owner saves.
+   */
+  save(rows: Iterable<StateRow>, guard?: () => Promise<void>): Promise<{ rows: number; bytes: number }> {
     return this.sql.tx(async () => {
+      await guard?.();
       let n = 0;
       let bytes = 0;
-      let batch: string[] = [];
+      let batch: (string | number | null)[] = [];
       const flush = async () => {
         if (batch.length === 0) return;
-        const values = Array.from({ length: batch.length / 2 }, () => '(?, ?)').join(', ');
-        await this.sql.run(`INSERT INTO rule_state (key, state) VALUES ${values} ON CONFLICT (key) DO UPDATE SET state = excluded.state`, batch);
+        const values = Array.from({ length: batch.length / 3 }, () => '(?, ?, ?)').join(', ');
+        await this.sql.run(`INSERT INTO rule_state (key, state, shard) VALUES ${values} ON CONFLICT (key) DO UPDATE SET state = excluded.state, shard = excluded.shard`, batch);
         batch = [];
       };
-      for (const [k, s] of rows) {
-        batch.push(k, s);
+      for (const [k, s, site] of rows) {
+        batch.push(k, s, site ? shardOf(site) : null);
         n++;
         bytes += s.length;
-        if (batch.length >= STATE_BATCH * 2) await flush();
+        if (batch.length >= STATE_BATCH * 3) await flush();
       }
       await flush();
       return { rows: n, bytes };
@@ -252,5 +268,17 @@ export class StateStore {
 
   async load(): Promise<[string, string][]> {
     return (await this.sql.all<{ key: string; state: string }>('SELECT key, state FROM rule_state')).map((r) => [r.key, r.state]);
+  }
+
+  /** The state of one shard's devices (rows from before the shard column are sorted out by their site). */
+  async loadShard(shard: number): Promise<[string, string][]> {
+    const rows = await this.sql.all<{ key: string; state: string; shard: number | null }>('SELECT key, state, shard FROM rule_state WHERE shard = ? OR shard IS NULL', [shard]);
+    return rows
+      .filter((r) => {
+        if (r.shard !== null) return true;
+        const site = (decodeState(r.state) as { site?: string | null }).site;
+        return typeof site === 'string' && shardOf(site) === shard;
+      })
+      .map((r) => [r.key, r.state]);
   }
 }

@@ -1,3 +1,3 @@
-export { CLUSTER_MIGRATIONS, type ClusterView, type HeldShard, type LeaseEvents, type LeaseOptions, type MemberView, ShardLeases, fairShare } from './leases.ts';
+export { CLUSTER_MIGRATIONS, type ClusterView, type HeldShard, type LeaseEvents, type LeaseOptions, LeaseLost, type MemberView, ShardLeases, fairShare } from './leases.ts';
 export { ClusterNode, type ClusterNodeOptions, type ShardHooks } from './node.ts';
 export { type MessageSink, ShardSubscriber, type ShardSubscriberOptions, shardClientId } from './shard-subscriber.ts';

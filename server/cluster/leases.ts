@@ -18,6 +18,14 @@ export const CLUSTER_MIGRATIONS: Migration[] = [
   },
 ];
 
+/** A write for a shard was refused: this member no longer holds the shard's lease. */
+export class LeaseLost extends Error {
+  constructor(readonly shard: number) {
+    super(`shard ${shard} is no longer held here; nothing was written for it`);
+    this.name = 'LeaseLost';
+  }
+}
+
 /** A shard this member holds: `epoch` grows by one with every change of owner, so a write can be fenced on it. */
 export interface HeldShard {
   shard: number;
@@ -175,6 +183,21 @@ export class ShardLeases {
       }
     }
     return this.holding();
+  }
+
+  /**
+   * A check for a write that only the shard's owner may make (its rule state): run inside the write's
+   * transaction, it throws {@link LeaseLost} unless this member still holds the shard at `epoch`.
+   */
+  guard(shard: number, epoch: number): () => Promise<void> {
+    return async () => {
+      const now = await this.now();
+      // FOR SHARE holds the lease row until the write commits: a takeover waits for it, so the next owner
+      // reads the state this write leaves, never one from before it.
+      const lock = this.sql.dialect === 'postgres' && this.sql.inTx() ? ' FOR SHARE' : '';
+      const held = await this.sql.get(`SELECT 1 AS ok FROM shard_lease WHERE shard = ? AND owner = ? AND epoch = ? AND expires_at > ?${lock}`, [shard, this.opts.member.id, epoch, now]);
+      if (!held) throw new LeaseLost(shard);
+    };
   }
 
   /** Stops acting on every shard without telling the store (it cannot be reached); a later round takes up those still in force. */
