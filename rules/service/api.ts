@@ -41,6 +41,8 @@ const VersionParam = z.strictObject({ version: z.coerce.number().int().positive(
 
 // What the routes answer; documented in OpenAPI and checked against every answer in tests.
 const int = z.number().int();
+// One collator for every sort (String#localeCompare builds its rules on each call).
+const byId = new Intl.Collator().compare;
 const Version = z.strictObject({ version: int, name: z.string(), author: z.string(), comment: z.string(), createdAt: int, diff: z.string() });
 const Skipped = z.array(z.strictObject({ ruleId: z.string(), metric: z.string(), reason: z.string() }));
 const Limits = z.record(z.string(), z.unknown());
@@ -70,10 +72,39 @@ export function registerRulesApi(app: FastifyInstance, rules: RuleService, now: 
 
   endpoint(app, 'GET', '/api/v1/rulesets', { tag: 'rules', summary: 'Ruleset versions and the active one', response: z.strictObject({ active: int, versions: z.array(Version) }) }, async () => ({ active: rules.version, versions: await rules.versions.list() }));
   endpoint(app, 'GET', '/api/v1/rulesets/schema', { tag: 'rules', summary: 'JSON Schema of a ruleset', response: z.record(z.string(), z.unknown()), scoped: 'global' }, () => rulesetJsonSchema());
-  endpoint(app, 'GET', '/api/v1/rulesets/active', { tag: 'rules', summary: 'The active ruleset and the rules each device runs', response: Version.extend({ yaml: z.string(), plans: z.array(z.strictObject({ deviceId: z.string(), site: z.string().optional(), assetClass: z.string().optional(), rules: z.array(z.strictObject({ ruleId: z.string(), kind: z.string(), metric: z.string(), limits: Limits })), skipped: Skipped })) }) }, async () => {
-    const v = (await rules.versions.get(rules.version))!;
-    return { ...v, plans: rules.live.plans().map((p) => ({ deviceId: p.deviceId, site: p.site, assetClass: p.assetClass, rules: p.rules.map((r) => ({ ruleId: r.ruleId, kind: r.kind.kind, metric: r.metric, limits: r.prepared.limits })), skipped: p.skipped })) };
+  // A fleet's plans are paged: at 50,000 devices the whole list would be tens of megabytes per call.
+  const PlansQuery = z.strictObject({
+    device: z.string().max(200).optional(),
+    limit: z.coerce.number().int().min(1).max(5000).default(500),
+    offset: z.coerce.number().int().min(0).default(0),
   });
+  endpoint(
+    app,
+    'GET',
+    '/api/v1/rulesets/active',
+    {
+      tag: 'rules',
+      summary: 'The active ruleset and the rules each device runs, a page of devices at a time (by device id; ?device= finds ids containing it)',
+      query: PlansQuery,
+      response: Version.extend({ yaml: z.string(), totalPlans: int, limit: int, offset: int, plans: z.array(z.strictObject({ deviceId: z.string(), site: z.string().optional(), assetClass: z.string().optional(), rules: z.array(z.strictObject({ ruleId: z.string(), kind: z.string(), metric: z.string(), limits: Limits })), skipped: Skipped })) }),
+    },
+    async ({ query: q }) => {
+      const v = (await rules.versions.get(rules.version))!;
+      const needle = q.device?.toLowerCase();
+      const all = rules.live
+        .plans()
+        .filter((p) => !needle || p.deviceId.toLowerCase().includes(needle))
+        .sort((a, b) => byId(a.deviceId, b.deviceId));
+      const page = all.slice(q.offset, q.offset + q.limit);
+      return {
+        ...v,
+        totalPlans: all.length,
+        limit: q.limit,
+        offset: q.offset,
+        plans: page.map((p) => ({ deviceId: p.deviceId, site: p.site, assetClass: p.assetClass, rules: p.rules.map((r) => ({ ruleId: r.ruleId, kind: r.kind.kind, metric: r.metric, limits: r.prepared.limits })), skipped: p.skipped })),
+      };
+    },
+  );
   endpoint(app, 'GET', '/api/v1/rulesets/:version', { tag: 'rules', summary: 'One ruleset version with its YAML and diff', params: VersionParam, response: Version.extend({ yaml: z.string() }), errors: [404] }, async ({ params: p, reply }) => {
     return (await rules.versions.get(p.version)) ?? reply.code(404).send({ error: 'not_found', message: `no ruleset version ${p.version}` });
   });

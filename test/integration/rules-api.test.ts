@@ -69,6 +69,16 @@ describe.each(ENGINES)('rule engine in the server: findings, rulesets API, resta
     const active = await api('/api/v1/rulesets/active');
     expect(active.body.yaml).toBe(defaultRulesetText());
     expect(active.body.plans.find((p: { deviceId: string }) => p.deviceId === 'fan-1').skipped).toContainEqual(expect.objectContaining({ ruleId: 'vibration-zone' }));
+    // The plans come a page at a time, by device id, with the total; ?device= narrows them.
+    const ids = (active.body.plans as { deviceId: string }[]).map((p) => p.deviceId);
+    expect(ids).toEqual([...ids].sort());
+    expect(active.body).toMatchObject({ totalPlans: ids.length, limit: 500, offset: 0 });
+    const second = await api('/api/v1/rulesets/active?limit=1&offset=1');
+    expect(second.body.plans.map((p: { deviceId: string }) => p.deviceId)).toEqual([ids[1]]);
+    expect(second.body.totalPlans).toBe(ids.length);
+    const one = await api('/api/v1/rulesets/active?device=FAN-1');
+    expect(one.body.plans.map((p: { deviceId: string }) => p.deviceId)).toEqual(ids.filter((d) => d.includes('fan-1')));
+    for (const bad of ['limit=0', 'limit=5001', 'offset=-1', 'limit=abc', 'colour=red']) expect((await api(`/api/v1/rulesets/active?${bad}`)).status, bad).toBe(400);
   });
 
   it('rejects bad input with a clear 4xx and changes nothing', async () => {

@@ -189,7 +189,7 @@ export function rulesPage(root: HTMLElement, me: Me): Page {
     busy: () => typing,
     async refresh() {
       const [active, list, stats, bt] = await Promise.all([
-        api<{ version: number; name: string; yaml: string; plans: { deviceId: string; assetClass: string | null; rules: { ruleId: string; metric: string }[]; skipped: { ruleId: string; reason: string }[] }[] }>('/api/v1/rulesets/active'),
+        api<{ version: number; name: string; yaml: string; totalPlans: number; plans: { deviceId: string; assetClass: string | null; rules: { ruleId: string; metric: string }[]; skipped: { ruleId: string; reason: string }[] }[] }>('/api/v1/rulesets/active?limit=200'),
         api<{ active: number; versions: Version[] }>('/api/v1/rulesets'),
         api<{ rules: Stat[] }>('/api/v1/rules/stats'),
         api<{ last: LastBacktest | null }>('/api/v1/rulesets/backtest/last'),
@@ -200,9 +200,9 @@ export function rulesPage(root: HTMLElement, me: Me): Page {
         h('p', {}, `Active: version ${active.version} (${active.name}), ${rules.length} rules.`),
         h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Rule'), h('th', {}, 'Kind'), h('th', {}, 'Metric'), h('th', {}, 'Fault'), h('th', { class: 'wide' }, 'Parameters'))),
           h('tbody', {}, ...rules.map((r) => h('tr', {}, h('td', {}, r.id), h('td', {}, r.kind), h('td', {}, String(r.metric ?? 'device')), h('td', {}, r.fault), h('td', { class: 'wide' }, describeParams(r.params ?? {})))))),
-        h('details', {}, h('summary', {}, `By device and asset class (${active.plans.length} devices)`),
+        h('details', {}, h('summary', {}, `By device and asset class (${active.totalPlans} devices${active.totalPlans > active.plans.length ? `; the first ${active.plans.length} by id` : ''})`),
           h('table', { id: 'plans' }, h('thead', {}, h('tr', {}, h('th', {}, 'Device'), h('th', {}, 'Asset class'), h('th', {}, 'Rules that apply'), h('th', { class: 'wide' }, 'Skipped, and why'))),
-            h('tbody', {}, ...[...active.plans].sort((a, b) => a.deviceId.localeCompare(b.deviceId)).map((p) => h('tr', {}, h('td', {}, p.deviceId), h('td', {}, p.assetClass ?? 'none'), h('td', {}, String(p.rules.length)), h('td', { class: 'wide' }, p.skipped.map((x) => `${x.ruleId}: ${x.reason}`).join('; ') || '–')))))),
+            h('tbody', {}, ...active.plans.map((p) => h('tr', {}, h('td', {}, p.deviceId), h('td', {}, p.assetClass ?? 'none'), h('td', {}, String(p.rules.length)), h('td', { class: 'wide' }, p.skipped.map((x) => `${x.ruleId}: ${x.reason}`).join('; ') || '–')))))),
       );
       // The editor is redrawn only when the active version changes, so live refreshes never wipe an edit.
       if (active.version !== drawnVersion) {
