@@ -36,8 +36,12 @@ export const ExternalBrokerSchema = z.strictObject({
   password: z.string().optional(),
   /** Stable, so the broker keeps this server's session and queues messages while it is down. */
   clientId: z.string().min(1).default('vigil-server'),
-  /** Shards this instance takes (topic level 3); all by default. Split a large fleet across servers. */
-  shards: z.union([z.literal('all'), z.array(z.number().int().min(0).max(SHARD_COUNT - 1)).min(1)]).default('all'),
+  /**
+   * Shards this instance takes (topic level 3); all by default. Split a large fleet across servers: a
+   * fixed list, or `leased` (servers share the shards through leases in the shared PostgreSQL store,
+   * and a dead server's shards move to the others; see `cluster:`).
+   */
+  shards: z.union([z.literal('all'), z.literal('leased'), z.array(z.number().int().min(0).max(SHARD_COUNT - 1)).min(1)]).default('all'),
 });
 
 /** Where gateways' Envelopes come from: the embedded broker, or a subscription to an existing one. */

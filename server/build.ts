@@ -1,4 +1,5 @@
 import { hkdfSync } from 'node:crypto';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import {
   type ReadinessCheck,
@@ -14,6 +15,7 @@ import {
   type Service,
   ServiceGroup,
   buildHttp,
+  endpoint,
   httpService,
   TokenStore,
   installAccess,
@@ -49,6 +51,7 @@ import {
   registerIngestApi,
   sinkOf,
 } from '../ingest/index.ts';
+import { ClusterNode, ClusterViewSchema, ShardLeases, ShardSubscriber } from './cluster/index.ts';
 import type { ServerConfig } from './config.ts';
 
 export interface ServerDeps {
@@ -120,7 +123,8 @@ export async function buildServer(config: ServerConfig, deps: ServerDeps): Promi
   const history = await HistoryRollups.open(sql);
   const audit = await AuditLog.open(sql);
   const tokens = await TokenStore.open(sql);
-  const rules = await RuleService.open(config.rules, { sql, audit, log: log.child({ component: 'rules' }), clock, registry, history });
+  const leased = config.broker.mode === 'external' && config.broker.shards === 'leased';
+  const rules = await RuleService.open(config.rules, { sql, audit, log: log.child({ component: 'rules' }), clock, registry, history, byShard: leased });
   const keys = secretKeyOrFile(deps.secretKeys?.current, join(config.dataDir, 'secret.key'));
   if (keys.source === 'file') log.warn({ file: join(config.dataDir, 'secret.key') }, 'VIGIL_SECRET_KEY is not set: stored secrets are sealed with a key kept beside the database');
   const secrets = new SecretBox(keys.key, deps.secretKeys?.previous ? [deps.secretKeys.previous] : []);
@@ -184,10 +188,31 @@ export async function buildServer(config: ServerConfig, deps: ServerDeps): Promi
           },
         })
       : undefined;
+  // Several servers sharing the shards: each takes a shard's envelopes through the shard's own session
+  // while it holds the shard's lease, and its rule state with it.
+  const memberId = config.cluster.memberId ?? `${hostname()}-${process.pid}`;
+  let cluster: ClusterNode | undefined;
+  if (b.mode === 'external' && leased) {
+    const ttlMs = config.cluster.failoverAfter;
+    const shardSessions = new ShardSubscriber({ url: b.url, username: b.username, password: b.password, clientIdPrefix: b.clientId }, intake, log.child({ component: 'shards' }));
+    const leases = await ShardLeases.open(sql, { member: { id: memberId, host: hostname(), pid: process.pid }, ttlMs, clock }, ClusterNode.events(() => cluster));
+    cluster = new ClusterNode(
+      leases,
+      shardSessions,
+      {
+        resume: async (s) => void (await rules.resumeShard(s.shard)),
+        save: async (s) => void (await rules.saveShard(s.shard, leases.guard(s.shard, s.epoch))),
+        forget: (shard) => void rules.forgetShard(shard),
+      },
+      { roundEveryMs: Math.max(100, Math.floor(ttlMs / 3)), ttlMs, saveEveryMs: config.rules.snapshotEvery },
+      log.child({ component: 'cluster' }),
+    );
+  }
   const subscriber =
     b.mode === 'external'
       ? new ExternalSubscriber(
-          { url: b.url, username: b.username, password: b.password, clientId: b.clientId, shards: b.shards },
+          // Leased: gateways' state and status only, under this server's own session.
+          { url: b.url, username: b.username, password: b.password, clientId: leased ? `${b.clientId}-${memberId}` : b.clientId, shards: b.shards },
           intake,
           log.child({ component: 'subscriber' }),
           clock,
@@ -226,6 +251,9 @@ export async function buildServer(config: ServerConfig, deps: ServerDeps): Promi
   registerSurveyPages(app, tickets, linkKey, now);
   registerConsoleApi(app, { devices, gateways, rules, tickets, history, now, onBatch: (l) => consumers.push({ name: 'live-tail', consume: l }) });
   registerConsoleStatic(app);
+  endpoint(app, 'GET', '/api/v1/cluster', { tag: 'pipeline', summary: 'The servers sharing the shards, what each owns, and the latest handovers', response: ClusterViewSchema }, async () =>
+    cluster ? { mode: 'leased' as const, self: memberId, ...(await cluster.leases.view()) } : { mode: 'single' as const, self: memberId, shards: b.mode === 'external' ? b.shards : 'all' },
+  );
   const http = httpService(app, config.http.host, config.http.port);
 
   // Stop order (reverse): intake sources first, then sinks flush, then the database closes.
@@ -240,6 +268,7 @@ export async function buildServer(config: ServerConfig, deps: ServerDeps): Promi
     tickets,
     ...(broker ? [broker] : []),
     ...(subscriber ? [subscriber] : []),
+    ...(cluster ? [cluster] : []),
     http,
   ];
   const group = new ServiceGroup(services, { log });

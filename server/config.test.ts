@@ -40,3 +40,13 @@ describe('server config: sinks', () => {
     });
   });
 });
+
+describe('server config: leased shards', () => {
+  const external = { mode: 'external', url: 'mqtt://broker:1883', shards: 'leased' };
+  it('shares shards only through a PostgreSQL store, and checks the cluster section', () => {
+    expect(problems({ version: 1, broker: external })).toEqual(['broker.shards: leased shards are shared through the PostgreSQL store: set database.url']);
+    expect(problems({ version: 1, broker: external, database: { url: 'postgres://vigil@db:5432/vigil' }, cluster: { memberId: 'server-1', failoverAfter: '15s' } })).toEqual([]);
+    expect(problems({ version: 1, broker: external, database: { url: 'postgres://vigil@db:5432/vigil' }, cluster: { failoverAfter: 'soon' } }).join()).toMatch(/^cluster\.failoverAfter/);
+    expect(problems({ version: 1, broker: { ...external, shards: 'some' } }).join()).toMatch(/^broker/);
+  });
+});

@@ -34,6 +34,16 @@ export const ServerConfigSchema = z
       .prefault({}),
     /** Tickets: priority, SLA and dispatch policy, the knowledge base, webhook delivery. */
     tickets: TicketsConfigSchema,
+    /**
+     * Several servers sharing the shards (`broker.shards: leased`): this server's name in the cluster
+     * (default host name and process id) and how long a dead server's shards wait before another takes them.
+     */
+    cluster: z
+      .strictObject({
+        memberId: z.string().min(1).max(200).optional(),
+        failoverAfter: DurationSchema.prefault('15s'),
+      })
+      .prefault({}),
   })
   .superRefine(
     crossCheck((c, ctx) => {
@@ -42,6 +52,9 @@ export const ServerConfigSchema = z
         if (kinds.has(sink.kind)) ctx.addIssue({ code: 'custom', path: ['sinks', i, 'kind'], message: `a second ${sink.kind} sink: one of each kind` });
         kinds.add(sink.kind);
       });
+      if (c.broker.mode === 'external' && c.broker.shards === 'leased' && !c.database.url) {
+        ctx.addIssue({ code: 'custom', path: ['broker', 'shards'], message: 'leased shards are shared through the PostgreSQL store: set database.url' });
+      }
       if (c.influx && kinds.has('influxdb')) ctx.addIssue({ code: 'custom', path: ['influx'], message: 'give the TSDB in sinks: or in the old influx: section, not both' });
       if (c.broker.mode === 'embedded') {
         const b = c.broker;

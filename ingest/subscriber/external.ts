@@ -7,7 +7,8 @@ export interface ExternalSubscriberOptions {
   username?: string | undefined;
   password?: string | undefined;
   clientId: string;
-  shards: 'all' | readonly number[];
+  /** `leased`: the envelopes come through the shard sessions (server/cluster); this takes state and status only. */
+  shards: 'all' | 'leased' | readonly number[];
 }
 
 /**
@@ -34,7 +35,8 @@ export class ExternalSubscriber implements Service {
   }
 
   async start(): Promise<void> {
-    const filters = this.opts.shards === 'all' ? [envelopeFilter()] : this.opts.shards.map((s) => envelopeFilter(s));
+    const shards = this.opts.shards;
+    const filters = shards === 'all' ? [envelopeFilter()] : shards === 'leased' ? [] : shards.map((s) => envelopeFilter(s));
     const client = connect(this.opts.url, {
       clientId: this.opts.clientId,
       username: this.opts.username,

@@ -56,6 +56,12 @@ export interface RulesDeps {
   clock: Clock;
   registry: Registry;
   history?: HistorySource;
+  /**
+   * Shards are leased among several servers: the engine starts empty and takes up each shard's state
+   * as it gains the shard (resumeShard), and the cluster writes it per shard (saveShard); no snapshot of
+   * everything on a timer or at stop, which could overwrite a shard that has moved on.
+   */
+  byShard?: boolean;
 }
 
 export type Validation = { valid: true; ruleset: Ruleset } | { valid: false; issues: { path: string; message: string }[] };
@@ -199,13 +205,13 @@ export class RuleService implements Service {
     const ruleset = parseRuleset(active.yaml, `ruleset version ${active.version}`);
     this.activeVersion = active.version;
     this.engine = new RuleEngine(ruleset, { lateTolerance: this.config.lateTolerance, emit: (f) => this.emit(f) });
-    const restored = this.engine.restore(await this.state.load(), clock.now());
+    const restored = this.deps.byShard ? 0 : this.engine.restore(await this.state.load(), clock.now());
     this.engine.setHolds(await this.maintenance.holds(clock.now()));
     log.info({ version: active.version, name: ruleset.name, rules: ruleset.rules.length, restoredStates: restored }, 'rule engine started');
     this.stopped = false;
     // Windows end by themselves (the engine compares times); this only drops the ended ones from its list.
     this.every(this.config.snapshotEvery, async () => {
-      await this.snapshot();
+      if (!this.deps.byShard) await this.snapshot();
       this.engine?.setHolds(await this.maintenance.holds(clock.now()));
     });
     this.every(this.config.tickEvery, () => this.engine?.tick(clock.now()));
@@ -216,7 +222,7 @@ export class RuleService implements Service {
     for (const t of this.timers) this.deps.clock.clearTimeout(t);
     this.timers = [];
     await this.emitted;
-    if (this.engine) await this.snapshot();
+    if (this.engine && !this.deps.byShard) await this.snapshot();
   }
 
 

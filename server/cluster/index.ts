@@ -1,3 +1,4 @@
 export { CLUSTER_MIGRATIONS, type ClusterView, type HeldShard, type LeaseEvents, type LeaseOptions, LeaseLost, type MemberView, ShardLeases, fairShare } from './leases.ts';
 export { ClusterNode, type ClusterNodeOptions, type ShardHooks } from './node.ts';
 export { type MessageSink, ShardSubscriber, type ShardSubscriberOptions, shardClientId } from './shard-subscriber.ts';
+export { ClusterViewSchema } from './api-schema.ts';

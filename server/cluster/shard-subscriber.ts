@@ -1,5 +1,5 @@
 import { connect, type MqttClient } from 'mqtt';
-import { type Logger, TOPIC_ROOT } from '../../core/index.ts';
+import { type Logger, envelopeFilter } from '../../core/index.ts';
 
 /** What takes a shard's messages: the intake (it calls back once the Envelope is durable). */
 export interface MessageSink {
@@ -12,6 +12,8 @@ export interface ShardSubscriberOptions {
   password?: string | undefined;
   /** Sessions are named `<prefix>-shard-NN`: the session belongs to the shard, not to a server. */
   clientIdPrefix?: string;
+  /** How long taking a shard waits for the broker before it goes on (the session comes up later). */
+  subscribeTimeoutMs?: number;
 }
 
 /** The broker session of one shard: its client id, shared by whichever server owns the shard. */
@@ -49,7 +51,7 @@ export class ShardSubscriber {
     return [...this.open.keys()].sort((a, b) => a - b);
   }
 
-  /** Resumes the shard's session and its subscription; resolves once the broker has accepted the subscription. */
+  /** Resumes the shard's session and its subscription; resolves once the broker has accepted it, or after `subscribeTimeoutMs`. */
   async take(shard: number): Promise<void> {
     if (this.open.has(shard)) return;
     const client = connect(this.opts.url, {
@@ -79,14 +81,21 @@ export class ShardSubscriber {
       );
     };
     client.on('error', (err) => this.log.warn({ shard, err: err.message }, 'shard session error'));
-    await new Promise<void>((resolve, reject) => {
-      const onConnect = () => {
-        client.subscribe(`${TOPIC_ROOT}/${shard}/+/+/+`, { qos: 1 }, (err) => (err ? reject(err) : resolve()));
-      };
+    const subscribed = new Promise<boolean>((resolve) => {
       // Subscribed again on every reconnect; a resumed session keeps it anyway.
-      client.on('connect', onConnect);
+      client.on('connect', () => {
+        client.subscribe(envelopeFilter(shard), { qos: 1 }, (err) => {
+          if (err) this.log.error({ shard, err: err.message }, 'shard subscription refused');
+          resolve(!err);
+        });
+      });
     });
-    this.log.info({ shard }, 'shard session resumed');
+    // A broker that is down must not hold up the server's start: the session comes up when it is back.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const ok = await Promise.race([subscribed, new Promise<false>((r) => (timer = setTimeout(() => r(false), this.opts.subscribeTimeoutMs ?? 5000)))]);
+    clearTimeout(timer);
+    if (ok) this.log.info({ shard }, 'shard session resumed');
+    else this.log.warn({ shard }, 'shard session not yet up; it resumes when the broker answers');
   }
 
   /**

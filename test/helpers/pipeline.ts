@@ -44,9 +44,11 @@ export async function startServer(opts: {
   brokerLimits?: Record<string, unknown>;
   /** A PostgreSQL URL for the server's store (default: the SQLite file in dataDir). */
   database?: string | undefined;
+  /** With `external` and `database`: share the shards with other servers through leases. */
+  cluster?: { memberId: string; failoverAfter: string };
 }): Promise<ServerHandle> {
   const broker = opts.external
-    ? { mode: 'external', url: opts.external.url, username: opts.external.username, password: '${SERVER_BROKER_PASSWORD}', clientId: 'vigil-server-test' }
+    ? { mode: 'external', url: opts.external.url, username: opts.external.username, password: '${SERVER_BROKER_PASSWORD}', clientId: 'vigil-server-test', ...(opts.cluster ? { shards: 'leased' } : {}) }
     : {
         mode: 'embedded',
         host: '127.0.0.1',
@@ -65,6 +67,7 @@ export async function startServer(opts: {
       ...(opts.intake ? { intake: opts.intake } : {}),
       ...(opts.rules ? { rules: opts.rules } : {}),
       ...(opts.tickets ? { tickets: opts.tickets } : {}),
+      ...(opts.cluster ? { cluster: opts.cluster } : {}),
       sinks: [...(opts.influxUrl ? [{ kind: 'influxdb', url: opts.influxUrl, org: 'vigil', bucket: 'telemetry' }] : []), ...(opts.sinks ?? [])],
     },
     { SERVER_BROKER_PASSWORD: opts.external?.password, ...opts.env },
