@@ -212,7 +212,7 @@ export async function buildServer(config: ServerConfig, deps: ServerDeps): Promi
     b.mode === 'external'
       ? new ExternalSubscriber(
           // Leased: gateways' state and status only, under this server's own session.
-          { url: b.url, username: b.username, password: b.password, clientId: leased ? `${b.clientId}-${memberId}` : b.clientId, shards: b.shards },
+          { url: b.url, username: b.username, password: b.password, clientId: leased ? `${b.clientId}-${memberId}` : b.clientId, shards: b.shards, clean: leased },
           intake,
           log.child({ component: 'subscriber' }),
           clock,

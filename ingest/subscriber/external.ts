@@ -9,6 +9,12 @@ export interface ExternalSubscriberOptions {
   clientId: string;
   /** `leased`: the envelopes come through the shard sessions (server/cluster); this takes state and status only. */
   shards: 'all' | 'leased' | readonly number[];
+  /**
+   * A clean session, kept by nobody after it ends. Leased: this subscription carries only gateways'
+   * state and status, which are retained (a new session gets the current ones), and a member id that
+   * changes with every start would otherwise leave a queue behind on the broker for each past run.
+   */
+  clean?: boolean;
 }
 
 /**
@@ -41,7 +47,7 @@ export class ExternalSubscriber implements Service {
       clientId: this.opts.clientId,
       username: this.opts.username,
       password: this.opts.password,
-      clean: false,
+      clean: this.opts.clean ?? false,
       // MQTT.js stops for good after a refused CONNACK unless told otherwise; credentials fixed on the
       // broker side must not need a restart here.
       reconnectOnConnackError: true,
