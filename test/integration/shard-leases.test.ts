@@ -37,6 +37,15 @@ describe.each(ENGINES)('shard leases (%s)', (engine) => {
     );
     return { id, leases, log };
   }
+  /** Members a and b after three rounds each: 32 shards apiece. */
+  async function balancedPair() {
+    const pair = [await member('a'), await member('b')] as const;
+    for (let i = 0; i < 3; i++) {
+      for (const m of pair) await m.leases.round();
+      t += 1000;
+    }
+    return pair;
+  }
   const overlap = (a: HeldShard[], b: HeldShard[]) => a.filter((x) => b.some((y) => y.shard === x.shard));
 
   it('gives every shard to the only member, and half to a member that joins', async () => {
@@ -67,12 +76,7 @@ describe.each(ENGINES)('shard leases (%s)', (engine) => {
 
   it("moves a dead member's shards once its leases run out, and tells it when it comes back", async () => {
     sql = await testStore(engine);
-    const [a, b] = [await member('a'), await member('b')];
-    for (let i = 0; i < 3; i++) {
-      await a.leases.round();
-      await b.leases.round();
-      t += 1000;
-    }
+    const [a, b] = await balancedPair();
     expect([a.leases.holding().length, b.leases.holding().length]).toEqual([32, 32]);
     const aHad = a.leases.holding().map((s) => s.shard);
 
@@ -100,12 +104,7 @@ describe.each(ENGINES)('shard leases (%s)', (engine) => {
 
   it('hands everything over at once when a member leaves', async () => {
     sql = await testStore(engine);
-    const [a, b] = [await member('a'), await member('b')];
-    for (let i = 0; i < 3; i++) {
-      await a.leases.round();
-      await b.leases.round();
-      t += 1000;
-    }
+    const [a, b] = await balancedPair();
     a.log.length = 0;
     await a.leases.leave();
     expect(a.log.filter((l) => l.startsWith('~'))).toHaveLength(32);
