@@ -172,7 +172,7 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps): Gateway 
     site: config.site,
     gatewayId: config.gatewayId,
     bootId,
-    uplink: { state: uplink.state, url: config.uplink.url },
+    uplink: { state: uplink.state, url: uplink.url },
     outbox: outbox.stats(),
     drivers: drivers.map((d) => d.status()),
     recentRejections: recent.slice(-20),

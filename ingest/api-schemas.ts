@@ -35,7 +35,7 @@ export const GatewayResponse = z.strictObject({
 export const PipelineResponse = z.strictObject({
   broker: z.union([
     z.strictObject({ mode: z.literal('embedded'), port: int.optional(), tlsPort: int.optional(), clients: int.optional() }),
-    z.strictObject({ mode: z.literal('external'), url: z.string(), connected: z.boolean().optional() }),
+    z.strictObject({ mode: z.literal('external'), url: z.string().describe('the broker, or its nodes comma-separated'), connected: z.boolean().optional() }),
   ]),
   /** The TSDB writer: configured or not, and its spool and health when it is. */
   tsdb: z.looseObject({ configured: z.boolean() }),

@@ -1,7 +1,7 @@
 // The configuration of the intake path (broker, intake limits, the TSDB sink); the server's config
 // (server/config.ts) composes them with the other parts'.
 import { z } from 'zod';
-import { BrokerLimitsSchema, BrokerTlsSchema, DurationSchema, GatewayIdSchema, PortSchema, SHARD_COUNT, SiteIdSchema, isSecretHash } from '../core/index.ts';
+import { BrokerLimitsSchema, BrokerUrlsSchema, BrokerTlsSchema, DurationSchema, GatewayIdSchema, PortSchema, SHARD_COUNT, SiteIdSchema, isSecretHash } from '../core/index.ts';
 
 const PasswordHashSchema = z.string().refine(isSecretHash, 'must be a hash from `vigil credential`, not a password');
 
@@ -31,7 +31,8 @@ export const EmbeddedBrokerSchema = z.strictObject({
 
 export const ExternalBrokerSchema = z.strictObject({
   mode: z.literal('external'),
-  url: z.string().regex(/^mqtts?:\/\/.+/, 'an mqtt:// or mqtts:// URL'),
+  /** The broker, or every node of a clustered broker (the server moves to the next when one fails). */
+  url: BrokerUrlsSchema,
   username: z.string().optional(),
   password: z.string().optional(),
   /** Stable, so the broker keeps this server's session and queues messages while it is down. */

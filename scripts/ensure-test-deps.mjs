@@ -4,7 +4,7 @@ import { accessSync, constants } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const binaries = ['/usr/bin/victoria-metrics', '/usr/sbin/mosquitto', '/usr/bin/mosquitto_pub', '/usr/bin/socat', '/usr/bin/chromium', '/usr/bin/curl', '/usr/bin/jq', '/usr/bin/openssl', '/usr/lib/python3/dist-packages/aiosmtpd/__init__.py', '/usr/lib/postgresql/15/bin/postgres'];
+const binaries = ['/usr/bin/victoria-metrics', '/usr/sbin/mosquitto', '/usr/bin/mosquitto_pub', '/usr/bin/socat', '/usr/bin/chromium', '/usr/bin/curl', '/usr/bin/jq', '/usr/bin/openssl', '/usr/lib/python3/dist-packages/aiosmtpd/__init__.py', '/usr/lib/postgresql/15/bin/postgres', '/usr/sbin/nats-server'];
 const missing = binaries.filter((b) => {
   try {
     accessSync(b, b.endsWith('.py') ? constants.R_OK : constants.X_OK);

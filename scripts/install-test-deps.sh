@@ -19,6 +19,8 @@ NEEDED=(
   "python3-aiosmtpd:/usr/lib/python3/dist-packages/aiosmtpd/__init__.py"
   # The shared store's server (test/helpers/postgres.ts starts its own on a temporary directory).
   "postgresql:/usr/lib/postgresql/15/bin/postgres"
+  # The clustered broker (examples/nats; test/helpers/nats.ts starts a three-node cluster).
+  "nats-server:/usr/sbin/nats-server"
 )
 
 missing=()
@@ -46,7 +48,7 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Packaged services must not hold the ports or data the tests use; the tests start their own.
-for svc in mosquitto victoria-metrics postgresql; do
+for svc in mosquitto victoria-metrics postgresql nats-server; do
   $SUDO service "$svc" stop >/dev/null 2>&1 || true
 done
 echo "installed: ${missing[*]}"

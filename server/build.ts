@@ -30,6 +30,7 @@ import {
   registerDocs,
   service,
   timeWindow,
+  brokerUrlList,
 } from '../core/index.ts';
 import { RuleService, registerRulesApi } from '../rules/index.ts';
 import { TicketManager, registerSurveyPages, registerTicketsApi } from '../tickets/index.ts';
@@ -220,7 +221,7 @@ export async function buildServer(config: ServerConfig, deps: ServerDeps): Promi
       : undefined;
 
   const pipeline = async () => ({
-    broker: b.mode === 'embedded' ? { mode: 'embedded', port: broker?.port, tlsPort: broker?.tlsPort, clients: broker?.connectedClients } : { mode: 'external', url: b.url, connected: subscriber?.connected },
+    broker: b.mode === 'embedded' ? { mode: 'embedded', port: broker?.port, tlsPort: broker?.tlsPort, clients: broker?.connectedClients } : { mode: 'external', url: brokerUrlList(b.url).join(','), connected: subscriber?.connected },
     tsdb: sinks[0] ? { configured: true, kind: entries[0]!.kind, ...sinks[0].status() } : { configured: false },
     webhooks: await tickets.outbox.counts(),
     gateways: gateways.list(),

@@ -22,3 +22,4 @@ export * from './api.ts';
 export * from './access-api.ts';
 export * from './sse.ts';
 export * from './keyed-serial.ts';
+export * from './mqtt-connect.ts';

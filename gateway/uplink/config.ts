@@ -1,9 +1,13 @@
 import { z } from 'zod';
-import { ClientTlsSchema, DurationSchema, MAX_READINGS_PER_ENVELOPE } from '../../core/index.ts';
+import { BrokerUrlsSchema, ClientTlsSchema, DurationSchema, MAX_READINGS_PER_ENVELOPE, brokerUrlList } from '../../core/index.ts';
 
 export const UplinkConfigSchema = z.strictObject({
-  /** The central broker: the Vigil server's embedded one, or Mosquitto/EMQX in front of it. */
-  url: z.string().regex(/^mqtts?:\/\/.+/, 'an mqtt:// or mqtts:// URL'),
+  /**
+   * The central broker: the Vigil server's embedded one, Mosquitto/EMQX in front of it, or the nodes of
+   * a clustered broker as a list. With a list the uplink connects to the first and moves to the next
+   * whenever a connection fails or drops; the outbox is sent oldest first on every node.
+   */
+  url: BrokerUrlsSchema,
   /** Defaults to the gateway id, which is what the server's ACL expects. */
   username: z.string().optional(),
   password: z.string().optional(),
@@ -22,3 +26,8 @@ export const UplinkConfigSchema = z.strictObject({
     .default({ initial: 1000, max: 60_000 }),
 });
 export type UplinkConfig = z.infer<typeof UplinkConfigSchema>;
+
+/** The broker URLs of an uplink, in the order they are tried. */
+export function uplinkUrls(cfg: Pick<UplinkConfig, 'url'>): string[] {
+  return brokerUrlList(cfg.url);
+}

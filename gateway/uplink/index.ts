@@ -1,2 +1,2 @@
 export { Uplink, type UplinkState } from './uplink.ts';
-export { UplinkConfigSchema, type UplinkConfig } from './config.ts';
+export { UplinkConfigSchema, type UplinkConfig, uplinkUrls } from './config.ts';

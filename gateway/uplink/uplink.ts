@@ -1,8 +1,9 @@
-import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import {
   AuthError,
   Backoff,
   type Clock,
+  connectBroker,
   Counter,
   Gauge,
   type Logger,
@@ -16,7 +17,7 @@ import {
   watchTlsFiles,
 } from '../../core/index.ts';
 import type { EnvelopeHeader, Outbox } from '../outbox/index.ts';
-import type { UplinkConfig } from './config.ts';
+import { type UplinkConfig, uplinkUrls } from './config.ts';
 
 export type UplinkState = 'connecting' | 'online' | 'offline';
 
@@ -76,6 +77,13 @@ export class Uplink implements Service {
     return this.currentState;
   }
 
+  /** The broker URL connected to, or being tried. */
+  get url(): string {
+    return this.currentUrl();
+  }
+
+  private currentUrl: () => string = () => uplinkUrls(this.cfg)[0]!;
+
   async start(): Promise<void> {
     const { header } = this.deps;
     const opts: IClientOptions = {
@@ -91,8 +99,9 @@ export class Uplink implements Service {
       will: { topic: this.stateTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
       ...(this.cfg.tls ? { ...readTlsFiles(this.cfg.tls), rejectUnauthorized: true, ...(this.cfg.tls.servername ? { servername: this.cfg.tls.servername } : {}) } : {}),
     };
-    const client = connect(this.cfg.url, opts);
+    const { client, url: current } = connectBroker(this.cfg.url, opts);
     this.client = client;
+    this.currentUrl = current;
     // MQTT.js builds each reconnect's TLS socket from client.options, so new files apply at the next connect.
     if (this.cfg.tls) this.unwatch = watchTlsFiles(this.cfg.tls, (ctx) => Object.assign(client.options, ctx), this.deps.log);
     client.on('connect', () => {
@@ -103,7 +112,7 @@ export class Uplink implements Service {
       client.options.reconnectPeriod = this.cfg.reconnect.initial;
       // Everything not acknowledged is eligible again; MQTT.js resends what it still holds (in `inflight`).
       this.cursor = 0;
-      this.link.up({ url: this.cfg.url });
+      this.link.up({ url: current() });
       client.publish(this.stateTopic, 'online', { qos: 1, retain: true });
       if (this.statusPayload) client.publish(this.statusTopic, this.statusPayload, { qos: 1, retain: true });
       this.schedulePump();
@@ -117,7 +126,7 @@ export class Uplink implements Service {
       if (this.currentState === 'online') this.metrics.failures.inc();
       this.currentState = 'offline';
       this.metrics.connected.set(0);
-      this.link.down('connection closed', { url: this.cfg.url });
+      this.link.down('connection closed', { url: current() });
     });
     client.on('error', (err) => {
       this.metrics.failures.inc();
@@ -126,9 +135,9 @@ export class Uplink implements Service {
       if ((rc === 4 || rc === 5) && !this.authFailed) {
         this.authFailed = true;
         const e = new AuthError(`uplink broker refused gateway ${this.deps.header.gatewayId}: check the uplink password and the server's gateways list`);
-        this.deps.log.error({ url: this.cfg.url, code: e.code }, e.message);
+        this.deps.log.error({ url: current(), code: e.code }, e.message);
       }
-      this.link.down(err.message, { url: this.cfg.url });
+      this.link.down(err.message, { url: current() });
     });
   }
 

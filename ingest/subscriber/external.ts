@@ -1,9 +1,9 @@
-import { connect, type MqttClient } from 'mqtt';
-import { type Clock, type Logger, type Service, TOPIC_ROOT, TransitionLog, envelopeFilter, stateFilter } from '../../core/index.ts';
+import type { MqttClient } from 'mqtt';
+import { type BrokerUrls, type Clock, connectBroker, type Logger, type Service, TOPIC_ROOT, TransitionLog, envelopeFilter, stateFilter } from '../../core/index.ts';
 import type { Intake } from './intake.ts';
 
 export interface ExternalSubscriberOptions {
-  url: string;
+  url: BrokerUrls;
   username?: string | undefined;
   password?: string | undefined;
   clientId: string;
@@ -43,7 +43,7 @@ export class ExternalSubscriber implements Service {
   async start(): Promise<void> {
     const shards = this.opts.shards;
     const filters = shards === 'all' ? [envelopeFilter()] : shards === 'leased' ? [] : shards.map((s) => envelopeFilter(s));
-    const client = connect(this.opts.url, {
+    const { client, url } = connectBroker(this.opts.url, {
       clientId: this.opts.clientId,
       username: this.opts.username,
       password: this.opts.password,
@@ -64,13 +64,13 @@ export class ExternalSubscriber implements Service {
       );
     };
     client.on('connect', (connack) => {
-      this.link.up({ sessionPresent: connack.sessionPresent });
+      this.link.up({ url: url(), sessionPresent: connack.sessionPresent });
       client.subscribe([...filters, stateFilter(), `${TOPIC_ROOT}/+/+/+/status`], { qos: 1 }, (err) => {
         if (err) this.log.error({ err: err.message }, 'subscribe failed');
       });
     });
-    client.on('close', () => this.link.down('disconnected', { url: this.opts.url }));
-    client.on('error', (err) => this.link.down(err.message, { url: this.opts.url }));
+    client.on('close', () => this.link.down('disconnected', { url: url() }));
+    client.on('error', (err) => this.link.down(err.message, { url: url() }));
     this.client = client;
   }
 

@@ -1,5 +1,5 @@
-import { connect, type MqttClient } from 'mqtt';
-import { type Logger, envelopeFilter } from '../../core/index.ts';
+import type { MqttClient } from 'mqtt';
+import { type BrokerUrls, type Logger, connectBroker, envelopeFilter } from '../../core/index.ts';
 
 /** What takes a shard's messages: the intake (it calls back once the Envelope is durable). */
 export interface MessageSink {
@@ -7,7 +7,7 @@ export interface MessageSink {
 }
 
 export interface ShardSubscriberOptions {
-  url: string;
+  url: BrokerUrls;
   username?: string | undefined;
   password?: string | undefined;
   /** Sessions are named `<prefix>-shard-NN`: the session belongs to the shard, not to a server. */
@@ -54,7 +54,7 @@ export class ShardSubscriber {
   /** Resumes the shard's session and its subscription; resolves once the broker has accepted it, or after `subscribeTimeoutMs`. */
   async take(shard: number): Promise<void> {
     if (this.open.has(shard)) return;
-    const client = connect(this.opts.url, {
+    const { client } = connectBroker(this.opts.url, {
       clientId: shardClientId(this.prefix, shard),
       username: this.opts.username,
       password: this.opts.password,

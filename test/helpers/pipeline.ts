@@ -30,7 +30,7 @@ export async function startServer(opts: {
   sinks?: Record<string, unknown>[];
   brokerPort?: number;
   /** Take Envelopes from this broker instead of hosting one. */
-  external?: { url: string; username: string; password: string };
+  external?: { url: string | string[]; username: string; password: string };
   intake?: Record<string, unknown>;
   rules?: Record<string, unknown>;
   tickets?: Record<string, unknown>;
@@ -79,7 +79,7 @@ export async function startServer(opts: {
   return {
     server,
     registry,
-    brokerUrl: opts.external ? opts.external.url : `mqtt://127.0.0.1:${server.brokerPort()}`,
+    brokerUrl: opts.external ? [opts.external.url].flat()[0]! : `mqtt://127.0.0.1:${server.brokerPort()}`,
     httpUrl: `http://127.0.0.1:${http.port}`,
     ingested: () => metricValue(registry, 'vigil_readings_ingested_total'),
   };
@@ -93,7 +93,7 @@ export function passwordHash(): string {
 export const DEVICES = ['pump-1', 'pump-2', 'fan-1', 'compressor-1'];
 
 /** The gateway config used by the tests, as a plain object (the same shape as the YAML). */
-export function gatewayConfigObject(opts: { dataDir: string; uplinkUrl: string; localPort?: number; maxDelay?: number }) {
+export function gatewayConfigObject(opts: { dataDir: string; uplinkUrl: string | string[]; localPort?: number; maxDelay?: number }) {
   return {
     version: 1,
     site: SITE,
@@ -112,8 +112,8 @@ export function gatewayConfigObject(opts: { dataDir: string; uplinkUrl: string; 
   };
 }
 
-export async function startGateway(opts: { dataDir: string; uplinkUrl: string; localPort?: number }): Promise<{ gateway: Gateway; registry: Registry; localUrl: string }> {
-  const config = parseConfig(GatewayConfigSchema, gatewayConfigObject(opts), { GW_PASSWORD: GATEWAY_PASSWORD });
+export async function startGateway(opts: { dataDir: string; uplinkUrl: string | string[]; localPort?: number; password?: string }): Promise<{ gateway: Gateway; registry: Registry; localUrl: string }> {
+  const config = parseConfig(GatewayConfigSchema, gatewayConfigObject(opts), { GW_PASSWORD: opts.password ?? GATEWAY_PASSWORD });
   const registry = createRegistry();
   const gateway = buildGateway(config, { log: testLogger(), clock: systemClock, registry });
   await gateway.start();
