@@ -57,8 +57,9 @@ describe('gateway config: keys that would have no effect', () => {
 
 describe('gateway config: the uplink to a clustered broker', () => {
   it('takes a list of broker URLs, and names the entry that is not one', () => {
-    expect(problems({ ...base, drivers: [], uplink: { ...base.uplink, url: ['mqtt://10.0.0.11:1883', 'mqtt://10.0.0.12:1883'] } })).toEqual([]);
-    expect(problems({ ...base, drivers: [], uplink: { ...base.uplink, url: ['mqtt://10.0.0.11:1883', 'http://10.0.0.12'] } })).toEqual([expect.stringMatching(/^uplink\.url\.1: an mqtt:\/\/ or mqtts:\/\/ URL/)]);
-    expect(problems({ ...base, drivers: [], uplink: { ...base.uplink, url: [] } })).toEqual([expect.stringMatching(/^uplink\.url: at least one broker URL/)]);
+    const drivers = [{ kind: 'modbus-tcp', devices: [{ id: 'press-1', host: '127.0.0.1', profile: 'vibration-transmitter' }] }];
+    expect(problems({ ...base, drivers, uplink: { ...base.uplink, url: ['mqtt://10.0.0.11:1883', 'mqtt://10.0.0.12:1883'] } })).toEqual([]);
+    expect(problems({ ...base, drivers, uplink: { ...base.uplink, url: ['mqtt://10.0.0.11:1883', 'http://10.0.0.12'] } })).toEqual([expect.stringMatching(/^uplink\.url\.1: an mqtt:\/\/ or mqtts:\/\/ URL/)]);
+    expect(problems({ ...base, drivers, uplink: { ...base.uplink, url: [] } })).toEqual([expect.stringMatching(/^uplink\.url: at least one broker URL/)]);
   });
 });
