@@ -52,7 +52,7 @@ import {
   registerIngestApi,
   sinkOf,
 } from '../ingest/index.ts';
-import { ClusterNode, ClusterViewSchema, ShardLeases, ShardSubscriber } from './cluster/index.ts';
+import { ClusterNode, ClusterViewSchema, ShardLeases, ShardSubscriber, ShardWindows } from './cluster/index.ts';
 import type { ServerConfig } from './config.ts';
 
 export interface ServerDeps {
@@ -197,12 +197,20 @@ export async function buildServer(config: ServerConfig, deps: ServerDeps): Promi
     const ttlMs = config.cluster.failoverAfter;
     const shardSessions = new ShardSubscriber({ url: b.url, username: b.username, password: b.password, clientIdPrefix: b.clientId }, intake, log.child({ component: 'shards' }));
     const leases = await ShardLeases.open(sql, { member: { id: memberId, host: hostname(), pid: process.pid }, ttlMs, clock }, ClusterNode.events(() => cluster));
+    const windows = await ShardWindows.open(sql, dedupe);
     cluster = new ClusterNode(
       leases,
       shardSessions,
       {
-        resume: async (s) => void (await rules.resumeShard(s.shard)),
-        save: async (s) => void (await rules.saveShard(s.shard, leases.guard(s.shard, s.epoch))),
+        resume: async (s) => {
+          await windows.resume(s.shard);
+          await rules.resumeShard(s.shard);
+        },
+        save: async (s) => {
+          const guard = leases.guard(s.shard, s.epoch);
+          await windows.save(s.shard, clock.now(), guard);
+          await rules.saveShard(s.shard, guard);
+        },
         forget: (shard) => void rules.forgetShard(shard),
       },
       { roundEveryMs: Math.max(100, Math.floor(ttlMs / 3)), ttlMs, saveEveryMs: config.rules.snapshotEvery },

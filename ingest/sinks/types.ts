@@ -8,6 +8,8 @@ export interface EnvelopeKey {
   bootId: string;
   seq: number;
   digest: string;
+  /** The gateway's site: its windows move with the site's shard. */
+  site?: string;
 }
 
 /** The valid readings of one Envelope. */

@@ -69,3 +69,28 @@ describe('DedupeLedger', () => {
     db2.close();
   });
 });
+
+// A shard moves between servers: the windows of its gateways go with it (server/cluster/windows.ts).
+describe('EnvelopeDedupe windows of one shard', () => {
+  it('gives the windows of the sites asked for, and the next owner knows what either stored', () => {
+    const a = new EnvelopeDedupe();
+    for (const seq of [0, 1, 2, 3, 7]) a.mark('gw-1', 'boot', seq, `d${seq}`, 'plant-a');
+    a.mark('gw-9', 'boot', 0, 'x', 'plant-b');
+    const moved = a.windows((site) => site === 'plant-a');
+    expect(moved.map((w) => [w.gatewayId, w.site, w.state.floor, w.state.ahead])).toEqual([['gw-1', 'plant-a', 3, [7]]]);
+
+    // b had stored seq 5 itself (an earlier owner), and takes a's window over.
+    const b = new EnvelopeDedupe();
+    b.mark('gw-1', 'boot', 5, 'd5', 'plant-a');
+    for (const w of moved) b.merge(w.gatewayId, w.bootId, w.site, w.state);
+    expect([0, 3, 4, 5, 6, 7, 8].map((seq) => b.check('gw-1', 'boot', seq))).toEqual(['duplicate', 'duplicate', 'new', 'duplicate', 'new', 'duplicate', 'new']);
+    // The digests came along: the same seq with other bytes is still told from a resend.
+    expect(b.check('gw-1', 'boot', 2, 'other')).toBe('conflict');
+    b.mark('gw-1', 'boot', 4, 'd4');
+    expect(b.floor('gw-1', 'boot')).toBe(5);
+    // A window merged again, or an older one, takes nothing back.
+    b.merge('gw-1', 'boot', 'plant-a', { floor: 1, ahead: [] });
+    expect(b.floor('gw-1', 'boot')).toBe(5);
+    expect(b.windows((s) => s === 'plant-a').length).toBe(1);
+  });
+});

@@ -22,6 +22,8 @@ const DIGESTS_PERSISTED = 256;
  */
 export class EnvelopeDedupe {
   private readonly gateways = new Map<string, Map<string, SeqWindow>>();
+  /** Each gateway's site, so the windows of one shard's gateways can move with the shard. */
+  private readonly siteOf = new Map<string, string>();
 
   constructor(
     private readonly bootsPerGateway = 8,
@@ -41,7 +43,8 @@ export class EnvelopeDedupe {
   }
 
   /** Records an Envelope as stored. Call only with its durable write (or undo with {@link unmark}). */
-  mark(gatewayId: string, bootId: string, seq: number, digest?: string): void {
+  mark(gatewayId: string, bootId: string, seq: number, digest?: string, site?: string): void {
+    if (site !== undefined && this.siteOf.get(gatewayId) !== site) this.siteOf.set(gatewayId, site);
     const w = this.window(gatewayId, bootId);
     w.add(seq);
     if (digest !== undefined) {
@@ -75,6 +78,29 @@ export class EnvelopeDedupe {
     w.floorSeq = s.floor;
     for (const seq of s.ahead) w.add(seq);
     for (const [seq, digest] of s.digests ?? []) w.digests.set(seq, digest);
+  }
+
+  /** The windows of the gateways whose site `only` takes (one shard's, to hand to its next owner). */
+  windows(only: (site: string) => boolean): { gatewayId: string; bootId: string; site: string; state: WindowState }[] {
+    const out: { gatewayId: string; bootId: string; site: string; state: WindowState }[] = [];
+    for (const [gatewayId, boots] of this.gateways) {
+      const site = this.siteOf.get(gatewayId);
+      if (site === undefined || !only(site)) continue;
+      for (const bootId of boots.keys()) out.push({ gatewayId, bootId, site, state: this.state(gatewayId, bootId)! });
+    }
+    return out;
+  }
+
+  /**
+   * Adds what another server stored to this window (a shard taken over): seen stays seen, so the
+   * union of both is right whichever is newer.
+   */
+  merge(gatewayId: string, bootId: string, site: string, s: WindowState): void {
+    if (!this.siteOf.has(gatewayId)) this.siteOf.set(gatewayId, site);
+    const w = this.window(gatewayId, bootId);
+    w.raiseFloor(s.floor);
+    for (const seq of s.ahead) w.add(seq);
+    for (const [seq, digest] of s.digests ?? []) if (!w.digests.has(seq)) w.digests.set(seq, digest);
   }
 
   /** Boots that fell out of the per-gateway window since the last call (to forget on disk too). */
@@ -126,6 +152,14 @@ class SeqWindow {
       this.ahead.delete(min);
       while (this.ahead.delete(this.floorSeq + 1)) this.floorSeq++;
     }
+  }
+
+  /** Every seq up to `floor` was seen (by another server). */
+  raiseFloor(floor: number): void {
+    if (floor <= this.floorSeq) return;
+    for (const seq of this.ahead) if (seq <= floor) this.ahead.delete(seq);
+    this.floorSeq = floor;
+    while (this.ahead.delete(this.floorSeq + 1)) this.floorSeq++;
   }
 
   remove(seq: number): void {

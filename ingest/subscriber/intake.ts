@@ -146,7 +146,7 @@ export class Intake {
       this.metrics.envelopes.inc({ outcome: 'seq_reused' });
       return this.quarantineEnvelope('seq_reused', `seq ${env.seq} of boot ${env.bootId} was already stored with other content`, topic, payload, t, this.opts.maxEnvelopeBytes);
     }
-    const work = this.store(env, topic, { gatewayId: env.gatewayId, bootId: env.bootId, seq: env.seq, digest }, now);
+    const work = this.store(env, topic, { gatewayId: env.gatewayId, bootId: env.bootId, seq: env.seq, digest, site: env.site }, now);
     this.inflight.set(id, work);
     try {
       await work;

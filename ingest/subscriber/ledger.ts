@@ -51,7 +51,7 @@ export class DedupeLedger implements EnvelopeRecorder {
   record(keys: readonly EnvelopeKey[], now: number): void {
     const touched = new Map<string, EnvelopeKey>();
     for (const k of keys) {
-      this.dedupe.mark(k.gatewayId, k.bootId, k.seq, k.digest);
+      this.dedupe.mark(k.gatewayId, k.bootId, k.seq, k.digest, k.site);
       touched.set(`${k.gatewayId}\u0000${k.bootId}`, k);
     }
     for (const k of touched.values()) {

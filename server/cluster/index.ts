@@ -2,3 +2,4 @@ export { CLUSTER_MIGRATIONS, type ClusterView, type HeldShard, type LeaseEvents,
 export { ClusterNode, type ClusterNodeOptions, type ShardHooks } from './node.ts';
 export { type MessageSink, ShardSubscriber, type ShardSubscriberOptions, shardClientId } from './shard-subscriber.ts';
 export { ClusterViewSchema } from './api-schema.ts';
+export { ShardWindows } from './windows.ts';

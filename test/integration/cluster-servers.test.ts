@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Reading, gatewayTopic, shardOf } from '../../core/index.ts';
+import { type Reading, gatewayTopic, metricValue, shardOf } from '../../core/index.ts';
 import { freshDatabase } from '../helpers/engines.ts';
 import { Mosquitto } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/net.ts';
@@ -32,9 +32,11 @@ describe('two servers sharing the shards (broker.shards: leased)', () => {
   const cluster = async (s: ServerHandle) => (await api(s, '/api/v1/cluster')) as unknown as Cluster;
 
   let seq = 0;
+  const last = new Map<string, string>();
   const send = async (site: string, readings: Reading[]) => {
     const env = { v: 1, site, gatewayId: 'gw-1', bootId: `boot-${site}`, seq: seq++, sentAt: Date.now(), readings };
-    await gw.publishAsync(gatewayTopic(site, 'gw-1', 'envelope'), JSON.stringify(env), { qos: 1 });
+    last.set(site, JSON.stringify(env));
+    await gw.publishAsync(gatewayTopic(site, 'gw-1', 'envelope'), last.get(site)!, { qos: 1 });
   };
   let sent = 0;
   const round = async (t: number) => {
@@ -86,6 +88,14 @@ describe('two servers sharing the shards (broker.shards: leased)', () => {
     const after = await cluster(b);
     expect(after.members.find((m) => m.id === 'a')?.alive).toBe(false);
     expect(after.unowned).toEqual([]);
+
+    // A gateway whose PUBACK got lost sends an Envelope a stored again, now that b owns the shard:
+    // b knows it from the windows a saved with the shard, and stores nothing twice.
+    const duplicates = () => metricValue(b.registry, 'vigil_envelopes_total', { outcome: 'duplicate' });
+    const takenByB = await b.ingested();
+    await gw.publishAsync(gatewayTopic(hot, 'gw-1', 'envelope'), last.get(hot)!, { qos: 1 });
+    await waitFor(async () => (await duplicates()) === 1, { message: 'the resend recognised by b' });
+    expect(await b.ingested()).toBe(takenByB);
 
     const takenByA = await a.ingested();
     for (let i = 6; i < 9; i++) await round(t0 + i * 60_000);
