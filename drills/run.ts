@@ -2,6 +2,7 @@
 // Each prints what was sent, stored and lost (one JSON line with --json). See README, "Drills".
 import { parseArgs } from 'node:util';
 import { crashDrill } from './crash.ts';
+import { failoverDrill } from './failover.ts';
 import { fuzzDrill } from './fuzz.ts';
 import { outageDrill } from './outage.ts';
 import { soakDrill } from './soak.ts';
@@ -17,6 +18,7 @@ const { values, positionals } = parseArgs({
     kills: { type: 'string' },
     seed: { type: 'string' },
     raw: { type: 'boolean', default: false },
+    servers: { type: 'string' },
   },
 });
 const name = positionals[0];
@@ -26,6 +28,20 @@ const seconds = values.minutes !== undefined ? Number(values.minutes) * 60 : val
 const DRILLS: Record<string, () => Promise<Record<string, unknown>>> = {
   outage: () => outageDrill({ seconds: seconds ?? 120, rate: num(values.rate, 2000) }),
   crash: () => crashDrill({ kills: num(values.kills, 25), tsdbOutageS: seconds ?? 60, rate: num(values.rate, 500), raw: values.raw, ...(values.seed ? { seed: Number(values.seed) } : {}) }),
+  failover: async () => {
+    const { handovers_s, ...r } = await failoverDrill({
+      servers: num(values.servers, 3),
+      seconds: seconds ?? 300,
+      rate: num(values.rate, 2000),
+      killEveryS: 60,
+      restartAfterS: 20,
+      brokerStop: { atS: 90, forS: 30 },
+      failoverAfter: '15s',
+      raw: values.raw,
+    });
+    console.error(`handovers (s): ${handovers_s.join(', ')}`);
+    return r;
+  },
   soak: () => soakDrill({ seconds: seconds ?? 300, rate: num(values.rate, 2000) }),
   fuzz: async () => {
     const { first_crashes, ...r } = await fuzzDrill({ cases: num(values.cases, 1_000_000), ...(values.seed ? { seed: Number(values.seed) } : {}) });
