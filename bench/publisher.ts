@@ -22,6 +22,11 @@ const { values } = parseArgs({
     series: { type: 'string', default: '1000' },
     metrics: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '20' },
+    // sites mode: Envelopes of `sites` gateways (`<gateway>-K` at `<site>-K`, each logging in as itself),
+    // taken in turn, so the shards of a cluster share the load.
+    sites: { type: 'string', default: '1' },
+    // ...or these site ids (comma-separated), the K-th with gateway `<gateway>-K`.
+    names: { type: 'string' },
   },
 });
 const size = Number(values.size);
@@ -41,6 +46,25 @@ function envelopes(): { topic: string; payload: string }[] {
       readings.push({ deviceId: `dev-${n % DEVICES}`, metric: METRIC_IDS[Math.floor(n / DEVICES) % METRIC_IDS.length], value: Math.round(Math.random() * 10000) / 100, ts: t0 + Math.floor(n / (DEVICES * METRIC_IDS.length)) });
     }
     out.push({ topic, payload: JSON.stringify({ v: 1, site: values.site, gatewayId: values.gateway, bootId, seq, sentAt: Date.now(), readings }) });
+  }
+  return out;
+}
+
+function siteEnvelopes(): { topic: string; payload: string; client: number }[] {
+  const names = values.names?.split(',');
+  const sites = names?.length ?? Number(values.sites);
+  const out: { topic: string; payload: string; client: number }[] = [];
+  for (let i = 0; i * size < total; i++) {
+    const k = i % sites;
+    const seq = Math.floor(i / sites);
+    const site = names?.[k] ?? `${values.site}-${k}`;
+    const gatewayId = `${values.gateway}-${k}`;
+    const readings = [];
+    for (let j = 0; j < size; j++) {
+      const n = seq * size + j;
+      readings.push({ deviceId: `dev-${n % DEVICES}`, metric: METRIC_IDS[Math.floor(n / DEVICES) % METRIC_IDS.length], value: Math.round(Math.random() * 10000) / 100, ts: t0 + Math.floor(n / (DEVICES * METRIC_IDS.length)) });
+    }
+    out.push({ topic: gatewayTopic(site, gatewayId, 'envelope'), payload: JSON.stringify({ v: 1, site, gatewayId, bootId, seq, sentAt: Date.now(), readings }), client: k });
   }
   return out;
 }
@@ -87,11 +111,14 @@ function fleetMessages(): { count: number; warm: number; at(i: number): { topic:
 }
 
 const fleet = values.mode === 'fleet' ? fleetMessages() : undefined;
-const prebuilt = fleet ? [] : values.mode === 'sensor' ? sensorMessages() : envelopes();
-const messages = fleet ?? { count: prebuilt.length, warm: 0, at: (i: number) => prebuilt[i]! };
-const clients = Array.from({ length: Number(values.clients) }, (_, i) =>
-  connect(values.url!, { username: values.username, password: values.password, clientId: values.mode === 'sensor' ? `bench-pub-${process.pid}-${i}` : `${gatewayClientId(values.gateway!)}/${process.pid}-${i}`, reconnectPeriod: 0 }),
-);
+const bySite = values.mode === 'sites';
+const prebuilt: { topic: string; payload: string; client?: number }[] = fleet ? [] : values.mode === 'sensor' ? sensorMessages() : bySite ? siteEnvelopes() : envelopes();
+const messages: { count: number; warm: number; at(i: number): { topic: string; payload: string; client?: number } } = fleet ?? { count: prebuilt.length, warm: 0, at: (i: number) => prebuilt[i]! };
+const clients = bySite
+  ? Array.from({ length: values.names?.split(',').length ?? Number(values.sites) }, (_, k) => connect(values.url!, { username: `${values.gateway}-${k}`, password: values.password, clientId: gatewayClientId(`${values.gateway}-${k}`), reconnectPeriod: 0 }))
+  : Array.from({ length: Number(values.clients) }, (_, i) =>
+      connect(values.url!, { username: values.username, password: values.password, clientId: values.mode === 'sensor' ? `bench-pub-${process.pid}-${i}` : `${gatewayClientId(values.gateway!)}/${process.pid}-${i}`, reconnectPeriod: 0 }),
+    );
 await Promise.all(clients.map((c) => new Promise((resolve, reject) => (c.once('connect', resolve), c.once('error', reject)))));
 
 let next = 0;
@@ -103,7 +130,9 @@ const sendUntil = (until: number) =>
     const send = (c: (typeof clients)[number]) => {
       if (next >= until) return;
       const m = messages.at(next++);
-      c.publish(m.topic, m.payload, { qos: 1 }, () => {
+      // In sites mode each Envelope goes out on its own gateway's connection.
+      const via = m.client === undefined ? c : clients[m.client]!;
+      via.publish(m.topic, m.payload, { qos: 1 }, () => {
         acked++;
         if (acked === until) resolve();
         else send(c);

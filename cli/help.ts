@@ -16,8 +16,10 @@ export const demoHelp = `vigil demo [--http-port 8080] [--mqtt-port 1883] [--sen
 export const gatewayHelp = `vigil gateway -c FILE
   Runs the on-site gateway: drivers → outbox on disk → uplink. See examples/gateway.yaml.`;
 
-export const serverHelp = `vigil server -c FILE
+export const serverHelp = `vigil server -c FILE [--workers N]
   Runs the central server: broker (embedded or external) → intake → InfluxDB, and the HTTP API.
+  --workers N: N processes that share the shards through leases, on one HTTP port (needs
+  broker.shards: leased; default one per core then, else 1).
   INFLUX_URL, INFLUX_TOKEN, INFLUX_ORG, INFLUX_BUCKET configure an influxdb sink when the file names no sink.`;
 
 export const simHelp = `vigil sim SCENARIO [--url mqtt://127.0.0.1:1883] [--username NAME] [--speed N]

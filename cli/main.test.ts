@@ -32,6 +32,19 @@ describe('vigil command', () => {
     expect(r.err).not.toMatch(/hunter2/);
   });
 
+  it('refuses --workers where the workers could not share the shards, and a count that is not one', async () => {
+    const tmp = tempDir();
+    const file = join(tmp.dir, 'server.yaml');
+    writeFileSync(file, `version: 1\ndataDir: ${tmp.dir}/data\nbroker: { mode: embedded }\n`);
+    const embedded = await run(['server', '-c', file, '--workers', '2']);
+    expect(embedded.code).toBe(2);
+    expect(embedded.err).toMatch(/--workers needs broker\.shards: leased/);
+    const bad = await run(['server', '-c', file, '--workers', 'lots']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--workers: a whole number from 1 to 64, not "lots"/);
+    tmp.cleanup();
+  });
+
   it('says which file it cannot read', async () => {
     const r = await run(['server', '-c', '/nonexistent/server.yaml']);
     expect(r.code).toBe(66); // EX_NOINPUT: missing input, not a bad config

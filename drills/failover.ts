@@ -170,11 +170,15 @@ export async function failoverDrill(o: FailoverOptions): Promise<FailoverResult>
         brokerStops++;
         brokerDone = nats.stopNode(node).then(() => sleep(o.brokerStop!.forS * 1000)).then(() => nats.startNode(node));
       }
-      if (elapsed >= nextKill) {
-        nextKill += o.killEveryS;
+      if (elapsed >= nextKill && kills < (o.maxKills ?? Infinity)) {
         const owner = await ownerOfShard();
         const victim = servers.find((s) => s.id === owner && s.proc);
-        if (victim && live().length > 1 && kills < (o.maxKills ?? Infinity)) {
+        // No owner to kill right now (the shard is between owners, or a view failed): try again shortly,
+        // and give the turn up after 10 s.
+        if (!victim || live().length < 2) {
+          if (elapsed >= nextKill + 10) nextKill += o.killEveryS;
+        } else {
+          nextKill += o.killEveryS;
           await victim.proc!.kill('SIGKILL');
           const killedAt = Date.now();
           victim.proc = undefined;

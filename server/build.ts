@@ -196,7 +196,7 @@ export async function buildServer(config: ServerConfig, deps: ServerDeps): Promi
   if (b.mode === 'external' && leased) {
     const ttlMs = config.cluster.failoverAfter;
     const shardSessions = new ShardSubscriber({ url: b.url, username: b.username, password: b.password, clientIdPrefix: b.clientId }, intake, log.child({ component: 'shards' }));
-    const leases = await ShardLeases.open(sql, { member: { id: memberId, host: hostname(), pid: process.pid }, ttlMs, clock }, ClusterNode.events(() => cluster));
+    const leases = await ShardLeases.open(sql, { member: { id: memberId, host: hostname(), pid: process.pid }, ttlMs, clock, lag: () => intake.lagByShard() }, ClusterNode.events(() => cluster));
     const windows = await ShardWindows.open(sql, dedupe);
     cluster = new ClusterNode(
       leases,

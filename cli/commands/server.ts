@@ -4,10 +4,11 @@ import { ConfigError, createRegistry, parseConfig, readConfigText, systemClock }
 import { ServerConfigSchema, buildServer } from '../../server/index.ts';
 import { type CliContext, cliLogger, influxFromEnv, stopMessage, untilSignal } from '../context.ts';
 import { serverHelp } from '../help.ts';
+import { runWorkers, workerConfig, workerCount, workerIndex } from '../../server/workers.ts';
 
 
 export async function serverCommand(argv: string[], ctx: CliContext): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' } }, strict: true });
+  const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, workers: { type: 'string' } }, strict: true });
   if (!values.config) {
     ctx.err(serverHelp);
     return 2;
@@ -22,8 +23,19 @@ export async function serverCommand(argv: string[], ctx: CliContext): Promise<nu
   const influx = influxFromEnv(ctx.env);
   // INFLUX_URL stands for an influxdb sink when the file names no sink of its own.
   if (raw.influx === undefined && raw.sinks === undefined && influx) raw.sinks = [{ kind: 'influxdb', ...influx }];
-  const config = parseConfig(ServerConfigSchema, raw, ctx.env, values.config);
+  const parsed = parseConfig(ServerConfigSchema, raw, ctx.env, values.config);
+  const index = workerIndex(ctx.env);
+  const workers = index === undefined ? workerCount(parsed, values.workers) : 1;
+  if (typeof workers === 'string') {
+    ctx.err(`vigil server: ${workers}`);
+    return 2;
+  }
   const log = cliLogger(ctx.env, 'vigil-server');
+  if (workers > 1) {
+    await runWorkers(parsed, workers, ctx.env, log, untilSignal());
+    return 0;
+  }
+  const config = index === undefined ? parsed : workerConfig(parsed, index);
   const server = await buildServer(config, {
     log,
     clock: systemClock,

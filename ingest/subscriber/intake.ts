@@ -78,6 +78,14 @@ export class Intake {
     this.metrics.ingested.inc(0);
   }
 
+  /** Per shard: how old the last Envelope taken was when it was taken (now − its sentAt), and when. */
+  private readonly shardLag = new Map<number, { lagMs: number; at: number }>();
+
+  /** The lag of each shard this intake has taken Envelopes of (for `GET /api/v1/cluster`). */
+  lagByShard(): ReadonlyMap<number, { lagMs: number; at: number }> {
+    return this.shardLag;
+  }
+
   /** Readings accepted from now on are also handed to `listener` (the rule engine, history). */
   onBatch(listener: BatchListener): void {
     this.listeners.push(listener);
@@ -153,6 +161,8 @@ export class Intake {
     } finally {
       this.inflight.delete(id);
     }
+    // The last Envelope's age: while a backlog drains it says how far behind the shard is.
+    this.shardLag.set(t.shard, { lagMs: Math.max(0, now - env.sentAt), at: now });
   }
 
   private async store(env: Envelope, topic: string, key: EnvelopeKey, now: number): Promise<void> {

@@ -9,7 +9,19 @@ export const ClusterViewSchema = z.discriminatedUnion('mode', [
     mode: z.literal('leased'),
     self: z.string(),
     at: int,
-    members: z.array(z.strictObject({ id: z.string(), host: z.string(), pid: int, startedAt: int, seenAt: int, alive: z.boolean(), shards: z.array(int) })),
+    members: z.array(
+      z.strictObject({
+        id: z.string(),
+        host: z.string(),
+        pid: int,
+        startedAt: int,
+        seenAt: int,
+        alive: z.boolean(),
+        shards: z.array(int),
+        /** Per shard held: how old the last Envelope taken was when taken, in ms (as of the member's last round). */
+        lagMs: z.record(z.string(), int),
+      }),
+    ),
     unowned: z.array(int),
     handovers: z.array(z.strictObject({ shard: int, from: z.string().nullable(), to: z.string(), epoch: int, at: int })),
   }),

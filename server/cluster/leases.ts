@@ -16,6 +16,12 @@ export const CLUSTER_MIGRATIONS: Migration[] = [
       CREATE TABLE IF NOT EXISTS shard_handover (
       id BIGSERIAL PRIMARY KEY, shard INTEGER NOT NULL, from_owner TEXT, to_owner TEXT NOT NULL, epoch BIGINT NOT NULL, at BIGINT NOT NULL);`,
   },
+  {
+    // Each member's intake lag per shard it holds (JSON {shard: ms}), written with its membership.
+    id: 'cluster/003-member-lag',
+    sqlite: 'ALTER TABLE cluster_member ADD COLUMN lag TEXT',
+    postgres: 'ALTER TABLE cluster_member ADD COLUMN IF NOT EXISTS lag TEXT',
+  },
 ];
 
 /** A write for a shard was refused: this member no longer holds the shard's lease. */
@@ -57,6 +63,8 @@ export interface LeaseOptions {
    */
   now?: () => Promise<number>;
   clock?: { now(): number };
+  /** This member's intake lag per shard (ms), published with each round for `view()`. */
+  lag?: () => ReadonlyMap<number, { lagMs: number }>;
 }
 
 export interface MemberView {
@@ -67,6 +75,8 @@ export interface MemberView {
   seenAt: number;
   alive: boolean;
   shards: number[];
+  /** Per shard it holds: how old the last Envelope it took was when taken (ms), as of its last round. */
+  lagMs: Record<string, number>;
 }
 
 export interface ClusterView {
@@ -122,10 +132,16 @@ export class ShardLeases {
     const { member, ttlMs } = this.opts;
     const now = await this.now();
     const until = now + ttlMs;
+    const lag: Record<string, number> = {};
+    const lags = this.opts.lag?.();
+    for (const shard of this.held.keys()) {
+      const l = lags?.get(shard);
+      if (l) lag[shard] = l.lagMs;
+    }
     await this.sql.run(
-      `INSERT INTO cluster_member (id, host, pid, started_at, seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, seen_at = excluded.seen_at, expires_at = excluded.expires_at`,
-      [member.id, member.host, member.pid, now, now, until],
+      `INSERT INTO cluster_member (id, host, pid, started_at, seen_at, expires_at, lag) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, seen_at = excluded.seen_at, expires_at = excluded.expires_at, lag = excluded.lag`,
+      [member.id, member.host, member.pid, now, now, until, JSON.stringify(lag)],
     );
     // Renew only leases still in force: one that ran out may already be another member's.
     await this.sql.run('UPDATE shard_lease SET expires_at = ? WHERE owner = ? AND expires_at > ?', [until, member.id, now]);
@@ -219,8 +235,8 @@ export class ShardLeases {
   /** Members, who owns what, and the latest handovers: what `/api/v1/cluster` shows. */
   async view(handovers = 20): Promise<ClusterView> {
     const now = await this.now();
-    const members = await this.sql.all<{ id: string; host: string; pid: number | string; started_at: number | string; seen_at: number | string; expires_at: number | string }>(
-      'SELECT id, host, pid, started_at, seen_at, expires_at FROM cluster_member ORDER BY id',
+    const members = await this.sql.all<{ id: string; host: string; pid: number | string; started_at: number | string; seen_at: number | string; expires_at: number | string; lag: string | null }>(
+      'SELECT id, host, pid, started_at, seen_at, expires_at, lag FROM cluster_member ORDER BY id',
     );
     const leases = await this.sql.all<{ shard: number; owner: string }>('SELECT shard, owner FROM shard_lease WHERE expires_at > ? ORDER BY shard', [now]);
     const owned = new Set(leases.map((l) => Number(l.shard)));
@@ -238,11 +254,29 @@ export class ShardLeases {
         seenAt: Number(m.seen_at),
         alive: Number(m.expires_at) > now,
         shards: leases.filter((l) => l.owner === m.id).map((l) => Number(l.shard)),
+        lagMs: lagOf(m.lag, leases.filter((l) => l.owner === m.id).map((l) => Number(l.shard))),
       })),
       unowned: this.shards.filter((s) => !owned.has(s)),
       handovers: recent.map((h) => ({ shard: Number(h.shard), from: h.from_owner, to: h.to_owner, epoch: Number(h.epoch), at: Number(h.at) })),
     };
   }
+}
+
+/** A member's published lag, for the shards it holds now (a stored value that is not a lag map is none). */
+function lagOf(json: string | null, shards: number[]): Record<string, number> {
+  let all: unknown;
+  try {
+    all = json ? JSON.parse(json) : {};
+  } catch {
+    return {};
+  }
+  const out: Record<string, number> = {};
+  if (typeof all !== 'object' || all === null) return out;
+  for (const s of shards) {
+    const v = (all as Record<string, unknown>)[s];
+    if (typeof v === 'number' && Number.isFinite(v)) out[s] = v;
+  }
+  return out;
 }
 
 /**

@@ -28,7 +28,7 @@ describe('two servers sharing the shards (broker.shards: leased)', () => {
     return s;
   };
   const api = async (s: ServerHandle, path: string) => (await fetch(`${s.httpUrl}${path}`)).json() as Promise<Record<string, unknown>>;
-  type Cluster = { mode: string; members: { id: string; alive: boolean; shards: number[] }[]; unowned: number[] };
+  type Cluster = { mode: string; members: { id: string; alive: boolean; shards: number[]; lagMs: Record<string, number> }[]; unowned: number[] };
   const cluster = async (s: ServerHandle) => (await api(s, '/api/v1/cluster')) as unknown as Cluster;
 
   let seq = 0;
@@ -70,6 +70,15 @@ describe('two servers sharing the shards (broker.shards: leased)', () => {
     await waitFor(async () => (await a.ingested()) + (await b.ingested()) === sent, { message: 'every reading taken by one server' });
     expect(await a.ingested()).toBeGreaterThan(0);
     expect(await b.ingested()).toBeGreaterThan(0);
+    // Each owner publishes its intake lag for the shards that carried Envelopes, and only for its own.
+    const busy = [...new Set(SITES.map(shardOf))];
+    await waitFor(async () => (await cluster(b)).members.every((m) => busy.filter((s) => m.shards.includes(s)).every((s) => m.lagMs[s] !== undefined)), { message: 'lag per busy shard' });
+    for (const m of (await cluster(a)).members) {
+      for (const [shard, lag] of Object.entries(m.lagMs)) {
+        expect(m.shards).toContain(Number(shard));
+        expect(lag).toBeGreaterThanOrEqual(0);
+      }
+    }
 
     // A device on one of a's shards runs hot: the alert is a's.
     const view = await cluster(a);

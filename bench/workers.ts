@@ -1,0 +1,104 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { SHARD_COUNT, shardOf } from '../core/index.ts';
+import { VigilProcess } from '../test/helpers/child.ts';
+import { Mosquitto } from '../test/helpers/mosquitto.ts';
+import { freePort } from '../test/helpers/net.ts';
+import { Postgres } from '../test/helpers/postgres.ts';
+import type { Victoria } from '../test/helpers/victoria.ts';
+import { publish, until } from './publish.ts';
+
+const SERVER = { username: 'vigil-server', password: 'bench-server-password' };
+const GATEWAY_PASSWORD = 'bench-password';
+
+/** One site per shard (`wsite-N`, the first name that lands on each), so N workers get equal shares of the load. */
+export function sitePerShard(): string[] {
+  const sites: string[] = new Array<string>(SHARD_COUNT);
+  let found = 0;
+  for (let n = 0; found < SHARD_COUNT; n++) {
+    const site = `wsite-${n}`;
+    const s = shardOf(site);
+    if (sites[s] === undefined) {
+      sites[s] = site;
+      found++;
+    }
+  }
+  return sites;
+}
+
+/** Samples VictoriaMetrics has taken in through the InfluxDB write API (its own counter: no query, no lag). */
+async function vmInserted(vm: Victoria): Promise<number> {
+  const text = await (await fetch(`${vm.url}/metrics`)).text();
+  const m = /^vm_rows_inserted_total\{type="influx"\} (\d+)/m.exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+/**
+ * `vigil server --workers N` as operators run it: an external broker (Mosquitto), leased shards on
+ * PostgreSQL, rules on, the TSDB write to VictoriaMetrics. 64 gateways (one site per shard) publish
+ * `readings` readings in Envelopes of `size` from a separate process; the figure is readings per second
+ * from the first publish until VictoriaMetrics has taken them all.
+ */
+export async function benchWorkers(dir: string, vm: Victoria, workers: number[], readings: number, size = 250): Promise<Record<number, { readingsPerS: number; seconds: number }>> {
+  const sites = sitePerShard();
+  const gateways = sites.map((_, k) => `wgw-${k}`);
+  const acl = `user ${SERVER.username}\ntopic read vigil/v1/#\n\npattern write vigil/v1/+/+/%u/envelope\n`;
+  const broker = await new Mosquitto([SERVER, ...gateways.map((g) => ({ username: g, password: GATEWAY_PASSWORD }))], acl).start();
+  const db = await new Postgres().start();
+  const out: Record<number, { readingsPerS: number; seconds: number }> = {};
+  try {
+    for (const n of workers) {
+      const name = `workers_${n}_${Date.now()}`;
+      const admin = new pg.Client({ connectionString: db.url });
+      await admin.connect();
+      await admin.query(`CREATE DATABASE ${name}`);
+      await admin.end();
+      const url = new URL(db.url);
+      url.pathname = `/${name}`;
+      const http = await freePort();
+      const config = join(dir, `workers-${n}.yaml`);
+      writeFileSync(
+        config,
+        JSON.stringify({
+          version: 1,
+          dataDir: join(dir, `workers-${n}`),
+          database: { url: url.toString() },
+          http: { host: '127.0.0.1', port: http, requireAuth: false },
+          broker: { mode: 'external', url: broker.url, username: SERVER.username, password: '${BENCH_BROKER_PASSWORD}', clientId: `bench-${n}`, shards: 'leased' },
+          cluster: { memberId: 'bench' },
+          sinks: [{ kind: 'influxdb', url: vm.url, org: 'vigil', bucket: `workers-${n}` }],
+        }),
+      );
+      const proc = new VigilProcess(['server', '-c', config, '--workers', String(n)], { BENCH_BROKER_PASSWORD: SERVER.password, VIGIL_LOG_LEVEL: 'error' }).start();
+      try {
+        // Every worker holds its even share before the clock starts.
+        await until(async () => {
+          const r = await fetch(`http://127.0.0.1:${http}/api/v1/cluster`).catch(() => undefined);
+          if (!r?.ok) return false;
+          const c = (await r.json()) as { members: { alive: boolean; shards: number[] }[]; unowned: number[] };
+          const alive = c.members.filter((m) => m.alive);
+          return alive.length === n && c.unowned.length === 0 && alive.every((m) => m.shards.length === SHARD_COUNT / n);
+        }, 120_000);
+        const before = await vmInserted(vm);
+        const pub = publish({ url: broker.url, mode: 'sites', names: sites.join(','), gateway: 'wgw', password: GATEWAY_PASSWORD, size, readings, window: 256 });
+        // Polled every 20 ms: VictoriaMetrics' metrics page is too large to read every 5.
+        const deadline = Date.now() + 600_000;
+        while ((await vmInserted(vm)) - before < readings) {
+          if (Date.now() > deadline) throw new Error(`workers ${n}: readings did not all arrive`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        const end = Date.now();
+        const { start } = await pub;
+        const seconds = (end - start) / 1000;
+        out[n] = { readingsPerS: Math.round(readings / seconds), seconds };
+      } finally {
+        await proc.kill('SIGTERM');
+      }
+    }
+  } finally {
+    await broker.destroy();
+    await db.destroy();
+  }
+  return out;
+}

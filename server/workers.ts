@@ -1,0 +1,79 @@
+import cluster from 'node:cluster';
+import { availableParallelism, hostname } from 'node:os';
+import { join } from 'node:path';
+import { type Logger, secretKeyOrFile } from '../core/index.ts';
+import type { ServerConfig } from './config.ts';
+
+/** The environment variable that tells a forked process which worker it is. */
+export const WORKER_ENV = 'VIGIL_WORKER';
+
+/**
+ * How many shard-owning processes `vigil server` runs: `--workers N`, or by default one per core when
+ * the shards are leased (workers share them like servers do) and one otherwise. Returns a message for
+ * a count that cannot work.
+ */
+export function workerCount(config: ServerConfig, flag: string | undefined): number | string {
+  const leased = config.broker.mode === 'external' && config.broker.shards === 'leased';
+  if (flag === undefined) return leased ? Math.min(availableParallelism(), 64) : 1;
+  const n = Number(flag);
+  if (!Number.isInteger(n) || n < 1 || n > 64) return `--workers: a whole number from 1 to 64, not ${JSON.stringify(flag)}`;
+  if (n > 1 && !leased) return '--workers needs broker.shards: leased (an external broker and database.url): the workers share the shards through leases, like servers';
+  return n;
+}
+
+/** A worker's config: its own member id and data directory (spool, ledger) beside the others'. */
+export function workerConfig(config: ServerConfig, index: number): ServerConfig {
+  return {
+    ...config,
+    dataDir: join(config.dataDir, `worker-${index}`),
+    cluster: { ...config.cluster, memberId: `${config.cluster.memberId ?? hostname()}-w${index}` },
+  };
+}
+
+/** Whether this process is a worker forked by {@link runWorkers}, and which. */
+export function workerIndex(env: Record<string, string | undefined>): number | undefined {
+  return cluster.isWorker && env[WORKER_ENV] !== undefined ? Number(env[WORKER_ENV]) : undefined;
+}
+
+/**
+ * The primary of `vigil server --workers N`: forks N copies of this command, each a cluster member that
+ * takes its share of the shards, all listening on the one HTTP port (Node's cluster module hands each
+ * connection to one of them). A worker that dies is started again; it resumes its shards' state from
+ * the store like any server. SIGTERM stops them all. Every worker seals secrets with one key: the
+ * environment's, or the primary's `secret.key`.
+ */
+export async function runWorkers(config: ServerConfig, n: number, env: Record<string, string | undefined>, log: Logger, stopped: Promise<NodeJS.Signals>): Promise<void> {
+  const key = secretKeyOrFile(env.VIGIL_SECRET_KEY, join(config.dataDir, 'secret.key')).key;
+  let stopping = false;
+  const restarts = new Map<number, number>();
+  const fork = (i: number) => {
+    const w = cluster.fork({ [WORKER_ENV]: String(i), VIGIL_SECRET_KEY: key });
+    w.on('exit', (code, signal) => {
+      if (stopping) return;
+      // Back off a worker that keeps dying (a bad config would otherwise spin).
+      const k = (restarts.get(i) ?? 0) + 1;
+      restarts.set(i, k);
+      const delay = Math.min(30_000, 500 * 2 ** Math.min(k, 6));
+      log.error({ worker: i, code, signal, restartInMs: delay }, 'worker exited; starting it again');
+      setTimeout(() => {
+        if (!stopping) fork(i);
+      }, delay).unref();
+    });
+    w.on('listening', () => restarts.set(i, 0));
+  };
+  for (let i = 0; i < n; i++) fork(i);
+  log.info({ workers: n }, 'server workers started');
+  const sig = await stopped;
+  stopping = true;
+  const workers = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
+  await Promise.all(
+    workers.map(
+      (w) =>
+        new Promise<void>((resolve) => {
+          if (w.isDead()) return resolve();
+          w.once('exit', () => resolve());
+          w.process.kill(sig === 'SIGINT' ? 'SIGTERM' : sig);
+        }),
+    ),
+  );
+}

@@ -1,0 +1,102 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connect, type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gatewayTopic } from '../../core/index.ts';
+import { VigilProcess } from '../helpers/child.ts';
+import { freshDatabase } from '../helpers/engines.ts';
+import { Mosquitto } from '../helpers/mosquitto.ts';
+import { freePort, waitFor } from '../helpers/net.ts';
+import { tempDir } from '../helpers/tmp.ts';
+import { Victoria } from '../helpers/victoria.ts';
+
+const ACL = readFileSync(new URL('../../examples/mosquitto/acl', import.meta.url), 'utf8');
+const SERVER = { username: 'vigil-server', password: 'server-secret-for-tests' };
+const SITES = Array.from({ length: 16 }, (_, i) => `site-${i}`);
+
+type Cluster = { members: { id: string; pid: number; alive: boolean; shards: number[] }[]; unowned: number[] };
+
+// `vigil server --workers 2`: two processes on one machine share the shards through the same leases
+// as separate servers, behind one HTTP port; a worker that dies is started again by the primary.
+describe('vigil server --workers 2', () => {
+  const tmp = tempDir();
+  const broker = new Mosquitto([{ username: 'gw-1', password: 'gw-password' }, SERVER], ACL);
+  const vm = new Victoria();
+  let proc: VigilProcess;
+  let http = 0;
+  let gw: MqttClient;
+  let seq = 0;
+  let sent = 0;
+  const cluster = async () => (await (await fetch(`http://127.0.0.1:${http}/api/v1/cluster`)).json()) as Cluster;
+  const round = async () => {
+    const ts = Date.now() - 60_000;
+    for (const site of SITES) {
+      const env = { v: 1, site, gatewayId: 'gw-1', bootId: 'boot-1', seq: seq++, sentAt: Date.now(), readings: [{ deviceId: `${site}-fan`, metric: 'bearing_temp', value: 50, ts: ts + seq }] };
+      await gw.publishAsync(gatewayTopic(site, 'gw-1', 'envelope'), JSON.stringify(env), { qos: 1 });
+      sent++;
+    }
+  };
+
+  beforeAll(async () => {
+    await Promise.all([broker.start(), vm.start()]);
+    http = await freePort();
+    const config = join(tmp.dir, 'server.yaml');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        version: 1,
+        dataDir: join(tmp.dir, 'data'),
+        database: { url: await freshDatabase('workers') },
+        http: { host: '127.0.0.1', port: http, requireAuth: false },
+        broker: { mode: 'external', url: broker.url, username: SERVER.username, password: '${BROKER_PASSWORD}', clientId: 'vigil-server', shards: 'leased' },
+        cluster: { memberId: 'box', failoverAfter: '2s' },
+        sinks: [{ kind: 'influxdb', url: vm.url, org: 'vigil', bucket: 'telemetry' }],
+      }),
+    );
+    proc = new VigilProcess(['server', '-c', config, '--workers', '2'], { BROKER_PASSWORD: SERVER.password, VIGIL_LOG_LEVEL: 'warn' }).start();
+    gw = connect(broker.url, { username: 'gw-1', password: 'gw-password', clientId: 'gw-1' });
+    await new Promise((r) => gw.once('connect', r));
+  }, 60_000);
+  afterAll(async () => {
+    await proc?.kill('SIGTERM');
+    await gw?.endAsync();
+    await broker.destroy();
+    await vm.destroy();
+    tmp.cleanup();
+  });
+
+  it('splits the shards between two workers on one port, restarts a killed one, and loses no reading', async () => {
+    const balanced = await waitFor(
+      async () => {
+        const c = await cluster().catch(() => undefined);
+        const alive = c?.members.filter((m) => m.alive) ?? [];
+        return alive.length === 2 && alive.every((m) => m.shards.length === 32) ? alive : undefined;
+      },
+      { timeoutMs: 30_000, message: `two workers, 32 shards each: ${proc.output.slice(-2000)}` },
+    );
+    expect(balanced.map((m) => m.id).sort()).toEqual(['box-w0', 'box-w1']);
+    expect(new Set(balanced.map((m) => m.pid)).size).toBe(2);
+
+    await round();
+    await waitFor(async () => (await vm.count()) === sent, { message: 'every reading stored by one worker or the other' });
+
+    // A worker dies: the primary starts it again, and it takes its share back.
+    const victim = balanced[0]!;
+    process.kill(victim.pid, 'SIGKILL');
+    await round(); // meanwhile its shards wait in their sessions on the broker
+    await waitFor(
+      async () => {
+        const c = await cluster().catch(() => undefined);
+        const m = c?.members.find((x) => x.id === victim.id);
+        return m?.alive && m.pid !== victim.pid && m.shards.length === 32;
+      },
+      { timeoutMs: 30_000, message: 'the killed worker is back with its share' },
+    );
+    await round();
+    await waitFor(async () => (await vm.count()) === sent, { message: 'no reading lost across the kill' });
+
+    expect(await proc.kill('SIGTERM')).toBe(0);
+    const pids = (await Promise.resolve(balanced)).map((m) => m.pid).filter((p) => p !== victim.pid);
+    for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
+  });
+});
