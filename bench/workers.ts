@@ -40,7 +40,7 @@ async function vmInserted(vm: Victoria): Promise<number> {
  * `readings` readings in Envelopes of `size` from a separate process; the figure is readings per second
  * from the first publish until VictoriaMetrics has taken them all.
  */
-export async function benchWorkers(dir: string, vm: Victoria, workers: number[], readings: number, size = 250): Promise<{ workers: number; readingsPerS: number; seconds: number }[]> {
+export async function benchWorkers(dir: string, vm: Victoria, workers: number[], readings: number, size = 500): Promise<{ workers: number; readingsPerS: number; seconds: number }[]> {
   const sites = sitePerShard();
   const gateways = sites.map((_, k) => `wgw-${k}`);
   const acl = `user ${SERVER.username}\ntopic read vigil/v1/#\n\npattern write vigil/v1/+/+/%u/envelope\n`;

@@ -95,7 +95,8 @@ export async function failoverDrill(o: FailoverOptions): Promise<FailoverResult>
       );
       servers.push({ id, http, config, proc: undefined });
     }
-    const startServer = (s: (typeof servers)[number]) => (s.proc = new VigilProcess(['server', '-c', s.config], env).start());
+    // One process per server (`--workers` would make each a group of members).
+    const startServer = (s: (typeof servers)[number]) => (s.proc = new VigilProcess(['server', '-c', s.config, '--workers', '1'], env).start());
     // One after the other: the first creates the schema, the others find it.
     for (const s of servers) {
       startServer(s);

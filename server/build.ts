@@ -31,6 +31,7 @@ import {
   service,
   timeWindow,
   brokerUrlList,
+  shardOf,
 } from '../core/index.ts';
 import { RuleService, registerRulesApi } from '../rules/index.ts';
 import { TicketManager, registerSurveyPages, registerTicketsApi } from '../tickets/index.ts';
@@ -52,7 +53,7 @@ import {
   registerIngestApi,
   sinkOf,
 } from '../ingest/index.ts';
-import { ClusterNode, ClusterViewSchema, ShardLeases, ShardSubscriber, ShardWindows } from './cluster/index.ts';
+import { ClusterNode, ClusterViewSchema, ShardLeases, PeerClient, ShardSubscriber, ShardWindows } from './cluster/index.ts';
 import type { ServerConfig } from './config.ts';
 
 export interface ServerDeps {
@@ -193,10 +194,20 @@ export async function buildServer(config: ServerConfig, deps: ServerDeps): Promi
   // while it holds the shard's lease, and its rule state with it.
   const memberId = config.cluster.memberId ?? `${hostname()}-${process.pid}`;
   let cluster: ClusterNode | undefined;
+  // Known once the HTTP service exists (below); read by the lease rounds, which start after it listens.
+  const listening: { address?: () => { host: string; port: number } } = {};
   if (b.mode === 'external' && leased) {
     const ttlMs = config.cluster.failoverAfter;
     const shardSessions = new ShardSubscriber({ url: b.url, username: b.username, password: b.password, clientIdPrefix: b.clientId }, intake, log.child({ component: 'shards' }));
-    const leases = await ShardLeases.open(sql, { member: { id: memberId, host: hostname(), pid: process.pid }, ttlMs, clock, lag: () => intake.lagByShard() }, ClusterNode.events(() => cluster));
+    // Where the others reach this server's API: as configured, or the address it listens on.
+    const apiUrl = () => {
+      if (config.cluster.advertiseUrl) return config.cluster.advertiseUrl;
+      const a = listening.address?.();
+      if (!a || a.port === 0) return undefined;
+      const host = a.host === '0.0.0.0' || a.host === '::' ? hostname() : a.host.includes(':') ? `[${a.host}]` : a.host;
+      return `${config.http.tls ? 'https' : 'http'}://${host}:${a.port}`;
+    };
+    const leases = await ShardLeases.open(sql, { member: { id: memberId, host: hostname(), pid: process.pid, apiUrl }, ttlMs, clock, lag: () => intake.lagByShard() }, ClusterNode.events(() => cluster));
     const windows = await ShardWindows.open(sql, dedupe);
     cluster = new ClusterNode(
       leases,
@@ -258,12 +269,23 @@ export async function buildServer(config: ServerConfig, deps: ServerDeps): Promi
   registerRulesApi(app, rules, now);
   registerTicketsApi(app, tickets, now);
   registerSurveyPages(app, tickets, linkKey, now);
-  registerConsoleApi(app, { devices, gateways, rules, tickets, history, now, onBatch: (l) => consumers.push({ name: 'live-tail', consume: l }) });
+  const leasesOf = cluster?.leases;
+  registerConsoleApi(app, {
+    devices,
+    gateways,
+    rules,
+    tickets,
+    history,
+    now,
+    onBatch: (l) => consumers.push({ name: 'live-tail', consume: l }),
+    ...(leasesOf ? { cluster: { owns: (site: string) => leasesOf.holds(shardOf(site)), peers: new PeerClient(() => leasesOf.peers(), log.child({ component: 'peers' })) } } : {}),
+  });
   registerConsoleStatic(app);
   endpoint(app, 'GET', '/api/v1/cluster', { tag: 'pipeline', summary: 'The servers sharing the shards, what each owns, and the latest handovers', response: ClusterViewSchema }, async () =>
     cluster ? { mode: 'leased' as const, self: memberId, ...(await cluster.leases.view()) } : { mode: 'single' as const, self: memberId, shards: b.mode === 'external' ? b.shards : 'all' },
   );
   const http = httpService(app, config.http.host, config.http.port);
+  listening.address = () => http.address();
 
   // Stop order (reverse): intake sources first, then sinks flush, then the database closes.
   const services: Service[] = [

@@ -42,6 +42,12 @@ export const ServerConfigSchema = z
       .strictObject({
         memberId: z.string().min(1).max(200).optional(),
         failoverAfter: DurationSchema.prefault('15s'),
+        /**
+         * Where the other servers reach this one's API, to ask it for the devices on its shards (default:
+         * http(s)://<http.host, or the host name when it listens on every address>:<port>). Use https
+         * between machines: the caller's token travels with the question.
+         */
+        advertiseUrl: z.string().regex(/^https?:\/\/[^/]+\/?$/, 'an http:// or https:// URL without a path').optional(),
       })
       .prefault({}),
   })

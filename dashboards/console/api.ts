@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { DeviceIdSchema, type FastifyInstance, MetricIdSchema, type Reading, SseHub, type TicketStatus, canSee, endpoint, sseFrame } from '../../core/index.ts';
-import { type DeviceDirectory, type DeviceState, type GatewayDirectory, type GatewayView, deviceMatcher } from '../../ingest/devices.ts';
+import { DeviceIdSchema, type FastifyInstance, MetricIdSchema, type Principal, type Reading, SseHub, type TicketStatus, canSee, endpoint, sseFrame } from '../../core/index.ts';
+import { type DeviceDirectory, type DeviceState, type GatewayDirectory, type GatewayView, byName, deviceMatcher } from '../../ingest/devices.ts';
 import type { HistoryRollups } from '../../ingest/history/rollups.ts';
 import { ActiveAlertSchema, type RuleService } from '../../rules/index.ts';
 import { DeviceFilterQuery, DeviceStateResponse, GatewayResponse, PageQuery } from '../../ingest/api-schemas.ts';
@@ -79,6 +79,58 @@ export interface ConsoleApiDeps {
   now(): number;
   /** Accepted readings as they arrive, for the live tail. */
   onBatch(listener: (b: { site: string; readings: readonly Reading[] }) => void): void;
+  /**
+   * Several servers sharing the shards: which sites' devices this server holds (the others' live values
+   * are theirs), and how to ask the others.
+   */
+  cluster?: { owns(site: string): boolean; peers: Peers };
+}
+
+/** The other live servers of a cluster, asked the same GET with the caller's credentials. */
+export interface Peers {
+  /** Each answer that came back 200 (JSON, not yet checked). */
+  get(pathAndQuery: string, authorization: string | undefined): Promise<unknown[]>;
+}
+
+/** Set on a question one server asks another, so the answer is that server's own, never asked on. */
+export const FORWARDED_HEADER = 'x-vigil-forwarded';
+
+function queryString(q: Record<string, string | number | undefined>): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) if (v !== undefined) p.set(k, String(v));
+  return p.toString();
+}
+
+type FleetPage = z.infer<typeof Fleet>;
+
+/**
+ * The fleet pages of several servers, each holding other sites, as one: counts added, and the devices
+ * (each answer's first `offset + limit`, by site) merged in site order and paged again.
+ */
+export function mergeFleets(answers: readonly FleetPage[], offset: number, limit: number): FleetPage {
+  const summary = { devices: 0, ok: 0, warning: 0, critical: 0, offline: 0 };
+  const perSite = new Map<string, typeof summary>();
+  const rows: { site: string; device: FleetPage['sites'][number]['devices'][number] }[] = [];
+  let total = 0;
+  for (const a of answers) {
+    total += a.total;
+    for (const k of Object.keys(summary) as (keyof typeof summary)[]) summary[k] += a.summary[k];
+    for (const s of a.summary.sites) {
+      const c = perSite.get(s.site) ?? { devices: 0, ok: 0, warning: 0, critical: 0, offline: 0 };
+      for (const k of Object.keys(c) as (keyof typeof c)[]) c[k] += s[k];
+      perSite.set(s.site, c);
+    }
+    for (const s of a.sites) for (const device of s.devices) rows.push({ site: s.site, device });
+  }
+  // Stable: within a site each server's own order stays.
+  rows.sort((x, y) => byName(x.site, y.site));
+  const sites: FleetPage['sites'] = [];
+  for (const r of rows.slice(offset, offset + limit)) {
+    if (sites.at(-1)?.site !== r.site) sites.push({ site: r.site, devices: [] });
+    sites.at(-1)!.devices.push(r.device);
+  }
+  const siteList = [...perSite].sort(([a], [b]) => byName(a, b)).map(([site, c]) => ({ site, ...c }));
+  return { total, limit, offset, summary: { ...summary, sites: siteList }, sites };
 }
 
 /** Live values go out at most this often, latest per (device, metric): a browser needs no more. */
@@ -98,7 +150,24 @@ export function registerConsoleApi(app: FastifyInstance, deps: ConsoleApiDeps): 
     'GET',
     '/api/v1/fleet',
     { tag: 'console', summary: 'Devices with health (and why), last values, open tickets and gateway state, one page at a time (?site, ?q, ?health); a health count of the whole fleet', query: FleetQuery, response: Fleet, scoped: 'filtered' },
-    async ({ query, principal }) => {
+    async ({ query, principal, req }) => {
+      const cluster = req.headers[FORWARDED_HEADER] === undefined ? deps.cluster : undefined;
+      if (!cluster) return localFleet(query, principal, deps.cluster ? (site) => deps.cluster!.owns(site) : () => true);
+      // Each server answers for the sites of its shards: ask every one for the first offset + limit,
+      // then page the merge (sites sort the same way everywhere).
+      const upTo = Math.min(query.offset + query.limit, 5000);
+      const wide = { ...query, offset: 0, limit: upTo };
+      const answers = [await localFleet(wide, principal, (site) => cluster.owns(site))];
+      const qs = queryString({ site: query.site, q: query.q, health: query.health, limit: upTo, offset: 0 });
+      for (const a of await cluster.peers.get(`/api/v1/fleet?${qs}`, req.headers.authorization)) {
+        const parsed = Fleet.safeParse(a);
+        if (parsed.success) answers.push(parsed.data);
+      }
+      return mergeFleets(answers, query.offset, query.limit);
+    },
+  );
+
+  async function localFleet(query: z.infer<typeof FleetQuery>, principal: Principal, owns: (site: string) => boolean): Promise<z.infer<typeof Fleet>> {
       const gateways = new Map(deps.gateways.list().map((g) => [`${g.site}/${g.gatewayId}`, g]));
       const firing = deps.rules.live.firing();
       const match = deviceMatcher(query);
@@ -108,7 +177,7 @@ export function registerConsoleApi(app: FastifyInstance, deps: ConsoleApiDeps): 
       let total = 0;
       // Health is worked out for every device (the counts need it), but only the page is built.
       for (const d of deps.devices.list()) {
-        if (!canSee(principal, d.site)) continue;
+        if (!canSee(principal, d.site) || !owns(d.site)) continue;
         const gw = gateways.get(`${d.site}/${d.gatewayId}`);
         const alerts = firing.get(d.deviceId);
         const h = alerts === undefined && d.state !== 'offline' && gw?.state !== 'offline' ? OK : healthOf({ pollState: d.state, gatewayState: gw?.state, alerts: alerts ?? [] });
@@ -148,11 +217,19 @@ export function registerConsoleApi(app: FastifyInstance, deps: ConsoleApiDeps): 
         });
       }
       return { total, limit: query.limit, offset: query.offset, summary: { ...summary, sites: [...perSite].map(([site, c]) => ({ site, ...c })) }, sites };
-    },
-  );
+  }
 
-  endpoint(app, 'GET', '/api/v1/devices/:id/overview', { tag: 'console', summary: 'One device: last values, rules with limits, learned baselines, alerts, tickets, gateway', params: z.strictObject({ id: DeviceIdSchema }), response: Overview, errors: [404], scoped: 'filtered' }, async ({ params, principal, reply }) => {
-    const device = deps.devices.find(params.id);
+  endpoint(app, 'GET', '/api/v1/devices/:id/overview', { tag: 'console', summary: 'One device: last values, rules with limits, learned baselines, alerts, tickets, gateway', params: z.strictObject({ id: DeviceIdSchema }), response: Overview, errors: [404], scoped: 'filtered' }, async ({ params, principal, reply, req }) => {
+    let device = deps.devices.find(params.id);
+    const cluster = req.headers[FORWARDED_HEADER] === undefined ? deps.cluster : undefined;
+    // A device on another server's shard: that server has its live values, rule plan and baselines.
+    if (cluster && (!device || !cluster.owns(device.site))) {
+      for (const a of await cluster.peers.get(`/api/v1/devices/${encodeURIComponent(params.id)}/overview`, req.headers.authorization)) {
+        const parsed = Overview.safeParse(a);
+        if (parsed.success && canSee(principal, parsed.data.device.site)) return parsed.data;
+      }
+    }
+    if (device && deps.cluster && !deps.cluster.owns(device.site) && !cluster) device = undefined;
     if (!device || !canSee(principal, device.site)) return reply.code(404).send({ error: 'not_found', message: `no device ${params.id} has reported` });
     const plan = deps.rules.live.plan(params.id);
     const gateway = deps.gateways.list().find((g) => g.site === device.site && g.gatewayId === device.gatewayId) ?? null;

@@ -18,6 +18,7 @@ export const ClusterViewSchema = z.discriminatedUnion('mode', [
         seenAt: int,
         alive: z.boolean(),
         shards: z.array(int),
+        apiUrl: z.string().nullable(),
         /** Per shard held: how old the last Envelope taken was when taken, in ms (as of the member's last round). */
         lagMs: z.record(z.string(), int),
       }),

@@ -3,3 +3,4 @@ export { ClusterNode, type ClusterNodeOptions, type ShardHooks } from './node.ts
 export { type MessageSink, ShardSubscriber, type ShardSubscriberOptions, shardClientId } from './shard-subscriber.ts';
 export { ClusterViewSchema } from './api-schema.ts';
 export { ShardWindows } from './windows.ts';
+export { PeerClient } from './peers.ts';

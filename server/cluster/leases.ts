@@ -22,6 +22,12 @@ export const CLUSTER_MIGRATIONS: Migration[] = [
     sqlite: 'ALTER TABLE cluster_member ADD COLUMN lag TEXT',
     postgres: 'ALTER TABLE cluster_member ADD COLUMN IF NOT EXISTS lag TEXT',
   },
+  {
+    // Where each member's API answers, so the others can ask it for what only it holds in memory.
+    id: 'cluster/004-member-api-url',
+    sqlite: 'ALTER TABLE cluster_member ADD COLUMN api_url TEXT',
+    postgres: 'ALTER TABLE cluster_member ADD COLUMN IF NOT EXISTS api_url TEXT',
+  },
 ];
 
 /** A write for a shard was refused: this member no longer holds the shard's lease. */
@@ -51,8 +57,8 @@ export interface LeaseEvents {
 }
 
 export interface LeaseOptions {
-  /** This process, unique in the cluster. */
-  member: { id: string; host: string; pid: number };
+  /** This process, unique in the cluster, and where its API answers (once it listens). */
+  member: { id: string; host: string; pid: number; apiUrl?: () => string | undefined };
   /** How long a lease and a membership last without renewal: the failover time (`shards.failoverAfter`). */
   ttlMs: number;
   /** The shards to share out; all 64 by default. */
@@ -75,6 +81,8 @@ export interface MemberView {
   seenAt: number;
   alive: boolean;
   shards: number[];
+  /** Where its API answers (null until it listens, or from a member that never said). */
+  apiUrl: string | null;
   /** Per shard it holds: how old the last Envelope it took was when taken (ms), as of its last round. */
   lagMs: Record<string, number>;
 }
@@ -123,6 +131,13 @@ export class ShardLeases {
     return [...this.held].map(([shard, epoch]) => ({ shard, epoch })).sort((a, b) => a.shard - b.shard);
   }
 
+  /** The API URLs of the other live members, for questions only they can answer. */
+  async peers(): Promise<string[]> {
+    const now = await this.now();
+    const rows = await this.sql.all<{ api_url: string | null }>('SELECT api_url FROM cluster_member WHERE expires_at > ? AND id <> ? ORDER BY id', [now, this.opts.member.id]);
+    return rows.map((r) => r.api_url).filter((u): u is string => typeof u === 'string' && /^https?:\/\//.test(u));
+  }
+
   holds(shard: number): boolean {
     return this.held.has(shard);
   }
@@ -139,9 +154,9 @@ export class ShardLeases {
       if (l) lag[shard] = l.lagMs;
     }
     await this.sql.run(
-      `INSERT INTO cluster_member (id, host, pid, started_at, seen_at, expires_at, lag) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, seen_at = excluded.seen_at, expires_at = excluded.expires_at, lag = excluded.lag`,
-      [member.id, member.host, member.pid, now, now, until, JSON.stringify(lag)],
+      `INSERT INTO cluster_member (id, host, pid, started_at, seen_at, expires_at, lag, api_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, seen_at = excluded.seen_at, expires_at = excluded.expires_at, lag = excluded.lag, api_url = excluded.api_url`,
+      [member.id, member.host, member.pid, now, now, until, JSON.stringify(lag), member.apiUrl?.() ?? null],
     );
     // Renew only leases still in force: one that ran out may already be another member's.
     await this.sql.run('UPDATE shard_lease SET expires_at = ? WHERE owner = ? AND expires_at > ?', [until, member.id, now]);
@@ -235,8 +250,8 @@ export class ShardLeases {
   /** Members, who owns what, and the latest handovers: what `/api/v1/cluster` shows. */
   async view(handovers = 20): Promise<ClusterView> {
     const now = await this.now();
-    const members = await this.sql.all<{ id: string; host: string; pid: number | string; started_at: number | string; seen_at: number | string; expires_at: number | string; lag: string | null }>(
-      'SELECT id, host, pid, started_at, seen_at, expires_at, lag FROM cluster_member ORDER BY id',
+    const members = await this.sql.all<{ id: string; host: string; pid: number | string; started_at: number | string; seen_at: number | string; expires_at: number | string; lag: string | null; api_url: string | null }>(
+      'SELECT id, host, pid, started_at, seen_at, expires_at, lag, api_url FROM cluster_member ORDER BY id',
     );
     const leases = await this.sql.all<{ shard: number; owner: string }>('SELECT shard, owner FROM shard_lease WHERE expires_at > ? ORDER BY shard', [now]);
     const owned = new Set(leases.map((l) => Number(l.shard)));
@@ -254,6 +269,7 @@ export class ShardLeases {
         seenAt: Number(m.seen_at),
         alive: Number(m.expires_at) > now,
         shards: leases.filter((l) => l.owner === m.id).map((l) => Number(l.shard)),
+        apiUrl: m.api_url,
         lagMs: lagOf(m.lag, leases.filter((l) => l.owner === m.id).map((l) => Number(l.shard))),
       })),
       unowned: this.shards.filter((s) => !owned.has(s)),

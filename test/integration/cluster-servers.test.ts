@@ -12,6 +12,7 @@ import { tempDir } from '../helpers/tmp.ts';
 const ACL = readFileSync(new URL('../../examples/mosquitto/acl', import.meta.url), 'utf8');
 const SITES = Array.from({ length: 12 }, (_, i) => `site-${i}`);
 const SERVER = { username: 'vigil-server', password: 'server-secret-for-tests' };
+const ADMIN = 'admin-token-for-the-cluster-test';
 
 // Two servers on one PostgreSQL store and one Mosquitto share the 64 shards through leases. Each takes
 // the envelopes of its shards only; when one leaves, the other takes its shards with their rule state
@@ -23,11 +24,20 @@ describe('two servers sharing the shards (broker.shards: leased)', () => {
   let gw: MqttClient;
   const servers: ServerHandle[] = [];
   const start = async (memberId: string) => {
-    const s = await startServer({ dataDir: join(tmp.dir, memberId), external: { url: broker.url, ...SERVER }, database: url, cluster: { memberId, failoverAfter: '2s' } });
+    const s = await startServer({
+      dataDir: join(tmp.dir, memberId),
+      external: { url: broker.url, ...SERVER },
+      database: url,
+      cluster: { memberId, failoverAfter: '2s' },
+      http: { requireAuth: true, apiToken: '${ADMIN_TOKEN}' },
+      env: { ADMIN_TOKEN: ADMIN },
+    });
     servers.push(s);
     return s;
   };
-  const api = async (s: ServerHandle, path: string) => (await fetch(`${s.httpUrl}${path}`)).json() as Promise<Record<string, unknown>>;
+  const get = (s: ServerHandle, path: string, token: string | null = ADMIN, headers: Record<string, string> = {}) =>
+    fetch(`${s.httpUrl}${path}`, { headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) } });
+  const api = async (s: ServerHandle, path: string) => (await get(s, path)).json() as Promise<Record<string, unknown>>;
   type Cluster = { mode: string; members: { id: string; alive: boolean; shards: number[]; lagMs: Record<string, number> }[]; unowned: number[] };
   const cluster = async (s: ServerHandle) => (await api(s, '/api/v1/cluster')) as unknown as Cluster;
 
@@ -89,6 +99,43 @@ describe('two servers sharing the shards (broker.shards: leased)', () => {
     const alertsOf = async (s: ServerHandle) => ((await api(s, `/api/v1/alerts?device=${hot}-fan`)).alerts as { ruleId: string }[]).map((x) => x.ruleId);
     await waitFor(async () => (await alertsOf(a)).includes('bearing-temp-limit'), { message: 'a raised the alert' });
     expect(await alertsOf(b)).toEqual([]);
+
+    // The console works against either server: b asks a for a device on a's shards (live values, the
+    // alert a holds), and the fleet from either is the whole fleet.
+    const overview = await waitFor(async () => {
+      const r = await get(b, `/api/v1/devices/${hot}-fan/overview`);
+      return r.status === 200 ? ((await r.json()) as { device: { site: string; values: Record<string, unknown> }; alerts: { ruleId: string }[] }) : undefined;
+    }, { message: "b answers for a's device" });
+    expect(overview.device.site).toBe(hot);
+    expect(Object.keys(overview.device.values)).toContain('bearing_temp');
+    expect(overview.alerts.map((x) => x.ruleId)).toContain('bearing-temp-limit');
+    // A question marked as asked by another server is answered from b's own shards only: never passed on.
+    expect((await get(b, `/api/v1/devices/${hot}-fan/overview`, ADMIN, { 'x-vigil-forwarded': '1' })).status).toBe(404);
+    // As an attacker would: no token is refused before anything is asked of a; a token scoped to another
+    // site gets nothing of hot's device from either server; a token for hot's site gets it through b.
+    expect((await get(b, `/api/v1/devices/${hot}-fan/overview`, null)).status).toBe(401);
+    const mint = async (sites: string[]) => {
+      const r = await fetch(`${b.httpUrl}/api/v1/tokens`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: `viewer-${sites[0]}`, role: 'viewer', scope: { sites } }) });
+      expect(r.status).toBe(201);
+      return ((await r.json()) as { token: string }).token;
+    };
+    const other = SITES.find((x) => x !== hot)!;
+    const otherViewer = await mint([other]);
+    expect((await get(b, `/api/v1/devices/${hot}-fan/overview`, otherViewer)).status).toBe(404);
+    expect((await get(b, `/api/v1/devices/${hot}-fan/overview`, otherViewer, { 'x-vigil-forwarded': '1' })).status).toBe(404);
+    const scopedFleet = (await (await get(b, '/api/v1/fleet', otherViewer)).json()) as { total: number; sites: { site: string }[] };
+    expect(scopedFleet.sites.map((x) => x.site)).toEqual([other]);
+    expect(scopedFleet.total).toBe(1);
+    const hotViewer = await mint([hot]);
+    expect((await get(b, `/api/v1/devices/${hot}-fan/overview`, hotViewer)).status).toBe(200);
+    for (const s of [a, b]) {
+      const fleet = (await api(s, '/api/v1/fleet')) as { total: number; summary: { devices: number; sites: unknown[] }; sites: { site: string }[] };
+      expect(fleet.total).toBe(SITES.length);
+      expect(fleet.summary.devices).toBe(SITES.length);
+      expect(fleet.sites.map((x) => x.site)).toEqual([...SITES].sort(new Intl.Collator().compare));
+      const page2 = (await api(s, '/api/v1/fleet?limit=5&offset=5')) as { sites: { devices: unknown[] }[] };
+      expect(page2.sites.flatMap((x) => x.devices)).toHaveLength(5);
+    }
 
     // a leaves: it saves and frees its shards; b takes them with the state, before any new reading.
     await a.server.stop();
