@@ -281,18 +281,28 @@ export function registerConsoleApi(app: FastifyInstance, deps: ConsoleApiDeps): 
   );
 
   endpoint(app, 'GET', '/api/v1/history', { tag: 'console', summary: 'Per-minute history (mean, min, max) of metrics of one device; default the last 7 days', query: HistoryQuery, response: History, errors: [404], scoped: 'filtered' }, async ({ query, principal, reply }) => {
-    if (principal.sites && !canSee(principal, siteOf(query.device))) return reply.code(404).send({ error: 'not_found', message: `no device ${query.device} has reported` });
+    // The site comes from this server's directory, or (a device on another server's shard) from the
+    // stored rows themselves, which carry it: a scoped token sees only rows of its sites either way.
+    const known = siteOf(query.device);
+    const notFound = () => reply.code(404).send({ error: 'not_found', message: `no device ${query.device} has reported` });
+    if (principal.sites && known !== undefined && !canSee(principal, known)) return notFound();
     const to = query.to ?? deps.now();
     const from = query.from ?? to - 7 * DAY;
     const series: Record<string, { t: number[]; mean: number[]; min: number[]; max: number[] }> = {};
     for (const m of query.metrics) series[m] = { t: [], mean: [], min: [], max: [] };
+    let hidden = 0;
     for (const r of await deps.history.rows({ from, to, devices: [query.device], metrics: query.metrics })) {
+      if (principal.sites && !canSee(principal, r.site)) {
+        hidden++;
+        continue;
+      }
       const s = series[r.metric]!;
       s.t.push(r.minute);
       s.mean.push(r.mean);
       s.min.push(r.min);
       s.max.push(r.max);
     }
+    if (principal.sites && known === undefined && (hidden > 0 || !deps.cluster)) return notFound();
     return { device: query.device, from, to, series };
   });
 }

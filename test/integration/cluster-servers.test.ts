@@ -128,6 +128,14 @@ describe('two servers sharing the shards (broker.shards: leased)', () => {
     expect(scopedFleet.total).toBe(1);
     const hotViewer = await mint([hot]);
     expect((await get(b, `/api/v1/devices/${hot}-fan/overview`, hotViewer)).status).toBe(200);
+    // History is in the shared store: from b, hot's own viewer sees it (once a has written the minutes),
+    // another site's viewer gets a 404.
+    const history = `/api/v1/history?device=${hot}-fan&metrics=bearing_temp`;
+    await waitFor(async () => {
+      const r = await get(b, history, hotViewer);
+      return r.status === 200 && ((await r.json()) as { series: { bearing_temp: { t: number[] } } }).series.bearing_temp.t.length > 0;
+    }, { message: "hot's history from b", timeoutMs: 30_000 });
+    expect((await get(b, history, otherViewer)).status).toBe(404);
     for (const s of [a, b]) {
       const fleet = (await api(s, '/api/v1/fleet')) as { total: number; summary: { devices: number; sites: unknown[] }; sites: { site: string }[] };
       expect(fleet.total).toBe(SITES.length);
