@@ -111,7 +111,7 @@ try {
   const oneWorker = Math.max(...w1.filter((r) => r.workers === 1).map((r) => r.readingsPerS));
   const twoWorkers = Math.max(...w1.filter((r) => r.workers === 2).map((r) => r.readingsPerS));
   console.log(
-    `workers  vigil server --workers N (Mosquitto, leased shards on PostgreSQL, rules, TSDB; 64 gateways, 500 readings/Envelope as the best intake figure, ${wr.toLocaleString('en')} readings): 1 worker ${oneWorker.toLocaleString('en')} readings/s, 2 workers ${twoWorkers.toLocaleString('en')} readings/s (${(twoWorkers / oneWorker).toFixed(2)}x; runs ${w1.map((r) => `${r.workers}:${r.readingsPerS.toLocaleString('en')}`).join(', ')})`,
+    `workers  vigil server --workers N (Mosquitto, leased shards on PostgreSQL, rules, TSDB; 64 gateways, 500 readings/Envelope as the best intake figure, ${wr.toLocaleString('en')} readings): 1 worker ${oneWorker.toLocaleString('en')} readings/s, 2 workers ${twoWorkers.toLocaleString('en')} readings/s (${(twoWorkers / oneWorker).toFixed(2)}x; runs ${w1.map((r) => `${r.workers}: ${r.readingsPerS.toLocaleString('en')} r/s, workers ${r.workerCpuPct}% of a core, ${r.readingsPerWorkerCpuS.toLocaleString('en')} readings per worker CPU-second`).join('; ')})`,
   );
   const gw = await benchGateway(tmp.dir);
   console.log(`gateway  local MQTT sensors (10 metrics per message, 8 clients): ${gw.readingsPerS.toLocaleString('en')} readings/s (${gw.messagesPerS.toLocaleString('en')} messages/s, gateway CPU ${gw.gatewayCpuPct}% of one core)`);
@@ -180,6 +180,7 @@ try {
         server_workers_readings_per_s: twoWorkers,
         server_1_worker_readings_per_s: oneWorker,
         server_workers_speedup: Number((twoWorkers / oneWorker).toFixed(2)),
+        server_workers_runs: w1,
         minimal_pipeline_readings_per_s: best.minimal,
         intake_to_minimal_ratio: Number(best.ratio.toFixed(3)),
         gateway_readings_per_s: gw.readingsPerS,

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { SHARD_COUNT, shardOf } from '../core/index.ts';
@@ -27,6 +27,17 @@ export function sitePerShard(): string[] {
   return sites;
 }
 
+/** CPU seconds a process has used (Linux: utime + stime from /proc, in clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const after = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(after[11]) + Number(after[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 /** Samples VictoriaMetrics has taken in through the InfluxDB write API (its own counter: no query, no lag). */
 async function vmInserted(vm: Victoria): Promise<number> {
   const text = await (await fetch(`${vm.url}/metrics`)).text();
@@ -40,13 +51,13 @@ async function vmInserted(vm: Victoria): Promise<number> {
  * `readings` readings in Envelopes of `size` from a separate process; the figure is readings per second
  * from the first publish until VictoriaMetrics has taken them all.
  */
-export async function benchWorkers(dir: string, vm: Victoria, workers: number[], readings: number, size = 500): Promise<{ workers: number; readingsPerS: number; seconds: number }[]> {
+export async function benchWorkers(dir: string, vm: Victoria, workers: number[], readings: number, size = 500): Promise<{ workers: number; readingsPerS: number; seconds: number; workerCpuPct: number; readingsPerWorkerCpuS: number }[]> {
   const sites = sitePerShard();
   const gateways = sites.map((_, k) => `wgw-${k}`);
   const acl = `user ${SERVER.username}\ntopic read vigil/v1/#\n\npattern write vigil/v1/+/+/%u/envelope\n`;
   const broker = await new Mosquitto([SERVER, ...gateways.map((g) => ({ username: g, password: GATEWAY_PASSWORD }))], acl).start();
   const db = await new Postgres().start();
-  const out: { workers: number; readingsPerS: number; seconds: number }[] = [];
+  const out: { workers: number; readingsPerS: number; seconds: number; workerCpuPct: number; readingsPerWorkerCpuS: number }[] = [];
   try {
     for (const [i, n] of workers.entries()) {
       const name = `workers_${n}_${i}`;
@@ -75,14 +86,17 @@ export async function benchWorkers(dir: string, vm: Victoria, workers: number[],
       const proc = new VigilProcess(['server', '-c', config, '--workers', String(n)], { BENCH_BROKER_PASSWORD: SERVER.password, VIGIL_LOG_LEVEL: 'error' }).start();
       try {
         // Every worker holds its even share before the clock starts.
+        let pids: number[] = [];
         await until(async () => {
           const r = await fetch(`http://127.0.0.1:${http}/api/v1/cluster`).catch(() => undefined);
           if (!r?.ok) return false;
-          const c = (await r.json()) as { members: { alive: boolean; shards: number[] }[]; unowned: number[] };
+          const c = (await r.json()) as { members: { alive: boolean; pid: number; shards: number[] }[]; unowned: number[] };
           const alive = c.members.filter((m) => m.alive);
+          pids = alive.map((m) => m.pid);
           return alive.length === n && c.unowned.length === 0 && alive.every((m) => m.shards.length === SHARD_COUNT / n);
         }, 120_000);
         const before = await vmInserted(vm);
+        const cpu0 = pids.reduce((a, p) => a + cpuSeconds(p), 0);
         const pub = publish({ url: broker.url, mode: 'sites', names: sites.join(','), gateway: 'wgw', password: GATEWAY_PASSWORD, size, readings, window: 256 });
         // Polled every 250 ms (about 2 % of a 10 s run): reading VictoriaMetrics' metrics page more often
         // took a tenth of a core from the processes measured.
@@ -92,9 +106,12 @@ export async function benchWorkers(dir: string, vm: Victoria, workers: number[],
           await new Promise((r) => setTimeout(r, 250));
         }
         const end = Date.now();
+        const cpu = pids.reduce((a, p) => a + cpuSeconds(p), 0) - cpu0;
         const { start } = await pub;
         const seconds = (end - start) / 1000;
-        out.push({ workers: n, readingsPerS: Math.round(readings / seconds), seconds });
+        // What the workers used of the machine: if readings per worker CPU-second stay level from 1 to 2
+        // workers, nothing is lost between them, and the rest is the cores the other parts take.
+        out.push({ workers: n, readingsPerS: Math.round(readings / seconds), seconds, workerCpuPct: Math.round((cpu / seconds) * 100), readingsPerWorkerCpuS: Math.round(readings / cpu) });
       } finally {
         await proc.kill('SIGTERM');
       }
