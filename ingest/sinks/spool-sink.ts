@@ -185,14 +185,17 @@ export class SpoolSink implements TelemetrySink {
   }
 
   private take(): SpoolRow[] {
-    const rows = this.stmt.take.all(Math.max(1, Math.min(this.batchLimit, 10_000))) as SpoolRow[];
+    // Row by row, up to the batch: reading `batchLimit` rows at once read every row's text (a whole
+    // Envelope's lines each) while the spool held a backlog, to keep a few; at 500 readings per
+    // Envelope that halved the intake of a server behind on its TSDB writes (garbage collection).
+    const rows: SpoolRow[] = [];
     let n = 0;
-    let i = 0;
-    for (; i < rows.length; i++) {
-      if (i > 0 && n + rows[i]!.count > this.batchLimit) break;
-      n += rows[i]!.count;
+    for (const r of this.stmt.take.iterate(Math.max(1, Math.min(this.batchLimit, 10_000))) as IterableIterator<SpoolRow>) {
+      if (rows.length > 0 && n + r.count > this.batchLimit) break;
+      rows.push(r);
+      n += r.count;
     }
-    return rows.slice(0, i);
+    return rows;
   }
 
   private async settle(rows: SpoolRow[], outcome: DeliveryOutcome, signal: AbortSignal): Promise<void> {
