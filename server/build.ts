@@ -31,6 +31,7 @@ import {
   service,
   timeWindow,
   brokerUrlList,
+  ownPortService,
   shardOf,
 } from '../core/index.ts';
 import { RuleService, registerRulesApi } from '../rules/index.ts';
@@ -67,6 +68,11 @@ export interface ServerDeps {
   secretKeys?: { current?: string | undefined; previous?: string | undefined };
   /** More checks behind `/readyz` (the demo's: its week of history has been replayed). */
   readiness?: readonly ReadinessCheck[];
+  /**
+   * A worker of `vigil server --workers`: besides the shared port, listen on a port of its own and
+   * give that one to the other cluster members, so a question for this worker's devices reaches it.
+   */
+  ownPort?: boolean;
 }
 
 export interface Server extends Service {
@@ -195,12 +201,19 @@ export async function buildServer(config: ServerConfig, deps: ServerDeps): Promi
   const memberId = config.cluster.memberId ?? `${hostname()}-${process.pid}`;
   let cluster: ClusterNode | undefined;
   // Known once the HTTP service exists (below); read by the lease rounds, which start after it listens.
-  const listening: { address?: () => { host: string; port: number } } = {};
+  const listening: { address?: () => { host: string; port: number }; own?: () => { host: string; port: number } | undefined } = {};
   if (b.mode === 'external' && leased) {
     const ttlMs = config.cluster.failoverAfter;
     const shardSessions = new ShardSubscriber({ url: b.url, username: b.username, password: b.password, clientIdPrefix: b.clientId }, intake, log.child({ component: 'shards' }));
     // Where the others reach this server's API: as configured, or the address it listens on.
     const apiUrl = () => {
+      const own = listening.own?.();
+      if (own) {
+        // A worker: the advertised host (or this one) with the worker's own port.
+        const base = config.cluster.advertiseUrl ? new URL(config.cluster.advertiseUrl) : undefined;
+        const host = base?.hostname ?? (own.host === '0.0.0.0' || own.host === '::' ? hostname() : own.host.includes(':') ? `[${own.host}]` : own.host);
+        return `${base ? base.protocol.replace(':', '') : config.http.tls ? 'https' : 'http'}://${host}:${own.port}`;
+      }
       if (config.cluster.advertiseUrl) return config.cluster.advertiseUrl;
       const a = listening.address?.();
       if (!a || a.port === 0) return undefined;
@@ -286,6 +299,8 @@ export async function buildServer(config: ServerConfig, deps: ServerDeps): Promi
   );
   const http = httpService(app, config.http.host, config.http.port);
   listening.address = () => http.address();
+  const ownPort = deps.ownPort && cluster ? ownPortService(app, config.http.host, config.http.tls) : undefined;
+  if (ownPort) listening.own = () => ownPort.address();
 
   // Stop order (reverse): intake sources first, then sinks flush, then the database closes.
   const services: Service[] = [
@@ -301,6 +316,7 @@ export async function buildServer(config: ServerConfig, deps: ServerDeps): Promi
     ...(subscriber ? [subscriber] : []),
     ...(cluster ? [cluster] : []),
     http,
+    ...(ownPort ? [ownPort] : []),
   ];
   const group = new ServiceGroup(services, { log });
 

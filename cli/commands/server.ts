@@ -41,6 +41,7 @@ export async function serverCommand(argv: string[], ctx: CliContext): Promise<nu
     clock: systemClock,
     registry: createRegistry({ defaultMetrics: true }),
     secretKeys: { current: ctx.env.VIGIL_SECRET_KEY, previous: ctx.env.VIGIL_SECRET_KEY_OLD },
+    ownPort: index !== undefined,
   });
   await server.start();
   const sig = await untilSignal();

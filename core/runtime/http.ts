@@ -108,6 +108,43 @@ export function httpService(app: FastifyInstance, host: string, port: number): S
 }
 
 /**
+ * A second listener of the same app on a port of its own (ephemeral, never shared): a server worker
+ * behind one shared port listens here too, so another server can reach this very worker. Same routes,
+ * same access checks, same TLS.
+ */
+export function ownPortService(app: FastifyInstance, host: string, tls: TlsServerFiles | undefined): Service & { address(): { host: string; port: number } | undefined } {
+  let server: import('node:http').Server | undefined;
+  let bound: { host: string; port: number } | undefined;
+  return {
+    ...service(
+      'http-own-port',
+      async () => {
+        const handler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => app.routing(req, res);
+        const { createServer } = tls ? await import('node:https') : await import('node:http');
+        server = tls ? (createServer as typeof import('node:https').createServer)(readTlsFiles(tls), handler) : (createServer as typeof import('node:http').createServer)(handler);
+        const srv = server;
+        // `exclusive`: in a cluster worker, a port of this worker's own, not one shared through the primary.
+        await new Promise<void>((resolve, reject) => {
+          srv.once('error', reject);
+          srv.listen({ host, port: 0, exclusive: true }, () => resolve());
+        });
+        const a = srv.address();
+        if (a && typeof a === 'object') bound = { host, port: a.port };
+      },
+      async () => {
+        const srv = server;
+        server = undefined;
+        if (!srv) return;
+        const closed = new Promise<void>((resolve) => srv.close(() => resolve()));
+        srv.closeAllConnections();
+        await closed;
+      },
+    ),
+    address: () => bound,
+  };
+}
+
+/**
  * The `http:` section of the server and the gateway: where the API listens and how callers prove who
  * they are. One schema so both processes refuse the same unsafe settings.
  */

@@ -13,8 +13,10 @@ import { Victoria } from '../helpers/victoria.ts';
 const ACL = readFileSync(new URL('../../examples/mosquitto/acl', import.meta.url), 'utf8');
 const SERVER = { username: 'vigil-server', password: 'server-secret-for-tests' };
 const SITES = Array.from({ length: 16 }, (_, i) => `site-${i}`);
+const ADMIN = 'admin-token-for-the-workers-test';
+const auth = { headers: { authorization: `Bearer ${ADMIN}` } };
 
-type Cluster = { members: { id: string; pid: number; alive: boolean; shards: number[] }[]; unowned: number[] };
+type Cluster = { members: { id: string; pid: number; alive: boolean; shards: number[]; apiUrl: string | null }[]; unowned: number[] };
 
 // `vigil server --workers 2`: two processes on one machine share the shards through the same leases
 // as separate servers, behind one HTTP port; a worker that dies is started again by the primary.
@@ -27,7 +29,7 @@ describe('vigil server --workers 2', () => {
   let gw: MqttClient;
   let seq = 0;
   let sent = 0;
-  const cluster = async () => (await (await fetch(`http://127.0.0.1:${http}/api/v1/cluster`)).json()) as Cluster;
+  const cluster = async () => (await (await fetch(`http://127.0.0.1:${http}/api/v1/cluster`, auth)).json()) as Cluster;
   const round = async () => {
     const ts = Date.now() - 60_000;
     for (const site of SITES) {
@@ -47,13 +49,13 @@ describe('vigil server --workers 2', () => {
         version: 1,
         dataDir: join(tmp.dir, 'data'),
         database: { url: await freshDatabase('workers') },
-        http: { host: '127.0.0.1', port: http, requireAuth: false },
+        http: { host: '127.0.0.1', port: http, requireAuth: true, apiToken: '${ADMIN_TOKEN}' },
         broker: { mode: 'external', url: broker.url, username: SERVER.username, password: '${BROKER_PASSWORD}', clientId: 'vigil-server', shards: 'leased' },
         cluster: { memberId: 'box', failoverAfter: '2s' },
         sinks: [{ kind: 'influxdb', url: vm.url, org: 'vigil', bucket: 'telemetry' }],
       }),
     );
-    proc = new VigilProcess(['server', '-c', config, '--workers', '2'], { BROKER_PASSWORD: SERVER.password, VIGIL_LOG_LEVEL: 'warn' }).start();
+    proc = new VigilProcess(['server', '-c', config, '--workers', '2'], { BROKER_PASSWORD: SERVER.password, ADMIN_TOKEN: ADMIN, VIGIL_LOG_LEVEL: 'warn' }).start();
     gw = connect(broker.url, { username: 'gw-1', password: 'gw-password', clientId: 'gw-1' });
     await new Promise((r) => gw.once('connect', r));
   }, 60_000);
@@ -79,6 +81,28 @@ describe('vigil server --workers 2', () => {
 
     await round();
     await waitFor(async () => (await vm.count()) === sent, { message: 'every reading stored by one worker or the other' });
+
+    // Each worker tells the cluster a port of its own, so any worker (the shared port hands a
+    // connection to either) can ask the one that holds a device for it.
+    const urls = await waitFor(async () => {
+      const u = (await cluster()).members.filter((m) => m.alive).map((m) => m.apiUrl);
+      return u.every((x) => x !== null) && new Set(u).size === 2 ? (u as string[]) : undefined;
+    }, { message: 'a port of its own per worker' });
+    expect(urls).not.toContain(`http://127.0.0.1:${http}`);
+    // A worker's own port is the same API with the same guard, as an attacker would try it: no token,
+    // an encoded path, a forged forwarded mark.
+    for (const u of urls) {
+      expect((await fetch(`${u}/api/v1/cluster`)).status).toBe(401);
+      expect((await fetch(`${u}/%61pi/v1/cluster`)).status).toBe(401);
+      expect((await fetch(`${u}/api/v1/devices/${SITES[0]}-fan/overview`, { headers: { 'x-vigil-forwarded': '1' } })).status).toBe(401);
+      expect((await fetch(`${u}/api/v1/cluster`, auth)).status).toBe(200);
+    }
+    for (const site of SITES) {
+      for (let k = 0; k < 2; k++) {
+        const r = await fetch(`http://127.0.0.1:${http}/api/v1/devices/${site}-fan/overview`, auth);
+        expect(r.status, `${site}-fan through the shared port`).toBe(200);
+      }
+    }
 
     // A worker dies: the primary starts it again, and it takes its share back.
     const victim = balanced[0]!;
