@@ -1,3 +1,4 @@
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type FastifyModule from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
@@ -113,15 +114,15 @@ export function httpService(app: FastifyInstance, host: string, port: number): S
  * same access checks, same TLS.
  */
 export function ownPortService(app: FastifyInstance, host: string, tls: TlsServerFiles | undefined): Service & { address(): { host: string; port: number } | undefined } {
-  let server: import('node:http').Server | undefined;
+  let server: HttpServer | undefined;
   let bound: { host: string; port: number } | undefined;
   return {
     ...service(
       'http-own-port',
       async () => {
-        const handler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => app.routing(req, res);
-        const { createServer } = tls ? await import('node:https') : await import('node:http');
-        server = tls ? (createServer as typeof import('node:https').createServer)(readTlsFiles(tls), handler) : (createServer as typeof import('node:http').createServer)(handler);
+        const handler = (req: IncomingMessage, res: ServerResponse) => app.routing(req, res);
+        // Loaded here: most processes never open a port of their own.
+        server = tls ? (await import('node:https')).createServer(readTlsFiles(tls), handler) : (await import('node:http')).createServer(handler);
         const srv = server;
         // `exclusive`: in a cluster worker, a port of this worker's own, not one shared through the primary.
         await new Promise<void>((resolve, reject) => {
