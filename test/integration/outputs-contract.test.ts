@@ -116,7 +116,16 @@ describe.each(OUTPUT_CASES)('output contract: $family $kind', (c) => {
   it('loses nothing to a SIGKILL mid-delivery, and the restart takes each item once by its key', async () => {
     // Two requests taken slowly, then none answered: the kill comes with requests in flight, always.
     target.plan({ sequence: ['slow', 'slow'], then: 'hang' });
-    const seenBefore = new Set(await target.taken());
+    // A TSDB shows what it took a moment later (VictoriaMetrics flushes about once a second): wait until
+    // the earlier tests' items have all shown, or they would count as this test's resends under new keys.
+    let before = await target.taken();
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 1200));
+      const again = await target.taken();
+      if (again.length === before.length) break;
+      before = again;
+    }
+    const seenBefore = new Set(before);
     const db = fresh();
     const run = (put?: string) => {
       const p: ChildProcess = spawn(process.execPath, [TSX, CHILD, c.kind, db, JSON.stringify(target.address), ...(put ? [put] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
