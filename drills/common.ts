@@ -118,3 +118,79 @@ export function writeProcessConfigs(
   );
   return { server, gateway };
 }
+
+/**
+ * A sensor on a gateway's site broker that publishes numbered readings at QoS 1 (`vibration_rms` of
+ * `dev-<n mod devices>`, sample time t0 + n ms, so the TSDB's timestamps give the numbers back) and a
+ * bearing that stays too hot (`hot-1`, one problem: one ticket whatever crashes; its samples are 5
+ * minutes apart in sample time, so the limit rule's 10 minutes pass within three samples). A persistent
+ * session and the client's own store: what the gateway did not acknowledge is sent again, and a
+ * message reported failed is published again, as a well-behaved sensor does.
+ */
+export class NumberedSensor {
+  readonly t0 = Date.now() - 3_600_000;
+  readonly acked = new Set<number>();
+  sent = 0;
+  private n = 0;
+  private hotK = 0;
+  private readonly hotT0 = Date.now() - 24 * 3_600_000;
+  private timer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    private readonly client: MqttClient,
+    private readonly devices: number,
+    private readonly value: (n: number) => number,
+  ) {}
+
+  static async connect(url: string, clientId: string, o: { devices: number; value: (n: number) => number }): Promise<NumberedSensor> {
+    const client = await mqttClient(url, { clientId, clean: false });
+    // Refused reconnects while the gateway is killed: the client keeps trying.
+    client.on('error', () => undefined);
+    return new NumberedSensor(client, o.devices, o.value);
+  }
+
+  /** Publishes `rate` numbered readings a second, and the hot bearing once a second, until {@link stop}. */
+  start(rate: number): void {
+    const perTick = Math.max(1, Math.round(rate / 10));
+    this.timer = setInterval(() => {
+      for (let i = 0; i < perTick; i++) this.publish(this.n++);
+      if (this.n % (perTick * 10) < perTick) this.hot();
+    }, 100);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  async close(): Promise<void> {
+    this.stop();
+    await this.client.endAsync(true);
+  }
+
+  /** What the TSDB holds of the numbered readings: distinct numbers, samples in all, and acknowledged numbers missing. */
+  async count(vm: { export(selector: string): Promise<{ timestamps: number[] }[]> }): Promise<{ stored: number; raw: number; lost: number }> {
+    const seen = new Set<number>();
+    let raw = 0;
+    for (const s of await vm.export('{__name__="telemetry_vibration_rms"}')) {
+      for (const ts of s.timestamps) {
+        raw++;
+        seen.add(ts - this.t0);
+      }
+    }
+    let lost = 0;
+    for (const a of this.acked) if (!seen.has(a)) lost++;
+    return { stored: seen.size, raw, lost };
+  }
+
+  private publish(n: number, again = false): void {
+    if (!again) this.sent++;
+    this.client.publish(`sensors/dev-${n % this.devices}/vibration_rms`, JSON.stringify({ value: this.value(n), ts: this.t0 + n }), { qos: 1 }, (err) => {
+      if (err) setTimeout(() => this.publish(n, true), 200);
+      else this.acked.add(n);
+    });
+  }
+
+  private hot(): void {
+    this.client.publish('sensors/hot-1/bearing_temp', JSON.stringify({ value: 110, ts: Math.min(Date.now(), this.hotT0 + this.hotK++ * 300_000) }), { qos: 1 });
+  }
+}

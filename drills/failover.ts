@@ -1,6 +1,5 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect, type MqttClient } from 'mqtt';
 import pg from 'pg';
 import { shardOf } from '../core/index.ts';
 import { VigilProcess } from '../test/helpers/child.ts';
@@ -9,7 +8,7 @@ import { freePort } from '../test/helpers/net.ts';
 import { Postgres } from '../test/helpers/postgres.ts';
 import { tempDir } from '../test/helpers/tmp.ts';
 import { Victoria } from '../test/helpers/victoria.ts';
-import { sleep, until } from './common.ts';
+import { NumberedSensor, sleep, until } from './common.ts';
 
 // The gateway and site of examples/nats/vigil-users.conf: the cluster runs with the example's logins.
 const SITE = 'plant-a';
@@ -69,8 +68,7 @@ export async function failoverDrill(o: FailoverOptions): Promise<FailoverResult>
   const ownPg = o.database ? undefined : new Postgres();
   const servers: { id: string; http: number; proc: VigilProcess | undefined; config: string }[] = [];
   let gateway: VigilProcess | undefined;
-  let sensor: MqttClient | undefined;
-  let pubTimer: NodeJS.Timeout | undefined;
+  let sensor: NumberedSensor | undefined;
   try {
     await Promise.all([vm.start(), nats.start(), ownPg?.start()]);
     const database = o.database ?? ownPg!.url;
@@ -121,29 +119,10 @@ export async function failoverDrill(o: FailoverOptions): Promise<FailoverResult>
     gateway = new VigilProcess(['gateway', '-c', gwConfig], env).start();
     await until(async () => (await fetch(`http://127.0.0.1:${gwHttp}/healthz`).catch(() => undefined))?.ok === true, 30_000);
 
-    sensor = connect(`mqtt://127.0.0.1:${sensors}`, { clientId: 'failover-sensor', clean: false, reconnectPeriod: 200 });
-    sensor.on('error', () => undefined);
-    await new Promise<void>((r) => sensor!.once('connect', () => r()));
-    const t0 = Date.now() - 3_600_000;
-    const acked = new Set<number>();
-    let sent = 0;
-    const publish = (n: number, again = false) => {
-      if (!again) sent++;
-      sensor!.publish(`sensors/dev-${n % DEVICES}/vibration_rms`, JSON.stringify({ value: 1 + (n % 7) / 10, ts: t0 + n }), { qos: 1 }, (err) => {
-        if (err) setTimeout(() => publish(n, true), 200);
-        else acked.add(n);
-      });
-    };
-    // A bearing that stays too hot the whole time: one problem, so one ticket whichever server holds it.
-    const hotT0 = Date.now() - 24 * 3_600_000;
-    let hotK = 0;
-    const hot = () => sensor!.publish('sensors/hot-1/bearing_temp', JSON.stringify({ value: 110, ts: Math.min(Date.now(), hotT0 + hotK++ * 300_000) }), { qos: 1 });
-    let n = 0;
-    const perTick = Math.max(1, Math.round(o.rate / 10));
-    pubTimer = setInterval(() => {
-      for (let i = 0; i < perTick; i++) publish(n++);
-      if (n % (perTick * 10) < perTick) hot();
-    }, 100);
+    // Values a healthy fan has: the only problem is the hot bearing.
+    sensor = await NumberedSensor.connect(`mqtt://127.0.0.1:${sensors}`, 'failover-sensor', { devices: DEVICES, value: (n) => 1 + (n % 7) / 10 });
+    sensor.start(o.rate);
+    const numbered = sensor;
 
     const live = () => servers.filter((s) => s.proc);
     const view = async (): Promise<ClusterView | undefined> => {
@@ -198,14 +177,13 @@ export async function failoverDrill(o: FailoverOptions): Promise<FailoverResult>
       }
       await sleep(250);
     }
-    clearInterval(pubTimer);
-    pubTimer = undefined;
+    numbered.stop();
     await Promise.all(restarts);
     await brokerDone;
     await until(() => handovers.length === kills, 130_000, 250);
 
     // Everything acknowledged by the gateway, then everything out of the outbox and every spool.
-    await until(() => acked.size === sent, 120_000, 200);
+    await until(() => numbered.acked.size === numbered.sent, 120_000, 200);
     for (const s of servers) await until(async () => (await fetch(`http://127.0.0.1:${s.http}/readyz`).catch(() => undefined))?.ok === true, 60_000);
     const drained = await until(async () => {
       try {
@@ -222,28 +200,14 @@ export async function failoverDrill(o: FailoverOptions): Promise<FailoverResult>
     }, 180_000, 500);
     // An Envelope a killed server had taken but not acknowledged comes again after the broker's ack
     // wait (NATS `mqtt.ack_wait`): wait for what is missing until then, and a little more.
-    const count = async () => {
-      const series = await vm.export('{__name__="telemetry_vibration_rms"}');
-      const seen = new Set<number>();
-      let raw = 0;
-      for (const s of series) {
-        for (const ts of s.timestamps) {
-          raw++;
-          seen.add(ts - t0);
-        }
-      }
-      let lost = 0;
-      for (const a of acked) if (!seen.has(a)) lost++;
-      return { seen, raw, lost };
-    };
-    let c = await count();
+    let c = await numbered.count(vm);
     const deadline = Date.now() + 60_000;
     while (c.lost > 0 && Date.now() < deadline) {
       await sleep(2000);
-      c = await count();
+      c = await numbered.count(vm);
     }
     await sleep(1500);
-    const { seen, raw, lost } = await count();
+    const { stored, raw, lost } = await numbered.count(vm);
 
     // Tickets as the shared store holds them: every ticket ever opened, by problem.
     const db = new pg.Client({ connectionString: database });
@@ -260,11 +224,11 @@ export async function failoverDrill(o: FailoverOptions): Promise<FailoverResult>
       await db.end();
     }
     return {
-      sent,
-      acknowledged: acked.size,
-      stored: seen.size,
+      sent: numbered.sent,
+      acknowledged: numbered.acked.size,
+      stored,
       lost,
-      duplicates: raw - seen.size,
+      duplicates: raw - stored,
       tickets,
       duplicate_tickets: duplicateTickets,
       max_handover_s: handovers.length ? Math.max(...handovers) : 0,
@@ -275,8 +239,7 @@ export async function failoverDrill(o: FailoverOptions): Promise<FailoverResult>
       drained: drained ? 1 : 0,
     };
   } finally {
-    if (pubTimer) clearInterval(pubTimer);
-    await sensor?.endAsync(true);
+    await sensor?.close();
     await gateway?.kill('SIGTERM');
     for (const s of servers) await s.proc?.kill('SIGTERM');
     await nats.destroy();

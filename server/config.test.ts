@@ -49,4 +49,17 @@ describe('server config: leased shards', () => {
     expect(problems({ version: 1, broker: external, database: { url: 'postgres://vigil@db:5432/vigil' }, cluster: { failoverAfter: 'soon' } }).join()).toMatch(/^cluster\.failoverAfter/);
     expect(problems({ version: 1, broker: { ...external, shards: 'some' } }).join()).toMatch(/^broker/);
   });
+
+  // Other servers send the caller's token to advertiseUrl, and the server connects to every broker URL:
+  // anything but a plain http(s) origin or an mqtt(s) URL is refused with its path.
+  it('takes every broker node as a list and an advertised API origin, and refuses what is not one', () => {
+    const db = { url: 'postgres://vigil@db:5432/vigil' };
+    const nodes = ['mqtt://10.0.0.11:1883', 'mqtts://10.0.0.12:8883'];
+    expect(problems({ version: 1, broker: { ...external, url: nodes }, database: db, cluster: { advertiseUrl: 'https://server-1.internal:8080' } })).toEqual([]);
+    expect(problems({ version: 1, broker: { ...external, url: [...nodes, 'http://10.0.0.13'] }, database: db })).toEqual([expect.stringMatching(/^broker\.url\.2: an mqtt:\/\/ or mqtts:\/\/ URL/)]);
+    expect(problems({ version: 1, broker: { ...external, url: [] }, database: db })).toEqual([expect.stringMatching(/^broker\.url: at least one broker URL/)]);
+    for (const advertiseUrl of ['javascript:alert(1)', 'file:///etc/passwd', 'https://evil.example/steal?x=', 'https://server-1.internal:8080/api', '//server-1']) {
+      expect(problems({ version: 1, broker: external, database: db, cluster: { advertiseUrl } }), advertiseUrl).toEqual([expect.stringMatching(/^cluster\.advertiseUrl: an http:\/\/ or https:\/\/ URL without a path/)]);
+    }
+  });
 });
