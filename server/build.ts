@@ -205,20 +205,16 @@ export async function buildServer(config: ServerConfig, deps: ServerDeps): Promi
   if (b.mode === 'external' && leased) {
     const ttlMs = config.cluster.failoverAfter;
     const shardSessions = new ShardSubscriber({ url: b.url, username: b.username, password: b.password, clientIdPrefix: b.clientId }, intake, log.child({ component: 'shards' }));
-    // Where the others reach this server's API: as configured, or the address it listens on.
+    // Where the others reach this server's API: as configured, or the address it listens on; a worker
+    // gives its own port (with the configured host, if any).
     const apiUrl = () => {
       const own = listening.own?.();
-      if (own) {
-        // A worker: the advertised host (or this one) with the worker's own port.
-        const base = config.cluster.advertiseUrl ? new URL(config.cluster.advertiseUrl) : undefined;
-        const host = base?.hostname ?? (own.host === '0.0.0.0' || own.host === '::' ? hostname() : own.host.includes(':') ? `[${own.host}]` : own.host);
-        return `${base ? base.protocol.replace(':', '') : config.http.tls ? 'https' : 'http'}://${host}:${own.port}`;
-      }
-      if (config.cluster.advertiseUrl) return config.cluster.advertiseUrl;
-      const a = listening.address?.();
+      if (!own && config.cluster.advertiseUrl) return config.cluster.advertiseUrl;
+      const a = own ?? listening.address?.();
       if (!a || a.port === 0) return undefined;
-      const host = a.host === '0.0.0.0' || a.host === '::' ? hostname() : a.host.includes(':') ? `[${a.host}]` : a.host;
-      return `${config.http.tls ? 'https' : 'http'}://${host}:${a.port}`;
+      const base = config.cluster.advertiseUrl ? new URL(config.cluster.advertiseUrl) : undefined;
+      const host = base?.hostname ?? (a.host === '0.0.0.0' || a.host === '::' ? hostname() : a.host.includes(':') ? `[${a.host}]` : a.host);
+      return `${base ? base.protocol.slice(0, -1) : config.http.tls ? 'https' : 'http'}://${host}:${a.port}`;
     };
     const leases = await ShardLeases.open(sql, { member: { id: memberId, host: hostname(), pid: process.pid, apiUrl }, ttlMs, clock, lag: () => intake.lagByShard() }, ClusterNode.events(() => cluster));
     const windows = await ShardWindows.open(sql, dedupe);
