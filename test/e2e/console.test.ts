@@ -204,6 +204,11 @@ describe('operator console in Chromium, on the demo, signed in with the token it
       await page.waitForSelector(`[role=status] >> text=visits/${n} done`);
     };
     await plan();
+    // Another ticket event redraws the board live; a pick already made on this card must survive it.
+    await card.locator('select[name=result]').selectOption('not_fixed');
+    await post(`/api/v1/tickets/${id}/comment`, { note: 'customer called again' });
+    await page.waitForTimeout(1500);
+    await expect(card.locator('select[name=result]').inputValue()).resolves.toBe('not_fixed');
     await record(1, 'not_fixed');
     await plan();
     await record(2, 'fixed');

@@ -117,7 +117,9 @@ export function ticketsPage(root: HTMLElement, me: Me): Page {
       const note = h('input', { name: 'comment', required: true, size: 20 });
       box.append(h('form', { class: 'inline', onsubmit: (e: Event) => (e.preventDefault(), void act(t, 'comment', { note: note.value })) }, h('label', {}, 'Comment', note), h('button', { type: 'submit' }, 'Comment')));
     }
-    box.addEventListener('focusin', () => (editing = t.id));
+    // A pick from a list need not move focus (keyboard shortcuts, assistive tools), so a change marks
+    // the card as being edited too; otherwise a live redraw could put back the default just before Record.
+    for (const type of ['focusin', 'input', 'change']) box.addEventListener(type, () => (editing = t.id));
     return box;
   }
 
