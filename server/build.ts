@@ -34,8 +34,8 @@ import {
   ownPortService,
   shardOf,
 } from '../core/index.ts';
-import { RuleService, registerRulesApi } from '../rules/index.ts';
-import { TicketManager, registerSurveyPages, registerTicketsApi } from '../tickets/index.ts';
+import { RuleService, equipmentOf, registerRulesApi } from '../rules/index.ts';
+import { TicketManager, registerLibraryApi, registerSurveyPages, registerTicketsApi } from '../tickets/index.ts';
 import { registerConsoleApi, registerConsoleStatic } from '../dashboards/console/index.ts';
 import {
   DedupeLedger,
@@ -142,7 +142,10 @@ export async function buildServer(config: ServerConfig, deps: ServerDeps): Promi
     siteOf: async (id: string) => devices.siteOf(id) ?? (await history.siteOf(id)),
     knownSite: async (site: string) => devices.hasSite(site) || (await history.hasSite(site)),
   };
-  const tickets = await TicketManager.open(config.tickets, { sql, slaRunner: singleRunner(sql, LOCKS.slaClock, 'vigil-sla-clock'), clock, secrets, log: log.child({ component: 'tickets' }), registry, history, findings: rules.findings, devices: deviceLookup, linkKey });
+  const tickets = await TicketManager.open(config.tickets, { sql, slaRunner: singleRunner(sql, LOCKS.slaClock, 'vigil-sla-clock'), clock, secrets, log: log.child({ component: 'tickets' }), registry, history, findings: rules.findings, devices: deviceLookup, linkKey, audit,
+    // The model as the active ruleset's device entries have it; before the rules start, none is known.
+    equipment: (id, site) => (rules.started ? equipmentOf(rules.live.activeRuleset, id, site ?? undefined) : null),
+  });
   rules.onFinding((f, id) => {
     // The rules stored the finding first; one whose ticket change fails (the store is down) is logged
     // with its ids, and stays in the findings list.
@@ -277,6 +280,7 @@ export async function buildServer(config: ServerConfig, deps: ServerDeps): Promi
   registerIngestApi(app, { devices, gateways, quarantine, status: pipeline });
   registerRulesApi(app, rules, now);
   registerTicketsApi(app, tickets, now);
+  registerLibraryApi(app, tickets, now);
   registerSurveyPages(app, tickets, linkKey, now);
   const leasesOf = cluster?.leases;
   registerConsoleApi(app, {

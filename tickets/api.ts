@@ -85,7 +85,16 @@ export const ActionBodies = {
   start: z.strictObject({ note: Note.optional() }),
   assign: z.strictObject({ assignee: z.string().trim().min(1).max(200), note: Note.optional() }),
   comment: z.strictObject({ note: Note }),
-  resolve: z.strictObject({ outcome: OutcomeSchema, note: Note }),
+  /** The outcome and note, and how it was put right: a catalog fault code, the failed component, the action taken, parts, time on site. */
+  resolve: z.strictObject({
+    outcome: OutcomeSchema,
+    note: Note,
+    faultCode: z.string().trim().min(1).max(40).optional(),
+    component: z.string().trim().min(1).max(200).optional(),
+    action: z.string().trim().min(1).max(4000).optional(),
+    partsUsed: z.array(PartUsedSchema).max(100).optional(),
+    minutesOnSite: z.number().int().min(0).max(100_000).optional(),
+  }),
   close: z.strictObject({ note: Note.optional() }),
   reopen: z.strictObject({ note: Note }),
   /** Completes a customer's report that named no known site: then it is prioritised and dispatched. */
@@ -104,9 +113,22 @@ const Version = z.number().int().positive().optional();
 const ActionBodiesVersioned = Object.fromEntries(Object.entries(ActionBodies).map(([k, v]) => [k, v.extend({ version: Version })])) as unknown as { [K in ActionName]: (typeof ActionBodies)[K] };
 const ACTIONS = Object.keys(ActionBodies) as ActionName[];
 
+/** An action's body inbound: there `action` names the action, so a resolve's action taken is `actionTaken`. */
+function inboundBody(a: ActionName): z.ZodObject {
+  const body = ActionBodiesVersioned[a] as z.ZodObject;
+  return a === 'resolve' ? body.omit({ action: true }).extend({ actionTaken: z.string().trim().min(1).max(4000).optional() }) : body;
+}
+
+type ResolveBody = Omit<z.infer<typeof ActionBodies.resolve>, 'action'> & { externalRef?: string | undefined };
+
+/** The resolve body's structured fields as the manager takes them; `taken` is the action taken. */
+function resolveInput(b: ResolveBody, taken: string | undefined): ActionInput {
+  return { action: 'resolve', outcome: b.outcome, note: b.note, externalRef: b.externalRef, resolution: { faultCode: b.faultCode, component: b.component, action: taken, partsUsed: b.partsUsed, minutesOnSite: b.minutesOnSite } };
+}
+
 /** What the desk's system sends to the inbound webhook: a ticket action, its actor and its own reference. */
 export const InboundSchema = z.discriminatedUnion('action', [
-  ...ACTIONS.map((a) => ActionBodiesVersioned[a].extend({ action: z.literal(a), ticketId: z.number().int().positive(), actor: z.string().min(1).max(200), externalRef: ExternalRef.optional() })),
+  ...ACTIONS.map((a) => inboundBody(a).extend({ action: z.literal(a), ticketId: z.number().int().positive(), actor: z.string().min(1).max(200), externalRef: ExternalRef.optional() })),
 ] as unknown as [z.ZodObject, ...z.ZodObject[]]);
 type Inbound = ActionInput & { ticketId: number; actor: string };
 
@@ -136,7 +158,7 @@ const StreamQuery = z.strictObject({ after: z.coerce.number().int().min(0).optio
 const MAX_STREAMS = 200;
 
 /** An instant in a query: epoch milliseconds, a date (`2026-01-31`, midnight UTC) or an ISO date-time. */
-const Instant = z.union([
+export const Instant = z.union([
   z.string().regex(/^\d{1,15}$/).transform(Number),
   z.iso.date().transform((d) => Date.parse(`${d}T00:00:00Z`)),
   z.iso.datetime({ offset: true }).transform((d) => Date.parse(d)),
@@ -254,7 +276,8 @@ export function registerTicketsApi(app: FastifyInstance, tickets: TicketManager,
       // A scoped desk reviews a report into one of its own sites only.
       if (action === 'review' && principal.sites && !principal.sites.has(String(body.site))) return reply.code(403).send({ error: 'forbidden', message: 'a token scoped to sites reviews a report into one of its sites' });
       const { version, ...rest } = body as { version?: number };
-      return send(reply, tickets.act(params.id, { action, ...rest, ...via } as ActionInput, { name: principal.name, role: principal.role }, principal.sites, version));
+      const input = action === 'resolve' ? resolveInput(rest as ResolveBody, (rest as { action?: string }).action) : ({ action, ...rest, ...via } as ActionInput);
+      return send(reply, tickets.act(params.id, input, { name: principal.name, role: principal.role }, principal.sites, version));
     },
     );
   }
@@ -409,7 +432,8 @@ export function registerTicketsApi(app: FastifyInstance, tickets: TicketManager,
         if (!(await tickets.outbox.takeInbound(params.id, key, now()))) return { duplicate: true, ticket };
         const via = input.action === 'accept' || input.action === 'survey' ? { via: 'webhook' } : {};
         const { version, ...rest } = input as ActionInput & { version?: number };
-        const result = await tickets.act(ticketId, { ...rest, ...via } as ActionInput, { name: actor, role: `webhook:${params.id}` }, undefined, version);
+        const given = rest.action === 'resolve' ? resolveInput(rest as unknown as ResolveBody, (rest as { actionTaken?: string }).actionTaken) : ({ ...rest, ...via } as ActionInput);
+        const result = await tickets.act(ticketId, given, { name: actor, role: `webhook:${params.id}` }, undefined, version);
         if (!result.ok) await tickets.outbox.forgetInbound(params.id, key);
         return send(reply, Promise.resolve(result));
       },

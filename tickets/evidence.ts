@@ -4,6 +4,8 @@ const HOUR = 3_600_000;
 
 /** Per-minute history, as the server's rollups keep it. */
 export interface HistoryRows {
+  /** The minute of a device's oldest reading still held, for the time to its first failure. */
+  firstMinute?(deviceId: string): Promise<number | undefined>;
   rows(q: { from: number; to: number; devices?: readonly string[]; metrics?: readonly string[] }): Promise<Iterable<{ metric: string; count: number; mean: number; min: number; max: number; last: number; minute: number }>>;
 }
 

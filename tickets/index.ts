@@ -1,5 +1,11 @@
 export { TicketManager, TicketsConfigSchema, type TicketsConfig, type ActionInput, type ActResult, type ReportInput, type VisitInput, type DeviceLookup, RULE_ENGINE, SLA_CLOCK } from './manager.ts';
 export { registerTicketsApi, ActionBodies, InboundSchema, ReportBody } from './api.ts';
+export { registerLibraryApi } from './library-api.ts';
+export { CaseLibrary, CaseSchema, SimilarCaseSchema, score as caseScore, shapeOf, type Case, type CaseProbe, type SimilarCase } from './cases.ts';
+export { FaultCatalog, ISO_14224_CODES, normaliseCode, type FaultCode } from './fault-codes.ts';
+export { faultReport, faultReportCsv, FaultReportRowSchema, type FaultReportRow } from './fault-report.ts';
+export { partsForecast, partsForecastCsv, ForecastLineSchema, type ForecastLine } from './parts-forecast.ts';
+export { KnowledgeStore } from './knowledge.ts';
 export { registerSurveyPages } from './survey-page.ts';
 export { signLink, verifyLink, type LinkClaim, type LinkPurpose } from './links.ts';
 export { TicketPolicySchema, type TicketPolicy, assetOf, priorityOf, slaOf, dispatchGroupOf, escalate } from './policy.ts';

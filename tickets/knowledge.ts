@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Fault } from '../core/index.ts';
+import { type Fault, FaultSchema, type Migration, type Sql, migrateStore } from '../core/index.ts';
 
 export const AdviceSchema = z.strictObject({
   title: z.string().min(1),
@@ -63,3 +63,81 @@ export const KNOWLEDGE_BASE: Readonly<Record<Fault, Advice>> = {
 export function adviceFor(fault: Fault, overrides: Partial<Record<Fault, Advice>>): Advice {
   return overrides[fault] ?? KNOWLEDGE_BASE[fault];
 }
+
+/** One version of the advice for a fault, as an operator published it. */
+export const KnowledgeVersionSchema = z.strictObject({
+  fault: FaultSchema,
+  version: z.number().int().positive(),
+  title: z.string(),
+  action: z.string(),
+  parts: z.array(z.string()),
+  author: z.string(),
+  at: z.number().int(),
+  comment: z.string(),
+});
+export type KnowledgeVersion = z.infer<typeof KnowledgeVersionSchema>;
+
+/**
+ * The advice per fault as operators edit it through the API: every change is a new version with its
+ * author, time and reason, and the newest one counts. A fault nobody edited keeps the config's
+ * override, else the shipped entry.
+ */
+export class KnowledgeStore {
+  private constructor(
+    private readonly sql: Sql,
+    private readonly overrides: Partial<Record<Fault, Advice>>,
+  ) {}
+
+  static async open(sql: Sql, overrides: Partial<Record<Fault, Advice>>): Promise<KnowledgeStore> {
+    await migrateStore(sql, KNOWLEDGE_MIGRATIONS);
+    return new KnowledgeStore(sql, overrides);
+  }
+
+  /** The advice that counts now for a fault, and where it comes from. */
+  async advice(fault: Fault): Promise<Advice & { source: 'edited' | 'config' | 'shipped'; version: number | null }> {
+    const v = await this.latest(fault);
+    if (v) return { title: v.title, action: v.action, parts: v.parts, source: 'edited', version: v.version };
+    const o = this.overrides[fault];
+    return o ? { ...o, source: 'config', version: null } : { ...KNOWLEDGE_BASE[fault], source: 'shipped', version: null };
+  }
+
+  async latest(fault: Fault): Promise<KnowledgeVersion | undefined> {
+    const row = await this.sql.get<Row>('SELECT * FROM knowledge_version WHERE fault = ? ORDER BY version DESC LIMIT 1', [fault]);
+    return row && toVersion(row);
+  }
+
+  async versions(fault: Fault): Promise<KnowledgeVersion[]> {
+    return (await this.sql.all<Row>('SELECT * FROM knowledge_version WHERE fault = ? ORDER BY version DESC', [fault])).map(toVersion);
+  }
+
+  /** Publishes a new version; two editors at once get consecutive versions (the key refuses a second of the same number). */
+  async publish(fault: Fault, advice: Advice, author: string, comment: string, at: number): Promise<KnowledgeVersion> {
+    return this.sql.tx(async () => {
+      const n = ((await this.sql.get<{ v: number | null }>('SELECT MAX(version) AS v FROM knowledge_version WHERE fault = ?', [fault]))?.v ?? 0) + 1;
+      await this.sql.run('INSERT INTO knowledge_version (fault, version, title, action, parts, author, at, comment) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [fault, n, advice.title, advice.action, JSON.stringify(advice.parts), author, at, comment]);
+      return { fault, version: n, ...advice, author, at, comment };
+    });
+  }
+}
+
+interface Row {
+  fault: string;
+  version: number;
+  title: string;
+  action: string;
+  parts: string;
+  author: string;
+  at: number;
+  comment: string;
+}
+const toVersion = (r: Row): KnowledgeVersion => ({ fault: r.fault as Fault, version: Number(r.version), title: r.title, action: r.action, parts: JSON.parse(r.parts) as string[], author: r.author, at: Number(r.at), comment: r.comment });
+
+const KNOWLEDGE_MIGRATIONS: Migration[] = [
+  {
+    id: 'knowledge/001-initial',
+    sqlite: `CREATE TABLE IF NOT EXISTS knowledge_version (fault TEXT NOT NULL, version INTEGER NOT NULL, title TEXT NOT NULL, action TEXT NOT NULL,
+        parts TEXT NOT NULL, author TEXT NOT NULL, at INTEGER NOT NULL, comment TEXT NOT NULL, PRIMARY KEY (fault, version));`,
+    postgres: `CREATE TABLE knowledge_version (fault TEXT NOT NULL, version INTEGER NOT NULL, title TEXT NOT NULL, action TEXT NOT NULL,
+        parts TEXT NOT NULL, author TEXT NOT NULL, at BIGINT NOT NULL, comment TEXT NOT NULL, PRIMARY KEY (fault, version));`,
+  },
+];

@@ -1,3 +1,4 @@
+import { csv } from './csv.ts';
 import { z } from 'zod';
 import { type Migration, type Param, type Sql, migrateStore } from '../core/index.ts';
 import type { TicketPolicy } from './policy.ts';
@@ -300,15 +301,14 @@ const CSV_COLUMNS = [
 
 /** The KPI table as CSV (RFC 4180), one line per group and period; empty cells where a figure is null. */
 export function kpiCsv(rows: readonly KpiRow[]): string {
-  const cell = (v: string | number | null) => (v === null ? '' : typeof v === 'number' ? String(Math.round(v * 1e6) / 1e6) : /[",\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
-  const lines = rows.map((r) =>
-    [
+  return csv(
+    CSV_COLUMNS,
+    rows.map((r) => [
       r.group, r.period, r.opened, r.response.meanMinutes, r.response.p90Minutes, r.response.withinSla, r.firstTimeFix.rate, r.firstTimeFix.judged,
       r.resolution.rate, r.resolution.due, r.satisfaction.rate, r.satisfaction.answered, r.satisfaction.answerRate, r.nps.score, r.mttrHours, r.predictedShare, r.complaints?.count ?? null,
       r.complaints?.per100Tickets ?? null, r.complaints?.repeatRate ?? null, r.belowTarget.join(' '),
-    ].map(cell).join(','),
+    ]),
   );
-  return [CSV_COLUMNS.join(','), ...lines].join('\r\n') + '\r\n';
 }
 
 export interface KpiAlert {

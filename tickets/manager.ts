@@ -12,6 +12,8 @@ import {
   TICKET_DEFAULTS,
   type Urgency,
   type Visit,
+  type Equipment,
+  type AuditLog,
   dedupeKeyOf,
   type Clock,
   Counter,
@@ -39,7 +41,9 @@ import {
   type WebhookPayload,
 } from '../core/index.ts';
 import { type HistoryRows, buildEvidence } from './evidence.ts';
-import { AdviceSchema, adviceFor } from './knowledge.ts';
+import { type Advice, AdviceSchema, KnowledgeStore } from './knowledge.ts';
+import { CaseLibrary, type CaseProbe } from './cases.ts';
+import { FaultCatalog, OwnFaultCodesSchema } from './fault-codes.ts';
 import { ComplaintDesk } from './complaints/index.ts';
 import { KpiAlerts, computeKpis } from './kpis.ts';
 import { TRANSITIONS, awaitsResponse, step } from './lifecycle.ts';
@@ -55,6 +59,8 @@ export const TicketsConfigSchema = z
     policy: TicketPolicySchema,
     /** Replaces the shipped suggested action and likely parts for a fault. */
     knowledge: z.partialRecord(FaultSchema, AdviceSchema).default({}),
+    /** Fault codes of your own beside the shipped ISO 14224 ones: `[{ code: X-IMP1, title: Impeller crack }]`. */
+    faultCodes: OwnFaultCodesSchema,
     /** How often SLA deadlines (and unanswered return visits) are checked against the clock. */
     slaCheckEvery: DurationSchema.prefault('30s'),
     /** Signs the links of acceptance and survey pages sent to customers. */
@@ -90,12 +96,21 @@ export type ActionInput =
   | { action: 'acknowledge' | 'start' | 'close' | 'reopen'; note?: Opt<string>; externalRef?: Opt<string> }
   | { action: 'assign'; assignee: string; note?: Opt<string>; externalRef?: Opt<string> }
   | { action: 'comment'; note: string; externalRef?: Opt<string> }
-  | { action: 'resolve'; outcome: Outcome; note: string; externalRef?: Opt<string> }
+  | { action: 'resolve'; outcome: Outcome; note: string; externalRef?: Opt<string>; resolution?: Opt<ResolutionInput> }
   | { action: 'review'; site: string; deviceId?: Opt<string>; fault?: Opt<Fault>; urgency?: Opt<Urgency>; note?: Opt<string>; externalRef?: Opt<string> }
   | { action: 'accept'; by: string; via?: Opt<Acceptance['via']>; note?: Opt<string>; externalRef?: Opt<string> }
   | { action: 'survey'; score: number; nps?: Opt<number>; comment?: Opt<string>; via?: Opt<Survey['via']>; externalRef?: Opt<string> };
 
 export type ActResult = { ok: true; ticket: Ticket; event: TicketEvent } | { ok: false; status: 400 | 404 | 409; error: string; message: string };
+
+/** The structured half of a resolution, as the desk gives it (each part optional). */
+export interface ResolutionInput {
+  faultCode?: Opt<string>;
+  component?: Opt<string>;
+  action?: Opt<string>;
+  partsUsed?: Opt<Visit['partsUsed']>;
+  minutesOnSite?: Opt<number>;
+}
 
 /** A customer's report as the desk takes it down. */
 export interface ReportInput {
@@ -145,6 +160,10 @@ export interface TicketDeps {
   devices?: DeviceLookup | undefined;
   /** Signs customer links; without it no links are made. */
   linkKey?: Buffer | undefined;
+  /** Where operators' edits of the knowledge base are recorded beside their versions. */
+  audit?: AuditLog | undefined;
+  /** A device's model, firmware and installation date (the ruleset's device entries), or null. */
+  equipment?: ((deviceId: string, site: string | null) => Equipment | null) | undefined;
 }
 
 /**
@@ -167,6 +186,9 @@ export class TicketManager implements Service {
   private readonly kpiBelowTarget: Counter<'kpi'>;
   readonly kpiAlerts: KpiAlerts;
   readonly complaints: ComplaintDesk;
+  readonly cases: CaseLibrary;
+  readonly knowledge: KnowledgeStore;
+  readonly catalog: FaultCatalog;
   /** Findings of one device are applied one after another, in the order the rules raised them. */
   private readonly byDevice = new KeyedSerial();
   private slaRound: Promise<void> = Promise.resolve();
@@ -187,14 +209,25 @@ export class TicketManager implements Service {
     if (resealed > 0) deps.log.info({ subscriptions: resealed }, 'webhook secrets sealed with the current key');
     const kpiAlerts = await KpiAlerts.open(deps.sql);
     const complaints = await ComplaintDesk.open(deps.sql, () => config.policy, store, deps.clock);
-    return new TicketManager(config, deps, { store, outbox, kpiAlerts, complaints });
+    const catalog = new FaultCatalog(config.faultCodes);
+    const cases = await CaseLibrary.open(deps.sql, catalog);
+    const filed = await cases.backfill(store.iterate(0, Number.MAX_SAFE_INTEGER), async (id) => {
+      const resolved = (await store.history(id)).filter((e) => e.type === 'ticket.resolved').at(-1);
+      return typeof resolved?.detail.note === 'string' ? resolved.detail.note : null;
+    });
+    if (filed > 0) deps.log.info({ cases: filed }, 'resolved tickets filed in the case library');
+    const knowledge = await KnowledgeStore.open(deps.sql, config.knowledge);
+    return new TicketManager(config, deps, { store, outbox, kpiAlerts, complaints, cases, knowledge, catalog });
   }
 
   private constructor(
     private readonly config: TicketsConfig,
     private readonly deps: TicketDeps,
-    parts: { store: TicketStore; outbox: WebhookOutbox; kpiAlerts: KpiAlerts; complaints: ComplaintDesk },
+    parts: { store: TicketStore; outbox: WebhookOutbox; kpiAlerts: KpiAlerts; complaints: ComplaintDesk; cases: CaseLibrary; knowledge: KnowledgeStore; catalog: FaultCatalog },
   ) {
+    this.cases = parts.cases;
+    this.knowledge = parts.knowledge;
+    this.catalog = parts.catalog;
     this.store = parts.store;
     this.outbox = parts.outbox;
     this.kpiAlerts = parts.kpiAlerts;
@@ -332,9 +365,10 @@ export class TicketManager implements Service {
           if (other) return { ok: false, status: 409, error: 'conflict', message: `ticket ${other.id} is already open for ${key}; add the report there and close this one` };
           const asset = assetOf(policy, r.deviceId ?? '', r.site);
           const priority = priorityOf(policy, severityOf(urgency), fault, asset);
-          const advice = adviceFor(fault, this.config.knowledge);
+          const equipment = r.deviceId ? this.equipmentOf(r.deviceId, r.site) : null;
+          const advice = await this.advise(fault, { ticketId: t.id, deviceId: r.deviceId ?? null, model: equipment?.model });
           // The response clock runs from the customer's call, not from the review.
-          next = { ...next, site: r.site, deviceId: r.deviceId ?? null, fault, dedupeKey: key, priority, dispatchGroup: dispatchGroupOf(policy, asset), title: titleOf(advice.title, r.deviceId ?? null, r.site), suggestedAction: advice.action, likelyParts: advice.parts, ...slaOf(policy, priority, t.createdAt) };
+          next = { ...next, site: r.site, deviceId: r.deviceId ?? null, equipment, fault, dedupeKey: key, priority, dispatchGroup: dispatchGroupOf(policy, asset), title: titleOf(advice.title, r.deviceId ?? null, r.site), suggestedAction: advice.action, likelyParts: advice.parts, ...slaOf(policy, priority, t.createdAt) };
           Object.assign(detail, { site: r.site, deviceId: r.deviceId ?? null, fault, priority });
           break;
         }
@@ -347,6 +381,10 @@ export class TicketManager implements Service {
           detail.assignee = input.assignee;
           break;
         case 'resolve': {
+          const res = this.resolution(input.resolution);
+          if (!res.ok) return { ok: false, status: 400, error: 'bad_request', message: res.message };
+          next.resolution = res.resolution;
+          if (res.resolution) detail.resolution = res.resolution;
           next.outcome = input.outcome;
           next.resolvedAt = now;
           detail.outcome = input.outcome;
@@ -389,6 +427,8 @@ export class TicketManager implements Service {
       }
       if (input.externalRef) detail.externalRef = input.externalRef;
       await this.store.save(next);
+      // Every resolution is a case later tickets learn from, written with it or not at all.
+      if (input.action === 'resolve') await this.cases.put(next, input.note);
       const event = await this.record(next, TRANSITIONS[input.action].event, actor, detail, out);
       return { ok: true, ticket: next, event };
     });
@@ -437,7 +477,8 @@ export class TicketManager implements Service {
           return { ok: true, ticket: next, event, joined: true };
         }
       }
-      const advice = adviceFor(fault, this.config.knowledge);
+      const equipment = deviceId !== null ? this.equipmentOf(deviceId, placed.site ?? null) : null;
+      const advice = await this.advise(fault, { deviceId, model: equipment?.model });
       const known = placed.site !== undefined;
       const created = await this.store.create({
         dedupeKey: deviceId !== null ? dedupeKeyOf(deviceId, fault) : `report:${randomUUID()}`,
@@ -455,6 +496,7 @@ export class TicketManager implements Service {
         firstSeenAt: now,
         lastSeenAt: now,
         ...opening(slaOf(policy, priority, now), advice),
+        equipment,
         source: 'reported',
         reports: [rep],
       });
@@ -622,6 +664,15 @@ export class TicketManager implements Service {
     return raised;
   }
 
+  get audit(): AuditLog | undefined {
+    return this.deps.audit;
+  }
+
+  /** Where a device's time to first failure counts from without an installation date: its oldest reading held. */
+  firstReading(deviceId: string): Promise<number | undefined> {
+    return this.deps.history?.firstMinute?.(deviceId) ?? Promise.resolve(undefined);
+  }
+
   get policy(): TicketsConfig['policy'] {
     return this.config.policy;
   }
@@ -678,7 +729,7 @@ export class TicketManager implements Service {
     if (!VIBRATION_DIAGNOSES.includes(f.fault) || f.event === 'resolve') return undefined;
     const symptom = active.find((t) => t.fault === 'vibration');
     if (!symptom) return undefined;
-    const advice = adviceFor(f.fault, this.config.knowledge);
+    const advice = await this.advise(f.fault, { ticketId: symptom.id, deviceId: symptom.deviceId, model: symptom.equipment?.model, metrics: [f.metric] });
     const refined: Ticket = {
       ...symptom,
       fault: f.fault,
@@ -714,7 +765,8 @@ export class TicketManager implements Service {
     const asset = assetOf(policy, f.deviceId, f.site ?? null);
     const priority = priorityOf(policy, f.severity, t?.fault ?? f.fault, asset);
     if (!t) {
-      const advice = adviceFor(f.fault, this.config.knowledge);
+      const equipment = this.equipmentOf(f.deviceId, f.site ?? null);
+      const advice = await this.advise(f.fault, { deviceId: f.deviceId, model: equipment?.model, metrics: [f.metric] });
       const ticket = await this.store.create({
         dedupeKey: f.dedupeKey,
         site: f.site ?? null,
@@ -731,6 +783,7 @@ export class TicketManager implements Service {
         firstSeenAt: f.at,
         lastSeenAt: f.at,
         ...opening(slaOf(policy, priority, now), advice),
+        equipment,
         evidence: await buildEvidence([f], this.deps.history),
       });
       await this.store.putFinding(ticket.id, f);
@@ -762,6 +815,37 @@ export class TicketManager implements Service {
     await this.store.save(next);
     await this.record(next, 'ticket.updated', RULE_ENGINE, { ruleId: f.ruleId, metric: f.metric, event: f.event, severity: f.severity, occurrences: next.occurrences, changed }, out);
     return next;
+  }
+
+  private equipmentOf(deviceId: string, site: string | null): Equipment | null {
+    return this.deps.equipment?.(deviceId, site) ?? null;
+  }
+
+  /**
+   * What a new ticket suggests: the fix of the best-matching confirmed case of the same fault (a
+   * sibling of the same model first), then the knowledge base's advice; the knowledge base alone when
+   * no case is that close.
+   */
+  private async advise(fault: Fault, probe: Omit<CaseProbe, 'fault'>): Promise<Advice> {
+    const kb = await this.knowledge.advice(fault);
+    const best = (await this.cases.similar({ ...probe, fault }, 5)).find((c) => c.case.outcome === 'confirmed' && c.case.fault === fault && c.case.action);
+    if (!best) return { title: kb.title, action: kb.action, parts: kb.parts };
+    const c = best.case;
+    const code = c.faultCode ? `, ${c.faultCode}${c.faultCodeTitle ? ` ${c.faultCodeTitle}` : ''}` : '';
+    const parts = [...new Set([...c.partsUsed.map((p) => p.name), ...kb.parts])];
+    return { title: kb.title, action: `As on ticket #${c.ticketId} (${[c.deviceId, c.model].filter(Boolean).join(', ')}${code}): ${c.action}. ${kb.action}`, parts };
+  }
+
+  /** The resolve body's structured fields, checked against the fault-code catalog. */
+  private resolution(r: ResolutionInput | undefined): { ok: true; resolution: Ticket['resolution'] } | { ok: false; message: string } {
+    if (!r || Object.values(r).every((v) => v === undefined)) return { ok: true, resolution: null };
+    let faultCode: string | null = null;
+    if (r.faultCode !== undefined) {
+      const known = this.catalog.find(r.faultCode);
+      if (!known) return { ok: false, message: `faultCode: ${JSON.stringify(r.faultCode.slice(0, 40))} is not in the fault-code catalog (GET /api/v1/fault-codes lists it)` };
+      faultCode = known.code;
+    }
+    return { ok: true, resolution: { faultCode, component: r.component ?? null, action: r.action ?? null, partsUsed: r.partsUsed ?? [], minutesOnSite: r.minutesOnSite ?? null } };
   }
 
   private async record(t: Ticket, type: TicketEventType, actor: Actor, detail: Record<string, unknown>, out: [TicketEvent, Ticket][]): Promise<TicketEvent> {

@@ -217,6 +217,16 @@ export class TicketStore {
     }
   }
 
+  /** Every ticket still being worked on (not resolved, accepted or closed), a page at a time. */
+  async *working(): AsyncGenerator<Ticket> {
+    for (let after = 0; ; ) {
+      const rows = await this.sql.all<TicketRow & { id: number }>("SELECT id, data, version FROM ticket WHERE id > ? AND status NOT IN ('resolved', 'accepted', 'closed') ORDER BY id LIMIT 500", [after]);
+      for (const r of rows) yield parse(r);
+      if (rows.length < 500) return;
+      after = rows[rows.length - 1]!.id;
+    }
+  }
+
   async list(q: TicketQuery): Promise<{ tickets: Ticket[]; total: number }> {
     const w = new Where()
       .in('status', q.status)
@@ -316,6 +326,9 @@ function parse(row: TicketRow): Ticket {
   t.version = row.version;
   // Tickets stored before machines were declared have no transmitted evidence.
   if (t.evidence.transmitted === undefined) t.evidence.transmitted = [];
+  // Tickets stored before models and structured resolutions existed.
+  if (t.equipment === undefined) t.equipment = null;
+  if (t.resolution === undefined) t.resolution = null;
   // Spread only where needed: merging every ticket into a fresh object costs the hot path a third.
   return t.source === undefined ? ({ ...TICKET_DEFAULTS, ...t } as Ticket) : t;
 }

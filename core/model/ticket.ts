@@ -128,6 +128,31 @@ export const VisitSchema = z.strictObject({
 });
 export type Visit = z.infer<typeof VisitSchema>;
 
+/**
+ * How a ticket was put right, recorded at resolution: the structured half of a case that later tickets
+ * learn from. Every field may be empty (tickets resolved before it existed have `resolution: null`).
+ */
+export const ResolutionSchema = z.strictObject({
+  /** The root cause, a code of the fault-code catalog (ISO 14224 failure modes, mechanisms and causes, and the operator's own). */
+  faultCode: z.string().nullable(),
+  /** The component that failed (`drive-end bearing`). */
+  component: z.string().nullable(),
+  /** What was done (`replaced the bearing and regreased`). */
+  action: z.string().nullable(),
+  partsUsed: z.array(PartUsedSchema),
+  minutesOnSite: z.number().int().nullable(),
+});
+export type Resolution = z.infer<typeof ResolutionSchema>;
+
+/** The equipment a ticket is about, as the ruleset's device entries describe it when the ticket opened. */
+export const EquipmentSchema = z.strictObject({
+  model: z.string(),
+  firmware: z.string().nullable(),
+  /** When the machine went into service (epoch ms): where its time between failures counts from. */
+  installedAt: z.number().int().nullable(),
+});
+export type Equipment = z.infer<typeof EquipmentSchema>;
+
 export const AcceptanceSchema = z.strictObject({
   at: z.number().int(),
   /** The customer's name as they gave it. */
@@ -195,6 +220,10 @@ export const TicketSchema = z.strictObject({
    */
   firstTimeFix: z.boolean().nullable(),
   firstFixUntil: z.number().int().nullable(),
+  /** The device's model, firmware and installation date when the ticket opened; null when the ruleset names no model. */
+  equipment: EquipmentSchema.nullable(),
+  /** How it was put right, from the last resolution; null until then. */
+  resolution: ResolutionSchema.nullable(),
   /**
    * Moves on with every change. An action that gives the version it was decided on is refused (409)
    * when the ticket has changed since, so two people cannot overwrite each other unseen.
@@ -214,6 +243,8 @@ export const TICKET_DEFAULTS = {
   closeReason: null,
   firstTimeFix: null,
   firstFixUntil: null,
+  equipment: null,
+  resolution: null,
 } as const satisfies Partial<Ticket>;
 
 /** Who did it: a token's name and role, the rule engine, the SLA clock or the service desk's system. */

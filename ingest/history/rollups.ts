@@ -292,6 +292,12 @@ export class HistoryRollups {
     return row?.site;
   }
 
+  /** The minute of a device's oldest reading the history still holds (retention may have pruned older ones). */
+  async firstMinute(deviceId: string): Promise<number | undefined> {
+    const row = await this.sql.get<{ minute: number }>('SELECT minute FROM rollup_1m WHERE device_id = ? ORDER BY minute LIMIT 1', [deviceId]);
+    return row === undefined ? undefined : Number(row.minute);
+  }
+
   async hasSite(site: string): Promise<boolean> {
     for (const s of this.sites.values()) if (s === site) return true;
     return (await this.sql.get('SELECT 1 AS x FROM rollup_1m WHERE site = ? LIMIT 1', [site])) !== undefined;

@@ -141,3 +141,18 @@ function matches(m: Match | undefined, deviceId: string, site: string | undefine
 
 
 export type { Rule };
+
+/** What the ruleset's device entries say of a device's equipment (later entries win), or null without a model. */
+export function equipmentOf(rs: Ruleset, deviceId: string, site: string | undefined): { model: string; firmware: string | null; installedAt: number | null } | null {
+  let model: string | undefined;
+  let firmware: string | undefined;
+  let installed: string | undefined;
+  for (const d of rs.devices) {
+    if (!globMatch(d.id, deviceId) || (d.site !== undefined && d.site !== site)) continue;
+    model = d.model ?? model;
+    firmware = d.firmware ?? firmware;
+    installed = d.installedAt ?? installed;
+  }
+  if (model === undefined) return null;
+  return { model, firmware: firmware ?? null, installedAt: installed === undefined ? null : Date.parse(`${installed}T00:00:00Z`) };
+}

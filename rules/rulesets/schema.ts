@@ -90,6 +90,11 @@ export const DeviceEntrySchema = z.strictObject({
    * fires is filed as transmitted evidence on that one's ticket, not as a problem of its own.
    */
   machine: MachineIdSchema.optional(),
+  /** The equipment model (`acme-fan-710`): faults are counted per model, and cases of the same model rank first. */
+  model: z.string().trim().min(1).max(100).optional(),
+  firmware: z.string().trim().min(1).max(100).optional(),
+  /** When the machine went into service (`2024-03-01`): the engineering report's time between failures counts from it. */
+  installedAt: z.iso.date().optional(),
   tags: z.array(z.string()).default([]),
   overrides: z.record(z.string(), OverrideSchema).default({}),
 });

@@ -178,6 +178,10 @@ export class RuleService implements Service {
     });
   }
 
+  get started(): boolean {
+    return this.engine !== undefined;
+  }
+
   get live(): RuleEngine {
     if (!this.engine) throw new Error('the rule service has not started');
     return this.engine;
