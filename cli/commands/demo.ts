@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -6,6 +6,7 @@ import { ServiceGroup, createRegistry, service, generateSecret, generateToken, h
 import { ScenarioRunner, ScenarioSchema } from '../../firmware-sim/index.ts';
 import { GatewayConfigSchema, buildGateway } from '../../gateway/index.ts';
 import { ServerConfigSchema, buildServer } from '../../server/index.ts';
+import { defaultRulesetText } from '../../rules/index.ts';
 import { type CliContext, cliLogger, influxFromEnv, stopMessage, untilSignal } from '../context.ts';
 import { demoHelp } from '../help.ts';
 
@@ -35,6 +36,7 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
   const scenario = loadConfigFile(ScenarioSchema, values.scenario, ctx.env);
 
   const modbusDevices = scenario.devices.filter((d) => d.modbus);
+  const ruleset = demoRuleset(scenario.devices, join(dataDir, 'server'));
   const tls = values.tls ? await demoCertificates(join(dataDir, 'tls')) : undefined;
   const scheme = tls ? { http: 'https', mqtt: 'mqtts' } : { http: 'http', mqtt: 'mqtt' };
   const serverTls = tls && { cert: tls.server.cert, key: tls.server.key };
@@ -56,6 +58,7 @@ export async function demoCommand(argv: string[], ctx: CliContext): Promise<numb
         dataDir: join(dataDir, 'server'),
         http: { host: '127.0.0.1', port: httpPort, ...(serverTls ? { tls: serverTls } : {}) },
         broker: { mode: 'embedded', host: '127.0.0.1', ...brokerOn(mqttPort), gateways: [{ gatewayId: 'demo-gw', site: scenario.site, passwordHash: hashSecret(password) }] },
+        rules: { ruleset },
         ...(influx ? { sinks: [{ kind: 'influxdb', ...influx }] } : {}),
         // The shared store when one is named, as a server config's database: { url: "${VIGIL_DATABASE_URL}" } does.
         ...(ctx.env.VIGIL_DATABASE_URL ? { database: { url: '${VIGIL_DATABASE_URL}' } } : {}),
@@ -166,3 +169,18 @@ async function demoCertificates(dir: string): Promise<{ ca: string; server: { ce
   return { ca, server };
 }
 export { demoHelp };
+
+/**
+ * The default ruleset with the scenario's equipment models as device entries, written where the demo
+ * server starts from it, so faults count per model and a fan's case is offered on its sibling.
+ */
+function demoRuleset(devices: readonly { id: string; model?: string | undefined }[], dir: string): string {
+  const entries = devices.filter((d) => d.model).map((d) => `  - { id: ${JSON.stringify(d.id)}, model: ${JSON.stringify(d.model)} }`);
+  const text = defaultRulesetText();
+  if (entries.length === 0) return 'default';
+  if (!/^devices: \[\]$/m.test(text)) throw new Error('the default ruleset has device entries of its own; the demo cannot add its models');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'demo-ruleset.yaml');
+  writeFileSync(file, text.replace(/^devices: \[\]$/m, `devices:\n${entries.join('\n')}`));
+  return file;
+}

@@ -23,6 +23,8 @@ const SimMetricSchema = z.enum(SIM_METRICS);
 export const ScenarioDeviceSchema = z.strictObject({
   id: DeviceIdSchema,
   seed: z.number().int().default(1),
+  /** The equipment model, for the server's ruleset device entries (faults per model, similar cases). */
+  model: z.string().trim().min(1).max(100).optional(),
   vibration: z.number().positive().default(1.4),
   temperature: z.number().default(48),
   ambient: z.number().default(22),

@@ -71,11 +71,11 @@ describe('vigil demo (what `npm start` runs), as a user starts it', () => {
           devices: { deviceId: string; lastTs: number; values: Record<string, { value: number }> }[];
         };
         const fan = body.devices.find((d) => d.deviceId === 'fan-2');
-        return body.devices.length === 6 && fan && fan.lastTs > startedAt - 3 * 86_400_000 ? body.devices : undefined;
+        return body.devices.length === 7 && fan && fan.lastTs > startedAt - 3 * 86_400_000 ? body.devices : undefined;
       },
-      { timeoutMs: 40_000, message: 'six devices, replayed to three days ago' },
+      { timeoutMs: 40_000, message: 'seven devices, replayed to three days ago' },
     );
-    expect(devices.map((d) => d.deviceId).sort()).toEqual(['compressor-4', 'fan-2', 'motor-5', 'press-6', 'pump-1', 'pump-3']);
+    expect(devices.map((d) => d.deviceId).sort()).toEqual(['compressor-4', 'fan-2', 'fan-7', 'motor-5', 'press-6', 'pump-1', 'pump-3']);
     expect((devices.find((d) => d.deviceId === 'press-6') as { state?: string }).state).toBe('online');
     const fan = devices.find((d) => d.deviceId === 'fan-2')!;
     const pump = devices.find((d) => d.deviceId === 'pump-1')!;

@@ -56,3 +56,15 @@ export const can = {
   comment: (me: Me) => me.role !== 'viewer',
   editRules: (me: Me) => me.role === 'operator' || me.role === 'admin',
 };
+
+/** Fetches a CSV export with the signed-in token and hands it to the browser as a download. */
+export async function downloadCsv(path: string, filename: string): Promise<void> {
+  const res = await fetch(path, { headers: { authorization: `Bearer ${token.get() ?? ''}` } });
+  if (!res.ok) throw new ApiError(res.status, `HTTP ${res.status}`);
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  a.click();
+  URL.revokeObjectURL(url);
+}

@@ -1,7 +1,10 @@
 import { ApiError, type Me, api, token } from './api.ts';
 import { h } from './dom.ts';
 import { devicePage } from './pages/device.ts';
+import { faultsPage } from './pages/faults.ts';
 import { fleetPage } from './pages/fleet.ts';
+import { knowledgePage } from './pages/knowledge.ts';
+import { partsPage } from './pages/parts.ts';
 import { kpisPage } from './pages/kpis.ts';
 import { maintenancePage } from './pages/maintenance.ts';
 import { pipelinePage } from './pages/pipeline.ts';
@@ -23,6 +26,9 @@ const ROUTES: Record<string, { title: string; page: Route; nav: boolean }> = {
   device: { title: 'Device', page: devicePage, nav: false },
   tickets: { title: 'Tickets', page: ticketsPage, nav: true },
   kpis: { title: 'KPIs', page: kpisPage, nav: true },
+  faults: { title: 'Faults', page: faultsPage, nav: true },
+  parts: { title: 'Parts', page: partsPage, nav: true },
+  knowledge: { title: 'Knowledge', page: knowledgePage, nav: true },
   rules: { title: 'Rules', page: rulesPage, nav: true },
   maintenance: { title: 'Maintenance', page: maintenancePage, nav: true },
   pipeline: { title: 'Pipeline', page: pipelinePage, nav: true },

@@ -1,5 +1,5 @@
 import uPlot from 'uplot';
-import { type Me, api, token } from '../api.ts';
+import { type Me, api, downloadCsv } from '../api.ts';
 import { chartWidth } from '../chart.ts';
 import { h } from '../dom.ts';
 import type { Page } from '../main.ts';
@@ -64,13 +64,9 @@ export function kpisPage(root: HTMLElement, _me: Me): Page {
       const from = to - Math.max(1, Number(weeks.value) || 12) * 7 * 86_400_000;
       const q = `from=${from}&to=${to}&groupBy=${groupBy.value}&interval=${interval.value}`;
       const k = await api<Kpis>(`/api/v1/kpis?${q}`);
-      csv.onclick = async (e: Event) => {
+      csv.onclick = (e: Event) => {
         e.preventDefault();
-        const res = await fetch(`/api/v1/kpis?${q}&format=csv`, { headers: { authorization: `Bearer ${token.get() ?? ''}` } });
-        const url = URL.createObjectURL(await res.blob());
-        const a = h('a', { href: url, download: `vigil-kpis-${groupBy.value}-${interval.value}.csv` });
-        a.click();
-        URL.revokeObjectURL(url);
+        void downloadCsv(`/api/v1/kpis?${q}&format=csv`, `vigil-kpis-${groupBy.value}-${interval.value}.csv`);
       };
       const b = k.industry.firstTimeFix;
       note.textContent = `Targets: response ≤ ${k.targets.responseMinutes} min, first-time fix ≥ ${pct(k.targets.firstTimeFix)}, resolution ≥ ${pct(k.targets.resolution)}, satisfaction ≥ ${pct(k.targets.satisfaction)}. Industry: first-time fix averages ${pct(b.average[0]!)}–${pct(b.average[1]!)}, best in class ${pct(b.bestInClass)} (${b.source}).`;

@@ -24,6 +24,8 @@ interface Ticket {
   reports: { at: number; channel: string; contact: { name: string }; symptom: string; urgency: string }[];
   visits: { n: number; plannedAt: number; technician: string; arrivedAt: number | null; result: string | null }[];
   firstTimeFix: boolean | null;
+  equipment: { model: string; firmware: string | null } | null;
+  resolution: { faultCode: string | null; component: string | null; action: string | null; partsUsed: { name: string; quantity: number }[]; minutesOnSite: number | null } | null;
   evidence: {
     limitsCrossed: { ruleId: string; metric: string; severity: string; measure: string; value: number | null; limit: number | null }[];
     predictedLimitAt: number | null;
@@ -42,12 +44,49 @@ export function evidenceLines(e: Ticket['evidence']): string[] {
   ];
 }
 
+interface Similar {
+  case: { ticketId: number; title: string; deviceId: string | null; model: string | null; site: string | null; faultCode: string | null; faultCodeTitle: string | null; outcome: string; component: string | null; action: string | null; note: string | null; partsUsed: { name: string; quantity: number }[]; resolvedAt: number };
+  score: number;
+  reasons: string[];
+  falseAlarm: boolean;
+}
+
+/** `bearing 6205 x2, grease` as parts used: a name, and a quantity after x or × (1 without one). */
+export function parseParts(text: string): { name: string; quantity: number }[] {
+  return text
+    .split(/[,;\n]/)
+    .map((p) => p.trim())
+    .filter(Boolean)
+    .map((p) => {
+      const m = /^(.*?)\s*[x×]\s*(\d+(?:[.,]\d+)?)$/i.exec(p);
+      return m ? { name: m[1]!.trim(), quantity: Number(m[2]!.replace(',', '.')) } : { name: p, quantity: 1 };
+    });
+}
+
+/** A past case as one line a technician reads: where, what was wrong, what fixed it. */
+function caseLine(s: Similar): HTMLElement {
+  const c = s.case;
+  const code = c.faultCode ? ` ${c.faultCode}${c.faultCodeTitle ? ` (${c.faultCodeTitle})` : ''}` : '';
+  const parts = c.partsUsed.length ? ` Parts: ${c.partsUsed.map((p) => `${p.name} ×${p.quantity}`).join(', ')}.` : '';
+  return h(
+    'li',
+    { class: s.falseAlarm ? 'false-alarm' : '', 'data-case': c.ticketId },
+    h('strong', {}, `#${c.ticketId} ${c.deviceId ?? ''}${c.model ? ` (${c.model})` : ''}`),
+    ` ${time(c.resolvedAt)}, ${s.falseAlarm ? 'FALSE ALARM' : c.outcome.replaceAll('_', ' ')}${code}: ${c.action ?? c.note ?? '(no action recorded)'}.${parts}`,
+    h('span', { class: 'muted' }, ` ${s.reasons.join(', ')}`),
+  );
+}
+
 const ACTIVE = 'new,open,acknowledged,in_progress,reopened';
 const WORKING = ['open', 'reopened', 'acknowledged', 'in_progress'];
 
 export function ticketsPage(root: HTMLElement, me: Me): Page {
   let showResolved = false;
   let editing = 0;
+  const openSimilar = new Set<number>();
+  // The catalog's codes as suggestions in every resolve form's fault-code field.
+  const codes = h('datalist', { id: 'fault-codes' });
+  void api<{ codes: { code: string; title: string }[] }>('/api/v1/fault-codes').then((r) => codes.replaceChildren(...r.codes.map((c) => h('option', { value: c.code }, c.title))), () => undefined);
   const toggle = h('input', { type: 'checkbox', id: 'show-resolved' });
   toggle.addEventListener('change', () => {
     showResolved = toggle.checked;
@@ -55,7 +94,7 @@ export function ticketsPage(root: HTMLElement, me: Me): Page {
   });
   const board = h('div', { class: 'board', id: 'board' });
   const status = h('p', { role: 'status', class: 'muted' });
-  root.append(h('h1', {}, 'Tickets'), h('div', { class: 'filters' }, h('label', {}, h('span', {}, 'Show resolved and closed'), toggle)), status, board);
+  root.append(h('h1', {}, 'Tickets'), h('div', { class: 'filters' }, h('label', {}, h('span', {}, 'Show resolved and closed'), toggle)), status, board, codes);
 
   async function act(t: Ticket, action: string, body: Record<string, unknown>) {
     let said: string;
@@ -85,8 +124,28 @@ export function ticketsPage(root: HTMLElement, me: Me): Page {
         box.append(h('form', { class: 'inline', onsubmit: (e: Event) => (e.preventDefault(), void act(t, 'assign', { assignee: who.value })) }, h('label', {}, 'Assign to', who), h('button', { type: 'submit' }, 'Assign')));
         const outcome = h('select', { name: 'outcome' }, ...['confirmed', 'no_fault_found', 'false_alarm'].map((o) => h('option', { value: o }, o.replaceAll('_', ' '))));
         const note = h('input', { name: 'note', required: true, size: 16 });
+        // How it was put right: the case later tickets learn from (each field optional).
+        const code = h('input', { name: 'faultCode', size: 6, list: 'fault-codes', placeholder: 'M2.4' });
+        const component = h('input', { name: 'component', size: 12 });
+        const taken = h('input', { name: 'action', size: 18 });
+        const parts = h('input', { name: 'partsUsed', size: 18, placeholder: 'bearing 6205 x1, grease' });
+        const minutes = h('input', { name: 'minutesOnSite', type: 'number', min: '0', max: '100000', size: 4 });
+        const resolveBody = () => {
+          const b: Record<string, unknown> = { outcome: outcome.value, note: note.value };
+          if (code.value.trim()) b.faultCode = code.value.trim();
+          if (component.value.trim()) b.component = component.value.trim();
+          if (taken.value.trim()) b.action = taken.value.trim();
+          if (parts.value.trim()) b.partsUsed = parseParts(parts.value);
+          if (minutes.value) b.minutesOnSite = Number(minutes.value);
+          return b;
+        };
         box.append(
-          h('form', { class: 'inline', 'aria-label': `resolve ticket ${t.id}`, onsubmit: (e: Event) => (e.preventDefault(), void act(t, 'resolve', { outcome: outcome.value, note: note.value })) }, h('label', {}, 'Outcome', outcome), h('label', {}, 'Note', note), h('button', { type: 'submit', class: 'primary' }, 'Resolve')),
+          h(
+            'form',
+            { class: 'inline', 'aria-label': `resolve ticket ${t.id}`, onsubmit: (e: Event) => (e.preventDefault(), void act(t, 'resolve', resolveBody())) },
+            h('label', {}, 'Outcome', outcome), h('label', {}, 'Note', note), h('label', {}, 'Fault code', code), h('label', {}, 'Component', component), h('label', {}, 'Action taken', taken), h('label', {}, 'Parts used', parts), h('label', {}, 'Minutes on site', minutes),
+            h('button', { type: 'submit', class: 'primary' }, 'Resolve'),
+          ),
         );
       }
       if (t.status === 'new') {
@@ -123,6 +182,23 @@ export function ticketsPage(root: HTMLElement, me: Me): Page {
     return box;
   }
 
+  /** Past cases like this ticket, fetched when the desk opens the panel (not for every card on every redraw). */
+  function similarPanel(t: Ticket): HTMLElement {
+    const list = h('ol', { class: 'similar' });
+    const panel = h('details', { class: 'similar-cases' }, h('summary', {}, 'Similar cases'), list);
+    panel.addEventListener('toggle', () => {
+      if (!panel.open) return void openSimilar.delete(t.id);
+      openSimilar.add(t.id);
+      list.replaceChildren(h('li', { class: 'muted' }, 'Loading…'));
+      api<{ cases: Similar[] }>(`/api/v1/tickets/${t.id}/similar?limit=5`)
+        .then((r) => list.replaceChildren(...(r.cases.length ? r.cases.map(caseLine) : [h('li', { class: 'muted' }, 'No past case like this one yet.')])))
+        .catch((err: unknown) => list.replaceChildren(h('li', { class: 'error' }, String((err as Error).message))));
+    });
+    // Still open after a live redraw, as the desk left it.
+    if (openSimilar.has(t.id)) panel.open = true;
+    return panel;
+  }
+
   function card(t: Ticket): HTMLElement {
     const deadline = t.status === 'open' || t.status === 'reopened' ? t.respondBy : t.resolveBy;
     const left = timeLeft(deadline);
@@ -130,13 +206,15 @@ export function ticketsPage(root: HTMLElement, me: Me): Page {
     return h(
       'article',
       { class: 'card', 'data-ticket': t.id, 'aria-label': `ticket ${t.id}` },
-      h('h3', {}, `#${t.id} ${t.title}`),
+      h('h3', {}, `#${t.id} ${t.title}`, t.equipment ? h('span', { class: 'muted' }, ` ${t.equipment.model}`) : null),
       h('div', {}, `${t.status.replace('_', ' ')} · ${t.source === 'reported' ? 'reported by the customer' : t.customerNoticed ? 'predicted; the customer noticed too' : 'predicted'} · ${t.severity} · ${t.occurrences}× · ${t.dispatchGroup}${t.assignee ? ` · ${t.assignee}` : ''}${t.outcome ? ` · ${t.outcome}` : ''}${t.firstTimeFix === null ? '' : t.firstTimeFix ? ' · first-time fix' : ' · not a first-time fix'}`),
       ...t.reports.map((r) => h('p', { class: 'muted' }, `${time(r.at)}, ${r.channel}, ${r.contact.name} (${r.urgency}): “${r.symptom}”`)),
       t.visits.length ? h('ul', { class: 'visits', 'aria-label': 'visits' }, ...t.visits.map((v) => h('li', {}, `Visit ${v.n}: ${v.technician}, ${time(v.plannedAt)}${v.arrivedAt ? `, arrived ${time(v.arrivedAt)}` : ''}${v.result ? `: ${v.result.replaceAll('_', ' ')}` : ''}`))) : null,
       h('div', { class: breached ? 'breached' : '' }, `${breached ? '⚠ SLA breached: ' : ''}${t.status === 'open' || t.status === 'reopened' ? 'respond' : 'resolve'} by ${time(deadline)} (${left.text})`),
       h('details', { class: 'evidence' }, h('summary', {}, 'Evidence'), h('ul', {}, ...evidenceLines(t.evidence).map((line) => h('li', {}, line)))),
       h('details', {}, h('summary', {}, 'Suggested action'), h('p', {}, t.suggestedAction), h('p', { class: 'muted' }, `Parts: ${t.likelyParts.join(', ')}`), t.deviceId ? h('a', { href: `#/device/${encodeURIComponent(t.deviceId)}` }, `Open ${t.deviceId}`) : null),
+      similarPanel(t),
+      t.resolution ? h('p', { class: 'resolution muted' }, `Resolved${t.resolution.faultCode ? ` as ${t.resolution.faultCode}` : ''}${t.resolution.component ? `, ${t.resolution.component}` : ''}${t.resolution.action ? `: ${t.resolution.action}` : ''}`) : null,
       t.status === 'closed' ? null : actions(t),
     );
   }
