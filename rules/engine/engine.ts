@@ -1,3 +1,4 @@
+import { FleetBoard, type StepEnv } from './fleet-board.ts';
 import { type Finding, type MetricId, type Reading, dedupeKeyOf, globMatch, isVibrationFault } from '../../core/index.ts';
 import { type CompiledRule, type DevicePlan, planDevice } from '../rulesets/compile.ts';
 import type { OperatingState, Ruleset } from '../rulesets/schema.ts';
@@ -146,6 +147,8 @@ export class RuleEngine {
    * restored. Reading alerts walks only these (and drops the ones found all normal again), not the fleet.
    */
   private readonly raised = new Set<DeviceSlot>();
+  /** Shared views for rules that compare a device with others (fleet outliers). */
+  private readonly env: StepEnv = { fleet: new FleetBoard() };
   /** The ruleset's running indicators by metric, with their order of preference. */
   private indicators = new Map<string, number>();
   readonly stats: EngineStats = { readings: 0, evaluations: 0, late: 0, paused: 0, findings: { fire: 0, escalate: 0, resolve: 0 } };
@@ -286,7 +289,7 @@ export class RuleEngine {
     this.stats.evaluations++;
     const rule = inst.rule;
     const normal = inst.a.ph === Phase.Normal;
-    const step = rule.kind.step(rule.prepared, inst.s, r, now, !normal);
+    const step = rule.kind.step(rule.prepared, inst.s, r, now, !normal, this.env);
     inst.s = step.state;
     // The steady state of a healthy fleet: nothing raised, nothing to change (alertStep would return
     // the same state); skipping it saves a call and an allocation on most evaluations.
@@ -324,7 +327,7 @@ export class RuleEngine {
       fault: rule.fault,
       at: Math.round(now),
       evidence: {
-        ...rule.kind.evidence(rule.prepared, inst.s, value),
+        ...rule.kind.evidence(rule.prepared, inst.s, value, this.env),
         kind: rule.kind.kind,
         ...(a.event === 'fire' ? { refire: a.refire } : { firedAt: a.state.firedAt }),
         ...(isFlapping(a.state, rule.alert) ? { flapping: true } : {}),
@@ -583,7 +586,7 @@ export class RuleEngine {
           since: i.a.since,
           firedAt: Number.isNaN(i.a.firedAt) || i.a.ph === Phase.Pending ? null : i.a.firedAt,
           flapping: isFlapping(i.a, i.rule.alert),
-          evidence: i.rule.kind.evidence(i.rule.prepared, i.s, value),
+          evidence: i.rule.kind.evidence(i.rule.prepared, i.s, value, this.env),
         });
       };
       for (const i of dev.wide) each(i, undefined);

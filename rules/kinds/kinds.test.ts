@@ -27,8 +27,9 @@ for (const k of KINDS) {
   describe(`${k.kind} fixtures`, () => {
     for (const { name, fixture } of loadFixtures(join(here, k.kind, 'testcases'))) {
       it(`${name}: ${fixture.description}`, () => {
-        const got = runFixture(k.kind, fixture).map(({ event, severity, at, metric }) => ({ event, severity, at, ...(fixture.expect.some((e) => e.metric) ? { metric } : {}) }));
-        expect(got).toEqual(fixture.expect.map((e) => ({ event: e.event, severity: e.severity, at: e.at, ...(e.metric ? { metric: e.metric } : {}) })));
+        const fleet = fixture.siblings.length > 0;
+        const got = runFixture(k.kind, fixture).map(({ event, severity, at, metric, device }) => ({ event, severity, at, ...(fixture.expect.some((e) => e.metric) ? { metric } : {}), ...(fleet ? { device } : {}) }));
+        expect(got).toEqual(fixture.expect.map((e) => ({ event: e.event, severity: e.severity, at: e.at, ...(e.metric ? { metric: e.metric } : {}), ...(fleet ? { device: e.device ?? 'dev-1' } : {}) })));
       });
     }
   });

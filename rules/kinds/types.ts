@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Reading } from '../../core/index.ts';
+import type { StepEnv } from '../engine/fleet-board.ts';
 
 /** 0 normal, 1 warning, 2 critical. */
 export type Level = 0 | 1 | 2;
@@ -41,6 +42,9 @@ export interface DeviceContext {
   site: string | undefined;
   assetClass: string | undefined;
   zones: Zones | undefined;
+  /** The rule's id and the device's equipment model (ruleset device entries): what fleet rules group siblings by. */
+  ruleId?: string | undefined;
+  model?: string | undefined;
 }
 
 /** Zone boundaries of a vibration severity standard, in mm/s RMS velocity. */
@@ -90,11 +94,11 @@ export interface RuleKind<P = unknown, S = unknown> {
    * `frozen` is true while this rule's alert is active: learning kinds must not learn from it then, so a
    * slowly developing fault is not absorbed into "normal".
    */
-  step(p: Prepared<P>, state: S, r: Reading, now: number, frozen: boolean): Step<S>;
+  step(p: Prepared<P>, state: S, r: Reading, now: number, frozen: boolean, env?: StepEnv): Step<S>;
   /** Clock-driven evaluation (kinds that watch for absence). */
   tick?(p: Prepared<P>, state: S, now: number, frozen: boolean): Step<S>;
   /** Figures that justify the current level, attached to findings (not computed on the hot path). */
-  evidence(p: Prepared<P>, state: S, value: number | undefined): Record<string, unknown>;
+  evidence(p: Prepared<P>, state: S, value: number | undefined, env?: StepEnv): Record<string, unknown>;
   /** Whether state learned under `before` can carry on under `after` (a live ruleset change). */
   compatible?(before: P, after: P): boolean;
   /** Metrics a device-scoped instance needs to see; undefined: every reading of the device. */

@@ -53,6 +53,7 @@ const compiled = new WeakMap<Ruleset, Map<string, { rules: readonly CompiledRule
 export function planDevice(rs: Ruleset, deviceId: string, site: string | undefined): DevicePlan {
   let assetClass: string | undefined;
   let machine: string | undefined;
+  let model: string | undefined;
   const tags = new Set<string>();
   const deviceOverrides: Record<string, Override>[] = [];
   const entries: number[] = [];
@@ -62,6 +63,7 @@ export function planDevice(rs: Ruleset, deviceId: string, site: string | undefin
     entries.push(i);
     if (d.class !== undefined) assetClass = d.class;
     if (d.machine !== undefined) machine = d.machine;
+    if (d.model !== undefined) model = d.model;
     for (const t of d.tags) tags.add(t);
     deviceOverrides.push(d.overrides);
   }
@@ -103,6 +105,8 @@ export function planDevice(rs: Ruleset, deviceId: string, site: string | undefin
       assetClass,
       zones: cls?.vibrationZones ? zonesOf(cls.vibrationZones) : undefined,
       hysteresis: alertIn.hysteresis ?? rs.defaults.hysteresis,
+      ruleId: rule.id,
+      model,
     };
     const metrics: (MetricId | '*')[] = rule.metric === undefined ? ['*'] : Array.isArray(rule.metric) ? rule.metric : [rule.metric];
     // The schema checked the merged params already; parse fills defaults and durations.
