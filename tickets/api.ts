@@ -17,6 +17,7 @@ import {
   TicketEventSchema,
   WebhookEventTypeSchema,
   KpiWebhookPayloadSchema,
+  FaultReportWebhookPayloadSchema,
   TicketSchema,
   TicketStatusSchema,
   WebhookPayloadSchema,
@@ -398,7 +399,7 @@ export function registerTicketsApi(app: FastifyInstance, tickets: TicketManager,
     return { replayed: params.id };
   });
   endpoint(app, 'GET', '/api/v1/webhooks/schema', { tag: 'webhooks', summary: 'JSON Schema of webhook payloads (outbound) and inbound updates', response: z.strictObject({ outbound: JsonSchemaOut, inbound: JsonSchemaOut }), scoped: 'global' }, () => ({
-    outbound: z.toJSONSchema(z.union([WebhookPayloadSchema, KpiWebhookPayloadSchema]), { io: 'output' }),
+    outbound: z.toJSONSchema(z.union([WebhookPayloadSchema, KpiWebhookPayloadSchema, FaultReportWebhookPayloadSchema]), { io: 'output' }),
     inbound: z.toJSONSchema(InboundSchema, { io: 'input' }),
   }));
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { aTicket } from '../test/helpers/tickets.ts';
-import type { Ticket } from '../core/index.ts';
+import { FaultReportWebhookPayloadSchema, ManualClock, SqliteSql, type Ticket, createRegistry, openDatabase, parseConfig, silentLogger } from '../core/index.ts';
+import { bearingFinding } from '../test/helpers/findings.ts';
+import { TicketManager, TicketsConfigSchema } from './manager.ts';
 import { FaultCatalog } from './fault-codes.ts';
 import { faultReport, faultReportCsv } from './fault-report.ts';
 
@@ -56,5 +58,32 @@ describe('engineering fault report', () => {
     const text = faultReportCsv(evil);
     expect(text.split('\r\n')[0]).toBe('group,tickets,devices,judged,confirmed,confirmed_share,mtbf_hours,mttr_hours,mean_minutes_on_site,predicted_share,top_faults,top_fault_codes');
     expect(text.split('\r\n')[1]).toBe(`"'=HYPERLINK(""http://x"")",1,1,0,0,,,,,1,bearing_wear:1,`);
+  });
+});
+
+describe('monthly report.faults event', () => {
+  it('queues last month’s report once, to subscriptions that name it and not to `*`', async () => {
+    const db = new SqliteSql(openDatabase(':memory:'));
+    const clock = new ManualClock(Date.UTC(2026, 10, 10));
+    const m = await TicketManager.open(parseConfig(TicketsConfigSchema, {}, {}), { sql: db, clock, log: silentLogger(), registry: createRegistry(), equipment: () => ({ model: 'AF-710', firmware: null, installedAt: Date.UTC(2026, 0, 1) }) });
+    const sub = (events: string[]) => m.outbox.createSubscription({ url: 'http://127.0.0.1:1/hook', events: events as never, secret: 'x'.repeat(32), description: '', createdAt: clock.now(), createdBy: 'test' });
+    const all = await sub(['*']);
+    const reports = await sub(['report.faults']);
+    const t = (await m.handleFinding(bearingFinding('fan-2', { at: clock.now() })))!;
+    clock.advance(3 * HOUR);
+    expect(await m.act(t.id, { action: 'resolve', outcome: 'confirmed', note: 'done', resolution: { faultCode: 'm2.4' } }, { name: 'dana', role: 'service_desk' })).toMatchObject({ ok: true });
+    // Still November: nothing to report yet (October had no tickets).
+    expect(await m.sendFaultReport()).toBe(false);
+    clock.advance(21 * DAY);
+    expect(await m.sendFaultReport()).toBe(true);
+    expect(await m.sendFaultReport()).toBe(false);
+    const queued = (await m.outbox.queue.list({ limit: 100, offset: 0 })).items.filter((q) => q.type === 'report.faults');
+    expect(queued.map((q) => q.target)).toEqual([`webhook:${reports.id}`]);
+    const payload = FaultReportWebhookPayloadSchema.parse(JSON.parse(queued[0]!.payload));
+    expect(payload.id).toBe('vigil-report-2');
+    expect(payload.detail).toMatchObject({ period: '2026-11', groupBy: 'model', from: Date.UTC(2026, 10, 1), to: Date.UTC(2026, 11, 1) });
+    expect(payload.detail.rows).toEqual([expect.objectContaining({ group: 'AF-710', tickets: 1, confirmed: 1, mttrHours: 3, faultCodes: [{ code: 'M2.4', title: 'Wear', count: 1 }] })]);
+    expect((await m.outbox.queue.list({ target: `webhook:${all.id}`, limit: 100, offset: 0 })).items.every((q) => q.type !== 'report.faults')).toBe(true);
+    await db.close();
   });
 });

@@ -1,40 +1,8 @@
-import { z } from 'zod';
-import type { Ticket } from '../core/index.ts';
+import { type FaultGroupBy, FaultGroupBySchema, type FaultReportRow, FaultReportRowSchema, type Migration, type Sql, type Ticket, migrateStore } from '../core/index.ts';
 import { csv } from './csv.ts';
 import type { FaultCatalog } from './fault-codes.ts';
 
-export const FaultGroupBySchema = z.enum(['model', 'firmware', 'site']);
-export type FaultGroupBy = z.infer<typeof FaultGroupBySchema>;
-
-const count = z.number().int();
-export const FaultReportRowSchema = z.strictObject({
-  /** The model, firmware or site; `unknown` for tickets whose device has none in the ruleset. */
-  group: z.string(),
-  tickets: count,
-  devices: count,
-  /** Fault types, most frequent first. */
-  faults: z.array(z.strictObject({ fault: z.string(), count })),
-  /** Fault codes of the resolutions, most frequent first. */
-  faultCodes: z.array(z.strictObject({ code: z.string(), title: z.string().nullable(), count })),
-  /** Tickets resolved with an outcome. */
-  judged: count,
-  confirmed: count,
-  /** confirmed / judged; null with nothing judged. */
-  confirmedShare: z.number().nullable(),
-  /**
-   * Mean time between failures, hours (EN 15341, after EN 13306): per device, the time from its
-   * installation (or its first reading the history holds) to its first confirmed fault, and between
-   * confirmed faults after that, averaged over every confirmed fault.
-   */
-  mtbfHours: z.number().nullable(),
-  /** Mean time to restoration, hours (EN 15341): from the ticket opening to its resolution, over confirmed faults. */
-  mttrHours: z.number().nullable(),
-  /** Mean time on site, minutes, where the resolution records it (the active repair time within MTTR). */
-  meanMinutesOnSite: z.number().nullable(),
-  /** Share of tickets a rule predicted before the customer reported anything. */
-  predictedShare: z.number().nullable(),
-});
-export type FaultReportRow = z.infer<typeof FaultReportRowSchema>;
+export { FaultGroupBySchema, FaultReportRowSchema, type FaultGroupBy, type FaultReportRow };
 
 export interface FaultReportInput {
   groupBy: FaultGroupBy;
@@ -125,3 +93,27 @@ export function faultReportCsv(rows: readonly FaultReportRow[]): string {
     ]),
   );
 }
+
+/** The months whose report went out, so each goes out once, on one server or many. */
+export class FaultReportLog {
+  private constructor(private readonly sql: Sql) {}
+
+  static async open(sql: Sql): Promise<FaultReportLog> {
+    await migrateStore(sql, REPORT_MIGRATIONS);
+    return new FaultReportLog(sql);
+  }
+
+  /** Claims a month's report; its id when this call claimed it, undefined when it was sent already. */
+  async claim(period: string, at: number): Promise<number | undefined> {
+    const r = await this.sql.get<{ id: number }>('INSERT INTO fault_report_sent (period, at) VALUES (?, ?) ON CONFLICT (period) DO NOTHING RETURNING id', [period, at]);
+    return r ? Number(r.id) : undefined;
+  }
+}
+
+const REPORT_MIGRATIONS: Migration[] = [
+  {
+    id: 'reports/001-initial',
+    sqlite: 'CREATE TABLE IF NOT EXISTS fault_report_sent (id INTEGER PRIMARY KEY AUTOINCREMENT, period TEXT NOT NULL UNIQUE, at INTEGER NOT NULL);',
+    postgres: 'CREATE TABLE fault_report_sent (id BIGSERIAL PRIMARY KEY, period TEXT NOT NULL UNIQUE, at BIGINT NOT NULL);',
+  },
+];

@@ -6,6 +6,7 @@ import {
   type CustomerReport,
   type Fault,
   type KpiWebhookPayload,
+  type FaultReportWebhookPayload,
   type Priority,
   type Severity,
   type Survey,
@@ -44,13 +45,14 @@ import { type HistoryRows, buildEvidence } from './evidence.ts';
 import { type Advice, AdviceSchema, KnowledgeStore } from './knowledge.ts';
 import { CaseLibrary, type CaseProbe } from './cases.ts';
 import { FaultCatalog, OwnFaultCodesSchema } from './fault-codes.ts';
+import { FaultReportLog, faultReport } from './fault-report.ts';
 import { ComplaintDesk } from './complaints/index.ts';
 import { KpiAlerts, computeKpis } from './kpis.ts';
 import { TRANSITIONS, awaitsResponse, step } from './lifecycle.ts';
 import { type LinkPurpose, signLink } from './links.ts';
 import { TicketPolicySchema, assetOf, dispatchGroupOf, escalate, higherPriority, priorityOf, slaOf } from './policy.ts';
 import { type RuleStats, TicketStore } from './store.ts';
-import { WebhookConfigSchema, WebhookDispatcher, idempotencyKey } from './webhooks/dispatcher.ts';
+import { REPORT_EVENT_BASE, WebhookConfigSchema, WebhookDispatcher, idempotencyKey } from './webhooks/dispatcher.ts';
 import { WebhookOutbox } from './webhooks/outbox.ts';
 import { DestinationEntrySchema, TicketOutputs, destinationOf } from './destinations/index.ts';
 
@@ -189,6 +191,7 @@ export class TicketManager implements Service {
   readonly cases: CaseLibrary;
   readonly knowledge: KnowledgeStore;
   readonly catalog: FaultCatalog;
+  private readonly reports: FaultReportLog;
   /** Findings of one device are applied one after another, in the order the rules raised them. */
   private readonly byDevice = new KeyedSerial();
   private slaRound: Promise<void> = Promise.resolve();
@@ -217,14 +220,16 @@ export class TicketManager implements Service {
     });
     if (filed > 0) deps.log.info({ cases: filed }, 'resolved tickets filed in the case library');
     const knowledge = await KnowledgeStore.open(deps.sql, config.knowledge);
-    return new TicketManager(config, deps, { store, outbox, kpiAlerts, complaints, cases, knowledge, catalog });
+    const reports = await FaultReportLog.open(deps.sql);
+    return new TicketManager(config, deps, { store, outbox, kpiAlerts, complaints, cases, knowledge, catalog, reports });
   }
 
   private constructor(
     private readonly config: TicketsConfig,
     private readonly deps: TicketDeps,
-    parts: { store: TicketStore; outbox: WebhookOutbox; kpiAlerts: KpiAlerts; complaints: ComplaintDesk; cases: CaseLibrary; knowledge: KnowledgeStore; catalog: FaultCatalog },
+    parts: { store: TicketStore; outbox: WebhookOutbox; kpiAlerts: KpiAlerts; complaints: ComplaintDesk; cases: CaseLibrary; knowledge: KnowledgeStore; catalog: FaultCatalog; reports: FaultReportLog },
   ) {
+    this.reports = parts.reports;
     this.cases = parts.cases;
     this.knowledge = parts.knowledge;
     this.catalog = parts.catalog;
@@ -623,7 +628,35 @@ export class TicketManager implements Service {
     this.publish(out);
     const closed = await this.closeUnanswered();
     await this.checkKpis();
+    await this.sendFaultReport();
     return n + closed;
+  }
+
+  /**
+   * Once per month, after it ends: `report.faults`, last month's engineering report per model, to every
+   * subscription and destination that names the event. Claimed in the store, so it goes out once
+   * whichever server's clock gets there first. A month without tickets sends nothing.
+   */
+  async sendFaultReport(): Promise<boolean> {
+    const now = this.deps.clock.now();
+    const d = new Date(now);
+    const to = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+    const from = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - 1, 1);
+    const period = new Date(from).toISOString().slice(0, 7);
+    const sent = await this.deps.sql.tx(async () => {
+      const id = await this.reports.claim(period, now);
+      if (id === undefined) return false;
+      const rows = await faultReport(this.store.iterate(from, to), { groupBy: 'model', firstReading: (x) => this.firstReading(x), catalog: this.catalog });
+      if (rows.length === 0) return false;
+      // Negative ids beyond the KPI events' keep the outbox's event ids apart from tickets' and KPIs'.
+      const eventId = -(REPORT_EVENT_BASE + id);
+      const payload: FaultReportWebhookPayload = { id: idempotencyKey(eventId), type: 'report.faults', at: new Date(now).toISOString(), detail: { period, from, to, groupBy: 'model', rows } };
+      await this.outputs.enqueue({ id: eventId, type: 'report.faults', ticketId: 0 }, payload, now);
+      this.deps.log.info({ period, groups: rows.length }, 'monthly fault report queued');
+      return true;
+    });
+    if (sent) this.webhooks.kick();
+    return sent;
   }
 
   /**

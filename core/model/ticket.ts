@@ -39,11 +39,13 @@ export const TicketEventTypeSchema = z.enum([
 export type TicketEventType = z.infer<typeof TicketEventTypeSchema>;
 
 /**
- * What a webhook subscription can ask for: every ticket event, and `kpi.below_target` (a desk figure
- * fell below its target for a site or dispatch group this month), which `*` does not include, since
- * its body carries no ticket.
+ * What a webhook subscription can ask for: every ticket event, `kpi.below_target` (a desk figure fell
+ * below its target for a site or dispatch group this month) and `report.faults` (last month's
+ * engineering report), which `*` does not include, since their bodies carry no ticket.
  */
-export const WebhookEventTypeSchema = z.enum([...TicketEventTypeSchema.options, 'kpi.below_target']);
+export const WebhookEventTypeSchema = z.enum([...TicketEventTypeSchema.options, 'kpi.below_target', 'report.faults']);
+/** Events whose body carries no ticket: `*` does not include them; a subscription names them. */
+export const NON_TICKET_EVENTS: ReadonlySet<string> = new Set(['kpi.below_target', 'report.faults']);
 export type WebhookEventType = z.infer<typeof WebhookEventTypeSchema>;
 
 const LimitCrossedSchema = z.strictObject({
@@ -282,6 +284,56 @@ export const KpiWebhookPayloadSchema = z.strictObject({
 });
 export type KpiWebhookPayload = z.infer<typeof KpiWebhookPayloadSchema>;
 
+export const FaultGroupBySchema = z.enum(['model', 'firmware', 'site']);
+export type FaultGroupBy = z.infer<typeof FaultGroupBySchema>;
+
+const count = z.number().int();
+/** One group of the engineering report (`GET /api/v1/reports/faults`, the `report.faults` event). */
+export const FaultReportRowSchema = z.strictObject({
+  /** The model, firmware or site; `unknown` for tickets whose device has none in the ruleset. */
+  group: z.string(),
+  tickets: count,
+  devices: count,
+  /** Fault types, most frequent first. */
+  faults: z.array(z.strictObject({ fault: z.string(), count })),
+  /** Fault codes of the resolutions, most frequent first. */
+  faultCodes: z.array(z.strictObject({ code: z.string(), title: z.string().nullable(), count })),
+  /** Tickets resolved with an outcome. */
+  judged: count,
+  confirmed: count,
+  /** confirmed / judged; null with nothing judged. */
+  confirmedShare: z.number().nullable(),
+  /**
+   * Mean time between failures, hours (EN 15341, after EN 13306): per device, the time from its
+   * installation (or its first reading the history holds) to its first confirmed fault, and between
+   * confirmed faults after that, averaged over every confirmed fault.
+   */
+  mtbfHours: z.number().nullable(),
+  /** Mean time to restoration, hours (EN 15341): from the ticket opening to its resolution, over confirmed faults. */
+  mttrHours: z.number().nullable(),
+  /** Mean time on site, minutes, where the resolution records it (the active repair time within MTTR). */
+  meanMinutesOnSite: z.number().nullable(),
+  /** Share of tickets a rule predicted before the customer reported anything. */
+  predictedShare: z.number().nullable(),
+});
+export type FaultReportRow = z.infer<typeof FaultReportRowSchema>;
+
+/** The body of a `report.faults` webhook: last calendar month's engineering report per model. */
+export const FaultReportWebhookPayloadSchema = z.strictObject({
+  id: z.string(),
+  type: z.literal('report.faults'),
+  at: z.string(),
+  detail: z.strictObject({
+    /** The month, `2026-11` (UTC). */
+    period: z.string(),
+    from: z.number().int(),
+    to: z.number().int(),
+    groupBy: FaultGroupBySchema,
+    rows: z.array(FaultReportRowSchema),
+  }),
+});
+export type FaultReportWebhookPayload = z.infer<typeof FaultReportWebhookPayloadSchema>;
+
 /** A webhook's body: the event and the ticket as it stands after it. */
 export const WebhookPayloadSchema = z.strictObject({
   id: z.string(),
@@ -292,3 +344,6 @@ export const WebhookPayloadSchema = z.strictObject({
   ticket: TicketSchema,
 });
 export type WebhookPayload = z.infer<typeof WebhookPayloadSchema>;
+
+/** Whatever an outgoing event carries: a ticket event, a KPI below target, or the monthly fault report. */
+export type OutgoingPayload = WebhookPayload | KpiWebhookPayload | FaultReportWebhookPayload;

@@ -1,4 +1,4 @@
-import type { KpiWebhookPayload, WebhookPayload } from '../../core/index.ts';
+import type { OutgoingPayload } from '../../core/index.ts';
 
 /** What a person reads of an event, whatever carries it (mail, chat). */
 export interface EventSummary {
@@ -17,8 +17,19 @@ export interface EventSummary {
 const COLOURS: Record<string, string> = { P1: 'd13438', P2: 'ea6a0a', P3: 'c19c00', P4: '6b7280' };
 const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? '–' : new Date(ms).toISOString().replace('.000Z', 'Z'));
 
-export function summarise(ev: WebhookPayload | KpiWebhookPayload, baseUrl: string | undefined): EventSummary {
+export function summarise(ev: OutgoingPayload, baseUrl: string | undefined): EventSummary {
   const base = (baseUrl ?? '').replace(/\/$/, '');
+  if (ev.type === 'report.faults') {
+    const d = ev.detail;
+    const tickets = d.rows.reduce((n, r) => n + r.tickets, 0);
+    return {
+      headline: `Fault report for ${d.period}: ${tickets} tickets over ${d.rows.length} ${d.groupBy === 'site' ? 'sites' : 'models'}`,
+      facts: d.rows.slice(0, 8).map((r): [string, string] => [r.group, `${r.tickets} tickets; top ${r.faults[0] ? `${r.faults[0].fault} (${r.faults[0].count})` : '–'}${r.faultCodes[0] ? `, code ${r.faultCodes[0].code} (${r.faultCodes[0].count})` : ''}; MTBF ${r.mtbfHours ?? '–'} h, MTTR ${r.mttrHours ?? '–'} h`]),
+      action: undefined,
+      link: `${base}/console/#/faults`,
+      colour: COLOURS.P4!,
+    };
+  }
   if (ev.type === 'kpi.below_target') {
     const d = ev.detail;
     return {

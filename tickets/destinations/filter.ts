@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { type KpiWebhookPayload, PrioritySchema, type WebhookEventType, WebhookEventTypeSchema, type WebhookPayload } from '../../core/index.ts';
+import { NON_TICKET_EVENTS, type OutgoingPayload, PrioritySchema, type WebhookEventType, WebhookEventTypeSchema } from '../../core/index.ts';
 
 /** Which events a destination wants; every kind has these beside its own settings. */
 export const EventFilterShape = {
-  /** Event types; `*` is every ticket event (`kpi.below_target` must be named, its body has no ticket). */
+  /** Event types; `*` is every ticket event (`kpi.below_target` and `report.faults` must be named, their bodies have no ticket). */
   events: z.array(z.union([WebhookEventTypeSchema, z.literal('*')])).min(1).default(['*']),
   /** Only tickets of these priorities (KPI events carry none and are left out when this is set). */
   priorities: z.array(PrioritySchema).min(1).optional(),
@@ -17,14 +17,16 @@ export interface EventFilter {
   sites?: readonly string[] | undefined;
 }
 
-/** `*` is every ticket event; a KPI event goes only to those who named it (its body has no ticket). */
+/** `*` is every ticket event; a KPI or report event goes only to those who named it (its body has no ticket). */
 export function wantsType(events: readonly (WebhookEventType | '*')[], type: WebhookEventType): boolean {
-  return (events.includes('*') && type !== 'kpi.below_target') || events.includes(type);
+  return (events.includes('*') && !NON_TICKET_EVENTS.has(type)) || events.includes(type);
 }
 
 /** Whether a subscription or destination with this filter takes the event. */
-export function wants(f: EventFilter, ev: WebhookPayload | KpiWebhookPayload): boolean {
+export function wants(f: EventFilter, ev: OutgoingPayload): boolean {
   if (!wantsType(f.events, ev.type)) return false;
+  // The report covers every site: not for a destination narrowed to some sites or priorities.
+  if (ev.type === 'report.faults') return !f.priorities && !f.sites;
   if (ev.type === 'kpi.below_target') {
     if (f.priorities) return false;
     return !f.sites || (ev.detail.groupBy === 'site' && f.sites.includes(ev.detail.group));

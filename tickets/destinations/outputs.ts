@@ -1,4 +1,4 @@
-import type { Clock, DeliveryQueue, KpiWebhookPayload, Logger, Route, WebhookEventType, WebhookPayload } from '../../core/index.ts';
+import type { Clock, DeliveryQueue, OutgoingPayload, Logger, Route, WebhookEventType, WebhookPayload } from '../../core/index.ts';
 import type { WebhookOutbox } from '../webhooks/outbox.ts';
 import { outgoing, subscriptionRoute } from '../webhooks/dispatcher.ts';
 import { type EventFilter, wants } from './filter.ts';
@@ -44,7 +44,7 @@ export class TicketOutputs {
   }
 
   /** Queues the event for every subscription and destination that wants it; call inside the change's transaction. */
-  async enqueue(ev: { id: number; type: WebhookEventType; ticketId: number }, event: WebhookPayload | KpiWebhookPayload, now: number): Promise<number> {
+  async enqueue(ev: { id: number; type: WebhookEventType; ticketId: number }, event: OutgoingPayload, now: number): Promise<number> {
     const body = JSON.stringify(event);
     let n = await this.deps.outbox.enqueue(ev, body, now);
     for (const [name, c] of this.configured) {

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { Clock, DeliveryOutcome, KpiWebhookPayload, Logger, WebhookPayload } from '../../core/index.ts';
+import type { Clock, DeliveryOutcome, OutgoingPayload, Logger, WebhookPayload } from '../../core/index.ts';
 
 /** One event as a destination receives it: the webhook body (parsed) and the keys that stay stable. */
 export interface OutgoingEvent {
@@ -9,7 +9,7 @@ export interface OutgoingEvent {
   deliveryId: number;
   /** The event exactly as a webhook carries it. */
   body: string;
-  event: WebhookPayload | KpiWebhookPayload;
+  event: OutgoingPayload;
 }
 
 /** What the server gives a destination it creates. */

@@ -76,6 +76,10 @@ export class WebhookDispatcher extends Dispatcher {
 
 /** Stable for an event across retries, replays and restarts: the receiver's key to take it once. */
 export function idempotencyKey(eventId: number): string {
-  // KPI events are numbered apart from ticket events, stored as negative ids.
+  // KPI events are numbered apart from ticket events, stored as negative ids; monthly reports beyond them.
+  if (eventId <= -REPORT_EVENT_BASE) return `vigil-report-${-eventId - REPORT_EVENT_BASE}`;
   return eventId < 0 ? `vigil-kpi-${-eventId}` : `vigil-event-${eventId}`;
 }
+
+/** Where the outbox ids of `report.faults` events start (negated): far beyond any count of KPI events. */
+export const REPORT_EVENT_BASE = 1_000_000_000;

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { KpiWebhookPayloadSchema, WebhookPayloadSchema } from '../../core/index.ts';
+import { FaultReportWebhookPayloadSchema, KpiWebhookPayloadSchema, WebhookPayloadSchema } from '../../core/index.ts';
 import { InboundSchema } from '../api.ts';
 
 // The JSON Schemas in this folder document the wire formats for desk integrators; they are generated
@@ -9,6 +9,7 @@ import { InboundSchema } from '../api.ts';
 const FILES = {
   'payload.schema.json': () => ({ $id: 'https://vigil.dev/schemas/webhook-payload.json', title: 'Vigil ticket webhook payload', ...z.toJSONSchema(WebhookPayloadSchema, { io: 'output' }) }),
   'kpi-payload.schema.json': () => ({ $id: 'https://vigil.dev/schemas/webhook-kpi-payload.json', title: 'Vigil kpi.below_target webhook payload', ...z.toJSONSchema(KpiWebhookPayloadSchema, { io: 'output' }) }),
+  'report-payload.schema.json': () => ({ $id: 'https://vigil.dev/schemas/webhook-report-payload.json', title: 'Vigil report.faults webhook payload', ...z.toJSONSchema(FaultReportWebhookPayloadSchema, { io: 'output' }) }),
   'inbound.schema.json': () => ({ $id: 'https://vigil.dev/schemas/webhook-inbound.json', title: 'Vigil inbound ticket update', ...z.toJSONSchema(InboundSchema, { io: 'input' }) }),
 };
 

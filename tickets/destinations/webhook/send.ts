@@ -27,7 +27,7 @@ export function encodeWebhook(format: WebhookFormat, ev: OutgoingEvent): { body:
     source: 'urn:vigil:tickets',
     type: `io.vigil.${e.type}`,
     time: e.at,
-    subject: e.type === 'kpi.below_target' ? `kpi/${e.detail.groupBy}/${e.detail.group}/${e.detail.kpi}` : `tickets/${e.ticket.id}`,
+    subject: e.type === 'kpi.below_target' ? `kpi/${e.detail.groupBy}/${e.detail.group}/${e.detail.kpi}` : e.type === 'report.faults' ? `reports/faults/${e.detail.period}` : `tickets/${e.ticket.id}`,
     datacontenttype: 'application/json',
     data: e,
   };
