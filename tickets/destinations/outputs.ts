@@ -1,4 +1,4 @@
-import type { Clock, DeliveryQueue, OutgoingPayload, Logger, Route, WebhookEventType, WebhookPayload } from '../../core/index.ts';
+import type { Clock, DeliveryQueue, OutgoingPayload, Logger, Route, WebhookEventType } from '../../core/index.ts';
 import type { WebhookOutbox } from '../webhooks/outbox.ts';
 import { outgoing, subscriptionRoute } from '../webhooks/dispatcher.ts';
 import { type EventFilter, wants } from './filter.ts';

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { Clock, DeliveryOutcome, OutgoingPayload, Logger, WebhookPayload } from '../../core/index.ts';
+import type { Clock, DeliveryOutcome, OutgoingPayload, Logger } from '../../core/index.ts';
 
 /** One event as a destination receives it: the webhook body (parsed) and the keys that stay stable. */
 export interface OutgoingEvent {
