@@ -1,7 +1,7 @@
 import { AuditLog, type Param, type Sql, TokenStore } from '../core/index.ts';
 import { HistoryRollups, Quarantine } from '../ingest/index.ts';
 import { FindingStore, MaintenanceStore, RulesetStore, StateStore } from '../rules/index.ts';
-import { ComplaintStore, KpiAlerts, TicketStore, WebhookOutbox } from '../tickets/index.ts';
+import { CaseLibrary, ComplaintStore, FaultCatalog, FaultReportLog, KnowledgeStore, KpiAlerts, TicketStore, WebhookOutbox } from '../tickets/index.ts';
 
 /**
  * Applies every migration of every area the server keeps in its store (the same ones the server
@@ -21,10 +21,19 @@ export async function migrateServerStore(sql: Sql): Promise<void> {
   await WebhookOutbox.open(sql);
   await KpiAlerts.open(sql);
   await ComplaintStore.open(sql);
+  await CaseLibrary.open(sql, new FaultCatalog());
+  await KnowledgeStore.open(sql, {});
+  await FaultReportLog.open(sql);
 }
 
-/** Tables that belong to one server's own disk, not to the shared store: they are not copied. */
-const LOCAL_TABLES = new Set(['schema_migration', 'sqlite_sequence']);
+/**
+ * Tables that belong to one server's own disk, not to the shared store: they are not copied. The case
+ * library is derived from the tickets (with its own full-text index on each engine): the server files
+ * the copied tickets again when it first starts on the new store.
+ */
+const LOCAL_TABLES = new Set(['schema_migration', 'sqlite_sequence', 'ticket_case']);
+/** SQLite's full-text index of the cases and its shadow tables (ticket_case_text_data, ...). */
+const CASE_TEXT = 'ticket_case_text';
 const PAGE = 500;
 
 export interface CopyReport {
@@ -44,7 +53,7 @@ export async function copyStore(source: Sql, target: Sql, progress: (line: strin
   if (source.dialect !== 'sqlite' || target.dialect !== 'postgres') throw new Error('vigil db copy moves a SQLite store into PostgreSQL');
   await migrateServerStore(source);
   await migrateServerStore(target);
-  const sourceTables = (await source.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")).map((r) => r.name).filter((t) => !LOCAL_TABLES.has(t));
+  const sourceTables = (await source.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")).map((r) => r.name).filter((t) => !LOCAL_TABLES.has(t) && !t.startsWith(CASE_TEXT));
   const targetTables = new Set(
     (await target.all<{ name: string }>("SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition")).map((r) => r.name),
   );

@@ -231,11 +231,11 @@ export class CaseLibrary {
     return rows.map((r) => JSON.parse(r.data) as Case);
   }
 
-  /** Resolved tickets filed before the library existed become cases once. */
-  async backfill(tickets: AsyncIterable<Ticket>, notes: (id: number) => Promise<string | null>): Promise<number> {
+  /** Files resolved tickets that are not cases yet (`unfiled`: resolved before the library existed, or copied into a new store). */
+  async backfill(unfiled: AsyncIterable<Ticket>, notes: (id: number) => Promise<string | null>): Promise<number> {
     let n = 0;
-    for await (const t of tickets) {
-      if (t.outcome === null || t.resolvedAt === null || (await this.get(t.id))) continue;
+    for await (const t of unfiled) {
+      if (t.outcome === null) continue;
       await this.put(t, await notes(t.id));
       n++;
     }

@@ -3,7 +3,7 @@ export { registerTicketsApi, ActionBodies, InboundSchema, ReportBody } from './a
 export { registerLibraryApi } from './library-api.ts';
 export { CaseLibrary, CaseSchema, SimilarCaseSchema, score as caseScore, shapeOf, type Case, type CaseProbe, type SimilarCase } from './cases.ts';
 export { FaultCatalog, ISO_14224_CODES, normaliseCode, type FaultCode } from './fault-codes.ts';
-export { faultReport, faultReportCsv, FaultReportRowSchema, type FaultReportRow } from './fault-report.ts';
+export { faultReport, faultReportCsv, FaultReportLog, FaultReportRowSchema, type FaultReportRow } from './fault-report.ts';
 export { partsForecast, partsForecastCsv, ForecastLineSchema, type ForecastLine } from './parts-forecast.ts';
 export { KnowledgeStore } from './knowledge.ts';
 export { registerSurveyPages } from './survey-page.ts';

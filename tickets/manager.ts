@@ -214,7 +214,7 @@ export class TicketManager implements Service {
     const complaints = await ComplaintDesk.open(deps.sql, () => config.policy, store, deps.clock);
     const catalog = new FaultCatalog(config.faultCodes);
     const cases = await CaseLibrary.open(deps.sql, catalog);
-    const filed = await cases.backfill(store.iterate(0, Number.MAX_SAFE_INTEGER), async (id) => {
+    const filed = await cases.backfill(store.unfiled(), async (id) => {
       const resolved = (await store.history(id)).filter((e) => e.type === 'ticket.resolved').at(-1);
       return typeof resolved?.detail.note === 'string' ? resolved.detail.note : null;
     });

@@ -217,6 +217,25 @@ export class TicketStore {
     }
   }
 
+  /**
+   * Tickets resolved with an outcome that the case library has not filed yet (those resolved before it
+   * existed, or copied into a new store), a page at a time: an anti-join, so a start with every case
+   * filed reads nothing.
+   */
+  async *unfiled(): AsyncGenerator<Ticket> {
+    const outcome = this.sql.dialect === 'sqlite' ? "json_extract(t.data, '$.outcome')" : "(t.data::jsonb->>'outcome')";
+    for (let after = 0; ; ) {
+      const rows = await this.sql.all<TicketRow & { id: number }>(
+        `SELECT t.id, t.data, t.version FROM ticket t LEFT JOIN ticket_case c ON c.ticket_id = t.id
+          WHERE t.id > ? AND c.ticket_id IS NULL AND t.status IN ('resolved', 'accepted', 'closed') AND ${outcome} IS NOT NULL ORDER BY t.id LIMIT 500`,
+        [after],
+      );
+      for (const r of rows) yield parse(r);
+      if (rows.length < 500) return;
+      after = rows[rows.length - 1]!.id;
+    }
+  }
+
   /** Every ticket still being worked on (not resolved, accepted or closed), a page at a time. */
   async *working(): AsyncGenerator<Ticket> {
     for (let after = 0; ; ) {

@@ -46,6 +46,8 @@ describe('vigil db copy: a SQLite server into PostgreSQL', () => {
       history: (await api(`/api/v1/history?device=pump-1&metrics=bearing_temp&from=${t0}&to=${t0 + 200 * MIN}`)).body,
       windows: (await api('/api/v1/maintenance-windows?state=all')).body,
       webhooks: (await api('/api/v1/webhooks')).body,
+      cases: (await api('/api/v1/cases?q=bearing')).body,
+      knowledge: (await api('/api/v1/knowledge/overheating')).body,
     };
   };
   let before: Awaited<ReturnType<typeof snapshot>>;
@@ -70,7 +72,11 @@ describe('vigil db copy: a SQLite server into PostgreSQL', () => {
     const yaml = defaultRulesetText().replace(/warning: 80, critical: 95/, 'warning: 82, critical: 95');
     expect((await api('/api/v1/rulesets', { method: 'POST', body: { yaml, comment: 'a little higher' } })).status).toBe(201);
     expect((await api('/api/v1/maintenance-windows', { method: 'POST', body: { devices: ['fan-1'], end: Date.now() + 3_600_000, reason: 'bearing change' } })).status).toBe(201);
+    // A case and an edited piece of advice: the library is filed again from the tickets, the advice is copied.
+    expect((await api(`/api/v1/tickets/${ticket.id}/resolve`, { method: 'POST', body: { outcome: 'confirmed', note: 'bearing dry', faultCode: 'M2.7', action: 'regreased the bearing' } })).status).toBe(200);
+    expect((await api('/api/v1/knowledge/overheating', { method: 'PUT', body: { title: 'Over-temperature', action: 'Check the grease first.', parts: ['grease'], comment: 'most are dry bearings' } })).status).toBe(200);
     before = await snapshot();
+    expect(before.cases.cases.map((c: { ticketId: number }) => c.ticketId)).toEqual([ticket.id]);
     await srv.server.stop();
     srv = undefined;
   });
@@ -84,12 +90,13 @@ describe('vigil db copy: a SQLite server into PostgreSQL', () => {
     expect(r.err).toMatch(/every table has the same count of rows/);
     expect(r.code).toBe(0);
     const counts = Object.fromEntries(r.out.split('\n').map((l) => l.split('\t')).map(([t, s, d, ok]) => [t, { s: Number(s), d: Number(d), ok }]));
-    for (const t of ['ticket', 'ticket_event', 'finding', 'ruleset_version', 'api_token', 'rollup_1m', 'audit_log', 'delivery', 'maintenance_window']) {
+    for (const t of ['ticket', 'ticket_event', 'finding', 'ruleset_version', 'api_token', 'rollup_1m', 'audit_log', 'delivery', 'maintenance_window', 'knowledge_version']) {
       expect(counts[t], t).toMatchObject({ ok: 'ok' });
       expect(counts[t]!.s, t).toBeGreaterThan(0);
     }
     // The dedupe ledger and the TSDB spools stay with the server's own disk.
     expect(r.err).toMatch(/kept on the server's own disk, not copied: .*envelope_window/);
+    expect(counts.ticket_case).toBeUndefined();
 
     srv = await start(url);
     expect(await snapshot()).toEqual(before);
