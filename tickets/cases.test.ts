@@ -30,7 +30,7 @@ const HISTORY: { key: string; device: string; fault: Fault; outcome: Outcome; co
   { key: 'B', device: 'pump-1', fault: 'bearing_wear', outcome: 'confirmed', code: 'm2.4', component: 'pump bearing', action: 'replaced the pump bearing 6308', parts: [{ name: 'bearing 6308', quantity: 1 }] },
   { key: 'C', device: 'fan-2', fault: 'imbalance', outcome: 'confirmed', code: 'vib', component: 'impeller', action: 'cleaned the blades and rebalanced the impeller in place' },
   { key: 'D', device: 'fan-1', fault: 'bearing_wear', outcome: 'false_alarm', code: 'AIR', action: 'sensor mounting was loose; tightened it' },
-  { key: 'E', device: 'pump-2', fault: 'overheating', outcome: 'confirmed', code: 'M 2.7', component: 'motor housing', action: 'cleaned the cooling fins' },
+  { key: 'E', device: 'pump-2', fault: 'overheating', outcome: 'confirmed', code: 'M 2.7', component: 'motor housing', action: 'cleaned the cooling fins and the air intake' },
   { key: 'F', device: 'motor-1', fault: 'misalignment', outcome: 'confirmed', code: 'M1.3', component: 'coupling', action: 'laser realignment of the coupling' },
   { key: 'G', device: 'pump-1', fault: 'lubrication', outcome: 'confirmed', code: 'M5.2', component: 'bearing', action: 'flushed and replaced contaminated grease' },
   { key: 'H', device: 'fan-9', fault: 'sensor_fault', outcome: 'confirmed', code: 'M3.3', component: 'accelerometer', action: 'replaced the accelerometer cable' },
@@ -125,6 +125,9 @@ describe.each(ENGINES)('case library on a seeded history (%s)', (engine) => {
     expect(await search('"6205"* (')).toEqual([ids.A]);
     expect(await search('bearing OR NEAR(')).toEqual([]);
     expect(await search('zzzz')).toEqual([]);
+    // A plain word that is also a code means either: `air` finds the AIR case and the one that mentions air.
+    expect((await search('air')).sort()).toEqual([ids.D, ids.E].sort());
+    expect(await search('air intake')).toEqual([ids.E]);
     // A case keeps the resolution as recorded, the code in the catalog's spelling and title.
     expect(await m.cases.get(ids.E!)).toMatchObject({ faultCode: 'M2.7', faultCodeTitle: 'Overheating', model: 'KP-40', component: 'motor housing', minutesOnSite: 45, note: 'case E', metrics: ['bearing_temp'] });
     // Scoped to plant-b: plant-a's cases are not offered.

@@ -48,6 +48,9 @@ export interface CaseProbe {
   rise?: number | null | undefined;
 }
 
+/** How many of the newest cases each likeness (model, fault, code, device) offers for ranking. */
+const PER_LIKENESS = 500;
+
 /** Faults that are one family: a vibration symptom is often the bearing, imbalance or misalignment a case diagnosed. */
 const FAMILY: Partial<Record<Fault, string>> = { vibration: 'vib', bearing_wear: 'vib', imbalance: 'vib', misalignment: 'vib', lubrication: 'heat', overheating: 'heat' };
 
@@ -167,30 +170,24 @@ export class CaseLibrary {
 
   /** The most useful past cases for a probe, best first; `sites` limits them to a token's scope. */
   async similar(p: CaseProbe, limit: number, sites?: ReadonlySet<string>): Promise<SimilarCase[]> {
-    const any: string[] = [];
-    const args: (string | number)[] = [];
-    const alike = (clause: string, ...values: string[]) => {
-      any.push(clause);
-      args.push(...values);
-    };
-    if (p.model) alike('model = ?', p.model);
-    if (p.fault) alike('fault = ?', p.fault);
+    // One indexed query per likeness, each the newest few hundred: a model's older cases are not
+    // crowded out by a common fault's many newer ones, and an old fleet's history is not read per ticket.
+    const likeness: [string, string[]][] = [];
+    if (p.model) likeness.push(['model = ?', [p.model]]);
     const family = p.fault && FAMILY[p.fault];
-    if (family) {
-      const kin = Object.entries(FAMILY).filter(([, f]) => f === family).map(([k]) => k);
-      alike(`fault IN (${kin.map(() => '?').join(',')})`, ...kin);
+    const kin = family ? Object.entries(FAMILY).filter(([, f]) => f === family).map(([k]) => k) : p.fault ? [p.fault] : [];
+    if (kin.length) likeness.push([`fault IN (${kin.map(() => '?').join(',')})`, kin]);
+    if (p.faultCode) likeness.push(['fault_code = ?', [p.faultCode]]);
+    if (p.deviceId) likeness.push(['device_id = ?', [p.deviceId]]);
+    const found = new Map<number, Case>();
+    for (const [clause, values] of likeness) {
+      const w = new Where().add(clause, values).add('ticket_id != ?', [p.ticketId ?? 0]).within('site', sites);
+      for (const r of await this.sql.all<{ ticket_id: number; data: string }>(`SELECT ticket_id, data FROM ticket_case ${w} ORDER BY resolved_at DESC LIMIT ${PER_LIKENESS}`, w.args)) {
+        if (!found.has(Number(r.ticket_id))) found.set(Number(r.ticket_id), JSON.parse(r.data) as Case);
+      }
     }
-    if (p.faultCode) alike('fault_code = ?', p.faultCode);
-    if (p.deviceId) alike('device_id = ?', p.deviceId);
-    if (any.length === 0) return [];
-    const w = new Where().add(`(${any.join(' OR ')})`, args).add('ticket_id != ?', [p.ticketId ?? 0]).within('site', sites);
-    // The newest few thousand alike are plenty to rank; an old fleet's whole history is not read per ticket.
-    const rows = await this.sql.all<{ data: string }>(`SELECT data FROM ticket_case ${w} ORDER BY resolved_at DESC LIMIT 2000`, w.args);
-    return rows
-      .map((r) => {
-        const c = JSON.parse(r.data) as Case;
-        return { case: c, ...score(p, c), falseAlarm: c.outcome === 'false_alarm' };
-      })
+    return [...found.values()]
+      .map((c) => ({ case: c, ...score(p, c), falseAlarm: c.outcome === 'false_alarm' }))
       .sort((a, b) => b.score - a.score || b.case.resolvedAt - a.case.resolvedAt)
       .slice(0, limit);
   }
@@ -200,17 +197,27 @@ export class CaseLibrary {
    * in any case or spacing (`m 2.4`, `vib`); best matches first.
    */
   async search(q: string, limit: number, sites?: ReadonlySet<string>): Promise<Case[]> {
-    const whole = this.catalog.find(q);
+    // The whole query as one code (`m 2.4`), unless it is a plain word: that may mean the word too (below).
+    const whole = /^\p{L}+$/u.test(q.trim()) ? undefined : this.catalog.find(q);
     const codes: string[] = whole ? [whole.code] : [];
     const text: string[] = [];
-    if (!whole) for (const raw of q.split(/\s+/).filter(Boolean)) {
-      const known = this.catalog.find(raw);
-      if (known) codes.push(known.code);
-      else text.push(...words(raw));
+    // A plain word that is also a code (`air`, `vib`, `noise` is not) may mean either: the code, or the word.
+    const either: { code: string; word: string }[] = [];
+    if (!whole) {
+      for (const raw of q.split(/\s+/).filter(Boolean)) {
+        const known = this.catalog.find(raw);
+        if (known && /^[\p{L}]+$/u.test(raw)) either.push({ code: known.code, word: raw.toLowerCase() });
+        else if (known) codes.push(known.code);
+        else text.push(...words(raw));
+      }
     }
     const w = new Where().within('c.site', sites);
     for (const code of codes) w.add('c.fault_code = ?', [normaliseCode(code)]);
-    if (codes.length === 0 && text.length === 0) return [];
+    for (const e of either) {
+      if (this.sql.dialect === 'sqlite') w.add('(c.fault_code = ? OR c.ticket_id IN (SELECT rowid FROM ticket_case_text WHERE ticket_case_text MATCH ?))', [e.code, `"${e.word}"*`]);
+      else w.add("(c.fault_code = ? OR c.tsv @@ to_tsquery('simple', ?))", [e.code, `${e.word}:*`]);
+    }
+    if (codes.length === 0 && text.length === 0 && either.length === 0) return [];
     let from = 'ticket_case c';
     // Confirmed fixes before the rest at equal text rank: what a technician wants to read first.
     let order = "CASE c.outcome WHEN 'confirmed' THEN 0 ELSE 1 END, c.resolved_at DESC";
@@ -250,13 +257,15 @@ const CASE_MIGRATIONS: Migration[] = [
         fault TEXT NOT NULL, fault_code TEXT, outcome TEXT NOT NULL, data TEXT NOT NULL);
       CREATE INDEX IF NOT EXISTS ticket_case_model ON ticket_case (model, resolved_at);
       CREATE INDEX IF NOT EXISTS ticket_case_fault ON ticket_case (fault, resolved_at);
-      CREATE INDEX IF NOT EXISTS ticket_case_code ON ticket_case (fault_code);
+      CREATE INDEX IF NOT EXISTS ticket_case_code ON ticket_case (fault_code, resolved_at);
+      CREATE INDEX IF NOT EXISTS ticket_case_device ON ticket_case (device_id, resolved_at);
       CREATE VIRTUAL TABLE IF NOT EXISTS ticket_case_text USING fts5(text, tokenize = 'unicode61 remove_diacritics 2');`,
     postgres: `CREATE TABLE ticket_case (ticket_id BIGINT PRIMARY KEY, resolved_at BIGINT NOT NULL, site TEXT, device_id TEXT, model TEXT, firmware TEXT,
         fault TEXT NOT NULL, fault_code TEXT, outcome TEXT NOT NULL, data TEXT NOT NULL, tsv tsvector NOT NULL);
       CREATE INDEX ticket_case_model ON ticket_case (model, resolved_at);
       CREATE INDEX ticket_case_fault ON ticket_case (fault, resolved_at);
-      CREATE INDEX ticket_case_code ON ticket_case (fault_code);
+      CREATE INDEX ticket_case_code ON ticket_case (fault_code, resolved_at);
+      CREATE INDEX ticket_case_device ON ticket_case (device_id, resolved_at);
       CREATE INDEX ticket_case_tsv ON ticket_case USING GIN (tsv);`,
   },
 ];
