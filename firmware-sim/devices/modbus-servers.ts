@@ -106,6 +106,9 @@ export class ModbusRtuSimBus {
     const port = new SerialPort({ path: this.path, baudRate: this.baudRate, autoOpen: false });
     await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
     this.port = port;
+    // An answer written just as the line closes fails with EBADF on the port, not at the write: a
+    // simulated device going away mid-answer is normal here, and must not bring its process down.
+    port.on('error', () => undefined);
     let buf = Buffer.alloc(0);
     port.on('data', (d: Buffer) => {
       buf = Buffer.concat([buf, d]);

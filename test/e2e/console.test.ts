@@ -224,6 +224,25 @@ describe('operator console in Chromium, on the demo, signed in with the token it
     await page.close();
   });
 
+  it('lets an operator publish a new version of a fault’s advice on the Knowledge page', async () => {
+    const operator = (await post('/api/v1/tokens', { name: 'op-olga', role: 'operator' })).token as string;
+    const page = await signIn(operator);
+    await page.click('nav >> text=Knowledge');
+    const entry = page.locator('article.card[data-fault="imbalance"]');
+    await entry.waitFor();
+    await expect(entry.locator('h3').textContent()).resolves.toMatch(/imbalance · shipped/);
+    await entry.locator('details:has(form) > summary').click();
+    await entry.locator('textarea[name=action]').fill('Clean the blades first; rebalance only if it stays above 2 mm/s.');
+    await entry.locator('input[name=comment]').fill('most are dust, not lost weights');
+    await entry.locator('button:has-text("Publish")').click();
+    await page.waitForSelector('[role=status] >> text=imbalance: version 1 published.');
+    await page.locator('article.card[data-fault="imbalance"] h3 >> text=/edited v1/').waitFor();
+    await page.locator('article.card[data-fault="imbalance"] details:not(:has(form)) > summary').click();
+    await page.locator('article.card[data-fault="imbalance"] ol.versions >> text=/v1 .* by op-olga: most are dust/').waitFor();
+    expect((await get<{ current: { action: string } }>('/api/v1/knowledge/imbalance')).current.action).toMatch(/^Clean the blades first/);
+    await page.close();
+  });
+
   it('works a customer report on the board with visits and acceptance, and shows the KPIs with the figure below its target in red', async () => {
     const desk = (await post('/api/v1/tokens', { name: 'desk-ben', role: 'service_desk' })).token as string;
     const report = (await post('/api/v1/tickets', { channel: 'phone', contact: { name: 'Kim Lee' }, deviceId: 'pump-1', fault: 'imbalance', symptom: 'shaking at full speed', urgency: 'normal' })) as { ticket: { id: number } };
@@ -319,6 +338,9 @@ describe('operator console in Chromium, on the demo, signed in with the token it
     await page.click('nav >> text=Maintenance');
     await page.waitForSelector('text=No maintenance in force or planned.');
     expect(await page.locator('#mw-form').count()).toBe(0);
+    await page.click('nav >> text=Knowledge');
+    await page.waitForSelector('article.card[data-fault="bearing_wear"]');
+    expect(await page.locator('form[aria-label^="edit advice"]').count()).toBe(0);
     await page.click('nav >> text=Tickets');
     await page.click('#show-resolved');
     await page.waitForSelector('article.card');
