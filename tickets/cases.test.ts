@@ -102,10 +102,14 @@ describe.each(ENGINES)('case library on a seeded history (%s)', (engine) => {
     const falseAlarm = q1.rest.find((c) => c.case.ticketId === ids.D)!;
     expect(falseAlarm.falseAlarm).toBe(true);
     expect(falseAlarm.score).toBeLessThan(q1.best.score);
-    // Each new ticket starts from the best case's fix, with its parts first.
-    expect(q1.t.suggestedAction).toMatch(new RegExp(`^As on ticket #${ids.A} \\(fan-1, AF-710, M2.4 Wear\\): replaced the drive-end bearing 6205`));
+    // Each new ticket starts from the best case's fix, with its parts first; a case of another site is
+    // told without that site's ticket and device.
+    expect(q1.t.suggestedAction).toMatch(/^As on another AF-710 at another site \(M2.4 Wear\): replaced the drive-end bearing 6205 and regreased\. Schedule a bearing inspection/);
+    expect(q1.t.suggestedAction).not.toMatch(/fan-1|#\d/);
     expect(q1.t.likelyParts.slice(0, 2)).toEqual(['bearing 6205', 'bearing grease']);
-    expect((await first('pump-2', 'bearing_wear')).best.case.ticketId).toBe(ids.B);
+    const q2 = await first('pump-2', 'bearing_wear');
+    expect(q2.best.case.ticketId).toBe(ids.B);
+    expect((await first('fan-2', 'bearing_wear')).t.suggestedAction).toMatch(new RegExp(`^As on ticket #${ids.A} \\(fan-1, AF-710, M2.4 Wear\\): replaced the drive-end bearing 6205`));
     expect((await first('fan-9', 'imbalance')).best.case.ticketId).toBe(ids.C);
     expect((await first('pump-1', 'overheating')).best.case.ticketId).toBe(ids.E);
     expect((await first('fan-1', 'overheating')).best.case.ticketId).toBe(ids.J);

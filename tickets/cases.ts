@@ -193,6 +193,26 @@ export class CaseLibrary {
   }
 
   /**
+   * The best confirmed fix of this fault to start a new ticket from: the newest few of the same model,
+   * and of any model, ranked as {@link similar} ranks them. Two small indexed reads, since every new
+   * ticket asks (a library of 20,000 cases read whole would cost each new ticket milliseconds).
+   */
+  async bestFix(p: CaseProbe & { fault: Fault }): Promise<SimilarCase | undefined> {
+    const found = new Map<number, Case>();
+    const reads: [string, (string | number)[]][] = [["fault = ? AND outcome = 'confirmed' AND ticket_id != ?", [p.fault, p.ticketId ?? 0]]];
+    if (p.model) reads.unshift(["model = ? AND fault = ? AND outcome = 'confirmed' AND ticket_id != ?", [p.model, p.fault, p.ticketId ?? 0]]);
+    for (const [clause, args] of reads) {
+      for (const r of await this.sql.all<{ ticket_id: number; data: string }>(`SELECT ticket_id, data FROM ticket_case WHERE ${clause} ORDER BY resolved_at DESC LIMIT 20`, args)) {
+        if (!found.has(Number(r.ticket_id))) found.set(Number(r.ticket_id), JSON.parse(r.data) as Case);
+      }
+    }
+    return [...found.values()]
+      .filter((c) => c.action)
+      .map((c) => ({ case: c, ...score(p, c), falseAlarm: false }))
+      .sort((a, b) => b.score - a.score || b.case.resolvedAt - a.case.resolvedAt)[0];
+  }
+
+  /**
    * Cases whose text has every word of `q` (as a word prefix), or whose fault code is what `q` names
    * in any case or spacing (`m 2.4`, `vib`); best matches first.
    */
@@ -256,6 +276,8 @@ const CASE_MIGRATIONS: Migration[] = [
     sqlite: `CREATE TABLE IF NOT EXISTS ticket_case (ticket_id INTEGER PRIMARY KEY, resolved_at INTEGER NOT NULL, site TEXT, device_id TEXT, model TEXT, firmware TEXT,
         fault TEXT NOT NULL, fault_code TEXT, outcome TEXT NOT NULL, data TEXT NOT NULL);
       CREATE INDEX IF NOT EXISTS ticket_case_model ON ticket_case (model, resolved_at);
+      CREATE INDEX IF NOT EXISTS ticket_case_fix ON ticket_case (model, fault, outcome, resolved_at);
+      CREATE INDEX IF NOT EXISTS ticket_case_fault_fix ON ticket_case (fault, outcome, resolved_at);
       CREATE INDEX IF NOT EXISTS ticket_case_fault ON ticket_case (fault, resolved_at);
       CREATE INDEX IF NOT EXISTS ticket_case_code ON ticket_case (fault_code, resolved_at);
       CREATE INDEX IF NOT EXISTS ticket_case_device ON ticket_case (device_id, resolved_at);
@@ -263,6 +285,8 @@ const CASE_MIGRATIONS: Migration[] = [
     postgres: `CREATE TABLE ticket_case (ticket_id BIGINT PRIMARY KEY, resolved_at BIGINT NOT NULL, site TEXT, device_id TEXT, model TEXT, firmware TEXT,
         fault TEXT NOT NULL, fault_code TEXT, outcome TEXT NOT NULL, data TEXT NOT NULL, tsv tsvector NOT NULL);
       CREATE INDEX ticket_case_model ON ticket_case (model, resolved_at);
+      CREATE INDEX ticket_case_fix ON ticket_case (model, fault, outcome, resolved_at);
+      CREATE INDEX ticket_case_fault_fix ON ticket_case (fault, outcome, resolved_at);
       CREATE INDEX ticket_case_fault ON ticket_case (fault, resolved_at);
       CREATE INDEX ticket_case_code ON ticket_case (fault_code, resolved_at);
       CREATE INDEX ticket_case_device ON ticket_case (device_id, resolved_at);

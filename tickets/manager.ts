@@ -371,7 +371,7 @@ export class TicketManager implements Service {
           const asset = assetOf(policy, r.deviceId ?? '', r.site);
           const priority = priorityOf(policy, severityOf(urgency), fault, asset);
           const equipment = r.deviceId ? this.equipmentOf(r.deviceId, r.site) : null;
-          const advice = await this.advise(fault, { ticketId: t.id, deviceId: r.deviceId ?? null, model: equipment?.model });
+          const advice = await this.advise(fault, { ticketId: t.id, deviceId: r.deviceId ?? null, model: equipment?.model, site: r.site });
           // The response clock runs from the customer's call, not from the review.
           next = { ...next, site: r.site, deviceId: r.deviceId ?? null, equipment, fault, dedupeKey: key, priority, dispatchGroup: dispatchGroupOf(policy, asset), title: titleOf(advice.title, r.deviceId ?? null, r.site), suggestedAction: advice.action, likelyParts: advice.parts, ...slaOf(policy, priority, t.createdAt) };
           Object.assign(detail, { site: r.site, deviceId: r.deviceId ?? null, fault, priority });
@@ -483,7 +483,7 @@ export class TicketManager implements Service {
         }
       }
       const equipment = deviceId !== null ? this.equipmentOf(deviceId, placed.site ?? null) : null;
-      const advice = await this.advise(fault, { deviceId, model: equipment?.model });
+      const advice = await this.advise(fault, { deviceId, model: equipment?.model, site: placed.site ?? null });
       const known = placed.site !== undefined;
       const created = await this.store.create({
         dedupeKey: deviceId !== null ? dedupeKeyOf(deviceId, fault) : `report:${randomUUID()}`,
@@ -762,7 +762,7 @@ export class TicketManager implements Service {
     if (!VIBRATION_DIAGNOSES.includes(f.fault) || f.event === 'resolve') return undefined;
     const symptom = active.find((t) => t.fault === 'vibration');
     if (!symptom) return undefined;
-    const advice = await this.advise(f.fault, { ticketId: symptom.id, deviceId: symptom.deviceId, model: symptom.equipment?.model, metrics: [f.metric] });
+    const advice = await this.advise(f.fault, { ticketId: symptom.id, deviceId: symptom.deviceId, model: symptom.equipment?.model, metrics: [f.metric], site: symptom.site });
     const refined: Ticket = {
       ...symptom,
       fault: f.fault,
@@ -799,7 +799,7 @@ export class TicketManager implements Service {
     const priority = priorityOf(policy, f.severity, t?.fault ?? f.fault, asset);
     if (!t) {
       const equipment = this.equipmentOf(f.deviceId, f.site ?? null);
-      const advice = await this.advise(f.fault, { deviceId: f.deviceId, model: equipment?.model, metrics: [f.metric] });
+      const advice = await this.advise(f.fault, { deviceId: f.deviceId, model: equipment?.model, metrics: [f.metric], site: f.site ?? null });
       const ticket = await this.store.create({
         dedupeKey: f.dedupeKey,
         site: f.site ?? null,
@@ -859,14 +859,17 @@ export class TicketManager implements Service {
    * sibling of the same model first), then the knowledge base's advice; the knowledge base alone when
    * no case is that close.
    */
-  private async advise(fault: Fault, probe: Omit<CaseProbe, 'fault'>): Promise<Advice> {
+  private async advise(fault: Fault, probe: Omit<CaseProbe, 'fault'> & { site: string | null }): Promise<Advice> {
     const kb = await this.knowledge.advice(fault);
-    const best = (await this.cases.similar({ ...probe, fault }, 5)).find((c) => c.case.outcome === 'confirmed' && c.case.fault === fault && c.case.action);
+    const best = await this.cases.bestFix({ ...probe, fault });
     if (!best) return { title: kb.title, action: kb.action, parts: kb.parts };
     const c = best.case;
-    const code = c.faultCode ? `, ${c.faultCode}${c.faultCodeTitle ? ` ${c.faultCodeTitle}` : ''}` : '';
+    const code = c.faultCode ? `${c.faultCode}${c.faultCodeTitle ? ` ${c.faultCodeTitle}` : ''}` : '';
+    // The ticket is read by tokens scoped to its site: a case of another site is told without its
+    // ticket number and device, which are that site's own.
+    const from = c.site === probe.site ? `ticket #${c.ticketId} (${[c.deviceId, c.model, code].filter(Boolean).join(', ')})` : `another ${c.model ?? 'machine'} at another site${code ? ` (${code})` : ''}`;
     const parts = [...new Set([...c.partsUsed.map((p) => p.name), ...kb.parts])];
-    return { title: kb.title, action: `As on ticket #${c.ticketId} (${[c.deviceId, c.model].filter(Boolean).join(', ')}${code}): ${c.action}. ${kb.action}`, parts };
+    return { title: kb.title, action: `As on ${from}: ${c.action}. ${kb.action}`, parts };
   }
 
   /** The resolve body's structured fields, checked against the fault-code catalog. */
