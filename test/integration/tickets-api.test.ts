@@ -192,7 +192,11 @@ describe.each(ENGINES)('tickets API: roles, validation, live stream, inbound web
     expect(await history()).toBe(2);
 
     // The return visit's answer, as the desk's tool records it after its own call or SMS.
-    expect((await send({ ticketId: id, action: 'resolve', actor: 'jane@desk', outcome: 'confirmed', note: 'sensor replaced' })).status).toBe(200);
+    // Resolved with how it was put right; inbound, where `action` names the ticket action, the action taken is `actionTaken`.
+    expect((await send({ ticketId: id, action: 'resolve', actor: 'jane@desk', outcome: 'confirmed', note: 'x', faultCode: 'Q9' })).body.message).toMatch(/faultCode: "Q9" is not in the fault-code catalog/);
+    expect((await send({ ticketId: id, action: 'resolve', actor: 'jane@desk', outcome: 'confirmed', note: 'x', partsUsed: [{ name: 'fan', quantity: 0 }] })).status).toBe(400);
+    const resolved = await send({ ticketId: id, action: 'resolve', actor: 'jane@desk', outcome: 'confirmed', note: 'sensor replaced', faultCode: 'ohe', actionTaken: 'replaced the cooling fan', partsUsed: [{ name: 'cooling fan', quantity: 1 }], minutesOnSite: 40 });
+    expect(resolved).toMatchObject({ status: 200, body: { ticket: { resolution: { faultCode: 'OHE', action: 'replaced the cooling fan', partsUsed: [{ name: 'cooling fan', quantity: 1 }], minutesOnSite: 40 } } } });
     expect((await send({ ticketId: id, action: 'survey', actor: 'jane@desk', score: 7 })).status).toBe(400);
     const answered = await send({ ticketId: id, action: 'survey', actor: 'jane@desk', score: 4, nps: 8, comment: 'all good' });
     expect(answered).toMatchObject({ status: 200, body: { ticket: { status: 'closed', closeReason: 'answered', survey: { score: 4, nps: 8, via: 'webhook' } } } });
