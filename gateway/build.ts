@@ -182,6 +182,7 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps): Gateway 
   // when a device state changes, and every 10 s anyway so the server sees a backlog drain.
   let lastStatus = '';
   let lastSent = 0;
+  const equipment = config.devices.filter((d) => d.model !== undefined).map((d) => ({ id: d.id, model: d.model!, ...(d.firmware ? { firmware: d.firmware } : {}), ...(d.installedAt ? { installedAt: d.installedAt } : {}) }));
   const statusTimer = setInterval(() => {
     const devices = drivers.flatMap((d) => (d.devices ? d.devices() : []));
     const list = devices.map((x) => ({ id: x.id, state: x.state, since: x.since, ...(x.lastError ? { lastError: x.lastError.slice(0, 500) } : {}) }));
@@ -201,7 +202,7 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps): Gateway 
         ...(r.topic ? { topic: r.topic.slice(0, 300) } : {}),
       })),
     };
-    uplink.publishStatus(JSON.stringify({ v: 1, at: clock.now(), devices: list, outbox: { readings: o.pendingReadings + o.sealedReadings, oldestTs: o.oldestTs ?? null }, refusals }));
+    uplink.publishStatus(JSON.stringify({ v: 1, at: clock.now(), devices: list, ...(equipment.length ? { equipment } : {}), outbox: { readings: o.pendingReadings + o.sealedReadings, oldestTs: o.oldestTs ?? null }, refusals }));
   }, 1000);
   statusTimer.unref();
 

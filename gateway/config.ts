@@ -10,6 +10,10 @@ export const GATEWAY_CONFIG_VERSION = 1;
 export const DeviceSchema = z.strictObject({
   id: DeviceIdSchema,
   name: z.string().max(200).optional(),
+  /** The machine's model, firmware and date in service: sent to the server, which counts faults per model (its ruleset's device entries win). */
+  model: z.string().trim().min(1).max(100).optional(),
+  firmware: z.string().trim().min(1).max(100).optional(),
+  installedAt: z.iso.date().optional(),
   /**
    * Refused with a pointer: which rules and vibration zones apply to a machine is decided in one
    * place, the server's ruleset (`devices: [{ id, class }]`). A class set here would be a second

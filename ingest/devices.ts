@@ -1,4 +1,4 @@
-import type { DeviceState as PollState, GatewayStatus, MetricId, Reading } from '../core/index.ts';
+import type { DeviceState as PollState, Equipment, GatewayStatus, MetricId, Reading } from '../core/index.ts';
 
 export interface LastValue {
   value: number;
@@ -162,6 +162,20 @@ export interface GatewayView {
 /** What the server knows of each gateway: its retained state topic and its last Envelope. */
 export class GatewayDirectory {
   private readonly gateways = new Map<string, GatewayView>();
+  /** Equipment as each gateway last reported it: replaced whole with each report, so it stays as large as one report. */
+  private readonly machines = new Map<string, { site: string; byDevice: Map<string, Equipment> }>();
+
+  equipment(site: string, gatewayId: string, list: NonNullable<GatewayStatus['equipment']>): void {
+    const byDevice = new Map(list.map((e) => [e.id, { model: e.model, firmware: e.firmware ?? null, installedAt: e.installedAt ? Date.parse(`${e.installedAt}T00:00:00Z`) : null }]));
+    this.machines.set(gatewayId, { site, byDevice });
+  }
+
+  /** A device's equipment as a gateway of its site reported it, if any (a gateway speaks only for its own site: its topic's). */
+  equipmentOf(deviceId: string, site: string | null): Equipment | null {
+    if (site === null) return null;
+    for (const g of this.machines.values()) if (g.site === site && g.byDevice.has(deviceId)) return g.byDevice.get(deviceId)!;
+    return null;
+  }
 
   private entry(site: string, gatewayId: string): GatewayView {
     let g = this.gateways.get(gatewayId);

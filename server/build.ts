@@ -144,7 +144,8 @@ export async function buildServer(config: ServerConfig, deps: ServerDeps): Promi
   };
   const tickets = await TicketManager.open(config.tickets, { sql, slaRunner: singleRunner(sql, LOCKS.slaClock, 'vigil-sla-clock'), clock, secrets, log: log.child({ component: 'tickets' }), registry, history, findings: rules.findings, devices: deviceLookup, linkKey, audit,
     // The model as the active ruleset's device entries have it; before the rules start, none is known.
-    equipment: (id, site) => (rules.started ? equipmentOf(rules.live.activeRuleset, id, site ?? undefined) : null),
+    // The ruleset's device entries first (the operator's word), else what the device's gateway reports.
+    equipment: (id, site) => (rules.started ? equipmentOf(rules.live.activeRuleset, id, site ?? undefined) : null) ?? gateways.equipmentOf(id, site),
   });
   rules.onFinding((f, id) => {
     // The rules stored the finding first; one whose ticket change fails (the store is down) is logged

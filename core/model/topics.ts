@@ -75,6 +75,14 @@ export const GatewayStatusSchema = z.strictObject({
       }),
     )
     .max(10_000),
+  /**
+   * The equipment of the gateway's devices as its config names it (model, firmware, in service since):
+   * the server counts faults per model with it where its ruleset names none.
+   */
+  equipment: z
+    .array(z.strictObject({ id: z.string().max(64), model: z.string().min(1).max(100), firmware: z.string().min(1).max(100).optional(), installedAt: z.iso.date().optional() }))
+    .max(10_000)
+    .optional(),
   /** The store-and-forward queue: readings held and the sample time of the oldest. */
   outbox: z.strictObject({ readings: z.number().int().nonnegative(), oldestTs: z.number().int().nullable() }).optional(),
   /**

@@ -117,6 +117,7 @@ export class Intake {
       this.deps.devices.states(t.site, t.gatewayId, parsed.data.devices, now);
       if (parsed.data.outbox) this.deps.gateways.outbox(t.site, t.gatewayId, parsed.data.outbox, parsed.data.at);
       if (parsed.data.refusals) this.deps.gateways.refusals(t.site, t.gatewayId, parsed.data.refusals);
+      if (parsed.data.equipment) this.deps.gateways.equipment(t.site, t.gatewayId, parsed.data.equipment);
       return;
     }
     if (payload.length > this.opts.maxEnvelopeBytes) {

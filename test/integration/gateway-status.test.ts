@@ -4,6 +4,7 @@ import { gatewayClientId, gatewayTopic } from '../../core/index.ts';
 import { waitFor } from '../helpers/net.ts';
 import { GATEWAY_ID, GATEWAY_PASSWORD, SITE, type ServerHandle, startServer } from '../helpers/pipeline.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { bearingFinding } from '../helpers/findings.ts';
 
 // The gateway's retained status message now carries what it refused; a gateway (or whoever holds its
 // password) must not be able to use it to store unbounded or malformed data on the server.
@@ -43,5 +44,19 @@ describe('gateway status messages, as a hostile gateway sends them', () => {
     expect(codes).toEqual(['bad_envelope', 'bad_envelope', 'bad_envelope', 'too_large']);
     expect((await gateway())?.refusals).toMatchObject({ total: { unknown_device: 3 } });
     expect((await fetch(`${srv.httpUrl}/healthz`)).status).toBe(200);
+  });
+
+  it('quarantines equipment lists that are malformed or too long, and keeps what a good one said', async () => {
+    const send = (equipment: unknown) => client.publishAsync(topic, JSON.stringify({ v: 1, at: Date.now(), devices: [], equipment }), { qos: 1 });
+    await send([{ id: 'pump-1', model: 'KP-40' }]);
+    const quarantined = async () => (await srv.server.quarantine.list({ limit: 100, offset: 0 })).total;
+    const before = await quarantined();
+    await send([{ id: 'pump-1', model: 'm'.repeat(101) }]);
+    await send([{ id: 'pump-1', model: 'KP-40', installedAt: 'last spring' }]);
+    await send([{ id: 'pump-1', model: 'KP-40', owner: 'x' }]);
+    await send(Array.from({ length: 10_001 }, (_, i) => ({ id: `d${i}`, model: 'x' })));
+    await waitFor(async () => (await quarantined()) >= before + 4, { message: 'four equipment lists quarantined' });
+    const t = await srv.server.tickets.handleFinding(bearingFinding('pump-1', { site: SITE }));
+    expect(t?.equipment).toEqual({ model: 'KP-40', firmware: null, installedAt: null });
   });
 });

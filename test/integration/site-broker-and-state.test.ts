@@ -10,14 +10,16 @@ import { Mosquitto } from '../helpers/mosquitto.ts';
 import { freePort, waitFor } from '../helpers/net.ts';
 import { GATEWAY_ID, GATEWAY_PASSWORD, SITE, type ServerHandle, gatewayConfigObject, startServer, testLogger } from '../helpers/pipeline.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { bearingFinding } from '../helpers/findings.ts';
 import { Victoria } from '../helpers/victoria.ts';
 
 interface GatewayView {
   gatewayId: string;
   state: string;
+  outbox?: unknown;
 }
-const gatewayState = async (srv: ServerHandle) =>
-  ((await (await fetch(`${srv.httpUrl}/api/v1/gateways`)).json()) as { gateways: GatewayView[] }).gateways.find((g) => g.gatewayId === GATEWAY_ID)?.state;
+const gatewayView = async (srv: ServerHandle) => ((await (await fetch(`${srv.httpUrl}/api/v1/gateways`)).json()) as { gateways: GatewayView[] }).gateways.find((g) => g.gatewayId === GATEWAY_ID);
+const gatewayState = async (srv: ServerHandle) => (await gatewayView(srv))?.state;
 
 describe('the gateway subscribing to an existing site broker (Mosquitto), and its state topic', () => {
   const tmp = tempDir();
@@ -50,10 +52,17 @@ describe('the gateway subscribing to an existing site broker (Mosquitto), and it
         topics: [{ pattern: 'plant/{device}/{metric}' }],
       } as unknown as (typeof raw.drivers)[number],
     ];
+    // The gateway names pump-1's equipment; the server's ruleset names none, so the gateway's word counts.
+    raw.devices = raw.devices.map((d) => (d.id === 'pump-1' ? { ...d, model: 'KP-40', firmware: '3.2', installedAt: '2024-05-01' } : d));
     const config = parseConfig(GatewayConfigSchema, raw, { GW_PASSWORD: GATEWAY_PASSWORD, SITE_PASSWORD: 'site-password' });
     gw = buildGateway(config, { log: testLogger(), clock: systemClock, registry: createRegistry() });
     await gw.start();
     await waitFor(async () => (await gatewayState(srv)) === 'online', { message: 'gateway online' });
+    await waitFor(async () => (await gatewayView(srv))?.outbox !== undefined, { message: 'the gateway status received' });
+    const ticket = await srv.server.tickets.handleFinding(bearingFinding('pump-1', { site: SITE }));
+    expect(ticket?.equipment).toEqual({ model: 'KP-40', firmware: '3.2', installedAt: Date.UTC(2024, 4, 1) });
+    // It speaks for its own site only: the same device id elsewhere has no model from it.
+    expect((await srv.server.tickets.handleFinding(bearingFinding('pump-1', { site: 'plant-z', dedupeKey: 'plant-z/pump-1' })))?.equipment).toBeNull();
     await waitFor(() => gw.drivers[0]!.status().connected === true, { message: 'driver subscribed' });
     await new Promise((r) => setTimeout(r, 200));
 
