@@ -49,6 +49,13 @@ describe('engineering fault report', () => {
     expect(rows[2]).toMatchObject({ group: 'unknown', tickets: 1, judged: 0, confirmedShare: null, mtbfHours: null, mttrHours: null, predictedShare: 0 });
   });
 
+  it('counts a window’s first interval from the fault before it, not from the installation', async () => {
+    // fan-1 also failed 80 days in, before this report's tickets: its first interval is 20 d, not 100 d.
+    const previousFault = async (d: string, before: number) => (d === 'fan-1' && before === T0 + 100 * DAY ? T0 + 80 * DAY : undefined);
+    const [fans] = await faultReport(TICKETS, { ...input, previousFault, groupBy: 'model' });
+    expect(fans!.mtbfHours).toBe(Math.round((((20 + 150 + 30) / 3) * 24) * 1000) / 1000);
+  });
+
   it('groups by firmware and by site, and writes CSV a spreadsheet cannot run', async () => {
     const fw = await faultReport(TICKETS, { ...input, groupBy: 'firmware' });
     expect(fw.map((r) => [r.group, r.tickets])).toEqual([['AF-710 2.0', 3], ['AF-710 2.1', 2], ['KP-40 unknown', 1], ['unknown', 1]]);

@@ -8,6 +8,8 @@ export interface FaultReportInput {
   groupBy: FaultGroupBy;
   /** Where a device's time to first failure counts from when its entry gives no `installedAt`. */
   firstReading: (deviceId: string) => Promise<number | undefined>;
+  /** When the device's last confirmed fault before `before` opened (one before the report's period), if any. */
+  previousFault?: (deviceId: string, before: number) => Promise<number | undefined>;
   catalog: FaultCatalog;
 }
 
@@ -47,7 +49,9 @@ export async function faultReport(tickets: AsyncIterable<Ticket> | Iterable<Tick
     for (const t of confirmed) if (t.deviceId !== null) byDevice.set(t.deviceId, [...(byDevice.get(t.deviceId) ?? []), t]);
     for (const [deviceId, faultsOf] of byDevice) {
       faultsOf.sort((a, b) => a.createdAt - b.createdAt);
-      let since = faultsOf[0]!.equipment?.installedAt ?? (await input.firstReading(deviceId)) ?? null;
+      // A fault before the period ends the previous interval, not the installation: a report of one
+      // month must not count the years before a device's earlier failure as time between failures.
+      let since = (await input.previousFault?.(deviceId, faultsOf[0]!.createdAt)) ?? faultsOf[0]!.equipment?.installedAt ?? (await input.firstReading(deviceId)) ?? null;
       for (const t of faultsOf) {
         if (since !== null && t.createdAt >= since) between.push(t.createdAt - since);
         since = t.createdAt;

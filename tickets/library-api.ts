@@ -94,7 +94,7 @@ export function registerLibraryApi(app: FastifyInstance, tickets: TicketManager,
       const mine = async function* () {
         for await (const t of tickets.store.iterate(from, to)) if (canSee(principal, t.site)) yield t;
       };
-      const rows = await faultReport(mine(), { groupBy: q.groupBy, firstReading: (d) => tickets.firstReading(d), catalog: tickets.catalog });
+      const rows = await faultReport(mine(), { groupBy: q.groupBy, firstReading: (d) => tickets.firstReading(d), previousFault: (d, before) => tickets.store.lastConfirmedBefore(d, before), catalog: tickets.catalog });
       if (q.format === 'csv') return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="vigil-faults-${q.groupBy}.csv"`).send(faultReportCsv(rows));
       return { from, to, groupBy: q.groupBy, rows };
     },

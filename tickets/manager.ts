@@ -646,7 +646,7 @@ export class TicketManager implements Service {
     const sent = await this.deps.sql.tx(async () => {
       const id = await this.reports.claim(period, now);
       if (id === undefined) return false;
-      const rows = await faultReport(this.store.iterate(from, to), { groupBy: 'model', firstReading: (x) => this.firstReading(x), catalog: this.catalog });
+      const rows = await faultReport(this.store.iterate(from, to), { groupBy: 'model', firstReading: (x) => this.firstReading(x), previousFault: (x, before) => this.store.lastConfirmedBefore(x, before), catalog: this.catalog });
       if (rows.length === 0) return false;
       // Negative ids beyond the KPI events' keep the outbox's event ids apart from tickets' and KPIs'.
       const eventId = -(REPORT_EVENT_BASE + id);

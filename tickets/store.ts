@@ -236,6 +236,13 @@ export class TicketStore {
     }
   }
 
+  /** When the device's last ticket confirmed as a fault, opened before `before`, opened. */
+  async lastConfirmedBefore(deviceId: string, before: number): Promise<number | undefined> {
+    const [created, outcome] = this.sql.dialect === 'sqlite' ? ["json_extract(data, '$.createdAt')", "json_extract(data, '$.outcome')"] : ["(data::jsonb->>'createdAt')::bigint", "(data::jsonb->>'outcome')"];
+    const r = await this.sql.get<{ at: number | null }>(`SELECT MAX(${created}) AS at FROM ticket WHERE device_id = ? AND ${outcome} = 'confirmed' AND ${created} < ?`, [deviceId, before]);
+    return r?.at === null || r?.at === undefined ? undefined : Number(r.at);
+  }
+
   /** Every ticket still being worked on (not resolved, accepted or closed), a page at a time. */
   async *working(): AsyncGenerator<Ticket> {
     for (let after = 0; ; ) {
