@@ -73,6 +73,8 @@ export interface ServerDeps {
    * give that one to the other cluster members, so a question for this worker's devices reaches it.
    */
   ownPort?: boolean;
+  /** What `/metrics` answers instead of this process's registry (a worker: every worker's series). */
+  metrics?: () => Promise<string>;
 }
 
 export interface Server extends Service {
@@ -267,6 +269,7 @@ export async function buildServer(config: ServerConfig, deps: ServerDeps): Promi
     log,
     registry,
     tls: config.http.tls,
+    metrics: deps.metrics,
     readiness: [
       {
         name: 'broker',

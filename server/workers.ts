@@ -1,7 +1,7 @@
-import cluster from 'node:cluster';
+import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
-import { type Logger, secretKeyOrFile } from '../core/index.ts';
+import { type Logger, type MetricsJson, type Registry, mergeLabelled, secretKeyOrFile } from '../core/index.ts';
 import type { ServerConfig } from './config.ts';
 
 /** The environment variable that tells a forked process which worker it is. */
@@ -46,9 +46,13 @@ export async function runWorkers(config: ServerConfig, n: number, env: Record<st
   const key = secretKeyOrFile(env.VIGIL_SECRET_KEY, join(config.dataDir, 'secret.key')).key;
   let stopping = false;
   const restarts = new Map<number, number>();
+  const live = new Map<number, Worker>();
+  primaryMetrics(() => live);
   const fork = (i: number) => {
     const w = cluster.fork({ [WORKER_ENV]: String(i), VIGIL_SECRET_KEY: key });
+    live.set(i, w);
     w.on('exit', (code, signal) => {
+      if (live.get(i) === w) live.delete(i);
       if (stopping) return;
       // Back off a worker that keeps dying (a bad config would otherwise spin).
       const k = (restarts.get(i) ?? 0) + 1;
@@ -76,4 +80,76 @@ export async function runWorkers(config: ServerConfig, n: number, env: Record<st
         }),
     ),
   );
+}
+
+// `/metrics` behind the shared port: whichever worker takes the scrape asks the primary, which asks
+// every worker for its registry and answers with all their series, each labelled `worker`. A scrape
+// that met one worker at random would show a different process's counters each time.
+const ASK = 'vigil:metrics?';
+const GATHER = 'vigil:metrics-gather';
+const GATHERED = 'vigil:metrics-gathered';
+const ANSWER = 'vigil:metrics!';
+interface Message {
+  type: string;
+  id: number;
+  metrics?: MetricsJson;
+  text?: string;
+}
+
+/** In a worker: answers the primary's gathering with this registry, and returns the `/metrics` function that asks for all. */
+export function workerMetrics(registry: Registry, timeoutMs = 2000): () => Promise<string> {
+  const waiting = new Map<number, (text: string) => void>();
+  let next = 0;
+  process.on('message', (m: Message) => {
+    if (m?.type === GATHER) void registry.getMetricsAsJSON().then((metrics) => process.send?.({ type: GATHERED, id: m.id, metrics }));
+    else if (m?.type === ANSWER) waiting.get(m.id)?.(m.text ?? '');
+  });
+  return () =>
+    new Promise<string>((resolve) => {
+      const id = next++;
+      // The primary not answering (it is stopping) must not hang a scrape: this worker's own then.
+      const timer = setTimeout(() => {
+        waiting.delete(id);
+        void registry.metrics().then(resolve);
+      }, timeoutMs);
+      waiting.set(id, (text) => {
+        clearTimeout(timer);
+        waiting.delete(id);
+        resolve(text);
+      });
+      process.send?.({ type: ASK, id });
+    });
+}
+
+/** In the primary: gathers every live worker's metrics (waiting at most `timeoutMs` for each) and labels them by worker. */
+export function primaryMetrics(workers: () => Map<number, Worker>, timeoutMs = 1500): void {
+  let next = 0;
+  const gather = async (): Promise<string> => {
+    const parts = await Promise.all(
+      [...workers()].map(
+        ([index, w]) =>
+          new Promise<{ labels: Record<string, string>; metrics: MetricsJson }>((resolve) => {
+            const id = next++;
+            const labels = { worker: String(index) };
+            const timer = setTimeout(() => (w.off('message', on), resolve({ labels, metrics: [] })), timeoutMs);
+            const on = (m: Message) => {
+              if (m?.type !== GATHERED || m.id !== id) return;
+              clearTimeout(timer);
+              w.off('message', on);
+              resolve({ labels, metrics: m.metrics ?? [] });
+            };
+            w.on('message', on);
+            w.send({ type: GATHER, id });
+          }),
+      ),
+    );
+    return mergeLabelled(parts);
+  };
+  cluster.on('message', (w, m: Message) => {
+    if (m?.type !== ASK) return;
+    void gather().then(
+      (text) => w.isConnected() && w.send({ type: ANSWER, id: m.id, text }),
+      () => w.isConnected() && w.send({ type: ANSWER, id: m.id, text: '' }),
+    );
+  });
 }

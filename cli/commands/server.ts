@@ -4,7 +4,7 @@ import { ConfigError, createRegistry, parseConfig, readConfigText, systemClock }
 import { ServerConfigSchema, buildServer } from '../../server/index.ts';
 import { type CliContext, cliLogger, influxFromEnv, stopMessage, untilSignal } from '../context.ts';
 import { serverHelp } from '../help.ts';
-import { runWorkers, workerConfig, workerCount, workerIndex } from '../../server/workers.ts';
+import { runWorkers, workerConfig, workerCount, workerIndex, workerMetrics } from '../../server/workers.ts';
 
 
 export async function serverCommand(argv: string[], ctx: CliContext): Promise<number> {
@@ -36,12 +36,15 @@ export async function serverCommand(argv: string[], ctx: CliContext): Promise<nu
     return 0;
   }
   const config = index === undefined ? parsed : workerConfig(parsed, index);
+  const registry = createRegistry({ defaultMetrics: true });
   const server = await buildServer(config, {
     log,
     clock: systemClock,
-    registry: createRegistry({ defaultMetrics: true }),
+    registry,
     secretKeys: { current: ctx.env.VIGIL_SECRET_KEY, previous: ctx.env.VIGIL_SECRET_KEY_OLD },
     ownPort: index !== undefined,
+    // A worker's /metrics shows every worker's series, labelled by worker.
+    ...(index !== undefined ? { metrics: workerMetrics(registry) } : {}),
   });
   await server.start();
   const sig = await untilSignal();

@@ -32,6 +32,8 @@ export interface HttpDeps {
   readiness?: readonly ReadinessCheck[];
   /** Serve HTTPS with these files (reloaded when they change). */
   tls?: TlsServerFiles | undefined;
+  /** What `/metrics` answers instead of the registry alone (a server's workers: every worker's series). */
+  metrics?: (() => Promise<string>) | undefined;
 }
 
 /**
@@ -77,7 +79,7 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
 
   app.get('/metrics', open, async (_req, reply) => {
     reply.header('content-type', deps.registry.contentType);
-    return deps.registry.metrics();
+    return deps.metrics ? deps.metrics() : deps.registry.metrics();
   });
 
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url}` }));

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, type MetricObjectWithValues, type MetricValue, Registry, collectDefaultMetrics } from 'prom-client';
 
 export { Counter, Gauge, Histogram, Registry };
 
@@ -23,4 +23,16 @@ export async function metricValue(registry: Registry, name: string, labels?: Rec
     sum += v.value;
   }
   return sum;
+}
+
+/** A registry as `getMetricsAsJSON()` gives it: what a process sends another to be shown together. */
+export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
+
+/**
+ * Several processes' metrics as one Prometheus exposition, every series carrying its process's labels
+ * (`worker="1"`). Distinct labels keep each series apart: nothing is summed that should not be.
+ */
+export function mergeLabelled(parts: readonly { labels: Record<string, string>; metrics: MetricsJson }[]): Promise<string> {
+  const labelled = parts.filter((p) => p.metrics.length > 0).map((p) => p.metrics.map((m) => ({ ...m, values: m.values.map((v) => ({ ...v, labels: { ...v.labels, ...p.labels } })) })));
+  return AggregatorRegistry.aggregate(labelled).metrics();
 }

@@ -82,6 +82,17 @@ describe('vigil server --workers 2', () => {
     await round();
     await waitFor(async () => (await vm.count()) === sent, { message: 'every reading stored by one worker or the other' });
 
+    // /metrics through the shared port shows both workers' series, whichever worker takes the scrape:
+    // their ingested readings add up to what was sent.
+    const ingested = (text: string) => [...text.matchAll(/^vigil_readings_ingested_total\{worker="(\d)"\} (\d+)$/gm)].map((m) => [m[1], Number(m[2])] as const);
+    for (let k = 0; k < 4; k++) {
+      const text = await (await fetch(`http://127.0.0.1:${http}/metrics`)).text();
+      const byWorker = ingested(text);
+      expect(byWorker.map(([w]) => w).sort()).toEqual(['0', '1']);
+      expect(byWorker.reduce((n, [, v]) => n + v, 0)).toBe(sent);
+      expect(text).toMatch(/^# TYPE vigil_readings_ingested_total counter$/m);
+    }
+
     // Each worker tells the cluster a port of its own, so any worker (the shared port hands a
     // connection to either) can ask the one that holds a device for it.
     const urls = await waitFor(async () => {
