@@ -227,16 +227,19 @@ export function installAccess(app: FastifyInstance, opts: AccessOptions): void {
     return wait > 0 ? tooMany(reply, wait) : reply.code(401).send({ error: 'unauthorized', message });
   };
 
-  app.addHook('onResponse', async (req, reply) => {
+  // Written before the answer leaves (onSend, not onResponse): a caller that has its answer finds the
+  // call in the audit log, and a crash between the two cannot lose the entry of a change it confirmed.
+  app.addHook('onSend', async (req, reply, payload) => {
     const spec = req.routeOptions.config.endpoint;
-    if (!spec || req.method === 'GET' || req.method === 'HEAD') return;
+    if (!spec || req.method === 'GET' || req.method === 'HEAD') return payload;
     const signed = spec.auth === 'signature';
-    if (!req.principal && !signed) return;
+    if (!req.principal && !signed) return payload;
     await opts.audit.record(opts.now(), req.principal?.name ?? 'signed-webhook', `${req.method} ${req.routeOptions.url}`, {
       role: req.principal?.role ?? 'signature',
       status: reply.statusCode,
       params: req.params ?? {},
     });
+    return payload;
   });
 }
 
