@@ -140,6 +140,20 @@ describe.each(ENGINES)('case library on a seeded history (%s)', (engine) => {
     expect(await m.cases.search('bearing', 10, new Set(['plant-b']))).toEqual([]);
   });
 
+  it('ranks down a fix that did not hold (its ticket reopened), until it is resolved again', async () => {
+    const { m, ids } = await seeded(engine);
+    const probe = { deviceId: 'fan-9', model: 'AF-710', fault: 'bearing_wear' as const, metrics: ['vibration_kurtosis'] };
+    const scoreOfA = async () => (await m.cases.similar(probe, 10)).find((c) => c.case.ticketId === ids.A)!;
+    const before = await scoreOfA();
+    expect(before.case.held).toBe(true);
+    expect(await m.act(ids.A!, { action: 'reopen', note: 'the bearing runs hot again' }, desk)).toMatchObject({ ok: true });
+    const after = await scoreOfA();
+    expect(after).toMatchObject({ case: { held: false }, reasons: expect.arrayContaining(['fix did not hold']) });
+    expect(after.score).toBeCloseTo(before.score - 1.5, 3);
+    expect(await m.act(ids.A!, { action: 'resolve', outcome: 'confirmed', note: 'replaced again', resolution: { faultCode: 'M2.4', action: 'replaced the bearing and the seal' } }, desk)).toMatchObject({ ok: true });
+    expect((await scoreOfA()).case).toMatchObject({ held: true, action: 'replaced the bearing and the seal' });
+  });
+
   it('refuses an unknown fault code with a 400 and changes nothing; the code is stored in the catalog’s spelling', async () => {
     const { m, clock } = await seeded(engine);
     clock.advance(HOUR);

@@ -24,6 +24,8 @@ export const CaseSchema = z.strictObject({
   metrics: z.array(z.string()),
   /** How far the worst metric had moved from its learned normal (highest recent value / baseline), where known. */
   rise: z.number().nullable(),
+  /** False once the ticket was reopened after this resolution: the fix did not hold (cases filed before this field read as true). */
+  held: z.boolean().optional(),
 });
 export type Case = z.infer<typeof CaseSchema>;
 
@@ -56,7 +58,7 @@ const FAMILY: Partial<Record<Fault, string>> = { vibration: 'vib', bearing_wear:
 
 // What each likeness is worth: the model first (a sibling's fix is the best guide), then the fault and
 // its code, then how alike the evidence looks; a confirmed fix above one nobody could confirm.
-const WEIGHT = { model: 4, fault: 3, family: 1, code: 3, metrics: 2, rise: 1, device: 0.5, confirmed: 1, noFault: -0.5, falseAlarm: -2 } as const;
+const WEIGHT = { model: 4, fault: 3, family: 1, code: 3, metrics: 2, rise: 1, device: 0.5, confirmed: 1, noFault: -0.5, falseAlarm: -2, notHeld: -1.5 } as const;
 
 /** Scores one past case against the probe; exported for the ranking tests. */
 export function score(p: CaseProbe, c: Case): { score: number; reasons: string[] } {
@@ -84,6 +86,7 @@ export function score(p: CaseProbe, c: Case): { score: number; reasons: string[]
   if (c.outcome === 'confirmed') credit(WEIGHT.confirmed, 'confirmed fix');
   else if (c.outcome === 'no_fault_found') credit(WEIGHT.noFault);
   else credit(WEIGHT.falseAlarm, 'false alarm');
+  if (c.held === false) credit(WEIGHT.notHeld, 'fix did not hold');
   return { score: Math.round(s * 1000) / 1000, reasons };
 }
 
@@ -140,6 +143,7 @@ export class CaseLibrary {
       minutesOnSite: r?.minutesOnSite ?? null,
       note,
       ...shapeOf(t),
+      held: true,
     };
     const text = [c.title, c.fault.replaceAll('_', ' '), c.model, c.faultCode, c.faultCodeTitle, c.component, c.action, c.note, ...c.partsUsed.map((p) => p.name), ...t.reports.map((x) => x.symptom)].filter(Boolean).join('\n');
     const cols = [c.resolvedAt, c.site, c.deviceId, c.model, c.firmware, c.fault, c.faultCode, c.outcome, JSON.stringify(c)] as const;
@@ -161,6 +165,13 @@ export class CaseLibrary {
       );
     }
     return c;
+  }
+
+  /** The ticket came back after this resolution: its case says the fix did not hold (until it is resolved again). */
+  async notHeld(ticketId: number): Promise<void> {
+    const c = await this.get(ticketId);
+    if (!c || c.held === false) return;
+    await this.sql.run('UPDATE ticket_case SET data = ? WHERE ticket_id = ?', [JSON.stringify({ ...c, held: false }), ticketId]);
   }
 
   async get(ticketId: number): Promise<Case | undefined> {

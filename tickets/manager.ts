@@ -425,6 +425,7 @@ export class TicketManager implements Service {
           const other = t.deviceId !== null ? await this.store.byKey(t.dedupeKey) : undefined;
           if (other && other.id !== t.id) return { ok: false, status: 409, error: 'conflict', message: `ticket ${other.id} is already open for ${t.dedupeKey}; work on that one` };
           next = reopened(next, now, slaOf(policy, t.priority, now));
+          await this.cases.notHeld(t.id);
           break;
         }
         case 'comment':
@@ -467,6 +468,7 @@ export class TicketManager implements Service {
           const detail: Record<string, unknown> = { channel: rep.channel, urgency: rep.urgency, symptom: rep.symptom };
           if (same.status === 'resolved' || same.status === 'accepted') {
             next = reopened(next, now, slaOf(policy, higherPriority(same.priority, priority), now));
+            await this.cases.notHeld(same.id);
             Object.assign(detail, { from: same.status, to: 'reopened', note: 'the customer reports the problem again after it was resolved' });
             await this.store.save(next);
             await this.record(next, 'ticket.reopened', actor, detail, out);
@@ -830,6 +832,7 @@ export class TicketManager implements Service {
     if (t.status === 'resolved' || t.status === 'accepted') {
       // The condition came back after the desk called it fixed: the same problem, so the same ticket.
       next = reopened(next, now, slaOf(policy, higherPriority(t.priority, priority), now));
+      await this.cases.notHeld(t.id);
       await this.record(next, 'ticket.reopened', RULE_ENGINE, { from: t.status, to: 'reopened', note: `${f.ruleId} fired again after the ticket was resolved`, previousOutcome: t.outcome }, out);
     }
     if (f.severity === 'critical' && t.severity !== 'critical') {

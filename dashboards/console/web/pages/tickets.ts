@@ -45,7 +45,7 @@ export function evidenceLines(e: Ticket['evidence']): string[] {
 }
 
 interface Similar {
-  case: { ticketId: number; title: string; deviceId: string | null; model: string | null; site: string | null; faultCode: string | null; faultCodeTitle: string | null; outcome: string; component: string | null; action: string | null; note: string | null; partsUsed: { name: string; quantity: number }[]; resolvedAt: number };
+  case: { ticketId: number; title: string; deviceId: string | null; model: string | null; site: string | null; faultCode: string | null; faultCodeTitle: string | null; outcome: string; component: string | null; action: string | null; note: string | null; partsUsed: { name: string; quantity: number }[]; resolvedAt: number; held?: boolean };
   score: number;
   reasons: string[];
   falseAlarm: boolean;
@@ -72,7 +72,7 @@ function caseLine(s: Similar): HTMLElement {
     'li',
     { class: s.falseAlarm ? 'false-alarm' : '', 'data-case': c.ticketId },
     h('strong', {}, `#${c.ticketId} ${c.deviceId ?? ''}${c.model ? ` (${c.model})` : ''}`),
-    ` ${time(c.resolvedAt)}, ${s.falseAlarm ? 'FALSE ALARM' : c.outcome.replaceAll('_', ' ')}${code}: ${c.action ?? c.note ?? '(no action recorded)'}.${parts}`,
+    ` ${time(c.resolvedAt)}, ${s.falseAlarm ? 'FALSE ALARM' : c.outcome.replaceAll('_', ' ')}${c.held === false ? ' (did not hold: reopened)' : ''}${code}: ${c.action ?? c.note ?? '(no action recorded)'}.${parts}`,
     h('span', { class: 'muted' }, ` ${s.reasons.join(', ')}`),
   );
 }
