@@ -8,7 +8,6 @@ import { waitFor } from '../helpers/net.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const CHILD = fileURLToPath(new URL('../contracts/output-child.ts', import.meta.url));
-const TSX = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url));
 
 /** Keys in the order first taken, each once: what a target that honours the idempotency key acts on. */
 const once = (keys: string[]) => [...new Set(keys)];
@@ -128,7 +127,9 @@ describe.each(OUTPUT_CASES)('output contract: $family $kind', (c) => {
     const seenBefore = new Set(before);
     const db = fresh();
     const run = (put?: string) => {
-      const p: ChildProcess = spawn(process.execPath, [TSX, CHILD, c.kind, db, JSON.stringify(target.address), ...(put ? [put] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+      // One process, node with tsx's loader: the tsx command would run the script in a child of its
+      // own, and a SIGKILL of the command would leave that child delivering on, unkilled.
+      const p: ChildProcess = spawn(process.execPath, ['--import', 'tsx', CHILD, c.kind, db, JSON.stringify(target.address), ...(put ? [put] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
       p.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
