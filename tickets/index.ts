@@ -1,7 +1,7 @@
 export { TicketManager, TicketsConfigSchema, type TicketsConfig, type ActionInput, type ActResult, type ReportInput, type VisitInput, type DeviceLookup, RULE_ENGINE, SLA_CLOCK } from './manager.ts';
 export { registerTicketsApi, ActionBodies, InboundSchema, ReportBody } from './api.ts';
 export { registerLibraryApi } from './library-api.ts';
-export { CaseLibrary, CaseSchema, SimilarCaseSchema, score as caseScore, shapeOf, type Case, type CaseProbe, type SimilarCase } from './cases.ts';
+export { CaseLibrary, CaseSchema, SimilarCaseSchema, shapeOf, type Case, type CaseProbe, type SimilarCase } from './cases.ts';
 export { FaultCatalog, ISO_14224_CODES, normaliseCode, type FaultCode } from './fault-codes.ts';
 export { faultReport, faultReportCsv, FaultReportLog, FaultReportRowSchema, type FaultReportRow } from './fault-report.ts';
 export { partsForecast, partsForecastCsv, ForecastLineSchema, type ForecastLine } from './parts-forecast.ts';
@@ -9,7 +9,7 @@ export { KnowledgeStore } from './knowledge.ts';
 export { registerSurveyPages } from './survey-page.ts';
 export { signLink, verifyLink, type LinkClaim, type LinkPurpose } from './links.ts';
 export { TicketPolicySchema, type TicketPolicy, assetOf, priorityOf, slaOf, dispatchGroupOf, escalate } from './policy.ts';
-export { KNOWLEDGE_BASE, adviceFor } from './knowledge.ts';
+export { KNOWLEDGE_BASE } from './knowledge.ts';
 export { TRANSITIONS, step, type Action } from './lifecycle.ts';
 export { TicketStore, type RuleStats } from './store.ts';
 export { WebhookOutbox, type Subscription, type Delivery } from './webhooks/outbox.ts';

@@ -60,9 +60,6 @@ export const KNOWLEDGE_BASE: Readonly<Record<Fault, Advice>> = {
   },
 };
 
-export function adviceFor(fault: Fault, overrides: Partial<Record<Fault, Advice>>): Advice {
-  return overrides[fault] ?? KNOWLEDGE_BASE[fault];
-}
 
 /** One version of the advice for a fault, as an operator published it. */
 export const KnowledgeVersionSchema = z.strictObject({

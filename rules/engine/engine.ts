@@ -524,6 +524,8 @@ export class RuleEngine {
       if (!only(dev.site)) continue;
       this.devices.delete(dev.id);
       this.raised.delete(dev);
+      // Another server holds it now: it is no longer a sibling here.
+      this.env.fleet.forget(dev.id);
       const machine = dev.plan.machine;
       if (machine !== undefined) {
         const list = this.machines.get(machine)?.filter((d) => d !== dev) ?? [];

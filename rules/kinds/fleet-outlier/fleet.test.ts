@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Reading } from '../../../core/index.ts';
+import type { Finding, Reading } from '../../../core/index.ts';
+import { RuleEngine } from '../../engine/engine.ts';
 import { backtest } from '../../backtest/backtest.ts';
 import { defaultRulesetText, parseRuleset } from '../../rulesets/compile.ts';
 
@@ -55,5 +56,26 @@ describe('fleet-outlier on ten simulated fans of one model over 30 days', () => 
     // the fleet rule is what this test is about).
     const own = findings.filter((f) => f.deviceId === 'fan-07' && f.metric === 'vibration_rms' && f.ruleId !== 'fan-vs-fleet' && f.event === 'fire');
     console.log(`fan-07: fleet-outlier fired at day ${((fire.at - T0) / DAY).toFixed(1)}; per-device vibration rules fired: ${own.map((f) => `${f.ruleId}@${((f.at - T0) / DAY).toFixed(1)}d`).join(', ') || 'none'}`);
+  });
+});
+
+describe('fleet-outlier when shards move', () => {
+  it('stops counting devices the engine forgot (another server holds them now) as siblings', () => {
+    const ruleset = parseRuleset(
+      'version: 1\nname: t\ndefaults: { for: 0, minSamples: 1, clearFor: 0 }\ndevices:\n  - { id: "*", model: AF-710 }\nrules:\n  - { id: f, kind: fleet-outlier, metric: vibration_rms, fault: vibration, params: { smoothing: 1h, warmUp: 1h, staleAfter: 1d } }\n',
+    );
+    const found: Finding[] = [];
+    const engine = new RuleEngine(ruleset, { lateTolerance: 60_000, emit: (f) => found.push(f) });
+    const feed = (site: string, id: string, value: number, t: number) => engine.ingest(site, [{ deviceId: id, metric: 'vibration_rms', value, ts: t }], t);
+    // Five siblings on site-b, one device on site-a; two hours of history each.
+    for (let t = T0; t < T0 + 2 * 3_600_000; t += EVERY) {
+      for (let i = 1; i <= 5; i++) feed('site-b', `sib-${i}`, 1 + i / 100, t);
+      feed('site-a', 'dev-1', 1, t);
+    }
+    expect(engine.forget((site) => site === 'site-b')).toBe(5);
+    // Far above where the siblings were: with them still on the board this would fire at once.
+    feed('site-a', 'dev-1', 5, T0 + 2 * 3_600_000 + EVERY);
+    feed('site-a', 'dev-1', 5, T0 + 3 * 3_600_000);
+    expect(found).toEqual([]);
   });
 });

@@ -116,7 +116,7 @@ export const fleetOutlier = defineKind<FleetOutlierParams, State>({
 const round = (v: number) => (Number.isFinite(v) ? Math.round(v * 1000) / 1000 : null);
 
 /** The siblings a finding compares with, nearest to the median first (at most `max`), for the evidence. */
-export function siblingsOf(group: ReadonlyMap<string, FleetEntry>, self: string, max = 12): { deviceId: string; level: number }[] {
+function siblingsOf(group: ReadonlyMap<string, FleetEntry>, self: string, max = 12): { deviceId: string; level: number }[] {
   return [...group]
     .filter(([id]) => id !== self)
     .map(([deviceId, e]) => ({ deviceId, level: Math.round(e.level * 1000) / 1000 }))
