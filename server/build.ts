@@ -215,6 +215,8 @@ export async function buildServer(config: ServerConfig, deps: ServerDeps): Promi
     // gives its own port (with the configured host, if any).
     const apiUrl = () => {
       const own = listening.own?.();
+      // A worker is reached on its own port only: the shared one would hand the question to any worker.
+      if (deps.ownPort && !own) return undefined;
       if (!own && config.cluster.advertiseUrl) return config.cluster.advertiseUrl;
       const a = own ?? listening.address?.();
       if (!a || a.port === 0) return undefined;
@@ -281,12 +283,14 @@ export async function buildServer(config: ServerConfig, deps: ServerDeps): Promi
   installAccess(app, access);
   registerDocs(app, { title: 'Vigil server', version: '1' });
   registerAccessApi(app, { tokens, audit, now });
-  registerIngestApi(app, { devices, gateways, quarantine, status: pipeline });
+  const leasesOf = cluster?.leases;
+  // Each server holds its own shards' devices: the API asks the others for theirs.
+  const clusterScope = leasesOf ? { owns: (site: string) => leasesOf.holds(shardOf(site)), peers: new PeerClient(() => leasesOf.peers(), log.child({ component: 'peers' })) } : undefined;
+  registerIngestApi(app, { devices, gateways, quarantine, status: pipeline, ...(clusterScope ? { cluster: clusterScope } : {}) });
   registerRulesApi(app, rules, now);
   registerTicketsApi(app, tickets, now);
   registerLibraryApi(app, tickets, now);
   registerSurveyPages(app, tickets, linkKey, now);
-  const leasesOf = cluster?.leases;
   registerConsoleApi(app, {
     devices,
     gateways,
@@ -295,7 +299,7 @@ export async function buildServer(config: ServerConfig, deps: ServerDeps): Promi
     history,
     now,
     onBatch: (l) => consumers.push({ name: 'live-tail', consume: l }),
-    ...(leasesOf ? { cluster: { owns: (site: string) => leasesOf.holds(shardOf(site)), peers: new PeerClient(() => leasesOf.peers(), log.child({ component: 'peers' })) } } : {}),
+    ...(clusterScope ? { cluster: clusterScope } : {}),
   });
   registerConsoleStatic(app);
   endpoint(app, 'GET', '/api/v1/cluster', { tag: 'pipeline', summary: 'The servers sharing the shards, what each owns, and the latest handovers', response: ClusterViewSchema }, async () =>

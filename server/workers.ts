@@ -37,8 +37,8 @@ export function workerIndex(env: Record<string, string | undefined>): number | u
 
 /**
  * The primary of `vigil server --workers N`: forks N copies of this command, each a cluster member that
- * takes its share of the shards, all listening on the one HTTP port (Node's cluster module hands each
- * connection to one of them). A worker that dies is started again; it resumes its shards' state from
+ * takes its share of the shards, all listening on the one HTTP port (each accepting from the shared
+ * socket). A worker that dies is started again; it resumes its shards' state from
  * the store like any server. SIGTERM stops them all. Every worker seals secrets with one key: the
  * environment's, or the primary's `secret.key`.
  */
@@ -48,6 +48,11 @@ export async function runWorkers(config: ServerConfig, n: number, env: Record<st
   const restarts = new Map<number, number>();
   const live = new Map<number, Worker>();
   primaryMetrics(() => live);
+  // Each worker accepts from the shared socket itself. Node's default (the primary accepts and hands
+  // each connection on) loses a connection handed to a worker that has just died: the primary keeps
+  // it open, unread, and the client waits until its own timeout. Uneven spreading of API connections
+  // costs nothing here, the shards spread the work.
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
   const fork = (i: number) => {
     const w = cluster.fork({ [WORKER_ENV]: String(i), VIGIL_SECRET_KEY: key });
     live.set(i, w);

@@ -21,5 +21,6 @@ export * from './access.ts';
 export * from './api.ts';
 export * from './access-api.ts';
 export * from './sse.ts';
+export * from './peers.ts';
 export * from './keyed-serial.ts';
 export * from './mqtt-connect.ts';

@@ -13,6 +13,8 @@ export function sseFrame(event: string, data: unknown, id?: number): string {
  */
 export class SseHub<F = undefined> {
   private readonly streams = new Map<ServerResponse, F>();
+  /** What each stream stops when it ends (see `attach` in {@link open}). */
+  private readonly detach = new Map<ServerResponse, () => void>();
 
   constructor(
     app: FastifyInstance,
@@ -23,6 +25,8 @@ export class SseHub<F = undefined> {
     app.addHook('preClose', async () => {
       for (const s of this.streams.keys()) s.end();
       this.streams.clear();
+      for (const stop of this.detach.values()) stop();
+      this.detach.clear();
     });
   }
 
@@ -30,8 +34,12 @@ export class SseHub<F = undefined> {
     return this.streams.size;
   }
 
-  /** Starts a stream with `first` frames (a replay), or answers 503 when too many are open. */
-  open(req: FastifyRequest, reply: FastifyReply, filter: F, first: string[] = []): FastifyReply | undefined {
+  /**
+   * Starts a stream with `first` frames (a replay), or answers 503 when too many are open. `attach` gets
+   * a writer to this stream alone (frames from elsewhere, such as other servers) and returns what to stop
+   * when the stream ends.
+   */
+  open(req: FastifyRequest, reply: FastifyReply, filter: F, first: string[] = [], attach?: (write: (text: string) => void) => () => void): FastifyReply | undefined {
     if (this.streams.size >= this.max) return reply.code(503).send({ error: 'busy', message: `${this.max} streams are open; try again later` });
     reply.hijack();
     const res = reply.raw;
@@ -39,11 +47,21 @@ export class SseHub<F = undefined> {
     res.write('retry: 3000\n\n');
     for (const f of first) res.write(f);
     this.streams.set(res, filter);
+    if (attach) {
+      this.detach.set(
+        res,
+        attach((text) => {
+          if (this.streams.has(res)) res.write(text);
+        }),
+      );
+    }
     const beat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
     beat.unref();
     req.raw.on('close', () => {
       clearInterval(beat);
       this.streams.delete(res);
+      this.detach.get(res)?.();
+      this.detach.delete(res);
     });
     return undefined;
   }

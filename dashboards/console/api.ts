@@ -1,5 +1,20 @@
 import { z } from 'zod';
-import { DeviceIdSchema, type FastifyInstance, MetricIdSchema, type Principal, type Reading, SseHub, type TicketStatus, canSee, endpoint, sseFrame } from '../../core/index.ts';
+import {
+  type ClusterScope,
+  DeviceIdSchema,
+  type FastifyInstance,
+  MetricIdSchema,
+  type Principal,
+  type Reading,
+  SseHub,
+  type TicketStatus,
+  askingCluster,
+  callerAuthorization,
+  canSee,
+  pageReachError,
+  endpoint,
+  sseFrame,
+} from '../../core/index.ts';
 import { type DeviceDirectory, type DeviceState, type GatewayDirectory, type GatewayView, byName, deviceMatcher } from '../../ingest/devices.ts';
 import type { HistoryRollups } from '../../ingest/history/rollups.ts';
 import { ActiveAlertSchema, type RuleService } from '../../rules/index.ts';
@@ -83,17 +98,8 @@ export interface ConsoleApiDeps {
    * Several servers sharing the shards: which sites' devices this server holds (the others' live values
    * are theirs), and how to ask the others.
    */
-  cluster?: { owns(site: string): boolean; peers: Peers };
+  cluster?: ClusterScope;
 }
-
-/** The other live servers of a cluster, asked the same GET with the caller's credentials. */
-export interface Peers {
-  /** Each answer that came back 200 (JSON, not yet checked). */
-  get(pathAndQuery: string, authorization: string | undefined): Promise<unknown[]>;
-}
-
-/** Set on a question one server asks another, so the answer is that server's own, never asked on. */
-export const FORWARDED_HEADER = 'x-vigil-forwarded';
 
 function queryString(q: Record<string, string | number | undefined>): string {
   const p = new URLSearchParams();
@@ -133,6 +139,19 @@ export function mergeFleets(answers: readonly FleetPage[], offset: number, limit
   return { total, limit, offset, summary: { ...summary, sites: siteList }, sites };
 }
 
+/** One frame of the live stream: the latest value of each (device, metric) that moved. */
+const LiveFrame = z.array(z.strictObject({ deviceId: z.string(), site: z.string(), metric: z.string(), value: z.number(), ts: int }));
+
+/** Another server's live frame, or undefined when it is not one. */
+function parseLive(data: string): z.infer<typeof LiveFrame> | undefined {
+  try {
+    const parsed = LiveFrame.safeParse(JSON.parse(data));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Live values go out at most this often, latest per (device, metric): a browser needs no more. */
 const LIVE_EVERY_MS = 1000;
 
@@ -150,16 +169,18 @@ export function registerConsoleApi(app: FastifyInstance, deps: ConsoleApiDeps): 
     'GET',
     '/api/v1/fleet',
     { tag: 'console', summary: 'Devices with health (and why), last values, open tickets and gateway state, one page at a time (?site, ?q, ?health); a health count of the whole fleet', query: FleetQuery, response: Fleet, scoped: 'filtered' },
-    async ({ query, principal, req }) => {
-      const cluster = req.headers[FORWARDED_HEADER] === undefined ? deps.cluster : undefined;
+    async ({ query, principal, req, reply }) => {
+      const cluster = askingCluster(req, deps.cluster);
       if (!cluster) return localFleet(query, principal, deps.cluster ? (site) => deps.cluster!.owns(site) : () => true);
       // Each server answers for the sites of its shards: ask every one for the first offset + limit,
       // then page the merge (sites sort the same way everywhere).
-      const upTo = Math.min(query.offset + query.limit, 5000);
+      const tooDeep = pageReachError(query.offset, query.limit);
+      if (tooDeep) return reply.code(400).send({ error: 'bad_request', message: tooDeep });
+      const upTo = query.offset + query.limit;
       const wide = { ...query, offset: 0, limit: upTo };
       const answers = [await localFleet(wide, principal, (site) => cluster.owns(site))];
       const qs = queryString({ site: query.site, q: query.q, health: query.health, limit: upTo, offset: 0 });
-      for (const a of await cluster.peers.get(`/api/v1/fleet?${qs}`, req.headers.authorization)) {
+      for (const a of await cluster.peers.get(`/api/v1/fleet?${qs}`, callerAuthorization(req))) {
         const parsed = Fleet.safeParse(a);
         if (parsed.success) answers.push(parsed.data);
       }
@@ -221,10 +242,10 @@ export function registerConsoleApi(app: FastifyInstance, deps: ConsoleApiDeps): 
 
   endpoint(app, 'GET', '/api/v1/devices/:id/overview', { tag: 'console', summary: 'One device: last values, rules with limits, learned baselines, alerts, tickets, gateway', params: z.strictObject({ id: DeviceIdSchema }), response: Overview, errors: [404], scoped: 'filtered' }, async ({ params, principal, reply, req }) => {
     let device = deps.devices.find(params.id);
-    const cluster = req.headers[FORWARDED_HEADER] === undefined ? deps.cluster : undefined;
+    const cluster = askingCluster(req, deps.cluster);
     // A device on another server's shard: that server has its live values, rule plan and baselines.
     if (cluster && (!device || !cluster.owns(device.site))) {
-      for (const a of await cluster.peers.get(`/api/v1/devices/${encodeURIComponent(params.id)}/overview`, req.headers.authorization)) {
+      for (const a of await cluster.peers.get(`/api/v1/devices/${encodeURIComponent(params.id)}/overview`, callerAuthorization(req))) {
         const parsed = Overview.safeParse(a);
         if (parsed.success && canSee(principal, parsed.data.device.site)) return parsed.data;
       }
@@ -277,7 +298,21 @@ export function registerConsoleApi(app: FastifyInstance, deps: ConsoleApiDeps): 
     'GET',
     '/api/v1/readings/stream',
     { tag: 'console', summary: 'Live readings (Server-Sent Events, latest per device and metric each second); ?device= for one device', query: z.strictObject({ device: DeviceIdSchema.optional() }), queryToken: true, response: 'event-stream', scoped: 'filtered' },
-    ({ query, principal, req, reply }) => live.open(req, reply, { device: query.device, sites: principal.sites }),
+    ({ query, principal, req, reply }) => {
+      const filter = { device: query.device, sites: principal.sites };
+      const cluster = askingCluster(req, deps.cluster);
+      if (!cluster) return live.open(req, reply, filter);
+      // The other servers' devices live there: follow the same stream on each (as the caller, who may see
+      // less there than here) and pass their frames on, checked and narrowed to what this caller sees.
+      const path = `/api/v1/readings/stream${query.device ? `?device=${encodeURIComponent(query.device)}` : ''}`;
+      return live.open(req, reply, filter, [], (write) =>
+        cluster.peers.follow(path, callerAuthorization(req), (event, data) => {
+          if (event !== 'readings') return;
+          const items = parseLive(data)?.filter((x) => (!filter.device || x.deviceId === filter.device) && (!filter.sites || filter.sites.has(x.site)));
+          if (items?.length) write(sseFrame('readings', items));
+        }),
+      );
+    },
   );
 
   endpoint(app, 'GET', '/api/v1/history', { tag: 'console', summary: 'Per-minute history (mean, min, max) of metrics of one device; default the last 7 days', query: HistoryQuery, response: History, errors: [404], scoped: 'filtered' }, async ({ query, principal, reply }) => {

@@ -1,3 +1,3 @@
-export { registerConsoleApi, type ConsoleApiDeps, FORWARDED_HEADER, type Peers, mergeFleets } from './api.ts';
+export { registerConsoleApi, type ConsoleApiDeps, mergeFleets } from './api.ts';
 export { registerConsoleStatic } from './static.ts';
 export { healthOf, type Health } from './health.ts';

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Reading, gatewayTopic, metricValue, shardOf } from '../../core/index.ts';
 import { freshDatabase } from '../helpers/engines.ts';
 import { Mosquitto } from '../helpers/mosquitto.ts';
+import { type CollectedStream, collectStream } from '../helpers/sse.ts';
 import { waitFor } from '../helpers/net.ts';
 import { type ServerHandle, startServer } from '../helpers/pipeline.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -144,6 +145,63 @@ describe('two servers sharing the shards (broker.shards: leased)', () => {
       const page2 = (await api(s, '/api/v1/fleet?limit=5&offset=5')) as { sites: { devices: unknown[] }[] };
       expect(page2.sites.flatMap((x) => x.devices)).toHaveLength(5);
     }
+
+    // The device list and the gateways are whole from either server too, paged in one order.
+    const everyDevice = SITES.map((x) => `${x}-fan`).sort(new Intl.Collator().compare);
+    for (const s of [a, b]) {
+      const all = (await api(s, '/api/v1/devices')) as { total: number; devices: { deviceId: string }[] };
+      expect(all.total).toBe(SITES.length);
+      expect(all.devices.map((d) => d.deviceId)).toEqual(everyDevice);
+      const page = (await api(s, '/api/v1/devices?limit=4&offset=6')) as { total: number; devices: { deviceId: string }[] };
+      expect(page.devices.map((d) => d.deviceId)).toEqual(everyDevice.slice(6, 10));
+      // gw-1 speaks for every site here; each server knows it from its own shards' Envelopes (by its
+      // latest site there), and either lists both servers' views.
+      const gws = (await api(s, '/api/v1/gateways')) as { gateways: { site: string; gatewayId: string }[] };
+      expect(gws.gateways.map((g) => g.gatewayId)).toEqual(['gw-1', 'gw-1']);
+      expect(new Set(gws.gateways.map((g) => aShards.includes(shardOf(g.site))))).toEqual(new Set([true, false]));
+      // A page no server can be asked for in one go is refused with the way out, not answered short.
+      const deep = await get(s, '/api/v1/devices?offset=4999&limit=2');
+      expect(deep.status).toBe(400);
+      expect(((await deep.json()) as { message: string }).message).toMatch(/\?site=/);
+      expect((await get(s, '/api/v1/fleet?offset=4999&limit=2')).status).toBe(400);
+    }
+    expect(((await api(b, '/api/v1/devices?site=' + hot)) as { devices: { deviceId: string }[] }).devices.map((d) => d.deviceId)).toEqual([`${hot}-fan`]);
+    const scopedDevices = (await (await get(b, '/api/v1/devices', otherViewer)).json()) as { total: number; devices: { site: string }[] };
+    expect(scopedDevices.devices.map((d) => d.site)).toEqual([other]);
+    // Asked as another server would ask, b lists its own shards' devices only.
+    const forwarded = (await (await get(b, '/api/v1/devices', ADMIN, { 'x-vigil-forwarded': '1' })).json()) as { devices: { site: string }[] };
+    const bShards = (await cluster(b)).members.find((m) => m.id === 'b')!.shards;
+    expect(forwarded.devices.length).toBeGreaterThan(0);
+    expect(forwarded.devices.every((d) => bShards.includes(shardOf(d.site)))).toBe(true);
+
+    // Live readings from either server: b's stream carries a's devices too (b follows a's stream as the
+    // caller), one device or all; a token scoped to one site gets that site only, whoever holds it.
+    const aSite = hot;
+    const bSite = SITES.find((x) => bShards.includes(shardOf(x)))!;
+    const streamUrl = `${b.httpUrl}/api/v1/readings/stream`;
+    const whole = await collectStream(streamUrl, { authorization: `Bearer ${ADMIN}` });
+    const oneDevice = await collectStream(`${streamUrl}?device=${aSite}-fan&access_token=${ADMIN}`);
+    const scopedToA = await collectStream(`${streamUrl}?access_token=${hotViewer}`);
+    const ownOnly = await collectStream(streamUrl, { authorization: `Bearer ${ADMIN}`, 'x-vigil-forwarded': '1' });
+    expect([whole.status, oneDevice.status, scopedToA.status, ownOnly.status]).toEqual([200, 200, 200, 200]);
+    const sitesIn = (s: CollectedStream) => new Set(s.events.filter((e) => e.event === 'readings').flatMap((e) => (e.data as { site: string }[]).map((x) => x.site)));
+    // Sent until every stream has what it should: b follows a within a round of its peer lookups.
+    await waitFor(
+      async () => {
+        await send(aSite, [{ deviceId: `${aSite}-fan`, metric: 'ambient_temp', value: 22, ts: Date.now() }]);
+        await send(bSite, [{ deviceId: `${bSite}-fan`, metric: 'ambient_temp', value: 22, ts: Date.now() }]);
+        sent += 2;
+        await new Promise((r) => setTimeout(r, 300));
+        return sitesIn(whole).has(aSite) && sitesIn(whole).has(bSite) && sitesIn(oneDevice).has(aSite) && sitesIn(scopedToA).has(aSite) && sitesIn(ownOnly).has(bSite);
+      },
+      { message: "b's streams carry a's readings", timeoutMs: 20_000 },
+    );
+    expect([...sitesIn(oneDevice)]).toEqual([aSite]);
+    expect([...sitesIn(scopedToA)]).toEqual([aSite]);
+    expect(sitesIn(ownOnly).has(aSite)).toBe(false);
+    for (const s of [whole, oneDevice, scopedToA, ownOnly]) s.close();
+    // No token: refused before anything is asked of a.
+    expect((await collectStream(streamUrl)).status).toBe(401);
 
     // a leaves: it saves and frees its shards; b takes them with the state, before any new reading.
     await a.server.stop();

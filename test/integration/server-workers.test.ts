@@ -7,6 +7,7 @@ import { VigilProcess } from '../helpers/child.ts';
 import { freshDatabase } from '../helpers/engines.ts';
 import { Mosquitto } from '../helpers/mosquitto.ts';
 import { freePort, waitFor } from '../helpers/net.ts';
+import { type CollectedStream, collectStream } from '../helpers/sse.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { Victoria } from '../helpers/victoria.ts';
 
@@ -114,6 +115,24 @@ describe('vigil server --workers 2', () => {
         expect(r.status, `${site}-fan through the shared port`).toBe(200);
       }
     }
+    // The device list and the live stream are whole whichever worker answers: each asks the other.
+    for (let k = 0; k < 4; k++) {
+      const list = (await (await fetch(`http://127.0.0.1:${http}/api/v1/devices`, auth)).json()) as { total: number; devices: { site: string }[] };
+      expect(list.total).toBe(SITES.length);
+      expect(list.devices.map((d) => d.site).sort()).toEqual([...SITES].sort());
+    }
+    const streams = [await collectStream(`http://127.0.0.1:${http}/api/v1/readings/stream?access_token=${ADMIN}`), await collectStream(`http://127.0.0.1:${http}/api/v1/readings/stream?access_token=${ADMIN}`)];
+    const sitesIn = (s: CollectedStream) => new Set(s.events.flatMap((e) => (e.event === 'readings' ? (e.data as { site: string }[]).map((x) => x.site) : [])));
+    await waitFor(
+      async () => {
+        await round();
+        await new Promise((r) => setTimeout(r, 500));
+        return streams.every((s) => SITES.every((site) => sitesIn(s).has(site)));
+      },
+      { timeoutMs: 30_000, message: 'every site in both streams' },
+    );
+    for (const s of streams) s.close();
+    await waitFor(async () => (await vm.count()) === sent, { message: 'the rounds sent while streaming, stored' });
 
     // A worker dies: the primary starts it again, and it takes its share back.
     const victim = balanced[0]!;
