@@ -24,7 +24,7 @@ import {
   service,
   timeWindow,
 } from '../core/index.ts';
-import type { GatewayConfig } from './config.ts';
+import { type GatewayConfig, uplinkWarnings } from './config.ts';
 import { createDriver } from './drivers/registry.ts';
 import type { Driver, DriverContext } from './drivers/types.ts';
 import { type Outbox, SqliteOutbox } from './outbox/index.ts';
@@ -251,6 +251,7 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps): Gateway 
         throw err;
       }
       log.info({ bootId, drivers: drivers.map((d) => d.id), uplink: config.uplink.url }, 'gateway started');
+      for (const warning of uplinkWarnings(config)) log.warn(warning);
     },
     async stop() {
       clearInterval(statusTimer);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../core/index.ts';
-import { GatewayConfigSchema } from './config.ts';
+import { GatewayConfigSchema, uplinkWarnings } from './config.ts';
 import { configProblems } from '../test/helpers/config.ts';
 
 const problems = (raw: Record<string, unknown>): string[] => configProblems(() => parseConfig(GatewayConfigSchema, raw, { P: 'x' }));
@@ -61,5 +61,15 @@ describe('gateway config: the uplink to a clustered broker', () => {
     expect(problems({ ...base, drivers, uplink: { ...base.uplink, url: ['mqtt://10.0.0.11:1883', 'mqtt://10.0.0.12:1883'] } })).toEqual([]);
     expect(problems({ ...base, drivers, uplink: { ...base.uplink, url: ['mqtt://10.0.0.11:1883', 'http://10.0.0.12'] } })).toEqual([expect.stringMatching(/^uplink\.url\.1: an mqtt:\/\/ or mqtts:\/\/ URL/)]);
     expect(problems({ ...base, drivers, uplink: { ...base.uplink, url: [] } })).toEqual([expect.stringMatching(/^uplink\.url: at least one broker URL/)]);
+  });
+});
+
+describe('uplinkWarnings', () => {
+  it('warns of a "." in the site or gateway id (NATS refuses it in a topic), and of nothing else', () => {
+    expect(uplinkWarnings({ site: 'plant-1', gatewayId: 'gw_1' })).toEqual([]);
+    const w = uplinkWarnings({ site: 'plant.north', gatewayId: 'gw.1' });
+    expect(w).toHaveLength(2);
+    expect(w[0]).toMatch(/site "plant\.north" contains "\.".*NATS/);
+    expect(w[1]).toMatch(/gatewayId "gw\.1"/);
   });
 });

@@ -95,3 +95,20 @@ export const GatewayConfigSchema = z
     CROSS_CHECK,
   );
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
+
+/**
+ * What a gateway's config allows but some brokers refuse, said once at start. NATS's MQTT listener maps
+ * topic levels to subject tokens and closes the connection of a client that publishes a level with a
+ * `.`: a gateway whose site or id has one could never deliver through NATS (Mosquitto and the embedded
+ * broker take it).
+ */
+export function uplinkWarnings(config: Pick<GatewayConfig, 'site' | 'gatewayId'>): string[] {
+  const out: string[] = [];
+  for (const [what, id] of [
+    ['site', config.site],
+    ['gatewayId', config.gatewayId],
+  ] as const) {
+    if (id.includes('.')) out.push(`${what} "${id}" contains ".": a NATS broker closes the connection of a client that publishes it in a topic; rename it if the uplink is NATS`);
+  }
+  return out;
+}
