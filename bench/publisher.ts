@@ -36,6 +36,15 @@ const t0 = Date.now() - 86_400_000;
 const bootId = randomUUID();
 const DEVICES = 100;
 
+/**
+ * Reading n of the load, in the order a gateway sends them: each poll of a device gives all its metrics
+ * at one time, together (device ⌊n/10⌋ mod 100, metric n mod 10, a new time every 1,000 readings).
+ */
+function polled(n: number) {
+  const metrics = METRIC_IDS.length;
+  return { deviceId: `dev-${Math.floor(n / metrics) % DEVICES}`, metric: METRIC_IDS[n % metrics]!, value: Math.round(Math.random() * 10000) / 100, ts: t0 + Math.floor(n / (DEVICES * metrics)) };
+}
+
 function envelopes(): { topic: string; payload: string }[] {
   const out: { topic: string; payload: string }[] = [];
   const topic = gatewayTopic(values.site!, values.gateway!, 'envelope');
@@ -43,7 +52,7 @@ function envelopes(): { topic: string; payload: string }[] {
     const readings = [];
     for (let j = 0; j < size; j++) {
       const n = seq * size + j;
-      readings.push({ deviceId: `dev-${n % DEVICES}`, metric: METRIC_IDS[Math.floor(n / DEVICES) % METRIC_IDS.length], value: Math.round(Math.random() * 10000) / 100, ts: t0 + Math.floor(n / (DEVICES * METRIC_IDS.length)) });
+      readings.push(polled(n));
     }
     out.push({ topic, payload: JSON.stringify({ v: 1, site: values.site, gatewayId: values.gateway, bootId, seq, sentAt: Date.now(), readings }) });
   }
@@ -62,7 +71,7 @@ function siteEnvelopes(): { topic: string; payload: string; client: number }[] {
     const readings = [];
     for (let j = 0; j < size; j++) {
       const n = seq * size + j;
-      readings.push({ deviceId: `dev-${n % DEVICES}`, metric: METRIC_IDS[Math.floor(n / DEVICES) % METRIC_IDS.length], value: Math.round(Math.random() * 10000) / 100, ts: t0 + Math.floor(n / (DEVICES * METRIC_IDS.length)) });
+      readings.push(polled(n));
     }
     out.push({ topic: gatewayTopic(site, gatewayId, 'envelope'), payload: JSON.stringify({ v: 1, site, gatewayId, bootId, seq, sentAt: Date.now(), readings }), client: k });
   }

@@ -33,8 +33,10 @@ export interface SpoolSinkOptions {
 }
 
 export interface SpoolSinkDeps extends SinkDeps {
-  /** One line per reading (a batch's lines joined by newlines): split and sent as they are. */
+  /** A batch's lines joined by newlines: split and sent as they are. */
   encode(batch: AcceptedBatch): string;
+  /** How many readings one line holds (when a line may hold several; else one each). */
+  readingsIn?(line: string): number;
   writer: LineWriter;
 }
 
@@ -201,7 +203,7 @@ export class SpoolSink implements TelemetrySink {
   private async settle(rows: SpoolRow[], outcome: DeliveryOutcome, signal: AbortSignal): Promise<void> {
     // The same reading of the outcome as every output's (core/delivery), with no attempt limit: a TSDB
     // outage of any length is waited out, the readings in the spool.
-    const d = decide(outcome, this.failures + 1, { initialMs: 500, maxMs: 30_000, canSplit: rows.length > 1 || rows[0]!.count > 1 });
+    const d = decide(outcome, this.failures + 1, { initialMs: 500, maxMs: 30_000, canSplit: rows.length > 1 || rows[0]!.lines.includes('\n') });
     this.attempts(d.counted);
     const readings = rows.reduce((n, r) => n + r.count, 0);
     const reason = outcome.kind === 'ok' ? '' : outcome.reason;
@@ -237,11 +239,13 @@ export class SpoolSink implements TelemetrySink {
   private splitRow(row: SpoolRow): void {
     const lines = row.lines.split('\n');
     const half = Math.ceil(lines.length / 2);
+    const readingsIn = this.deps.readingsIn;
+    const first = readingsIn ? lines.slice(0, half).reduce((n, l) => n + readingsIn(l), 0) : half;
     this.deps.db.transaction(() => {
       this.stmt.deleteOne.run(row.id);
       // Re-inserted rows go to the end of the spool; sample order within a series does not matter to a TSDB.
-      this.stmt.insert.run(lines.slice(0, half).join('\n'), half, this.deps.clock.now());
-      this.stmt.insert.run(lines.slice(half).join('\n'), lines.length - half, this.deps.clock.now());
+      this.stmt.insert.run(lines.slice(0, half).join('\n'), first, this.deps.clock.now());
+      this.stmt.insert.run(lines.slice(half).join('\n'), row.count - first, this.deps.clock.now());
     })();
   }
 

@@ -83,6 +83,24 @@ describe('InfluxSink', () => {
     expect(ok.sort()).toEqual(writer.bodies[0]!.split('\n').sort());
   });
 
+  it('splits lines of several readings by line, keeping the spool count of readings exact', async () => {
+    const writer = new ScriptedWriter([(b) => (b.split('\n').length > 2 ? { kind: 'split', reason: 'HTTP 413' } : undefined)]);
+    const { sink } = await setup(writer);
+    // Four pumps, three metrics each at one time: four lines of three fields.
+    const polls: Reading[] = ['pump-1', 'pump-2', 'pump-3', 'pump-4'].flatMap((deviceId, k) =>
+      (['vibration_rms', 'bearing_temp', 'motor_current'] as const).map((metric, j) => ({ deviceId, metric, value: k * 10 + j, ts: 1_700_000_000_000 + k })),
+    );
+    await sink.write({ site: 's', gatewayId: 'g', readings: polls });
+    expect(sink.spoolReadings).toBe(12);
+    await sink.start();
+    await drained(sink);
+    expect(sink.spoolReadings).toBe(0);
+    // Refused whole, then sent as two halves of two lines (six readings) each.
+    expect(writer.bodies.map((b) => b.split('\n').length)).toEqual([4, 2, 2]);
+    const ok = writer.bodies.slice(1).flatMap((b) => b.split('\n'));
+    expect(ok.sort()).toEqual(writer.bodies[0]!.split('\n').sort());
+  });
+
   it('keeps the data and retries after a transient failure, no sooner than Retry-After', async () => {
     const writer = new ScriptedWriter([() => ({ kind: 'retry', reason: 'HTTP 503', retryAfterMs: 300 })]);
     const { sink } = await setup(writer);

@@ -1,6 +1,6 @@
 import { SpoolSink, type LineWriter } from '../spool-sink.ts';
 import type { SinkDeps } from '../types.ts';
-import { LineEncoder } from './line-protocol.ts';
+import { LineEncoder, readingsInLine } from './line-protocol.ts';
 
 export type { LineWriter };
 
@@ -19,7 +19,7 @@ export class InfluxSink extends SpoolSink {
     const encoder = new LineEncoder(opts.measurement);
     super(
       { output: 'tsdb', target: 'time-series database', table: 'spool', maxBatchReadings: opts.maxBatchReadings, maxSpoolReadings: opts.maxSpoolReadings, legacyMetrics: true },
-      { ...deps, encode: (b) => encoder.encode(b.site, b.gatewayId, b.readings) },
+      { ...deps, encode: (b) => encoder.encode(b.site, b.gatewayId, b.readings), readingsIn: readingsInLine },
     );
   }
 }
