@@ -10,7 +10,7 @@ export const InfluxConfigSchema = z.strictObject({
   measurement: z.string().default('telemetry'),
   timeout: DurationSchema.prefault('10s'),
   maxBatchReadings: z.number().int().positive().default(20_000),
-  /** Readings the spool may hold while the TSDB is down (about 90 bytes each on disk). */
+  /** Readings the spool may hold while the TSDB is down (30-90 bytes each on disk: fewer when a line holds a whole poll). */
   maxSpoolReadings: z.number().int().positive().default(50_000_000),
 });
 export type InfluxConfig = z.infer<typeof InfluxConfigSchema>;
