@@ -1,5 +1,5 @@
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { EnvelopeSchema, gatewayTopic } from '../../core/index.ts';
 import { NATS_GATEWAY_USER, NATS_SERVER_USER, NatsCluster } from '../helpers/nats.ts';
 import { waitFor } from '../helpers/net.ts';
@@ -48,15 +48,20 @@ describe('a three-node NATS cluster (examples/nats)', () => {
     const gw = await login(1, { ...NATS_GATEWAY_USER, clientId: 'vigil-gw-gw-1' });
     for (let i = 0; i < 50; i++) await gw.client.publishAsync(ENVELOPES, String(i), { qos: 1 });
     await nats.stopNode(0); // the node the session was made on
+    // Back for the next tests even when this one fails, so a failure here is reported once.
+    onTestFinished(() => nats.startNode(0));
 
     const got: number[] = [];
     const back = await login(2, { ...NATS_SERVER_USER, clientId: 'vigil-server-shard-36', clean: false });
     back.client.on('message', (_t, m) => got.push(Number(m.toString())));
     expect(back.sessionPresent).toBe(true);
+    // As Vigil's subscribers do on every connect. NATS 2.9 restores the session's subscription, but when
+    // the client comes back within a second of the node stopping, the restored consumer delivers nothing
+    // (nothing in a minute, in about two resumes of three here) until the client subscribes again.
+    await back.client.subscribeAsync(ENVELOPES, { qos: 1 });
     await waitFor(() => got.length >= 50, { message: `queued messages delivered (${got.length})` });
     expect(got).toEqual(Array.from({ length: 50 }, (_, i) => i));
     await back.client.endAsync();
-    await nats.startNode(0);
   });
 
   it('serves a retained message from any node, and publishes a dead client\'s last will', async () => {
