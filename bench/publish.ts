@@ -6,20 +6,35 @@ import { type Server, ServerConfigSchema, buildServer } from '../server/index.ts
 const PUBLISHER = fileURLToPath(new URL('./publisher.ts', import.meta.url));
 export const TSX = fileURLToPath(new URL('../node_modules/tsx/dist/esm/index.mjs', import.meta.url));
 
-/** Runs bench/publisher.ts in its own process (the process under test keeps the other core); resolves with when its timed part began. */
-export function publish(args: Record<string, string | number>): Promise<{ start: number }> {
+/**
+ * Runs bench/publisher.ts in its own process (the process under test keeps the other core); resolves with
+ * when its timed part began and the CPU it used over that part. `started` resolves when the timed part
+ * begins (after the publisher has built its Envelopes), for benchmarks that count the machine's CPU.
+ */
+export function publish(args: Record<string, string | number>): Promise<{ start: number; cpuMs: number }> & { started: Promise<number> } {
   const argv = Object.entries(args).flatMap(([k, v]) => [`--${k}`, String(v)]);
   const p = spawn(process.execPath, ['--import', TSX, PUBLISHER, ...argv], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
+  let onStart: (at: number) => void = () => {};
+  const started = new Promise<number>((resolve) => (onStart = resolve));
+  const done = new Promise<{ start: number; cpuMs: number }>((resolve, reject) => {
     let out = '';
     let start = 0;
+    let cpuMs = 0;
     p.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /"event":"start","at":(\d+)/.exec(out);
-      if (m) start = Number(m[1]);
+      if (m && start === 0) {
+        start = Number(m[1]);
+        onStart(start);
+      }
+      const c = /"event":"acked".*"cpuMs":(\d+)/.exec(out);
+      if (c) cpuMs = Number(c[1]);
     });
-    p.on('exit', (code) => (code === 0 ? resolve({ start }) : reject(new Error(`publisher exited ${code}: ${out}`))));
+    p.on('exit', (code) => (code === 0 ? resolve({ start, cpuMs }) : reject(new Error(`publisher exited ${code}: ${out}`))));
   });
+  // A publisher that fails before its timed part must not leave a waiter on `started` hanging.
+  done.catch(() => onStart(0));
+  return Object.assign(done, { started });
 }
 
 export async function until(check: () => Promise<boolean> | boolean, timeoutMs = 300_000): Promise<number> {

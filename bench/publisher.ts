@@ -156,7 +156,10 @@ if (messages.warm > 0) {
   console.log(JSON.stringify({ event: 'warm', at: Date.now(), messages: messages.warm }));
 }
 const started = Date.now();
+const cpu0 = process.cpuUsage();
 console.log(JSON.stringify({ event: 'start', at: started, messages: messages.count - messages.warm }));
 await sendUntil(messages.count);
-console.log(JSON.stringify({ event: 'acked', at: Date.now(), ms: Date.now() - started }));
+const cpu = process.cpuUsage(cpu0);
+// The publisher's own CPU over the timed part (not its start-up or the Envelopes it built before).
+console.log(JSON.stringify({ event: 'acked', at: Date.now(), ms: Date.now() - started, cpuMs: Math.round((cpu.user + cpu.system) / 1000) }));
 await Promise.all(clients.map((c) => c.endAsync()));

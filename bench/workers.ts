@@ -38,6 +38,13 @@ function cpuSeconds(pid: number): number {
   }
 }
 
+/** CPU seconds the whole machine has been busy (every core; /proc/stat, clock ticks of 1/100 s): what is not idle or waiting on I/O. */
+function machineBusySeconds(): number {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = cpu;
+  return (user + nice + system + irq + softirq + steal) / 100;
+}
+
 /** Samples VictoriaMetrics has taken in through the InfluxDB write API (its own counter: no query, no lag). */
 async function vmInserted(vm: Victoria): Promise<number> {
   const text = await (await fetch(`${vm.url}/metrics`)).text();
@@ -51,13 +58,28 @@ async function vmInserted(vm: Victoria): Promise<number> {
  * `readings` readings in Envelopes of `size` from a separate process; the figure is readings per second
  * from the first publish until VictoriaMetrics has taken them all.
  */
-export async function benchWorkers(dir: string, vm: Victoria, workers: number[], readings: number, size = 500): Promise<{ workers: number; readingsPerS: number; seconds: number; workerCpuPct: number; readingsPerWorkerCpuS: number }[]> {
+export interface WorkersRun {
+  workers: number;
+  readingsPerS: number;
+  seconds: number;
+  workerCpuPct: number;
+  readingsPerWorkerCpuS: number;
+  /** Percent of one core the whole machine was busy (200 = both cores of a 2-core machine). */
+  machineCpuPct: number;
+  /**
+   * CPU microseconds per reading, by part: the workers, the TSDB (VictoriaMetrics), the broker
+   * (Mosquitto), the publisher, and the rest (PostgreSQL, this benchmark's polling, the system).
+   */
+  cpuUsPerReading: { workers: number; tsdb: number; broker: number; publisher: number; rest: number };
+}
+
+export async function benchWorkers(dir: string, vm: Victoria, workers: number[], readings: number, size = 500): Promise<WorkersRun[]> {
   const sites = sitePerShard();
   const gateways = sites.map((_, k) => `wgw-${k}`);
   const acl = `user ${SERVER.username}\ntopic read vigil/v1/#\n\npattern write vigil/v1/+/+/%u/envelope\n`;
   const broker = await new Mosquitto([SERVER, ...gateways.map((g) => ({ username: g, password: GATEWAY_PASSWORD }))], acl).start();
   const db = await new Postgres().start();
-  const out: { workers: number; readingsPerS: number; seconds: number; workerCpuPct: number; readingsPerWorkerCpuS: number }[] = [];
+  const out: WorkersRun[] = [];
   try {
     for (const [i, n] of workers.entries()) {
       const name = `workers_${n}_${i}`;
@@ -96,8 +118,13 @@ export async function benchWorkers(dir: string, vm: Victoria, workers: number[],
           return alive.length === n && c.unowned.length === 0 && alive.every((m) => m.shards.length === SHARD_COUNT / n);
         }, 120_000);
         const before = await vmInserted(vm);
-        const cpu0 = pids.reduce((a, p) => a + cpuSeconds(p), 0);
         const pub = publish({ url: broker.url, mode: 'sites', names: sites.join(','), gateway: 'wgw', password: GATEWAY_PASSWORD, size, readings, window: 256 });
+        // Counted from the publisher's timed part on: building its Envelopes before is not the pipeline's work.
+        if ((await pub.started) === 0) await pub; // the publisher failed: its error, not a wait for readings
+        const cpu0 = pids.reduce((a, p) => a + cpuSeconds(p), 0);
+        const tsdb0 = vm.pid ? cpuSeconds(vm.pid) : 0;
+        const broker0 = broker.pid ? cpuSeconds(broker.pid) : 0;
+        const machine0 = machineBusySeconds();
         // Polled every 250 ms (about 2 % of a 10 s run): reading VictoriaMetrics' metrics page more often
         // took a tenth of a core from the processes measured.
         const deadline = Date.now() + 600_000;
@@ -107,11 +134,24 @@ export async function benchWorkers(dir: string, vm: Victoria, workers: number[],
         }
         const end = Date.now();
         const cpu = pids.reduce((a, p) => a + cpuSeconds(p), 0) - cpu0;
-        const { start } = await pub;
+        const tsdb = (vm.pid ? cpuSeconds(vm.pid) : 0) - tsdb0;
+        const brokerCpu = (broker.pid ? cpuSeconds(broker.pid) : 0) - broker0;
+        const machine = machineBusySeconds() - machine0;
+        const { start, cpuMs } = await pub;
         const seconds = (end - start) / 1000;
+        const publisher = cpuMs / 1000;
+        const us = (s: number) => Number(((s / readings) * 1e6).toFixed(2));
         // What the workers used of the machine: if readings per worker CPU-second stay level from 1 to 2
         // workers, nothing is lost between them, and the rest is the cores the other parts take.
-        out.push({ workers: n, readingsPerS: Math.round(readings / seconds), seconds, workerCpuPct: Math.round((cpu / seconds) * 100), readingsPerWorkerCpuS: Math.round(readings / cpu) });
+        out.push({
+          workers: n,
+          readingsPerS: Math.round(readings / seconds),
+          seconds,
+          workerCpuPct: Math.round((cpu / seconds) * 100),
+          readingsPerWorkerCpuS: Math.round(readings / cpu),
+          machineCpuPct: Math.round((machine / seconds) * 100),
+          cpuUsPerReading: { workers: us(cpu), tsdb: us(tsdb), broker: us(brokerCpu), publisher: us(publisher), rest: us(Math.max(0, machine - cpu - tsdb - brokerCpu - publisher)) },
+        });
       } finally {
         await proc.kill('SIGTERM');
       }

@@ -26,6 +26,11 @@ export class Mosquitto {
     return `mqtt://127.0.0.1:${this.port}`;
   }
 
+  /** The broker's process id while it runs (benchmarks count its CPU). */
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
   async start(): Promise<this> {
     const bin = requireBinary('/usr/sbin/mosquitto', 'mosquitto');
     const passwd = requireBinary('/usr/bin/mosquitto_passwd', 'mosquitto');

@@ -30,6 +30,11 @@ export class Victoria {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** The server's process id while it runs (benchmarks count its CPU). */
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
   /** `scrape`: host:port targets whose /metrics VictoriaMetrics scrapes every second, as Prometheus would. */
   async start(opts: { scrape?: string[] } = {}): Promise<this> {
     const bin = requireBinary('/usr/bin/victoria-metrics', 'victoria-metrics');
