@@ -74,6 +74,8 @@ export function devicePage(root: HTMLElement, _me: Me, deviceId: string): Page {
       for (let i = 2; i < s.data.length; i++) s.data[i]!.push(s.data[i]!.at(-1) ?? null);
       s.plot.setData(s.data as uPlot.AlignedData);
       s.plot.root.parentElement?.setAttribute('data-points', String(s.data[0]!.length));
+      // What the stream brought, as opposed to the 5-second refresh from the stored history.
+      s.plot.root.parentElement?.setAttribute('data-live-at', String(it.ts));
     }
   });
 
