@@ -54,7 +54,7 @@ import {
   registerIngestApi,
   sinkOf,
 } from '../ingest/index.ts';
-import { ClusterNode, ClusterViewSchema, ShardLeases, PeerClient, ShardSubscriber, ShardWindows } from './cluster/index.ts';
+import { ClusterNode, ClusterViewSchema, FleetLevels, ShardLeases, PeerClient, ShardSubscriber, ShardWindows, fleetLevelsService } from './cluster/index.ts';
 import type { ServerConfig } from './config.ts';
 
 export interface ServerDeps {
@@ -206,6 +206,7 @@ export async function buildServer(config: ServerConfig, deps: ServerDeps): Promi
   // while it holds the shard's lease, and its rule state with it.
   const memberId = config.cluster.memberId ?? `${hostname()}-${process.pid}`;
   let cluster: ClusterNode | undefined;
+  let fleetShare: Service | undefined;
   // Known once the HTTP service exists (below); read by the lease rounds, which start after it listens.
   const listening: { address?: () => { host: string; port: number }; own?: () => { host: string; port: number } | undefined } = {};
   if (b.mode === 'external' && leased) {
@@ -226,6 +227,8 @@ export async function buildServer(config: ServerConfig, deps: ServerDeps): Promi
     };
     const leases = await ShardLeases.open(sql, { member: { id: memberId, host: hostname(), pid: process.pid, apiUrl }, ttlMs, clock, lag: () => intake.lagByShard() }, ClusterNode.events(() => cluster));
     const windows = await ShardWindows.open(sql, dedupe);
+    // Fleet rules compare a device with its model's siblings, which other servers may hold.
+    fleetShare = fleetLevelsService(await FleetLevels.open(sql, memberId), () => rules.live, config.cluster.fleetShareEvery, clock, log.child({ component: 'fleet-levels' }));
     cluster = new ClusterNode(
       leases,
       shardSessions,
@@ -323,6 +326,7 @@ export async function buildServer(config: ServerConfig, deps: ServerDeps): Promi
     ...(broker ? [broker] : []),
     ...(subscriber ? [subscriber] : []),
     ...(cluster ? [cluster] : []),
+    ...(fleetShare ? [fleetShare] : []),
     http,
     ...(ownPort ? [ownPort] : []),
   ];

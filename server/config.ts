@@ -48,6 +48,8 @@ export const ServerConfigSchema = z
          * between machines: the caller's token travels with the question.
          */
         advertiseUrl: z.string().regex(/^https?:\/\/[^/]+\/?$/, 'an http:// or https:// URL without a path').optional(),
+        /** How often the servers share the levels fleet rules compare devices by (fleet-outlier). */
+        fleetShareEvery: DurationSchema.prefault('60s'),
       })
       .prefault({}),
   })

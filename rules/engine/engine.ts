@@ -1,4 +1,4 @@
-import { FleetBoard, type StepEnv } from './fleet-board.ts';
+import { FleetBoard, type FleetLevel, type StepEnv } from './fleet-board.ts';
 import { type Finding, type MetricId, type Reading, dedupeKeyOf, globMatch, isVibrationFault } from '../../core/index.ts';
 import { type CompiledRule, type DevicePlan, planDevice } from '../rulesets/compile.ts';
 import type { OperatingState, Ruleset } from '../rulesets/schema.ts';
@@ -511,6 +511,16 @@ export class RuleEngine {
     }
     // State restored but not yet claimed by a reading is kept, not dropped.
     for (const [k, s] of this.restored) if (!only || only(s.site ?? undefined)) yield [k, encodeState(s), s.site ?? null];
+  }
+
+  /** The fleet board's levels published here since the last call (see {@link FleetBoard.localChanges}). */
+  fleetChanges(): FleetLevel[] {
+    return this.env.fleet.localChanges();
+  }
+
+  /** Levels other servers published, for fleet rules to compare with; returns how many were new. */
+  mergeFleet(levels: readonly FleetLevel[]): number {
+    return this.env.fleet.merge(levels);
   }
 
   /**

@@ -2,7 +2,19 @@
 export interface FleetEntry {
   level: number;
   at: number;
+  /** Published by another server of the cluster (see {@link FleetBoard.merge}), not by an instance here. */
+  remote?: true;
 }
+
+/** A board entry as servers share it: its group (rule, model, metric), the device and its level. */
+export interface FleetLevel {
+  key: string;
+  deviceId: string;
+  level: number;
+  at: number;
+}
+
+const sharedId = (key: string, deviceId: string) => `${key}\u0002${deviceId}`;
 
 /**
  * What a fleet rule compares a device with: the latest smoothed level of every device of the same
@@ -12,6 +24,8 @@ export interface FleetEntry {
  */
 export class FleetBoard {
   private readonly groups = new Map<string, Map<string, FleetEntry>>();
+  /** What {@link localChanges} last returned per entry (its time), so an unchanged level is not shared again. */
+  private readonly shared = new Map<string, number>();
 
   /** The group of one rule, model and metric; created empty on first use. */
   group(key: string): Map<string, FleetEntry> {
@@ -22,7 +36,46 @@ export class FleetBoard {
 
   /** Forgets a device everywhere (it left the fleet or its rule was removed). */
   forget(deviceId: string): void {
-    for (const g of this.groups.values()) g.delete(deviceId);
+    for (const [key, g] of this.groups) {
+      g.delete(deviceId);
+      this.shared.delete(sharedId(key, deviceId));
+    }
+  }
+
+  /**
+   * The levels this server's own instances published (not what {@link merge} brought in), each once:
+   * an entry is returned again only after its instance published a newer level.
+   */
+  localChanges(): FleetLevel[] {
+    const out: FleetLevel[] = [];
+    for (const [key, g] of this.groups) {
+      for (const [deviceId, e] of g) {
+        if (e.remote) continue;
+        const id = sharedId(key, deviceId);
+        if (this.shared.get(id) === e.at) continue;
+        this.shared.set(id, e.at);
+        out.push({ key, deviceId, level: e.level, at: e.at });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Takes in levels other servers published (a cluster's servers each hold some of a model's devices),
+   * so a fleet rule compares a device with all its siblings. A device an instance here publishes for
+   * keeps its own entry: it is this server's now, whatever an older row elsewhere says.
+   */
+  merge(levels: readonly FleetLevel[]): number {
+    let n = 0;
+    for (const l of levels) {
+      const g = this.group(l.key);
+      const e = g.get(l.deviceId);
+      if (e && !e.remote) continue;
+      if (e && e.at >= l.at) continue;
+      g.set(l.deviceId, { level: l.level, at: l.at, remote: true });
+      n++;
+    }
+    return n;
   }
 }
 

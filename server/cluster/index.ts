@@ -4,3 +4,4 @@ export { type MessageSink, ShardSubscriber, type ShardSubscriberOptions, shardCl
 export { ClusterViewSchema } from './api-schema.ts';
 export { ShardWindows } from './windows.ts';
 export { PeerClient } from './peers.ts';
+export { type FleetBoardAccess, FleetLevels, fleetLevelsService } from './fleet-levels.ts';

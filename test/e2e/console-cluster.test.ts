@@ -1,41 +1,26 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { connect, type MqttClient } from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Reading, gatewayTopic, shardOf } from '../../core/index.ts';
+import { shardOf } from '../../core/index.ts';
 import { launchBrowser, screenshot } from '../helpers/browser.ts';
-import { freshDatabase } from '../helpers/engines.ts';
-import { Mosquitto } from '../helpers/mosquitto.ts';
+import { TwoServers } from '../helpers/cluster.ts';
 import { waitFor } from '../helpers/net.ts';
-import { type ServerHandle, startServer } from '../helpers/pipeline.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import type { ServerHandle } from '../helpers/pipeline.ts';
 
-const ACL = readFileSync(new URL('../../examples/mosquitto/acl', import.meta.url), 'utf8');
 const SITES = Array.from({ length: 8 }, (_, i) => `plant-${i}`);
-const SERVER = { username: 'vigil-server', password: 'server-secret-for-tests' };
 const ADMIN = 'admin-token-for-the-console-cluster-test';
 
 // The console against either server of a cluster, in Chromium: two servers share the shards of one
 // PostgreSQL store and one Mosquitto; whichever the operator opens shows the whole fleet, and a device
 // held by the other server charts its history and its live readings as they arrive.
 describe('operator console on either server of a cluster', () => {
-  const tmp = tempDir();
-  const broker = new Mosquitto([{ username: 'gw-1', password: 'gw-password' }, SERVER], ACL);
-  const servers: ServerHandle[] = [];
-  let gw: MqttClient;
+  const cluster = new TwoServers({ http: { requireAuth: true, apiToken: '${ADMIN_TOKEN}' }, env: { ADMIN_TOKEN: ADMIN } }, ADMIN);
   let browser: Browser;
-  let seq = 0;
 
-  const send = (site: string, readings: Reading[]) =>
-    gw.publishAsync(gatewayTopic(site, 'gw-1', 'envelope'), JSON.stringify({ v: 1, site, gatewayId: 'gw-1', bootId: `boot-${site}`, seq: seq++, sentAt: Date.now(), readings }), { qos: 1 });
   const poll = (site: string, ts: number, temp = 50) =>
-    send(site, [
+    cluster.send(site, [
       { deviceId: `${site}-pump`, metric: 'bearing_temp', value: temp, ts },
       { deviceId: `${site}-pump`, metric: 'vibration_rms', value: 2.1, ts },
     ]);
-  const members = async (s: ServerHandle) =>
-    ((await (await fetch(`${s.httpUrl}/api/v1/cluster`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as { members: { id: string; shards: number[] }[] }).members;
 
   const signIn = async (s: ServerHandle): Promise<Page> => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -50,23 +35,7 @@ describe('operator console on either server of a cluster', () => {
   };
 
   beforeAll(async () => {
-    await broker.start();
-    const url = await freshDatabase('console_cluster');
-    for (const memberId of ['a', 'b']) {
-      servers.push(
-        await startServer({
-          dataDir: join(tmp.dir, memberId),
-          external: { url: broker.url, ...SERVER },
-          database: url,
-          cluster: { memberId, failoverAfter: '2s' },
-          http: { requireAuth: true, apiToken: '${ADMIN_TOKEN}' },
-          env: { ADMIN_TOKEN: ADMIN },
-        }),
-      );
-    }
-    await waitFor(async () => (await members(servers[1]!)).every((m) => m.shards.length === 32), { message: 'shards balanced 32/32', timeoutMs: 15_000 });
-    gw = connect(broker.url, { username: 'gw-1', password: 'gw-password', clientId: 'gw-1' });
-    await new Promise((r) => gw.once('connect', r));
+    await cluster.start();
     // Twenty minutes of history for every site, so each device has a chart to draw.
     const t0 = Date.now() - 20 * 60_000;
     for (let i = 0; i < 20; i++) for (const site of SITES) await poll(site, t0 + i * 60_000);
@@ -75,15 +44,12 @@ describe('operator console on either server of a cluster', () => {
 
   afterAll(async () => {
     await browser?.close();
-    await gw?.endAsync();
-    for (const s of servers) await s.server.stop().catch(() => undefined);
-    await broker.destroy();
-    tmp.cleanup();
+    await cluster.destroy();
   });
 
   it('shows the whole fleet from either server, and charts a device the other server holds, live', async () => {
-    const [a, b] = servers as [ServerHandle, ServerHandle];
-    const aShards = (await members(a)).find((m) => m.id === 'a')!.shards;
+    const { a, b } = cluster;
+    const aShards = await cluster.shardsOf('a');
     // The sites of both servers are among the fleet's, or the test would prove nothing about the other.
     expect(new Set(SITES.map((s) => aShards.includes(shardOf(s))))).toEqual(new Set([true, false]));
 

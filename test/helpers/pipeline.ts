@@ -45,7 +45,7 @@ export async function startServer(opts: {
   /** A PostgreSQL URL for the server's store (default: the SQLite file in dataDir). */
   database?: string | undefined;
   /** With `external` and `database`: share the shards with other servers through leases. */
-  cluster?: { memberId: string; failoverAfter: string };
+  cluster?: { memberId: string; failoverAfter: string; fleetShareEvery?: string };
 }): Promise<ServerHandle> {
   const broker = opts.external
     ? { mode: 'external', url: opts.external.url, username: opts.external.username, password: '${SERVER_BROKER_PASSWORD}', clientId: 'vigil-server-test', ...(opts.cluster ? { shards: 'leased' } : {}) }
