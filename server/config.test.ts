@@ -47,6 +47,10 @@ describe('server config: leased shards', () => {
     expect(problems({ version: 1, broker: external })).toEqual(['broker.shards: leased shards are shared through the PostgreSQL store: set database.url']);
     expect(problems({ version: 1, broker: external, database: { url: 'postgres://vigil@db:5432/vigil' }, cluster: { memberId: 'server-1', failoverAfter: '15s' } })).toEqual([]);
     expect(problems({ version: 1, broker: external, database: { url: 'postgres://vigil@db:5432/vigil' }, cluster: { failoverAfter: 'soon' } }).join()).toMatch(/^cluster\.failoverAfter/);
+    // A share every 0 s would query the store in a loop.
+    for (const fleetShareEvery of ['0s', 0, '10ms', 'soon', -5]) {
+      expect(problems({ version: 1, broker: external, database: { url: 'postgres://vigil@db:5432/vigil' }, cluster: { fleetShareEvery } }).join(), String(fleetShareEvery)).toMatch(/^cluster\.fleetShareEvery/);
+    }
     expect(problems({ version: 1, broker: { ...external, shards: 'some' } }).join()).toMatch(/^broker/);
   });
 

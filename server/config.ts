@@ -49,7 +49,7 @@ export const ServerConfigSchema = z
          */
         advertiseUrl: z.string().regex(/^https?:\/\/[^/]+\/?$/, 'an http:// or https:// URL without a path').optional(),
         /** How often the servers share the levels fleet rules compare devices by (fleet-outlier). */
-        fleetShareEvery: DurationSchema.prefault('60s'),
+        fleetShareEvery: DurationSchema.prefault('60s').refine((ms) => ms >= 100, 'at least 100ms: each share reads and writes the store'),
       })
       .prefault({}),
   })

@@ -513,9 +513,14 @@ export class RuleEngine {
     for (const [k, s] of this.restored) if (!only || only(s.site ?? undefined)) yield [k, encodeState(s), s.site ?? null];
   }
 
-  /** The fleet board's levels published here since the last call (see {@link FleetBoard.localChanges}). */
+  /** The fleet board's levels published here and not yet shared (see {@link FleetBoard.localChanges}). */
   fleetChanges(): FleetLevel[] {
     return this.env.fleet.localChanges();
+  }
+
+  /** Records levels of {@link fleetChanges} as shared with the other servers. */
+  fleetShared(levels: readonly FleetLevel[]): void {
+    this.env.fleet.markShared(levels);
   }
 
   /** Levels other servers published, for fleet rules to compare with; returns how many were new. */

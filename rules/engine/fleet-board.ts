@@ -24,7 +24,7 @@ const sharedId = (key: string, deviceId: string) => `${key}\u0002${deviceId}`;
  */
 export class FleetBoard {
   private readonly groups = new Map<string, Map<string, FleetEntry>>();
-  /** What {@link localChanges} last returned per entry (its time), so an unchanged level is not shared again. */
+  /** The time of each entry's level as last shared ({@link markShared}), so an unchanged level is not shared again. */
   private readonly shared = new Map<string, number>();
 
   /** The group of one rule, model and metric; created empty on first use. */
@@ -43,21 +43,22 @@ export class FleetBoard {
   }
 
   /**
-   * The levels this server's own instances published (not what {@link merge} brought in), each once:
-   * an entry is returned again only after its instance published a newer level.
+   * The levels this server's own instances published (not what {@link merge} brought in) that have not
+   * been shared at their current time: returned again until {@link markShared} records them.
    */
   localChanges(): FleetLevel[] {
     const out: FleetLevel[] = [];
     for (const [key, g] of this.groups) {
       for (const [deviceId, e] of g) {
-        if (e.remote) continue;
-        const id = sharedId(key, deviceId);
-        if (this.shared.get(id) === e.at) continue;
-        this.shared.set(id, e.at);
-        out.push({ key, deviceId, level: e.level, at: e.at });
+        if (!e.remote && this.shared.get(sharedId(key, deviceId)) !== e.at) out.push({ key, deviceId, level: e.level, at: e.at });
       }
     }
     return out;
+  }
+
+  /** Records levels as shared (once they are in the store), so {@link localChanges} leaves them out until they move. */
+  markShared(levels: readonly FleetLevel[]): void {
+    for (const l of levels) this.shared.set(sharedId(l.key, l.deviceId), l.at);
   }
 
   /**

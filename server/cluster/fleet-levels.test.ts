@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type Finding, SqliteSql, openDatabase } from '../../core/index.ts';
+import { type Finding, type Sql, SqliteSql, openDatabase } from '../../core/index.ts';
 import { RuleEngine, parseRuleset } from '../../rules/index.ts';
 import { FleetLevels } from './fleet-levels.ts';
 
@@ -65,5 +65,22 @@ describe('fleet levels shared between servers', () => {
     expect(row!.level).toBeGreaterThan(1.5);
     // a hears of the device from b now.
     expect((await onA.share(a.engine, T0 + 120_000)).merged).toBe(1);
+  });
+
+  it('writes again, at the next share, the levels a failed write did not store', async () => {
+    const store = new SqliteSql(openDatabase(':memory:'));
+    let down = false;
+    // The store out of reach for one share: its writes refused, as PostgreSQL's would be.
+    const sql: Sql = Object.assign(Object.create(store) as Sql, {
+      run: (text: string, args?: Parameters<Sql['run']>[1]) => (down ? Promise.reject(new Error('connection refused')) : store.run(text, args)),
+    });
+    const onA = await FleetLevels.open(sql, 'a');
+    const a = server([]);
+    for (let t = T0; t < T0 + 2 * 3_600_000; t += EVERY) a.feed('site-a', 'dev-1', 1, t);
+    down = true;
+    await expect(onA.share(a.engine, T0)).rejects.toThrow('connection refused');
+    down = false;
+    expect((await onA.share(a.engine, T0 + 60_000)).written).toBe(1);
+    expect(await store.get('SELECT device_id FROM fleet_level')).toEqual({ device_id: 'dev-1' });
   });
 });

@@ -28,13 +28,14 @@ const KEEP_MS = 30 * 86_400_000;
 /** Where the rule engine's fleet board is read from and written to. */
 export interface FleetBoardAccess {
   fleetChanges(): FleetLevel[];
+  fleetShared(levels: readonly FleetLevel[]): void;
   mergeFleet(levels: readonly FleetLevel[]): number;
 }
 
 /**
  * The fleet rules' board shared through the store: each server writes the levels its own devices
  * published and takes in the others', so a fleet rule (fleet-outlier) compares a device with every
- * sibling of its model, whichever server holds them. Written and read every `rules.fleetShareEvery`.
+ * sibling of its model, whichever server holds them. Written and read every `cluster.fleetShareEvery`.
  */
 export class FleetLevels {
   private lastRead: number | undefined;
@@ -60,12 +61,14 @@ export class FleetLevels {
         part.flatMap((l) => [l.key, l.deviceId, l.level, l.at, this.member, now]),
       );
     }
-    const since = this.lastRead === undefined ? -Infinity : this.lastRead - OVERLAP_MS;
-    this.lastRead = now;
+    // Only once they are in the store: a write that failed is tried again at the next share.
+    board.fleetShared(mine);
+    const since = this.lastRead === undefined ? 0 : this.lastRead - OVERLAP_MS;
     const rows = await this.sql.all<{ group_key: string; device_id: string; level: number | string; at: number | string }>(
       'SELECT group_key, device_id, level, at FROM fleet_level WHERE member_id <> ? AND written_at >= ? AND at >= ?',
-      [this.member, Number.isFinite(since) ? since : 0, now - KEEP_MS],
+      [this.member, since, now - KEEP_MS],
     );
+    this.lastRead = now;
     // PostgreSQL hands BIGINT back as text.
     const merged = board.mergeFleet(rows.map((r) => ({ key: r.group_key, deviceId: r.device_id, level: Number(r.level), at: Number(r.at) })));
     return { written: mine.length, merged };
@@ -80,7 +83,7 @@ export class FleetLevels {
 /**
  * Shares the fleet board every `every` ms while the server runs, and once more as it stops. Levels move
  * over days (a fleet rule smooths over `smoothing`, 1 d by default), so a minute's delay changes nothing.
- * A failed write is not retried as such: each device's next reading publishes its level again.
+ * A failed share is tried again whole at the next round.
  */
 export function fleetLevelsService(levels: FleetLevels, board: () => FleetBoardAccess, every: number, clock: Clock, log: Logger): Service {
   let timer: TimerHandle | undefined;
