@@ -248,6 +248,8 @@ export class TicketManager implements Service {
       help: 'Tickets by status',
       labelNames: ['status'],
       registers,
+      // Read from the shared store: every worker reads the same figure, so /metrics shows it once.
+      aggregator: 'max',
       async collect() {
         const rows = await store.countByStatus();
         // A status with no tickets left must read 0, not its last count.
@@ -262,6 +264,7 @@ export class TicketManager implements Service {
       help: 'The desk\'s KPIs per site over the current calendar month (UTC): response_minutes (mean), first_time_fix, resolution, satisfaction (ratios), nps, predicted_share',
       labelNames: ['site', 'kpi'],
       registers,
+      aggregator: 'max',
       async collect() {
         const now = clock.now();
         const d = new Date(now);
@@ -280,7 +283,7 @@ export class TicketManager implements Service {
         }
       },
     });
-    const target = new Gauge({ name: 'vigil_kpi_target', help: 'The policy\'s target for each KPI (response_minutes is a ceiling, the ratios floors)', labelNames: ['kpi'], registers });
+    const target = new Gauge({ name: 'vigil_kpi_target', help: 'The policy\'s target for each KPI (response_minutes is a ceiling, the ratios floors)', labelNames: ['kpi'], registers, aggregator: 'max' });
     target.set({ kpi: 'response_minutes' }, policy.targets.responseMinutes);
     target.set({ kpi: 'first_time_fix' }, policy.targets.firstTimeFix);
     target.set({ kpi: 'resolution' }, policy.targets.resolution);

@@ -29,10 +29,19 @@ export async function metricValue(registry: Registry, name: string, labels?: Rec
 export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 
 /**
- * Several processes' metrics as one Prometheus exposition, every series carrying its process's labels
- * (`worker="1"`). Distinct labels keep each series apart: nothing is summed that should not be.
+ * Several processes' metrics as one Prometheus exposition. Each series carries its process's labels
+ * (`worker="1"`), so nothing is summed that should not be. The exception is a metric declared with an
+ * aggregator other than `sum` (`max`, `first`, ...): it is a figure every process reads alike, such as a
+ * count from the shared store, so its series are left unlabelled and are combined by that aggregator
+ * into one series.
  */
 export function mergeLabelled(parts: readonly { labels: Record<string, string>; metrics: MetricsJson }[]): Promise<string> {
-  const labelled = parts.filter((p) => p.metrics.length > 0).map((p) => p.metrics.map((m) => ({ ...m, values: m.values.map((v) => ({ ...v, labels: { ...v.labels, ...p.labels } })) })));
+  const labelled = parts
+    .filter((p) => p.metrics.length > 0)
+    .map((p) => p.metrics.map((m) => (sharedFigure(m) ? m : { ...m, values: m.values.map((v) => ({ ...v, labels: { ...v.labels, ...p.labels } })) })));
   return AggregatorRegistry.aggregate(labelled).metrics();
+}
+
+function sharedFigure(m: MetricsJson[number]): boolean {
+  return m.aggregator !== undefined && m.aggregator !== 'sum';
 }

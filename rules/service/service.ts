@@ -160,6 +160,7 @@ export class RuleService implements Service {
       name: 'vigil_maintenance_windows_active',
       help: 'Maintenance windows in force now',
       registers,
+      aggregator: 'max',
       async collect() {
         const now = deps.clock.now();
         this.set((await maintenance.list('current', now)).filter((w) => w.start <= now).length);

@@ -92,6 +92,9 @@ describe('vigil server --workers 2', () => {
       expect(byWorker.map(([w]) => w).sort()).toEqual(['0', '1']);
       expect(byWorker.reduce((n, [, v]) => n + v, 0)).toBe(sent);
       expect(text).toMatch(/^# TYPE vigil_readings_ingested_total counter$/m);
+      // A figure both workers read from the shared store shows once, not once per worker.
+      expect(text).toMatch(/^vigil_kpi_target\{kpi="first_time_fix"\} [\d.]+$/m);
+      expect(text.match(/^vigil_kpi_target\{kpi="first_time_fix"/gm)).toHaveLength(1);
     }
 
     // Each worker tells the cluster a port of its own, so any worker (the shared port hands a

@@ -53,6 +53,7 @@ export class WebhookDispatcher extends Dispatcher {
       help: 'Webhook deliveries by status (pending, dead)',
       labelNames: ['status'],
       registers,
+      aggregator: 'max',
       async collect() {
         const c = await outbox.counts();
         this.set({ status: 'pending' }, c.pending);
