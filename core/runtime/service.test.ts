@@ -1,7 +1,8 @@
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ManualClock, sleep } from './clock.ts';
-import { silentLogger } from './logger.ts';
-import { type Service, ServiceGroup } from './service.ts';
+import { createLogger, silentLogger } from './logger.ts';
+import { type Service, ServiceGroup, periodicService } from './service.ts';
 import { Backoff } from './backoff.ts';
 
 function recorder(log: string[], name: string, opts: { failStart?: boolean; hangStop?: boolean } = {}): Service {
@@ -71,5 +72,35 @@ describe('Backoff', () => {
   it('jitters within the ceiling', () => {
     const b = new Backoff({ initialMs: 1000, maxMs: 1000, jitter: 0.5, random: () => 0 });
     expect(b.next()).toBe(500);
+  });
+});
+
+describe('periodicService', () => {
+  it('ticks every interval from the end of the last tick, goes on after a failed tick, and runs its last round once on stop', async () => {
+    const clock = new ManualClock(0);
+    const ticks: number[] = [];
+    const lasts: number[] = [];
+    const lines: string[] = [];
+    const log = createLogger({ level: 'error', destination: new Writable({ write: (chunk: Buffer, _enc, cb) => (lines.push(chunk.toString()), cb()) }) });
+    const s = periodicService(
+      'p',
+      { everyMs: 1000, clock, log },
+      async () => {
+        ticks.push(clock.now());
+        if (ticks.length === 2) throw new Error('store away');
+      },
+      async () => void lasts.push(clock.now()),
+    );
+    await clock.advanceAsync(5000);
+    expect(ticks).toEqual([]); // not started: nothing runs
+    await s.start();
+    await clock.advanceAsync(3500);
+    expect(ticks).toEqual([6000, 7000, 8000]);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('store away');
+    await s.stop();
+    expect(lasts).toEqual([8500]);
+    await clock.advanceAsync(5000);
+    expect(ticks).toHaveLength(3); // stopped: no timer left
   });
 });

@@ -1,3 +1,4 @@
+import type { Clock, TimerHandle } from './clock.ts';
 import type { Logger } from './logger.ts';
 
 /**
@@ -69,4 +70,39 @@ export class ServiceGroup implements Service {
 /** A Service from two functions. */
 export function service(name: string, start: () => Promise<void>, stop: () => Promise<void>): Service {
   return { name, start, stop };
+}
+
+/**
+ * A Service that runs `tick` every `everyMs`, counted from the end of the last tick so a slow tick never
+ * overlaps the next, and `last` once on stop (after the timer is cleared), so nothing pending is left
+ * behind. A tick that fails is logged and the next one runs as planned.
+ */
+export function periodicService(
+  name: string,
+  opts: { everyMs: number; clock: Clock; log: Logger },
+  tick: () => Promise<void>,
+  last: () => Promise<unknown> = tick,
+): Service {
+  let timer: TimerHandle | undefined;
+  let stopped = true;
+  const loop = async () => {
+    try {
+      await tick();
+    } catch (err) {
+      opts.log.error({ service: name, err }, 'periodic task failed; the next round runs as planned');
+    }
+    if (!stopped) timer = opts.clock.setTimeout(() => void loop(), opts.everyMs);
+  };
+  return {
+    name,
+    async start() {
+      stopped = false;
+      timer = opts.clock.setTimeout(() => void loop(), opts.everyMs);
+    },
+    async stop() {
+      stopped = true;
+      if (timer) opts.clock.clearTimeout(timer);
+      await last();
+    },
+  };
 }

@@ -1,5 +1,5 @@
-import { type Migration, type Param, type Sql, migrateStore } from '../../core/index.ts';
-import type { Clock, Logger, MetricId, Reading, Service, TimerHandle } from '../../core/index.ts';
+import { type Migration, type Param, type Sql, migrateStore, periodicService } from '../../core/index.ts';
+import type { Clock, Logger, MetricId, Reading, Service } from '../../core/index.ts';
 
 const MINUTE = 60_000;
 // Rows per upsert statement: one statement per few hundred rows, well under either engine's parameter limit.
@@ -389,10 +389,8 @@ const toRow = (r: Keyed): RollupRow => ({ site: r.site, deviceId: r.deviceId, me
 
 /** Flushes the rollups every `flushEvery` and prunes what is older than `retention` once an hour. */
 export function historyService(rollups: HistoryRollups, opts: { flushEvery: number; retention: number }, clock: Clock, log: Logger): Service {
-  let timer: TimerHandle | undefined;
   let lastPrune = 0;
-  let stopped = false;
-  const loop = async () => {
+  const flush = async () => {
     try {
       await rollups.flush();
       const now = clock.now();
@@ -404,18 +402,6 @@ export function historyService(rollups: HistoryRollups, opts: { flushEvery: numb
     } catch (err) {
       log.error({ err }, 'history flush failed');
     }
-    if (!stopped) timer = clock.setTimeout(() => void loop(), opts.flushEvery);
   };
-  return {
-    name: 'history',
-    async start() {
-      stopped = false;
-      timer = clock.setTimeout(() => void loop(), opts.flushEvery);
-    },
-    async stop() {
-      stopped = true;
-      if (timer) clock.clearTimeout(timer);
-      await rollups.flushAll();
-    },
-  };
+  return periodicService('history', { everyMs: opts.flushEvery, clock, log }, flush, () => rollups.flushAll());
 }

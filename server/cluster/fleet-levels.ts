@@ -1,4 +1,4 @@
-import { type Clock, type Logger, type Migration, type Service, type Sql, type TimerHandle, migrateStore } from '../../core/index.ts';
+import { type Clock, type Logger, type Migration, type Service, type Sql, migrateStore, periodicService } from '../../core/index.ts';
 import type { FleetLevel } from '../../rules/index.ts';
 
 const MIGRATIONS: Migration[] = [
@@ -86,8 +86,6 @@ export class FleetLevels {
  * A failed share is tried again whole at the next round.
  */
 export function fleetLevelsService(levels: FleetLevels, board: () => FleetBoardAccess, every: number, clock: Clock, log: Logger): Service {
-  let timer: TimerHandle | undefined;
-  let stopped = true;
   let lastPrune = 0;
   const share = async () => {
     try {
@@ -102,20 +100,5 @@ export function fleetLevelsService(levels: FleetLevels, board: () => FleetBoardA
       log.warn({ err }, 'fleet levels not shared; next round tries again');
     }
   };
-  const loop = async () => {
-    await share();
-    if (!stopped) timer = clock.setTimeout(() => void loop(), every);
-  };
-  return {
-    name: 'fleet-levels',
-    async start() {
-      stopped = false;
-      timer = clock.setTimeout(() => void loop(), every);
-    },
-    async stop() {
-      stopped = true;
-      if (timer) clock.clearTimeout(timer);
-      await share();
-    },
-  };
+  return periodicService('fleet-levels', { everyMs: every, clock, log }, share);
 }
